@@ -1,0 +1,30 @@
+//! bearing-auth: the partner's side of the OAuth 2.0 JWT bearer grant (RFC 7523 §2.1).
+//!
+//! - [`SigningKey`] and [`Certificate`]: load keys (PKCS#8, PKCS#1, SEC1; PEM or DER) and the
+//!   X.509 certificate registered on the portal; check they match.
+//! - [`AssertionSigner`]: builds and signs assertions with a key parsed once, at the speed of
+//!   the underlying crypto (see `benches/signing.rs`).
+//! - [`token`]: the token endpoint client, lenient response parsing that records every
+//!   deviation from RFC 6749, and the [`token::TokenManager`] (refresh-ahead, single-flight,
+//!   one retry after a 401).
+//! - Secrets ([`AccessToken`], [`Assertion`], key bytes) redact themselves in `Debug`/`Display`.
+
+pub mod alg;
+pub mod assertion;
+pub mod cert;
+pub mod clock;
+pub mod error;
+pub mod key;
+pub mod secret;
+pub mod token;
+
+pub use alg::Algorithm;
+pub use assertion::{
+    AssertionBuilder, AssertionSigner, Audience, Claims, DecodedJwt, JtiSource, JwsSigner,
+    RandomJti, SeededJti, sign_raw,
+};
+pub use cert::{Certificate, PublicKey, Verifier};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use error::{Error, Result};
+pub use key::{KeyKind, SigningKey, pem_encode};
+pub use secret::{AccessToken, Assertion, SecretBytes, redact};
