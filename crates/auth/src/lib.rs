@@ -15,8 +15,11 @@ pub mod cert;
 pub mod clock;
 pub mod error;
 pub mod key;
+pub mod profile;
 pub mod secret;
+pub mod target;
 pub mod token;
+pub mod yaml;
 
 pub use alg::Algorithm;
 pub use assertion::{
@@ -27,4 +30,6 @@ pub use cert::{Certificate, PublicKey, Verifier};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{Error, Result};
 pub use key::{KeyKind, SigningKey, pem_encode};
+pub use profile::Profile;
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
+pub use target::{ApiSpec, Identity, Target, TargetOverrides};

@@ -1,0 +1,406 @@
+//! Target files (DESIGN.md "A target file"): one gateway and one partner identity, in YAML.
+//! Paths inside are relative to the file. Values may also come from the environment
+//! (`BEARING_*`); the command line beats the environment, which beats the file — callers
+//! apply flags and environment through [`TargetOverrides`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alg::Algorithm;
+use crate::assertion::{AssertionSigner, Audience};
+use crate::cert::Certificate;
+use crate::error::{Error, Result};
+use crate::key::SigningKey;
+
+/// One protected API of the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    /// A short name (`inventory`), used by `bearing call --api NAME`.
+    pub name: String,
+    /// HTTP method; defaults to GET.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Full URL.
+    pub url: url::Url,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A file whose contents are the request body (relative to the target file).
+    #[serde(default)]
+    pub body_file: Option<PathBuf>,
+    /// An inline request body.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+impl ApiSpec {
+    /// The request body: inline, or read from `body_file`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the body file cannot be read.
+    pub fn load_body(&self) -> Result<Option<Vec<u8>>> {
+        if let Some(b) = &self.body {
+            return Ok(Some(b.clone().into_bytes()));
+        }
+        match &self.body_file {
+            Some(p) => std::fs::read(p)
+                .map(Some)
+                .map_err(|source| Error::Io { path: p.clone(), source }),
+            None => Ok(None),
+        }
+    }
+}
+
+/// TLS settings for talking to the gateway.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// Extra CA certificates (PEM bundle) to trust.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// Client certificate (PEM) for mTLS.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// Client certificate's private key (PEM) for mTLS.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+/// How assertions are built for this target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertionSpec {
+    /// Lifetime, e.g. `"60s"`. Defaults to 60 s.
+    #[serde(default = "default_ttl", with = "humantime_serde_compat")]
+    pub ttl: Duration,
+    /// Signing algorithm; defaults to the key's (RS256 for RSA).
+    #[serde(default)]
+    pub alg: Option<Algorithm>,
+    /// `sub`; defaults to the client id.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// `kid` header.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// Whether to send the certificate's `x5t#S256` header.
+    #[serde(default)]
+    pub x5t: bool,
+    /// A `scope` claim.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Extra claims.
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}
+
+fn default_ttl() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for AssertionSpec {
+    fn default() -> Self {
+        Self {
+            ttl: default_ttl(),
+            alg: None,
+            subject: None,
+            kid: None,
+            x5t: false,
+            scope: None,
+            claims: BTreeMap::new(),
+        }
+    }
+}
+
+/// Durations as `"30s"` strings (humantime), per STYLE.md.
+pub mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serializes as `"30s"`.
+    ///
+    /// # Errors
+    /// Never, beyond the serializer's own.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    /// Parses `"30s"`, `"2m"`, `"1h 30m"`.
+    ///
+    /// # Errors
+    /// A message naming the bad value.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+    }
+}
+
+/// A target file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The token endpoint.
+    pub token_url: url::Url,
+    /// The assertion audience; defaults to `token_url`. A list sends an array `aud`.
+    #[serde(default)]
+    pub audience: Option<Audience>,
+    /// The client id (the assertion's `iss`).
+    pub client_id: String,
+    /// The private key file (PEM or DER).
+    pub private_key: PathBuf,
+    /// The registered certificate, checked against the key.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// The gateway profile that counts as conformant (`rfc-strict`, `apigee`, or a file).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Protected APIs.
+    #[serde(default)]
+    pub apis: Vec<ApiSpec>,
+    /// TLS options.
+    #[serde(default)]
+    pub tls: TlsSpec,
+    /// Assertion options.
+    #[serde(default)]
+    pub assertion: AssertionSpec,
+    /// The sandbox admin API base URL, when the target is a bearing sandbox.
+    #[serde(default)]
+    pub admin_url: Option<url::Url>,
+    /// The secret guarding the admin API.
+    #[serde(default)]
+    pub admin_secret: Option<String>,
+    /// Where the file was read from (not part of the YAML).
+    #[serde(skip)]
+    pub origin: Option<PathBuf>,
+}
+
+impl Target {
+    /// Reads a target file and resolves its paths against the file's folder.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::Config`] naming `file:line:col`.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let mut t: Self = crate::yaml::from_file(path)?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        t.resolve_paths(base);
+        t.origin = Some(path.to_owned());
+        t.validate()?;
+        Ok(t)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.private_key);
+        for p in [&mut self.certificate, &mut self.tls.ca_bundle, &mut self.tls.client_cert]
+            .into_iter()
+            .chain([&mut self.tls.client_key])
+            .flatten()
+        {
+            fix(p);
+        }
+        for api in &mut self.apis {
+            if let Some(p) = &mut api.body_file {
+                fix(p);
+            }
+        }
+    }
+
+    /// Checks the values that YAML types cannot.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let origin = self.origin.as_ref().map_or_else(|| "target".into(), |p| p.display().to_string());
+        if self.client_id.trim().is_empty() {
+            return Err(Error::Config(format!("{origin}: client_id is empty")));
+        }
+        if !matches!(self.token_url.scheme(), "http" | "https") {
+            return Err(Error::Config(format!("{origin}: token_url must be http(s)")));
+        }
+        let mut names = std::collections::HashSet::new();
+        for api in &self.apis {
+            if !names.insert(api.name.as_str()) {
+                return Err(Error::Config(format!("{origin}: api name {:?} appears twice", api.name)));
+            }
+            if api.body.is_some() && api.body_file.is_some() {
+                return Err(Error::Config(format!(
+                    "{origin}: api {:?} has both body and body_file",
+                    api.name
+                )));
+            }
+        }
+        if self.tls.client_cert.is_some() != self.tls.client_key.is_some() {
+            return Err(Error::Config(format!(
+                "{origin}: tls.client_cert and tls.client_key go together"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Applies overrides (flags, then environment, as the caller merged them).
+    pub fn apply(&mut self, o: &TargetOverrides) {
+        if let Some(v) = &o.token_url {
+            self.token_url = v.clone();
+        }
+        if let Some(v) = &o.audience {
+            self.audience = Some(Audience::One(v.clone()));
+        }
+        if let Some(v) = &o.client_id {
+            self.client_id = v.clone();
+        }
+        if let Some(v) = &o.private_key {
+            self.private_key = v.clone();
+        }
+        if let Some(v) = &o.certificate {
+            self.certificate = Some(v.clone());
+        }
+    }
+
+    /// The audience to put in assertions.
+    pub fn effective_audience(&self) -> Audience {
+        self.audience.clone().unwrap_or_else(|| Audience::One(self.token_url.to_string()))
+    }
+
+    /// Finds an API by name.
+    pub fn api(&self, name: &str) -> Option<&ApiSpec> {
+        self.apis.iter().find(|a| a.name == name)
+    }
+
+    /// Loads the key (and certificate, checking they match and warning on validity) and
+    /// builds the assertion signer this target describes.
+    ///
+    /// # Errors
+    /// Key or certificate errors naming the files; [`Error::KeyMismatch`].
+    pub fn load_identity(&self) -> Result<Identity> {
+        let key = Arc::new(load_key(&self.private_key)?);
+        let certificate = match &self.certificate {
+            Some(p) => {
+                let cert = Certificate::from_file(p)?;
+                cert.check_matches(&key)?;
+                use crate::clock::Clock as _;
+                cert.warn_if_not_valid_at(crate::clock::SystemClock.now_secs());
+                Some(cert)
+            }
+            None => None,
+        };
+        let a = &self.assertion;
+        let mut b = AssertionSigner::builder(Arc::clone(&key), self.client_id.clone())
+            .audience(self.effective_audience())
+            .ttl(a.ttl);
+        if let Some(alg) = a.alg {
+            b = b.algorithm(alg);
+        }
+        if let Some(s) = &a.subject {
+            b = b.subject(s.clone());
+        }
+        if let Some(k) = &a.kid {
+            b = b.kid(k.clone());
+        }
+        if let Some(s) = &a.scope {
+            b = b.scope(s.clone());
+        }
+        if a.x5t {
+            let cert = certificate.as_ref().ok_or_else(|| {
+                Error::Config("assertion.x5t needs a certificate in the target".into())
+            })?;
+            b = b.x5t_s256(cert.x5t_s256());
+        }
+        for (k, v) in &a.claims {
+            b = b.claim(k.clone(), v.clone());
+        }
+        Ok(Identity { key, certificate, signer: b.build()? })
+    }
+}
+
+/// Loads a private key given as a path, or as PEM text (from `BEARING_PRIVATE_KEY`).
+///
+/// # Errors
+/// As [`SigningKey::from_file`] / [`SigningKey::from_bytes`].
+pub fn load_key(path_or_pem: &Path) -> Result<SigningKey> {
+    let s = path_or_pem.as_os_str().to_string_lossy();
+    if s.trim_start().starts_with("-----BEGIN") {
+        SigningKey::from_bytes(s.as_bytes(), Some("BEARING_PRIVATE_KEY"))
+    } else {
+        SigningKey::from_file(path_or_pem)
+    }
+}
+
+/// Values that beat the target file (flags, or the environment).
+#[derive(Debug, Clone, Default)]
+pub struct TargetOverrides {
+    /// `--token-url` / `BEARING_TOKEN_URL`.
+    pub token_url: Option<url::Url>,
+    /// `--aud` / `BEARING_AUDIENCE`.
+    pub audience: Option<String>,
+    /// `--client-id` / `BEARING_CLIENT_ID`.
+    pub client_id: Option<String>,
+    /// `--key` / `BEARING_PRIVATE_KEY` (a path, or PEM text).
+    pub private_key: Option<PathBuf>,
+    /// `--cert` / `BEARING_CERTIFICATE`.
+    pub certificate: Option<PathBuf>,
+}
+
+/// A loaded identity: key, optional certificate, and the signer built from the target.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The private key.
+    pub key: Arc<SigningKey>,
+    /// The registered certificate, when the target names one.
+    pub certificate: Option<Certificate>,
+    /// The assertion signer.
+    pub signer: AssertionSigner,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Relative paths resolve against the file; unknown fields are refused with a position.
+    #[test]
+    fn parse_and_resolve() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("t.yaml");
+        std::fs::write(
+            &p,
+            "token_url: https://gw.example.com/oauth/token\nclient_id: SampleConfId\nprivate_key: keys/private.pem\ncertificate: keys/cert.pem\napis:\n  - name: inventory\n    method: POST\n    url: https://gw.example.com/bnpapi/v1/store/inventory\n    headers: { Content-Type: 'application/soap+xml;charset=UTF-8; action=\"store\"' }\n    body_file: bodies/inventory.xml\n",
+        )
+        .expect("write");
+        let t = Target::from_file(&p).expect("parse");
+        assert_eq!(t.private_key, dir.path().join("keys/private.pem"));
+        assert_eq!(t.api("inventory").and_then(|a| a.body_file.clone()), Some(dir.path().join("bodies/inventory.xml")));
+        assert_eq!(t.effective_audience(), Audience::One("https://gw.example.com/oauth/token".into()));
+        assert_eq!(t.assertion.ttl, Duration::from_secs(60));
+
+        std::fs::write(&p, "token_url: https://x/\nclient_id: c\nprivate_key: k\nbogus: 1\n").expect("write");
+        let e = Target::from_file(&p).expect_err("unknown field").to_string();
+        assert!(e.contains("t.yaml:4:"), "{e}");
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    // Overrides beat the file.
+    #[test]
+    fn overrides_apply() {
+        let mut t: Target = crate::yaml::from_str(
+            "token_url: https://a/token\nclient_id: c\nprivate_key: k\nassertion: { ttl: 30s }\n",
+            "t",
+        )
+        .expect("parse");
+        assert_eq!(t.assertion.ttl, Duration::from_secs(30));
+        t.apply(&TargetOverrides { client_id: Some("d".into()), ..Default::default() });
+        assert_eq!(t.client_id, "d");
+    }
+}

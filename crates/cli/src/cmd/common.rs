@@ -1,0 +1,92 @@
+//! Flags shared by the commands that talk to a gateway as a partner: which target, and the
+//! identity overrides. Precedence: flag > environment (`BEARING_*`) > target file.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bearing_auth::{Target, TargetOverrides};
+
+use crate::exit::BadInput;
+
+/// Where to send requests and as whom.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// A target file (YAML) describing the gateway and the partner identity.
+    #[arg(long, short = 't', env = "BEARING_TARGET")]
+    pub target: Option<PathBuf>,
+    /// The token endpoint URL (beats the target file).
+    #[arg(long, env = "BEARING_TOKEN_URL")]
+    pub token_url: Option<url::Url>,
+    /// The assertion audience; defaults to the token URL.
+    #[arg(long = "aud", env = "BEARING_AUDIENCE")]
+    pub audience: Option<String>,
+    /// The client id (the assertion's iss).
+    #[arg(long, env = "BEARING_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The private key: a PEM/DER file, or PEM text in BEARING_PRIVATE_KEY.
+    #[arg(long = "key", env = "BEARING_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<PathBuf>,
+    /// The registered certificate, checked against the key.
+    #[arg(long = "cert", env = "BEARING_CERTIFICATE")]
+    pub certificate: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// Whether anything at all names a gateway (otherwise the embedded sandbox is used).
+    pub fn is_empty(&self) -> bool {
+        self.target.is_none() && self.token_url.is_none()
+    }
+
+    fn overrides(&self) -> TargetOverrides {
+        TargetOverrides {
+            token_url: self.token_url.clone(),
+            audience: self.audience.clone(),
+            client_id: self.client_id.clone(),
+            private_key: self.private_key.clone(),
+            certificate: self.certificate.clone(),
+        }
+    }
+
+    /// Builds the effective target: the file (if any) with flags and environment on top.
+    ///
+    /// # Errors
+    /// [`BadInput`] when a required value is missing, or the file's own errors.
+    pub fn resolve(&self) -> anyhow::Result<Target> {
+        let mut t = match &self.target {
+            Some(p) => Target::from_file(p)
+                .with_context(|| format!("reading target file {}", p.display()))?,
+            None => {
+                let missing = |what: &str, flag: &str, env: &str| {
+                    BadInput(format!("no {what}: give --target, or {flag} (or {env})"))
+                };
+                Target {
+                    // `bearing sign --aud URL` needs no token URL: the audience stands in.
+                    token_url: self
+                        .token_url
+                        .clone()
+                        .or_else(|| self.audience.as_deref().and_then(|a| a.parse().ok()))
+                        .ok_or_else(|| missing("token URL", "--token-url", "BEARING_TOKEN_URL"))?,
+                    audience: None,
+                    client_id: self
+                        .client_id
+                        .clone()
+                        .ok_or_else(|| missing("client id", "--client-id", "BEARING_CLIENT_ID"))?,
+                    private_key: self.private_key.clone().ok_or_else(|| {
+                        missing("private key", "--key", "BEARING_PRIVATE_KEY")
+                    })?,
+                    certificate: None,
+                    profile: None,
+                    apis: Vec::new(),
+                    tls: Default::default(),
+                    assertion: Default::default(),
+                    admin_url: None,
+                    admin_secret: None,
+                    origin: None,
+                }
+            }
+        };
+        t.apply(&self.overrides());
+        t.validate()?;
+        Ok(t)
+    }
+}

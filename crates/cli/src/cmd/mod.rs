@@ -1,0 +1,49 @@
+//! The subcommands. Each lives in its own module with its clap `Args` and a `run` function.
+
+mod common;
+mod decode;
+mod keygen;
+mod sign;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Exit;
+use crate::output::Global;
+
+/// Load- and conformance-testing for OAuth 2.0 JWT bearer grant (RFC 7523) gateways.
+///
+/// Every command runs against an embedded sandbox gateway when no target is given.
+#[derive(Debug, Parser)]
+#[command(name = "bearing", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Flags shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a private key (PKCS#8 PEM, mode 0600) and a self-signed certificate to register.
+    Keygen(keygen::Args),
+    /// Print one signed assertion.
+    Sign(sign::Args),
+    /// Print a JWT's header and claims; verify it when given a certificate.
+    Decode(decode::Args),
+}
+
+/// Runs the chosen command.
+///
+/// # Errors
+/// Whatever the command fails with; `main` maps it to an exit code.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    let g = cli.global;
+    match cli.command {
+        Command::Keygen(a) => keygen::run(a, &g),
+        Command::Sign(a) => sign::run(a, &g),
+        Command::Decode(a) => decode::run(a, &g),
+    }
+}

@@ -1,0 +1,69 @@
+//! Logging set-up and output helpers. Logs go to stderr; results to stdout.
+
+use std::io::IsTerminal as _;
+
+/// Global flags shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// More logging (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress output.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Output format for results.
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub output: Format,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON document, for scripts.
+    Json,
+}
+
+/// Installs the tracing subscriber (the only place one is installed).
+pub fn init_logging(g: &Global) {
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .try_init();
+}
+
+/// Prints a JSON value, pretty, to stdout.
+///
+/// # Errors
+/// On a write error (a broken pipe is handled by the caller).
+pub fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Formats a NumericDate relative to now: `2026-11-28T04:22:07Z (in 59s)`.
+pub fn describe_time(secs: i64, now: i64) -> String {
+    let when = std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_else(|| secs.to_string());
+    let delta = secs - now;
+    let rel = humantime::format_duration(std::time::Duration::from_secs(delta.unsigned_abs()));
+    if delta >= 0 { format!("{when} (in {rel})") } else { format!("{when} ({rel} ago)") }
+}
