@@ -300,7 +300,7 @@ impl Profile {
     /// # Errors
     /// [`Error::Config`] as `origin:line:col: message`, or a [`Profile::validate`] failure.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
-        let profile: Self = serde_saphyr::from_str(text).map_err(|e| yaml_error(origin, &e))?;
+        let profile: Self = crate::yaml::from_str(text, origin)?;
         profile.validate().map_err(|e| Error::Config(format!("{origin}: {e}")))?;
         Ok(profile)
     }
@@ -362,18 +362,6 @@ impl Profile {
     /// Whether `alg` is on the allow-list.
     pub fn allows_alg(&self, alg: Algorithm) -> bool {
         self.allowed_algs.contains(&alg)
-    }
-}
-
-/// Formats a serde-saphyr error as `origin:line:col: message` when it carries a location.
-fn yaml_error(origin: &str, e: &serde_saphyr::Error) -> Error {
-    let message = e.to_string();
-    let first = message.lines().next().unwrap_or("invalid yaml").trim().to_owned();
-    match e.location() {
-        Some(loc) if loc.line() > 0 => {
-            Error::Config(format!("{origin}:{}:{}: {first}", loc.line(), loc.column()))
-        }
-        _ => Error::Config(format!("{origin}: {first}")),
     }
 }
 

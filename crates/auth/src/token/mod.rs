@@ -1,13 +1,18 @@
-//! The token endpoint: request, response parsing, errors and the token manager.
+//! The token endpoint: the request ([`TokenClient`]), lenient response parsing that records
+//! every deviation from RFC 6749 §5.1 ([`TokenResponse`], [`Deviation`]), error answers
+//! (RFC 6749 §5.2 and what gateways send instead: [`TokenError`], [`ErrorResponse`]), and
+//! the [`TokenManager`] (refresh-ahead, single-flight, one retry after a 401).
 
-/// An error answer from the token endpoint (placeholder; see the token issue).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// The endpoint answered with an error.
-    #[error("token endpoint answered {status}")]
-    Status {
-        /// HTTP status.
-        status: u16,
-    },
-}
+mod client;
+mod error;
+mod manager;
+mod response;
+
+pub use client::{
+    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
+};
+pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};
+pub use manager::{
+    CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager,
+};
+pub use response::{Deviation, Severity, TokenResponse};

@@ -1,5 +1,6 @@
 //! The subcommands. Each lives in its own module with its clap `Args` and a `run` function.
 
+mod bench;
 mod common;
 mod decode;
 mod keygen;
@@ -33,6 +34,8 @@ pub enum Command {
     Sign(sign::Args),
     /// Print a JWT's header and claims; verify it when given a certificate.
     Decode(decode::Args),
+    /// Benchmarks: `bench sign` measures assertion signing per core and across cores.
+    Bench(bench::Args),
 }
 
 /// Runs the chosen command.
@@ -45,5 +48,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keygen(a) => keygen::run(a, &g),
         Command::Sign(a) => sign::run(a, &g),
         Command::Decode(a) => decode::run(a, &g),
+        Command::Bench(a) => bench::run(a, &g),
     }
 }

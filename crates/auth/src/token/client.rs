@@ -1,0 +1,415 @@
+//! The token request (RFC 7523 §2.1, RFC 6749 §4.5) over reqwest + rustls, exactly as the
+//! portal requires: `POST`, `Content-Type: application/x-www-form-urlencoded; charset=UTF-8`,
+//! body `grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=<JWT>`.
+//!
+//! TLS options cover what partner networks need: an extra CA bundle, a client certificate
+//! for mTLS, timeouts. Redirects are never followed, so an assertion is only ever sent to
+//! the configured URL. No error ever carries the assertion.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use url::Url;
+
+use super::response::TokenResponse;
+use crate::error::{Error, Result};
+use crate::secret::Assertion;
+
+/// The grant type of RFC 7523 §2.1.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The request content type the portal requires, byte for byte.
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=UTF-8";
+
+/// Settings of a [`TokenClient`]. Paths are used as given (resolve them against the target
+/// file before).
+#[derive(Debug, Clone)]
+pub struct TokenClientOptions {
+    /// Time allowed to open the TCP + TLS connection. Defaults to 5 s.
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole request, body included. Defaults to 30 s.
+    pub request_timeout: Duration,
+    /// A PEM file of CA certificates trusted in addition to the system roots (or instead
+    /// of them with [`Self::ca_bundle_only`]). Defaults to none.
+    pub ca_bundle: Option<PathBuf>,
+    /// Trust only [`Self::ca_bundle`], not the system roots. Defaults to false.
+    pub ca_bundle_only: bool,
+    /// PEM certificate (chain) presented for mTLS; needs [`Self::client_key`]. Defaults to none.
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of [`Self::client_cert`]; may be the same file.
+    pub client_key: Option<PathBuf>,
+    /// A `scope` form parameter sent with every token request. Defaults to none.
+    pub scope: Option<String>,
+    /// The `User-Agent` header. Defaults to `bearing/<version>`.
+    pub user_agent: String,
+    /// Largest response body read, in bytes; the rest is dropped. Defaults to 1 MiB.
+    pub max_body_bytes: usize,
+    /// **Dangerous**: accept any server certificate, even expired or for another host.
+    /// Only for a throw-away test gateway; logged as a warning. Defaults to false.
+    pub danger_accept_invalid_certs: bool,
+}
+
+impl Default for TokenClientOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            ca_bundle: None,
+            ca_bundle_only: false,
+            client_cert: None,
+            client_key: None,
+            scope: None,
+            user_agent: concat!("bearing/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_body_bytes: 1024 * 1024,
+            danger_accept_invalid_certs: false,
+        }
+    }
+}
+
+/// An answer of the token endpoint as received, before interpretation.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body, up to [`TokenClientOptions::max_body_bytes`].
+    pub body: Vec<u8>,
+    /// From sending the request to having read the body.
+    pub latency: Duration,
+}
+
+impl RawResponse {
+    /// Interprets the answer (see [`TokenResponse::parse`]), carrying the latency over.
+    ///
+    /// # Errors
+    /// [`Error::Token`] when the endpoint refused or sent an unusable body.
+    pub fn into_token_response(self) -> Result<TokenResponse> {
+        let mut r = TokenResponse::parse(self.status, &self.headers, &self.body)?;
+        r.latency = self.latency;
+        Ok(r)
+    }
+}
+
+/// Posts assertions to one token endpoint. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct TokenClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    url: Url,
+    scope: Option<String>,
+    max_body_bytes: usize,
+}
+
+impl TokenClient {
+    /// A client for `token_url` with the given options.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a URL that is not http(s), a client certificate without a key
+    /// (or the reverse), or TLS settings reqwest refuses; [`Error::Io`] for an unreadable
+    /// file; [`Error::InvalidCertificate`] / [`Error::InvalidKey`] naming the file at fault;
+    /// [`Error::KeyMismatch`] when the client certificate does not match its key.
+    pub fn new(token_url: Url, options: &TokenClientOptions) -> Result<Self> {
+        check_url(&token_url)?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(options.user_agent.clone())
+            // A redirect would send the assertion to another URL (307/308 keep the body).
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &options.ca_bundle {
+            let certs = load_ca_bundle(path)?;
+            builder = if options.ca_bundle_only {
+                builder.tls_certs_only(certs)
+            } else {
+                builder.tls_certs_merge(certs)
+            };
+        } else if options.ca_bundle_only {
+            return Err(Error::Config("ca_bundle_only is set but no ca_bundle is given".into()));
+        }
+        match (&options.client_cert, &options.client_key) {
+            (Some(cert), Some(key)) => builder = builder.identity(load_identity(cert, key)?),
+            (None, None) => {}
+            (Some(c), None) => {
+                return Err(Error::Config(format!(
+                    "client certificate {} given without client_key",
+                    c.display()
+                )));
+            }
+            (None, Some(k)) => {
+                return Err(Error::Config(format!(
+                    "client key {} given without client_cert",
+                    k.display()
+                )));
+            }
+        }
+        if options.danger_accept_invalid_certs {
+            tracing::warn!(url = %token_url, "TLS certificate verification is disabled");
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(|e| {
+            Error::Config(format!("cannot build the http client for {token_url}: {}", chain(&e)))
+        })?;
+        Ok(Self::from_http(http, token_url, options.scope.clone(), options.max_body_bytes))
+    }
+
+    /// A client over an existing reqwest client (its TLS and timeout settings apply).
+    pub fn from_http(
+        http: reqwest::Client,
+        token_url: Url,
+        scope: Option<String>,
+        max_body_bytes: usize,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { http, url: token_url, scope, max_body_bytes }) }
+    }
+
+    /// The token endpoint.
+    pub fn token_url(&self) -> &Url {
+        &self.inner.url
+    }
+
+    /// The underlying reqwest client, so API calls reuse its connection pool and TLS
+    /// settings. It follows no redirects.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The form body of a jwt-bearer token request for `assertion` (RFC 7523 §2.1).
+    pub fn form_body(&self, assertion: &Assertion) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", JWT_BEARER_GRANT);
+        form.append_pair("assertion", assertion.expose());
+        if let Some(scope) = &self.inner.scope {
+            form.append_pair("scope", scope);
+        }
+        form.finish()
+    }
+
+    /// Requests a token with `assertion`, returning the parsed answer with its deviations
+    /// and latency.
+    ///
+    /// # Errors
+    /// [`Error::Http`] when the request could not be made or the body not read (with
+    /// `retryable` set for connect errors and timeouts); [`Error::Token`] when the
+    /// endpoint refused or answered something unusable.
+    pub async fn request_token(&self, assertion: &Assertion) -> Result<TokenResponse> {
+        let raw = self.post_body(self.form_body(assertion)).await?;
+        let status = raw.status;
+        let latency = raw.latency;
+        let r = raw.into_token_response();
+        match &r {
+            Ok(t) => tracing::debug!(
+                url = %self.inner.url,
+                status,
+                latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+                token = %t.access_token,
+                jti = assertion.jti().unwrap_or(""),
+                deviations = t.deviations.len(),
+                "token issued"
+            ),
+            Err(e) => tracing::debug!(url = %self.inner.url, status, error = %e, "token refused"),
+        }
+        r
+    }
+
+    /// Posts arbitrary form parameters to the token endpoint with the portal's content
+    /// type, returning the raw answer. For conformance cases that mutate the request.
+    ///
+    /// # Errors
+    /// [`Error::Http`] when the request could not be made or the body not read.
+    pub async fn post_form(&self, params: &[(&str, &str)]) -> Result<RawResponse> {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(params);
+        self.post_body(form.finish()).await
+    }
+
+    async fn post_body(&self, body: String) -> Result<RawResponse> {
+        let url = &self.inner.url;
+        let started = Instant::now();
+        let mut resp = self
+            .inner
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static(FORM_CONTENT_TYPE))
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| http_error(url, &e))?;
+        let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| http_error(url, &e))? {
+            let room = self.inner.max_body_bytes.saturating_sub(out.len());
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if room < chunk.len() {
+                break;
+            }
+        }
+        Ok(RawResponse { status, headers, body: out, latency: started.elapsed() })
+    }
+}
+
+/// Maps a transport error; the body (and so the assertion) is never part of it.
+fn http_error(url: &Url, e: &reqwest::Error) -> Error {
+    let retryable = e.is_connect() || e.is_timeout() || e.is_body() || e.is_request();
+    Error::Http { url: url.to_string(), reason: chain(e), retryable }
+}
+
+/// An error and its sources on one line: reqwest hides the interesting part in sources.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let msg = src.to_string();
+        if !s.contains(&msg) {
+            let _ = write!(s, ": {msg}");
+        }
+        cur = src.source();
+    }
+    s
+}
+
+fn check_url(url: &Url) -> Result<()> {
+    match url.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(Error::Config(format!("token url {url}: scheme {other:?} is not http or https"))),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })
+}
+
+/// Every certificate of a PEM bundle, each checked to be a parseable X.509 certificate.
+fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let origin = format!("ca bundle {}", path.display());
+    let pem = read(path)?;
+    let ders = pem_certificates(&pem, &origin)?;
+    ders.iter()
+        .enumerate()
+        .map(|(i, der)| {
+            x509_parser::parse_x509_certificate(der).map_err(|e| {
+                Error::cert(Some(&origin), format!("certificate #{} does not parse: {e}", i + 1))
+            })?;
+            reqwest::Certificate::from_der(der).map_err(|e| {
+                Error::cert(Some(&origin), format!("certificate #{}: {}", i + 1, chain(&e)))
+            })
+        })
+        .collect()
+}
+
+fn pem_certificates(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::cert(Some(origin), format!("bad PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::cert(Some(origin), "no PEM \"CERTIFICATE\" block found"));
+    }
+    Ok(certs)
+}
+
+/// The mTLS identity: the certificate chain and the key, checked to belong together when
+/// bearing can read the key type.
+fn load_identity(cert_path: &Path, key_path: &Path) -> Result<reqwest::Identity> {
+    let cert_origin = format!("client certificate {}", cert_path.display());
+    let key_origin = format!("client key {}", key_path.display());
+    let certs = pem_certificates(&read(cert_path)?, &cert_origin)?;
+    let key_pem = zeroize::Zeroizing::new(read(key_path)?);
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|e| Error::key(Some(&key_origin), format!("no usable PEM private key: {e}")))?;
+    let leaf = crate::cert::Certificate::from_der(&certs[0], Some(&cert_origin))?;
+    if let Ok(k) = crate::key::SigningKey::from_bytes(&key_pem, Some(&key_origin)) {
+        leaf.check_matches(&k)?;
+    }
+    let label = match &key {
+        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
+        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
+        _ => "PRIVATE KEY",
+    };
+    // Re-encoded so stray blocks (EC PARAMETERS, comments) never upset reqwest's parser.
+    let mut combined = zeroize::Zeroizing::new(crate::key::pem_encode(label, key.secret_der()));
+    for c in &certs {
+        combined.push_str(&crate::key::pem_encode("CERTIFICATE", c));
+    }
+    reqwest::Identity::from_pem(combined.as_bytes()).map_err(|e| {
+        Error::Config(format!("{cert_origin} with {key_origin}: {}", chain(&e)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Algorithm, AssertionSigner, SigningKey};
+
+    fn client(scope: Option<&str>) -> TokenClient {
+        let opts = TokenClientOptions { scope: scope.map(str::to_owned), ..Default::default() };
+        TokenClient::new(Url::parse("http://127.0.0.1:9/oauth/token").expect("url"), &opts)
+            .expect("client")
+    }
+
+    // The form body is exactly what the portal documents, with the assertion verbatim.
+    #[test]
+    fn form_body_is_exact() {
+        let key = Arc::new(SigningKey::generate(Algorithm::ES256, 0).expect("key"));
+        let signer = AssertionSigner::builder(key, "SampleConfId")
+            .audience("http://127.0.0.1:9/oauth/token")
+            .build()
+            .expect("signer");
+        let a = signer.sign().expect("assertion");
+        assert_eq!(
+            client(None).form_body(&a),
+            format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={}",
+                a.expose()
+            )
+        );
+        assert!(client(Some("read write")).form_body(&a).ends_with("&scope=read+write"));
+    }
+
+    // Non-http schemes and half an mTLS identity are refused with clear messages.
+    #[test]
+    fn bad_settings_are_refused() {
+        let e = TokenClient::new(Url::parse("ftp://x/").expect("url"), &TokenClientOptions::default())
+            .expect_err("refused");
+        assert!(e.to_string().contains("\"ftp\""), "{e}");
+        let opts = TokenClientOptions { client_cert: Some("c.pem".into()), ..Default::default() };
+        let e = TokenClient::new(Url::parse("https://x/").expect("url"), &opts).expect_err("refused");
+        assert!(e.to_string().contains("c.pem") && e.to_string().contains("client_key"), "{e}");
+        let opts = TokenClientOptions { ca_bundle_only: true, ..Default::default() };
+        assert!(TokenClient::new(Url::parse("https://x/").expect("url"), &opts).is_err());
+    }
+
+    // A connection refused is an Http error, retryable, naming the URL.
+    #[tokio::test]
+    async fn connection_refused_is_retryable() {
+        let key = Arc::new(SigningKey::generate(Algorithm::ES256, 0).expect("key"));
+        let signer =
+            AssertionSigner::builder(key, "c").audience("aud").build().expect("signer");
+        let a = signer.sign().expect("assertion");
+        // Bind then drop a listener so the port is (almost certainly) closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let c = TokenClient::new(
+            Url::parse(&format!("http://127.0.0.1:{port}/oauth/token")).expect("url"),
+            &TokenClientOptions::default(),
+        )
+        .expect("client");
+        let e = c.request_token(&a).await.expect_err("refused");
+        let Error::Http { url, retryable, reason } = &e else { panic!("{e:?}") };
+        assert!(url.contains(&port.to_string()));
+        assert!(*retryable, "{reason}");
+        assert!(!e.to_string().contains(a.expose()));
+    }
+}

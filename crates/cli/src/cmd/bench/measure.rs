@@ -1,0 +1,245 @@
+//! The signing measurement: `n` threads, each with its own parsed key and signer (no lock
+//! shared on the hot path), sign full assertions until the deadline; each records the time
+//! of every signature in its own HdrHistogram and keeps a few assertions for verification.
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bearing_auth::{Algorithm, Assertion, AssertionSigner, Certificate, DecodedJwt, SigningKey};
+use hdrhistogram::Histogram;
+
+/// Client id and audience of benchmark assertions (realistic lengths, obviously not real).
+const CLIENT_ID: &str = "bearing-bench-client";
+const AUDIENCE: &str = "https://gateway.bench.invalid/oauth/token";
+
+/// What one run on `threads` threads measured.
+#[derive(Debug)]
+pub struct Step {
+    /// Threads signing at once.
+    pub threads: usize,
+    /// Assertions signed, all threads.
+    pub assertions: u64,
+    /// Wall time from the common start to the last thread's end.
+    pub elapsed: Duration,
+    /// Time per signature, nanoseconds, all threads merged.
+    pub latency_ns: Histogram<u64>,
+    /// Assertions kept for verification, per thread.
+    pub samples: Vec<Vec<Assertion>>,
+}
+
+impl Step {
+    /// Assertions per second, all threads.
+    pub fn rate(&self) -> f64 {
+        #[expect(clippy::cast_precision_loss, reason = "a rate")]
+        let n = self.assertions as f64;
+        n / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+}
+
+/// How the threads get their signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySharing {
+    /// Each thread parses the key itself: nothing shared on the hot path.
+    PerThread,
+    /// All threads sign with one parsed key (aws-lc then locks the RSA blinding cache).
+    Shared,
+}
+
+/// Builds a signer for benchmark assertions on `key`.
+///
+/// # Errors
+/// When `alg` does not fit the key.
+pub fn signer(key: Arc<SigningKey>, alg: Algorithm) -> anyhow::Result<AssertionSigner> {
+    Ok(AssertionSigner::builder(key, CLIENT_ID)
+        .audience(AUDIENCE)
+        .algorithm(alg)
+        .build()?)
+}
+
+/// Signs on `threads` threads for `duration`.
+///
+/// # Errors
+/// When a key cannot be re-parsed, a thread cannot start, or a signature fails.
+pub fn run_step(
+    key: &Arc<SigningKey>,
+    alg: Algorithm,
+    threads: usize,
+    duration: Duration,
+    sharing: KeySharing,
+) -> anyhow::Result<Step> {
+    let signers = (0..threads)
+        .map(|_| {
+            let k = match sharing {
+                KeySharing::PerThread => Arc::new(SigningKey::from_pkcs8(
+                    key.pkcs8_der().expose(),
+                    key.origin(),
+                )?),
+                KeySharing::Shared => Arc::clone(key),
+            };
+            signer(k, alg)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles = signers
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let b = Arc::clone(&barrier);
+            std::thread::Builder::new()
+                .name(format!("bench-sign-{i}"))
+                .spawn(move || sign_until(&s, &b, duration))
+                .with_context(|| format!("starting signing thread {i}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    barrier.wait();
+    let start = Instant::now();
+    let mut step = Step {
+        threads,
+        assertions: 0,
+        elapsed: Duration::ZERO,
+        latency_ns: new_histogram()?,
+        samples: Vec::with_capacity(threads),
+    };
+    for h in handles {
+        let r = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a signing thread panicked"))??;
+        step.assertions += r.count;
+        step.latency_ns
+            .add(&r.latency_ns)
+            .context("merging histograms")?;
+        step.samples.push(r.samples);
+    }
+    step.elapsed = start.elapsed();
+    Ok(step)
+}
+
+struct ThreadResult {
+    count: u64,
+    latency_ns: Histogram<u64>,
+    samples: Vec<Assertion>,
+}
+
+fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+    // 1 ns .. 60 s, 3 significant figures.
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).context("creating a histogram")
+}
+
+/// The hot loop. Keeps the 1st, 2nd, 4th, 8th … assertion and the last one: a bounded
+/// sample spread over the whole run.
+fn sign_until(
+    signer: &AssertionSigner,
+    start: &Barrier,
+    duration: Duration,
+) -> anyhow::Result<ThreadResult> {
+    let mut latency_ns = new_histogram()?;
+    let mut samples = Vec::new();
+    let mut last = None;
+    let mut count: u64 = 0;
+    start.wait();
+    let end = Instant::now() + duration;
+    loop {
+        let t = Instant::now();
+        if t >= end {
+            break;
+        }
+        let a = signer.sign().context("signing an assertion")?;
+        let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        latency_ns.saturating_record(ns);
+        count += 1;
+        if count.is_power_of_two() {
+            samples.push(a);
+        } else {
+            last = Some(a);
+        }
+    }
+    samples.extend(last);
+    Ok(ThreadResult {
+        count,
+        latency_ns,
+        samples,
+    })
+}
+
+/// Outcome of verifying the kept assertions of one step.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Verification {
+    /// Assertions checked.
+    pub sampled: usize,
+    /// Of which verified with the public key and carried the expected claims.
+    pub valid: usize,
+    /// Threads that contributed at least one sample.
+    pub threads_sampled: usize,
+}
+
+/// Verifies every kept assertion with `cert` (made from the key's public half): signature,
+/// `alg`, `iss` and a `jti` unique within the samples.
+pub fn verify(step: &Step, cert: &Certificate, alg: Algorithm) -> Verification {
+    let mut v = Verification::default();
+    let mut jtis = std::collections::HashSet::new();
+    for thread in &step.samples {
+        if !thread.is_empty() {
+            v.threads_sampled += 1;
+        }
+        for a in thread {
+            v.sampled += 1;
+            let ok = DecodedJwt::parse(a.expose()).is_ok_and(|d| {
+                d.verify(a.expose(), cert).is_ok_and(|got| got == alg)
+                    && d.claims["iss"] == CLIENT_ID
+                    && d.claims["jti"].as_str() == a.jti()
+                    && a.jti().is_some_and(|j| jtis.insert(j.to_owned()))
+            });
+            if ok {
+                v.valid += 1;
+            }
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Two threads sign for a moment; every sampled assertion verifies with the certificate.
+    #[test]
+    fn samples_from_every_thread_verify() {
+        let key = Arc::new(SigningKey::generate(Algorithm::ES256, 0).expect("key"));
+        let cert = Certificate::self_signed(&key, CLIENT_ID, 1).expect("cert");
+        let step = run_step(
+            &key,
+            Algorithm::ES256,
+            2,
+            Duration::from_millis(50),
+            KeySharing::PerThread,
+        )
+        .expect("step");
+        assert_eq!(step.samples.len(), 2);
+        assert!(step.assertions > 0);
+        assert_eq!(step.latency_ns.len(), step.assertions);
+        let v = verify(&step, &cert, Algorithm::ES256);
+        assert_eq!(v.threads_sampled, 2);
+        assert!(v.sampled >= 2);
+        assert_eq!(v.valid, v.sampled);
+    }
+
+    // Assertions signed by another key do not verify.
+    #[test]
+    fn wrong_key_is_caught() {
+        let key = Arc::new(SigningKey::generate(Algorithm::EdDSA, 0).expect("key"));
+        let other = SigningKey::generate(Algorithm::EdDSA, 0).expect("key");
+        let cert = Certificate::self_signed(&other, CLIENT_ID, 1).expect("cert");
+        let step = run_step(
+            &key,
+            Algorithm::EdDSA,
+            1,
+            Duration::from_millis(10),
+            KeySharing::Shared,
+        )
+        .expect("step");
+        let v = verify(&step, &cert, Algorithm::EdDSA);
+        assert!(v.sampled > 0);
+        assert_eq!(v.valid, 0);
+    }
+}

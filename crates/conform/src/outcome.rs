@@ -1,0 +1,199 @@
+//! What a run produced: per case an [`Outcome`] — pass, fail (an expectation was false), warn
+//! (a SHOULD/MAY/PRACTICE expectation was false), error (the case could not run), skip (not
+//! applicable, or needs a control the target lacks) — with the reason, the findings and the
+//! HTTP exchanges (secrets redacted). Failure and error stay apart everywhere (STYLE.md, hurl).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::http::Exchange;
+use crate::model::{Category, Level};
+
+/// The outcome of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every expectation held.
+    Pass,
+    /// A binding (MUST/CONFIG) expectation was false.
+    Fail,
+    /// Only non-binding (SHOULD/MAY/PRACTICE) expectations were false.
+    Warn,
+    /// The case could not run (network error, timeout, setup failure).
+    Error,
+    /// The case does not apply (profile, missing admin API, plain HTTP target).
+    Skip,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 5] = [Self::Pass, Self::Fail, Self::Warn, Self::Error, Self::Skip];
+
+    /// The name used in reports (`pass`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Warn => "warn",
+            Self::Error => "error",
+            Self::Skip => "skip",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One checked expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The step it belongs to (1-based).
+    pub step: usize,
+    /// Whether it held.
+    pub passed: bool,
+    /// Whether a miss fails the case (otherwise it warns).
+    pub binding: bool,
+    /// What was checked and what was seen.
+    pub message: String,
+}
+
+/// The result of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// The catalog id.
+    pub id: String,
+    /// The case's title.
+    pub title: String,
+    /// The catalog category.
+    pub category: Category,
+    /// The requirement level.
+    pub level: Level,
+    /// The spec citation.
+    pub citation: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why (the first failed expectation, the error, the skip reason); empty on a pass.
+    pub reason: String,
+    /// Wall time of the case.
+    #[serde(serialize_with = "ser_millis", rename = "duration_ms")]
+    pub duration: Duration,
+    /// Every checked expectation.
+    pub findings: Vec<Finding>,
+    /// The HTTP exchanges, redacted and truncated.
+    pub exchanges: Vec<Exchange>,
+}
+
+fn ser_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
+}
+
+impl CaseResult {
+    /// Derives the outcome from findings: a failed binding finding fails, a failed
+    /// non-binding one warns.
+    pub fn outcome_of(findings: &[Finding]) -> (Outcome, String) {
+        if let Some(f) = findings.iter().find(|f| !f.passed && f.binding) {
+            return (Outcome::Fail, format!("step {}: {}", f.step, f.message));
+        }
+        if let Some(f) = findings.iter().find(|f| !f.passed) {
+            return (Outcome::Warn, format!("step {}: {}", f.step, f.message));
+        }
+        (Outcome::Pass, String::new())
+    }
+}
+
+/// Counts per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Passed cases.
+    pub pass: usize,
+    /// Failed cases.
+    pub fail: usize,
+    /// Cases with warnings.
+    pub warn: usize,
+    /// Cases that could not run.
+    pub error: usize,
+    /// Skipped cases.
+    pub skip: usize,
+}
+
+impl Counts {
+    /// Counts the outcomes of `results`.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> Self {
+        let mut c = Self::default();
+        for r in results {
+            c.add(r.outcome);
+        }
+        c
+    }
+
+    /// Adds one outcome.
+    pub fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Pass => self.pass += 1,
+            Outcome::Fail => self.fail += 1,
+            Outcome::Warn => self.warn += 1,
+            Outcome::Error => self.error += 1,
+            Outcome::Skip => self.skip += 1,
+        }
+    }
+
+    /// The count for one outcome.
+    pub fn get(&self, o: Outcome) -> usize {
+        match o {
+            Outcome::Pass => self.pass,
+            Outcome::Fail => self.fail,
+            Outcome::Warn => self.warn,
+            Outcome::Error => self.error,
+            Outcome::Skip => self.skip,
+        }
+    }
+
+    /// The total.
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.warn + self.error + self.skip
+    }
+}
+
+/// What a run was pointed at (no secrets: the key path is not even named).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunTarget {
+    /// The token endpoint.
+    pub token_url: String,
+    /// The client id.
+    pub client_id: String,
+    /// Whether it is the embedded sandbox (or another bearing sandbox with an admin API).
+    pub sandbox: bool,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// bearing's version.
+    pub tool_version: String,
+    /// RFC 3339 start time (UTC).
+    pub started_at: String,
+    /// Wall time of the run.
+    #[serde(serialize_with = "ser_millis", rename = "duration_ms")]
+    pub duration: Duration,
+    /// The target.
+    pub target: RunTarget,
+    /// The profile expectations were read from.
+    pub profile: String,
+    /// The suites that ran.
+    pub suites: Vec<String>,
+    /// Counts per outcome.
+    pub counts: Counts,
+    /// Per case, in suite order.
+    pub cases: Vec<CaseResult>,
+}
+
+impl RunSummary {
+    /// Whether every case passed, warned or was skipped (exit code 0).
+    pub fn is_success(&self) -> bool {
+        self.counts.fail == 0 && self.counts.error == 0
+    }
+}

@@ -1,0 +1,77 @@
+//! The observer hook: every token request and API call produces a [`GatewayEvent`] sent to
+//! the subscribers of [`crate::AppState::subscribe`] (a `tokio::sync::broadcast`, lossy when
+//! a subscriber lags) and to an optional lossless `mpsc` sink. `bearing certify` builds its
+//! report of what a partner's client did on these events. Events are only built when
+//! someone listens, so the hot path pays nothing otherwise.
+//!
+//! Events never carry secrets: the access token appears as its redacted prefix
+//! ([`bearing_auth::redact`]), the assertion only as the claims read from it.
+
+use serde::Serialize;
+
+use crate::validate::{AssertionInfo, RejectReason};
+
+/// Which endpoint an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// `POST /oauth/token`.
+    TokenRequest,
+    /// A protected API call.
+    ApiCall,
+}
+
+/// How the request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Token issued / API served.
+    Accepted,
+    /// Refused with a 4xx.
+    Rejected,
+    /// An injected fault answered (503/429/reset).
+    Fault,
+}
+
+/// One token request or API call as the gateway saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayEvent {
+    /// Token request or API call.
+    pub kind: EventKind,
+    /// Gateway-clock time of the request, ms since the epoch.
+    pub timestamp_ms: i64,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// The request `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// Whether any parameter (token request) or `access_token` (API) was in the URL query.
+    pub params_in_query: bool,
+    /// The client: the authenticated `iss` (token) or the token's owner (API).
+    pub client_id: Option<String>,
+    /// The assertion's header and claims as far as they could be read (token requests).
+    pub assertion: Option<AssertionInfo>,
+    /// `grant_type` as sent.
+    pub grant_type: Option<String>,
+    /// `scope` as requested.
+    pub scope: Option<String>,
+    /// The API name (API calls).
+    pub api: Option<String>,
+    /// The access token issued (token requests) or presented (API calls), redacted.
+    pub token: Option<String>,
+    /// How the token was sent to the API: `header`, `query`, `body`, or several.
+    pub token_transport: Vec<String>,
+    /// The `Authorization` scheme as sent (API calls), e.g. `Bearer`, `bearer`, `Basic`.
+    pub auth_scheme: Option<String>,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// HTTP status answered.
+    pub status: u16,
+    /// The `error` code answered, if any.
+    pub error: Option<String>,
+    /// The machine-readable rejection reason for assertions.
+    pub reason: Option<RejectReason>,
+    /// Time spent handling, µs.
+    pub latency_us: u64,
+}

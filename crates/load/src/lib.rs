@@ -1,0 +1,25 @@
+//! bearing-load: the load generator behind `bearing load` (issue 7).
+//!
+//! - [`Profile`]: YAML load profiles — scenarios with weights, users or an arrival rate with
+//!   ramps, thresholds, per-scenario options.
+//! - [`run`]: runs a profile against a gateway over HTTP on goose 0.19 (users, scheduling),
+//!   sending each request with the goose user's own `reqwest` client and recording into our
+//!   own µs HdrHistograms (3 significant figures) per phase, per user, merged without a lock
+//!   per request.
+//! - [`pacer`]: open-model driving with an even pacer and coordinated-omission correction.
+//! - [`report`]: `summary.json`, `*.hgrm`, HdrHistogram interval logs, `report.html`.
+//! - [`capacity`]: `--find-capacity`, stepping the rate up until a threshold is missed.
+//!
+//! The library never prints: progress goes to a caller-supplied callback.
+
+pub mod error;
+pub mod pacer;
+pub mod profile;
+pub mod recorder;
+pub mod stats;
+pub mod threshold;
+
+pub use error::{Error, Result};
+pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
+pub use stats::{Phase, PhaseStats};
+pub use threshold::{Threshold, ThresholdResult};

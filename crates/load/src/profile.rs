@@ -1,0 +1,490 @@
+//! Load profiles (`scenarios/load/*.yaml`): what to run, how hard, for how long, and what
+//! counts as passing. Parsed with serde-saphyr through [`crate::yaml`] (unknown fields
+//! refused, errors at `file:line:col`); values YAML cannot type are checked by
+//! [`Profile::validate`], whose errors name the field.
+//!
+//! ```yaml
+//! name: api-steady
+//! duration: 30s
+//! users: 32                    # concurrent users (goose users); with `rate`, the most in flight
+//! rate: 2000/s                 # open model: arrivals per second (omit for closed model)
+//! stages:                      # or ramps, k6-style: each ramps linearly to its rate
+//!   - { duration: 10s, rate: 500/s }
+//!   - { duration: 20s, rate: 2000/s }
+//! thresholds: ["p99 < 200ms", "error_rate < 0.1%", "rate >= 1000/s"]
+//! scenarios:
+//!   - { name: api, kind: api, weight: 1, api: inventory }
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use bearing_auth::profile::{duration, opt_duration};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Error, Result};
+use crate::threshold::Threshold;
+
+/// Longest run a profile may ask for: every load loop is bounded in time.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// A rate in requests per second; written `2000/s`, `60/m` or a bare number.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Rate(pub f64);
+
+impl Serialize for Rate {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}/s", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Rate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a rate such as 2000/s, 60/m or 500")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Rate, E> {
+                Ok(Rate(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Rate, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("rate {v} is negative")));
+                }
+                Ok(Rate(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Rate, E> {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(E::custom(format!("rate {v} is not a positive number")));
+                }
+                Ok(Rate(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Rate, E> {
+                crate::threshold::parse_per_second(v).map(Rate).ok_or_else(|| {
+                    E::custom(format!("invalid rate {v:?}: expected e.g. 2000/s, 60/m or 500"))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// What a scenario does each iteration (issue 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioKind {
+    /// A fresh assertion and a token request per iteration: the token endpoint's capacity.
+    Token,
+    /// API calls with a token per user kept by the token manager.
+    Api,
+    /// A partner's traffic: one token per lifetime per user, `calls_per_second` API calls each.
+    Mixed,
+    /// API calls while every token is revoked at once mid-run (sandbox admin API).
+    RefreshStorm,
+    /// Signing alone, no network.
+    Sign,
+}
+
+impl ScenarioKind {
+    /// The phase whose figures a threshold without a phase reads.
+    pub fn main_phase(self) -> crate::stats::Phase {
+        use crate::stats::Phase;
+        match self {
+            Self::Token => Phase::Token,
+            Self::Sign => Phase::Sign,
+            Self::Api | Self::Mixed | Self::RefreshStorm => Phase::Api,
+        }
+    }
+
+    /// Name as written in profiles.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Api => "api",
+            Self::Mixed => "mixed",
+            Self::RefreshStorm => "refresh-storm",
+            Self::Sign => "sign",
+        }
+    }
+
+    /// Whether it sends requests.
+    pub fn uses_network(self) -> bool {
+        self != Self::Sign
+    }
+}
+
+/// One scenario of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Unique name; used in reports and file names.
+    pub name: String,
+    /// What it does.
+    pub kind: ScenarioKind,
+    /// Share of users (and of the arrival rate). Defaults to 1.
+    #[serde(default = "one")]
+    pub weight: usize,
+    /// `api`, `mixed`, `refresh-storm`: which API of the target to call (defaults to its first).
+    #[serde(default)]
+    pub api: Option<String>,
+    /// `mixed`: API calls per second per user. Required for `mixed`.
+    #[serde(default)]
+    pub calls_per_second: Option<f64>,
+    /// `refresh-storm`: when to revoke every token, from the start. Defaults to half the run.
+    #[serde(default, with = "opt_duration")]
+    pub revoke_at: Option<Duration>,
+    /// `token`: take assertions from the pool minted ahead on all cores (default `true`);
+    /// `false` signs inline, which caps a generator at its own signing rate.
+    #[serde(default)]
+    pub pool: Option<bool>,
+    /// Thresholds on this scenario alone.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// One stage of an arrival-rate ramp: from the previous stage's rate to `rate` in `duration`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// How long the ramp takes.
+    #[serde(with = "duration")]
+    pub duration: Duration,
+    /// The rate reached at its end.
+    pub rate: Rate,
+}
+
+/// The assertion pool of `token` scenarios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolSpec {
+    /// Assertions held ready. Defaults to 20,000 (or the run's planned token requests, if
+    /// fewer).
+    pub capacity: usize,
+    /// Signing threads; defaults to every core.
+    pub workers: Option<usize>,
+    /// Fill the pool before the clock starts (up to `capacity`), so a short run's offered
+    /// load is not limited by signing. Defaults to true.
+    pub prefill: bool,
+}
+
+impl Default for PoolSpec {
+    fn default() -> Self {
+        Self { capacity: 20_000, workers: None, prefill: true }
+    }
+}
+
+/// How `--find-capacity` steps the arrival rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacitySpec {
+    /// First rate tried. Defaults to 100/s.
+    pub start: Rate,
+    /// Added to the rate after each passing step (unless `factor` is given). Defaults to 100/s.
+    pub step: Rate,
+    /// Multiply the rate by this after each passing step instead of adding `step` (when > 1).
+    pub factor: Option<f64>,
+    /// Highest rate tried. Defaults to 50,000/s.
+    pub max: Rate,
+    /// How long each step runs. Defaults to 5 s.
+    #[serde(with = "duration")]
+    pub step_duration: Duration,
+}
+
+impl Default for CapacitySpec {
+    fn default() -> Self {
+        Self {
+            start: Rate(100.0),
+            step: Rate(100.0),
+            factor: None,
+            max: Rate(50_000.0),
+            step_duration: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A load profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Name used in report folders; defaults to the file's stem.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the profile measures, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// How long the run lasts. With `stages`, defaults to their sum.
+    #[serde(default, with = "opt_duration")]
+    pub duration: Option<Duration>,
+    /// Concurrent users (goose users). With a rate, the most requests in flight. Defaults to 16.
+    #[serde(default = "default_users")]
+    pub users: usize,
+    /// Start the users evenly over this time (closed model ramp). Defaults to all at once.
+    #[serde(default, with = "opt_duration")]
+    pub ramp_users: Option<Duration>,
+    /// Open model: arrivals per second across all scenarios (split by weight).
+    #[serde(default)]
+    pub rate: Option<Rate>,
+    /// Open model with ramps: rate at time 0 for `stages` (defaults to 0).
+    #[serde(default)]
+    pub start_rate: Option<Rate>,
+    /// Open model with ramps, k6-style.
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    /// Upper bound on attempts per scenario (every loop is bounded in count and time).
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+    /// Per-request timeout. Defaults to 30 s.
+    #[serde(default, with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Thresholds on the whole run (each scenario's main phase merged).
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    /// The scenarios.
+    pub scenarios: Vec<ScenarioSpec>,
+    /// The assertion pool of `token` scenarios.
+    #[serde(default)]
+    pub pool: PoolSpec,
+    /// `--find-capacity` settings.
+    #[serde(default)]
+    pub capacity: CapacitySpec,
+}
+
+fn default_users() -> usize {
+    16
+}
+
+impl Profile {
+    /// Reads and validates a profile file; the name defaults to the file stem.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] naming `file:line:col` or the field; [`Error::Io`].
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut p = Self::from_yaml(&text, &path.display().to_string())?;
+        if p.name.is_none() {
+            p.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        }
+        Ok(p)
+    }
+
+    /// Parses and validates profile text; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] naming `origin:line:col` or the field.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
+        let p: Self = serde_saphyr::from_str(text)
+            .map_err(|e| Error::Profile(bearing_auth::yaml::located(origin, &e)))?;
+        p.validate().map_err(|m| Error::Profile(format!("{origin}: {m}")))?;
+        Ok(p)
+    }
+
+    /// The profile's name (or `load`).
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("load")
+    }
+
+    /// How long the run lasts.
+    pub fn run_duration(&self) -> Duration {
+        self.duration
+            .unwrap_or_else(|| self.stages.iter().map(|s| s.duration).sum())
+    }
+
+    /// Whether arrivals are paced (open model).
+    pub fn is_open(&self) -> bool {
+        self.rate.is_some() || !self.stages.is_empty()
+    }
+
+    /// Checks what YAML cannot type; the message names the field.
+    ///
+    /// # Errors
+    /// A message naming the field at fault.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.scenarios.is_empty() {
+            return Err("scenarios: at least one scenario is needed".into());
+        }
+        let d = self.run_duration();
+        if self.duration.is_none() && self.stages.is_empty() {
+            return Err("duration: missing (give duration, or stages)".into());
+        }
+        if d.is_zero() || d > MAX_DURATION {
+            return Err(format!("duration: {} must be > 0 and at most 24h", fmt_d(d)));
+        }
+        if self.users == 0 {
+            return Err("users: must be at least 1".into());
+        }
+        if self.users < self.scenarios.len() {
+            return Err(format!(
+                "users: {} users cannot run {} scenarios (one user each at least)",
+                self.users,
+                self.scenarios.len()
+            ));
+        }
+        if self.rate.is_some() && !self.stages.is_empty() {
+            return Err("rate: give either rate or stages, not both".into());
+        }
+        if let Some(r) = self.rate
+            && r.0 <= 0.0
+        {
+            return Err("rate: must be > 0 (omit it for the closed model)".into());
+        }
+        if self.start_rate.is_some() && self.stages.is_empty() {
+            return Err("start_rate: only applies with stages".into());
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            if s.duration.is_zero() {
+                return Err(format!("stages[{i}].duration: must be > 0"));
+            }
+        }
+        if !self.stages.is_empty() && self.stages.iter().all(|s| s.rate.0 == 0.0) {
+            return Err("stages: every stage has rate 0".into());
+        }
+        if self.max_requests == Some(0) {
+            return Err("max_requests: must be at least 1".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.scenarios.iter().enumerate() {
+            let at = format!("scenarios[{i}] ({})", s.name);
+            if s.name.trim().is_empty()
+                || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+            {
+                return Err(format!("scenarios[{i}].name: {:?} must be letters, digits, - or _", s.name));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!("{at}.name: appears twice"));
+            }
+            if s.weight == 0 {
+                return Err(format!("{at}.weight: must be at least 1"));
+            }
+            let k = s.kind;
+            let only = |field: &str, set: bool, kinds: &str| {
+                if set { Err(format!("{at}.{field}: only applies to {kinds} scenarios, not {}", k.name())) } else { Ok(()) }
+            };
+            use ScenarioKind as K;
+            only("api", s.api.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm), "api, mixed and refresh-storm")?;
+            only("calls_per_second", s.calls_per_second.is_some() && k != K::Mixed, "mixed")?;
+            only("revoke_at", s.revoke_at.is_some() && k != K::RefreshStorm, "refresh-storm")?;
+            only("pool", s.pool.is_some() && k != K::Token, "token")?;
+            if k == K::Mixed {
+                match s.calls_per_second {
+                    Some(c) if c > 0.0 && c.is_finite() => {}
+                    Some(c) => return Err(format!("{at}.calls_per_second: {c} must be > 0")),
+                    None => return Err(format!("{at}.calls_per_second: required for mixed scenarios")),
+                }
+                if self.is_open() {
+                    return Err(format!("{at}: mixed scenarios pace each user themselves; remove rate/stages"));
+                }
+            }
+            if let Some(r) = s.revoke_at
+                && r >= d
+            {
+                return Err(format!("{at}.revoke_at: {} is not before the end of the run ({})", fmt_d(r), fmt_d(d)));
+            }
+        }
+        let c = &self.capacity;
+        if c.start.0 <= 0.0 || c.max.0 < c.start.0 {
+            return Err("capacity: need 0 < start <= max".into());
+        }
+        if c.factor.is_none_or(|f| f <= 1.0) && c.step.0 <= 0.0 {
+            return Err("capacity.step: must be > 0 (or give factor > 1)".into());
+        }
+        if c.step_duration.is_zero() {
+            return Err("capacity.step_duration: must be > 0".into());
+        }
+        if self.pool.capacity == 0 || self.pool.workers == Some(0) {
+            return Err("pool: capacity and workers must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The part of this profile that shard `index` (0-based) of `count` runs: 1/count of
+    /// the rate, users and request bound (each at least 1).
+    pub fn for_shard(&self, index: u32, count: u32) -> Self {
+        let n = f64::from(count.max(1));
+        let mut p = self.clone();
+        let share = |v: usize| v.div_ceil(count.max(1) as usize).max(1);
+        p.users = share(p.users).max(p.scenarios.len());
+        p.rate = p.rate.map(|r| Rate(r.0 / n));
+        p.start_rate = p.start_rate.map(|r| Rate(r.0 / n));
+        for s in &mut p.stages {
+            s.rate = Rate(s.rate.0 / n);
+        }
+        p.max_requests = p.max_requests.map(|m| m.div_ceil(u64::from(count.max(1))).max(1));
+        p.capacity.start = Rate(p.capacity.start.0 / n);
+        p.capacity.step = Rate(p.capacity.step.0 / n);
+        p.capacity.max = Rate(p.capacity.max.0 / n);
+        p.pool.capacity = share(p.pool.capacity);
+        let _ = index;
+        p
+    }
+
+    /// A stable 64-bit hash (FNV-1a of the canonical JSON), so shards can check they ran
+    /// the same profile.
+    pub fn hash_hex(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in json {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
+}
+
+fn fmt_d(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A full profile parses, with rates in every written form.
+    #[test]
+    fn parses_a_profile() {
+        let p = Profile::from_yaml(
+            "name: t\nduration: 2s\nusers: 4\nrate: 2000/s\nthresholds: ['p99 < 200ms', 'error_rate < 0.1%']\nscenarios:\n  - { name: a, kind: api, weight: 3 }\n  - { name: b, kind: token, pool: false, thresholds: ['rate >= 10/s'] }\n",
+            "t.yaml",
+        )
+        .expect("valid");
+        assert_eq!(p.rate, Some(Rate(2000.0)));
+        assert_eq!(p.scenarios[0].weight, 3);
+        assert_eq!(p.scenarios[1].kind, ScenarioKind::Token);
+        let s = Profile::from_yaml("stages: [{duration: 1s, rate: 60/m}, {duration: 2s, rate: 5}]\nscenarios: [{name: s, kind: sign}]\n", "s").expect("stages");
+        assert_eq!(s.run_duration(), Duration::from_secs(3));
+        assert_eq!(s.stages[0].rate, Rate(1.0));
+    }
+
+    // Malformed profiles: parse errors carry file:line:col, validation errors the field.
+    #[test]
+    fn errors_name_the_position_or_field() {
+        for (text, needle) in [
+            ("duration: 2s\nscenarios:\n  - { name: a, kind: api, wieght: 3 }\n", "p.yaml:3:"),
+            ("duration: 2s\nscenarios:\n  - { name: a, kind: teleport }\n", "p.yaml:3:"),
+            ("duration: 2s\nthresholds: ['p99 <']\nscenarios: [{name: a, kind: api}]\n", "p.yaml:2:"),
+            ("duration: 2s\nrate: fast\nscenarios: [{name: a, kind: api}]\n", "p.yaml:2:"),
+            ("duration: 2s\nscenarios: [{name: a, kind: token, revoke_at: 1s}]\n", "scenarios[0] (a).revoke_at: only applies"),
+            ("duration: 2s\nscenarios: [{name: a, kind: refresh-storm, revoke_at: 3s}]\n", "not before the end"),
+            ("duration: 2s\nscenarios: [{name: a, kind: mixed}]\n", "calls_per_second: required"),
+            ("scenarios: [{name: a, kind: api}]\n", "duration: missing"),
+            ("duration: 2s\nusers: 1\nscenarios: [{name: a, kind: api}, {name: b, kind: api}]\n", "users:"),
+        ] {
+            let e = Profile::from_yaml(text, "p.yaml").expect_err(text).to_string();
+            assert!(e.contains(needle), "{text}\n=> {e}");
+        }
+    }
+
+    // A shard takes 1/N of rate and users.
+    #[test]
+    fn shard_takes_its_share() {
+        let p = Profile::from_yaml("duration: 1s\nusers: 10\nrate: 900\nscenarios: [{name: a, kind: api}]\n", "p").expect("valid");
+        let s = p.for_shard(1, 3);
+        assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
+        assert_eq!(p.hash_hex(), p.clone().hash_hex());
+    }
+}

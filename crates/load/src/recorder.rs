@@ -1,0 +1,273 @@
+//! Recording without a lock per request: each user owns a [`Recorder`] holding the current
+//! second's histograms for each phase; once a second (and when it is dropped) it hands them to
+//! the shared [`Collector`], which adds them into per-second interval data and run totals.
+//!
+//! Intervals are aligned on whole wall-clock seconds, so the interval logs of shards of one
+//! run line up for an exact merge (issue 8). An interval is closed (turned into a log entry and
+//! a chart point, then freed) two seconds after it ends; data arriving later for it is kept as
+//! an extra log entry with the same timestamp, so the log always adds up to the totals.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::stats::{Phase, PhaseData};
+
+/// How a timed attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, with the HTTP status when there was one.
+    Ok(Option<u16>),
+    /// Failure of a kind (`status_503`, `connect`, `timeout`, …), with the status if any.
+    Failed {
+        /// The kind, as counted in `errors_by_kind`.
+        kind: &'static str,
+        /// The HTTP status, when the server answered.
+        status: Option<u16>,
+    },
+}
+
+/// One closed interval of one scenario and phase: a log entry and a chart point.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Whole seconds since the run's base time (the wall-clock second it started in).
+    pub second: u64,
+    /// The phase.
+    pub phase: Phase,
+    /// Samples of the interval.
+    pub data: PhaseData,
+}
+
+/// Per-scenario collected data.
+#[derive(Debug, Default)]
+struct ScenarioData {
+    totals: [PhaseData; 3],
+    open: BTreeMap<u64, [Option<PhaseData>; 3]>,
+    closed: Vec<Interval>,
+    closed_upto: u64,
+}
+
+/// Shared sink of all recorders of a run. Locked about once per user per second.
+#[derive(Debug)]
+pub struct Collector {
+    origin: Instant,
+    /// The run's base time: the whole wall-clock second the run started in.
+    base_epoch_secs: u64,
+    /// Offset of `origin` past `base_epoch_secs`.
+    origin_offset: Duration,
+    inner: Mutex<Vec<ScenarioData>>,
+    live_count: AtomicU64,
+    live_errors: AtomicU64,
+}
+
+/// What the run collected, per scenario.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// Base time (Unix seconds) that interval seconds count from.
+    pub base_epoch_secs: u64,
+    /// Totals per scenario per phase.
+    pub totals: Vec<[PhaseData; 3]>,
+    /// Closed intervals per scenario, in order of second (late data after).
+    pub intervals: Vec<Vec<Interval>>,
+}
+
+impl Collector {
+    /// A collector for `scenarios` scenarios whose clock starts now.
+    pub fn new(scenarios: usize) -> Arc<Self> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        Arc::new(Self {
+            origin: Instant::now(),
+            base_epoch_secs: now.as_secs(),
+            origin_offset: Duration::from_nanos(u64::from(now.subsec_nanos())),
+            inner: Mutex::new((0..scenarios).map(|_| ScenarioData::default()).collect()),
+            live_count: AtomicU64::new(0),
+            live_errors: AtomicU64::new(0),
+        })
+    }
+
+    /// The interval (second since base time) that `at` falls in.
+    pub fn second_of(&self, at: Instant) -> u64 {
+        (at.saturating_duration_since(self.origin) + self.origin_offset).as_secs()
+    }
+
+    /// The base time (Unix seconds).
+    pub fn base_epoch_secs(&self) -> u64 {
+        self.base_epoch_secs
+    }
+
+    /// A recorder for one user of scenario `scenario`.
+    pub fn recorder(self: &Arc<Self>, scenario: usize) -> Recorder {
+        Recorder { collector: Arc::clone(self), scenario, second: 0, slot: Default::default() }
+    }
+
+    /// Attempts and failures so far (for the progress line; updated per request).
+    pub fn live_counts(&self) -> (u64, u64) {
+        (self.live_count.load(Ordering::Relaxed), self.live_errors.load(Ordering::Relaxed))
+    }
+
+    /// The corrected p99 so far of `phase` across scenarios, in µs (updated once a second).
+    pub fn p99_so_far(&self, phase: Phase) -> Option<u64> {
+        let g = self.inner.lock().ok()?;
+        let mut h = crate::stats::new_histogram();
+        for s in g.iter() {
+            let _ = h.add(&s.totals[phase.index()].corrected);
+        }
+        (!h.is_empty()).then(|| h.value_at_quantile(0.99))
+    }
+
+    fn absorb(&self, scenario: usize, second: u64, slot: &mut [Option<PhaseData>; 3]) {
+        let now_second = self.second_of(Instant::now());
+        let Ok(mut g) = self.inner.lock() else { return };
+        let Some(s) = g.get_mut(scenario) else { return };
+        for (i, d) in slot.iter_mut().enumerate() {
+            let Some(d) = d.take() else { continue };
+            s.totals[i].merge(&d);
+            if second < s.closed_upto {
+                // Late: its interval is already written; keep it as an extra entry.
+                s.closed.push(Interval { second, phase: Phase::ALL[i], data: d });
+            } else {
+                let e = s.open.entry(second).or_default();
+                match &mut e[i] {
+                    Some(x) => x.merge(&d),
+                    None => e[i] = Some(d),
+                }
+            }
+        }
+        // Close intervals that ended two seconds ago or more.
+        let close_before = now_second.saturating_sub(2);
+        close(s, close_before);
+    }
+
+    /// Closes every interval and returns everything collected.
+    pub fn finish(&self) -> Collected {
+        let mut totals = Vec::new();
+        let mut intervals = Vec::new();
+        if let Ok(mut g) = self.inner.lock() {
+            for s in g.iter_mut() {
+                close(s, u64::MAX);
+                totals.push(s.totals.clone());
+                intervals.push(std::mem::take(&mut s.closed));
+            }
+        }
+        Collected { base_epoch_secs: self.base_epoch_secs, totals, intervals }
+    }
+}
+
+fn close(s: &mut ScenarioData, before: u64) {
+    while let Some(entry) = s.open.first_entry() {
+        if *entry.key() >= before {
+            break;
+        }
+        let second = *entry.key();
+        let phases = entry.remove();
+        for (i, d) in phases.into_iter().enumerate() {
+            if let Some(data) = d {
+                s.closed.push(Interval { second, phase: Phase::ALL[i], data });
+            }
+        }
+        s.closed_upto = s.closed_upto.max(second + 1);
+    }
+}
+
+/// One user's recorder: no lock, no allocation per request once warm.
+#[derive(Debug)]
+pub struct Recorder {
+    collector: Arc<Collector>,
+    scenario: usize,
+    second: u64,
+    slot: [Option<PhaseData>; 3],
+}
+
+impl Recorder {
+    /// Records one attempt of `phase` that was meant to start at `intended`, started at
+    /// `started` and completed at `done`. Transport failures that got no answer are counted
+    /// but not timed (their latency says nothing about the server).
+    pub fn record(
+        &mut self,
+        phase: Phase,
+        intended: Instant,
+        started: Instant,
+        done: Instant,
+        outcome: &Outcome,
+    ) {
+        let second = self.collector.second_of(done);
+        if second != self.second {
+            self.flush();
+            self.second = second;
+        }
+        let d = self.slot[phase.index()].get_or_insert_with(PhaseData::default);
+        d.count += 1;
+        self.collector.live_count.fetch_add(1, Ordering::Relaxed);
+        let status = match outcome {
+            Outcome::Ok(s) => *s,
+            Outcome::Failed { kind, status } => {
+                d.errors += 1;
+                self.collector.live_errors.fetch_add(1, Ordering::Relaxed);
+                match d.errors_by_kind.get_mut(*kind) {
+                    Some(n) => *n += 1,
+                    None => {
+                        d.errors_by_kind.insert((*kind).to_owned(), 1);
+                    }
+                }
+                *status
+            }
+        };
+        if let Some(st) = status {
+            *d.statuses.entry(st).or_default() += 1;
+        }
+        let timed = status.is_some() || phase == Phase::Sign || matches!(outcome, Outcome::Ok(_));
+        if timed {
+            let us = |x: Duration| u64::try_from(x.as_micros()).unwrap_or(u64::MAX);
+            d.corrected.saturating_record(us(done.saturating_duration_since(intended)));
+            d.uncorrected.saturating_record(us(done.saturating_duration_since(started)));
+        }
+    }
+
+    /// Hands the current second's data to the collector.
+    pub fn flush(&mut self) {
+        if self.slot.iter().any(Option::is_some) {
+            self.collector.absorb(self.scenario, self.second, &mut self.slot);
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Intervals and totals add up to what was recorded, from several recorders.
+    #[test]
+    fn intervals_add_up_to_totals() {
+        let c = Collector::new(1);
+        let t0 = Instant::now();
+        {
+            let mut a = c.recorder(0);
+            let mut b = c.recorder(0);
+            for i in 0..1000u64 {
+                let done = t0 + Duration::from_millis(i * 3);
+                let r = if i % 2 == 0 { &mut a } else { &mut b };
+                let out = if i % 100 == 0 {
+                    Outcome::Failed { kind: "status_503", status: Some(503) }
+                } else {
+                    Outcome::Ok(Some(200))
+                };
+                r.record(Phase::Api, done - Duration::from_micros(900), done - Duration::from_micros(300), done, &out);
+            }
+        }
+        let got = c.finish();
+        let tot = &got.totals[0][Phase::Api.index()];
+        assert_eq!((tot.count, tot.errors, tot.statuses[&503]), (1000, 10, 10));
+        let sum: u64 = got.intervals[0].iter().map(|i| i.data.count).sum();
+        assert_eq!(sum, 1000);
+        assert!(got.intervals[0].len() >= 3, "3 s of samples span several intervals");
+        assert_eq!(tot.corrected.value_at_quantile(0.5), tot.corrected.highest_equivalent(900));
+        assert_eq!(tot.uncorrected.value_at_quantile(0.5), tot.uncorrected.highest_equivalent(300));
+    }
+}
