@@ -326,6 +326,41 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The token client options this target implies (CA bundle, mTLS identity, scope).
+    pub fn token_client_options(&self) -> crate::token::TokenClientOptions {
+        crate::token::TokenClientOptions {
+            ca_bundle: self.tls.ca_bundle.clone(),
+            client_cert: self.tls.client_cert.clone(),
+            client_key: self.tls.client_key.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// A token client for this target's token URL and TLS settings.
+    ///
+    /// # Errors
+    /// As [`crate::token::TokenClient::new`].
+    pub fn token_client(&self) -> Result<crate::token::TokenClient> {
+        crate::token::TokenClient::new(self.token_url.clone(), &self.token_client_options())
+    }
+
+    /// A token manager for this target: its identity, its token client, the system clock
+    /// and default refresh settings.
+    ///
+    /// # Errors
+    /// Identity or client errors.
+    pub fn token_manager(&self) -> Result<crate::token::TokenManager> {
+        let id = self.load_identity()?;
+        crate::token::TokenManager::new(
+            id.signer,
+            self.token_client()?,
+            Arc::new(crate::clock::SystemClock),
+            crate::token::ManagerConfig::default(),
+        )
+    }
+}
+
 /// Loads a private key given as a path, or as PEM text (from `BEARING_PRIVATE_KEY`).
 ///
 /// # Errors

@@ -43,7 +43,10 @@ async fn call_api(m: &TokenManager, url: &str) -> (u16, bool) {
         })
         .await
         .expect("token");
-    (out.response.expect("api reachable").status().as_u16(), out.retried)
+    (
+        out.response.expect("api reachable").status().as_u16(),
+        out.retried,
+    )
 }
 
 // The request is byte-exact (checked server-side) and a string expires_in is understood
@@ -135,7 +138,8 @@ async fn thousand_concurrent_callers_one_request() {
 async fn waiters_share_a_failure() {
     let gw = common::start().await;
     gw.state.set_token_delay(Duration::from_millis(100));
-    gw.state.push(Reply::json(400, &json!({"error": "invalid_grant"})));
+    gw.state
+        .push(Reply::json(400, &json!({"error": "invalid_grant"})));
     let clock = ManualClock::starting_now();
     let m = manager(&gw, &clock);
     let tasks: Vec<_> = (0..20)
@@ -146,7 +150,10 @@ async fn waiters_share_a_failure() {
         .collect();
     for t in tasks {
         let e = t.await.expect("join").expect_err("refused");
-        assert!(matches!(&e, Error::Token(t) if t.code() == Some(&ErrorCode::InvalidGrant)), "{e}");
+        assert!(
+            matches!(&e, Error::Token(t) if t.code() == Some(&ErrorCode::InvalidGrant)),
+            "{e}"
+        );
     }
     assert_eq!(gw.state.token_requests(), 1);
     assert_eq!(m.stats().failures, 1);
@@ -159,8 +166,13 @@ async fn unauthorized_gets_one_new_token_and_one_retry() {
     let gw = common::start().await;
     let clock = ManualClock::starting_now();
     let shared: SharedClock = Arc::new(clock.clone());
-    let signer = common::signer_with(Algorithm::RS256, gw.token_url().as_str(), Arc::clone(&shared));
-    let m = TokenManager::new(signer, client(&gw), shared, ManagerConfig::default()).expect("manager");
+    let signer = common::signer_with(
+        Algorithm::RS256,
+        gw.token_url().as_str(),
+        Arc::clone(&shared),
+    );
+    let m =
+        TokenManager::new(signer, client(&gw), shared, ManagerConfig::default()).expect("manager");
     assert_eq!(call_api(&m, &gw.api_url()).await, (200, false));
     gw.state.revoke_all(); // the gateway forgets the token before it expires
     assert_eq!(call_api(&m, &gw.api_url()).await, (200, true));
@@ -202,7 +214,10 @@ async fn always_401_concurrent_callers_are_bounded() {
             tokio::spawn(async move {
                 let http = m.client().http().clone();
                 m.call(|token| {
-                    let (req, barrier) = (http.get(&url).bearer_auth(token.expose()), Arc::clone(&barrier));
+                    let (req, barrier) = (
+                        http.get(&url).bearer_auth(token.expose()),
+                        Arc::clone(&barrier),
+                    );
                     // Every caller holds its token before any of them calls the API.
                     async move {
                         barrier.wait().await;
@@ -228,16 +243,24 @@ async fn always_401_concurrent_callers_are_bounded() {
 async fn retry_after_503_is_honoured() {
     let gw = common::start().await;
     gw.state.push(
-        Reply::json(503, &json!({"error": "temporarily_unavailable"})).with_header("retry-after", "1"),
+        Reply::json(503, &json!({"error": "temporarily_unavailable"}))
+            .with_header("retry-after", "1"),
     );
     let clock = ManualClock::starting_now();
     let m = manager(&gw, &clock);
     let started = Instant::now();
     m.token().await.expect("token after retry");
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(gw.state.token_requests(), 2);
     let s = m.stats();
-    assert_eq!((s.token_request_retries, s.failures, s.jtis_used), (1, 0, 2));
+    assert_eq!(
+        (s.token_request_retries, s.failures, s.jtis_used),
+        (1, 0, 2)
+    );
     let jtis = gw.state.jtis();
     assert_ne!(jtis[0], jtis[1]);
 }
@@ -246,11 +269,15 @@ async fn retry_after_503_is_honoured() {
 #[tokio::test]
 async fn retry_after_beyond_cap_fails_fast() {
     let gw = common::start().await;
-    gw.state.push(Reply::json(429, &json!({})).with_header("retry-after", "3600"));
+    gw.state
+        .push(Reply::json(429, &json!({})).with_header("retry-after", "3600"));
     let clock = ManualClock::starting_now();
     let m = manager(&gw, &clock);
     let e = m.token().await.expect_err("refused");
-    assert!(matches!(&e, Error::Token(t) if t.status() == 429 && t.retry_after() == Some(Duration::from_secs(3600))), "{e}");
+    assert!(
+        matches!(&e, Error::Token(t) if t.status() == 429 && t.retry_after() == Some(Duration::from_secs(3600))),
+        "{e}"
+    );
     assert_eq!(gw.state.token_requests(), 1);
 }
 
@@ -259,10 +286,14 @@ async fn retry_after_beyond_cap_fails_fast() {
 async fn persistent_5xx_is_bounded() {
     let gw = common::start().await;
     for _ in 0..5 {
-        gw.state.push(Reply::json(500, &json!({"error": "server_error"})));
+        gw.state
+            .push(Reply::json(500, &json!({"error": "server_error"})));
     }
     let clock = ManualClock::starting_now();
-    let config = ManagerConfig { initial_backoff: Duration::from_millis(5), ..Default::default() };
+    let config = ManagerConfig {
+        initial_backoff: Duration::from_millis(5),
+        ..Default::default()
+    };
     let m = manager_with(&gw, &clock, config);
     let e = m.token().await.expect_err("refused");
     assert!(matches!(&e, Error::Token(t) if t.status() == 500), "{e}");
@@ -282,7 +313,9 @@ async fn invalid_grant_is_not_retried() {
     let clock = ManualClock::starting_now();
     let m = manager(&gw, &clock);
     let e = m.token().await.expect_err("refused");
-    let Error::Token(TokenError::Rejected(r)) = &e else { panic!("{e:?}") };
+    let Error::Token(TokenError::Rejected(r)) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(r.status, 400);
     assert_eq!(r.code, Some(ErrorCode::InvalidGrant));
     assert_eq!(r.description.as_deref(), Some("audience is invalid"));
@@ -302,14 +335,20 @@ async fn html_502_is_a_typed_error() {
         body: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".into(),
     });
     let clock = ManualClock::starting_now();
-    let config = ManagerConfig { max_attempts: 1, ..Default::default() };
+    let config = ManagerConfig {
+        max_attempts: 1,
+        ..Default::default()
+    };
     let m = manager_with(&gw, &clock, config);
     let e = m.token().await.expect_err("refused");
     let Error::Token(t) = &e else { panic!("{e:?}") };
     assert!(t.is_retryable());
     let r = t.response().expect("rejected");
     assert_eq!((r.status, r.format), (502, ErrorBodyFormat::NonJson));
-    assert_eq!(r.excerpt.as_deref(), Some("502 Bad Gateway 502 Bad Gateway nginx"));
+    assert_eq!(
+        r.excerpt.as_deref(),
+        Some("502 Bad Gateway 502 Bad Gateway nginx")
+    );
 }
 
 // A CA bundle that is garbage, missing, or holds no certificate: errors naming the file.
@@ -318,12 +357,18 @@ fn bad_ca_file_names_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = url::Url::parse("https://127.0.0.1:1/oauth/token").expect("url");
     let garbage = dir.path().join("garbage-ca.pem");
-    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n")
-        .expect("write");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
     let empty = dir.path().join("no-certs.pem");
     std::fs::write(&empty, "just text\n").expect("write");
     for path in [garbage, empty, dir.path().join("missing.pem")] {
-        let opts = TokenClientOptions { ca_bundle: Some(path.clone()), ..Default::default() };
+        let opts = TokenClientOptions {
+            ca_bundle: Some(path.clone()),
+            ..Default::default()
+        };
         let e = TokenClient::new(url.clone(), &opts).expect_err("refused");
         assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     }
@@ -336,7 +381,9 @@ async fn mtls_and_ca_bundle() {
     let pki = common::tls::pki();
     let gw = common::tls::start_mtls(&pki).await;
     let clock: SharedClock = Arc::new(ManualClock::starting_now());
-    let a = common::signer(gw.token_url().as_str(), clock).sign().expect("assertion");
+    let a = common::signer(gw.token_url().as_str(), clock)
+        .sign()
+        .expect("assertion");
     let full = TokenClientOptions {
         ca_bundle: Some(pki.path("ca.pem")),
         ca_bundle_only: true,
@@ -344,10 +391,28 @@ async fn mtls_and_ca_bundle() {
         client_key: Some(pki.path("client.key")),
         ..Default::default()
     };
-    let r = TokenClient::new(gw.token_url(), &full).expect("client").request_token(&a).await;
+    let r = TokenClient::new(gw.token_url(), &full)
+        .expect("client")
+        .request_token(&a)
+        .await;
     assert!(r.is_ok(), "{r:?}");
 
-    let no_client_cert = TokenClientOptions { client_cert: None, client_key: None, ..full.clone() };
+    // The CA added to the system roots instead of replacing them.
+    let merged = TokenClientOptions {
+        ca_bundle_only: false,
+        ..full.clone()
+    };
+    let r = TokenClient::new(gw.token_url(), &merged)
+        .expect("client")
+        .request_token(&a)
+        .await;
+    assert!(r.is_ok(), "{r:?}");
+
+    let no_client_cert = TokenClientOptions {
+        client_cert: None,
+        client_key: None,
+        ..full.clone()
+    };
     let e = TokenClient::new(gw.token_url(), &no_client_cert)
         .expect("client")
         .request_token(&a)
@@ -355,15 +420,21 @@ async fn mtls_and_ca_bundle() {
         .expect_err("server requires a client certificate");
     assert!(matches!(e, Error::Http { .. }), "{e}");
 
-    let no_ca = TokenClientOptions { ca_bundle: None, ca_bundle_only: false, ..full.clone() };
+    let no_ca = TokenClientOptions {
+        ca_bundle: None,
+        ca_bundle_only: false,
+        ..full.clone()
+    };
     let e = TokenClient::new(gw.token_url(), &no_ca)
         .expect("client")
         .request_token(&a)
         .await
         .expect_err("unknown issuer");
-    let Error::Http { reason, .. } = &e else { panic!("{e:?}") };
+    let Error::Http { reason, .. } = &e else {
+        panic!("{e:?}")
+    };
     assert!(!reason.contains(a.expose()));
-    assert_eq!(gw.state.token_requests(), 1);
+    assert_eq!(gw.state.token_requests(), 2);
 }
 
 // A client key that does not belong to the client certificate is refused up front,
@@ -379,7 +450,10 @@ fn mismatched_client_key_names_both_files() {
     let url = url::Url::parse("https://127.0.0.1:1/oauth/token").expect("url");
     let e = TokenClient::new(url, &opts).expect_err("mismatch");
     let msg = e.to_string();
-    assert!(msg.contains("client.pem") && msg.contains("other.key"), "{msg}");
+    assert!(
+        msg.contains("client.pem") && msg.contains("other.key"),
+        "{msg}"
+    );
 }
 
 // The danger option builds (and is the only way to skip verification).
@@ -388,13 +462,18 @@ async fn danger_accept_invalid_certs_reaches_a_self_signed_server() {
     let pki = common::tls::pki();
     let gw = common::tls::start_mtls(&pki).await;
     let clock: SharedClock = Arc::new(ManualClock::starting_now());
-    let a = common::signer(gw.token_url().as_str(), clock).sign().expect("assertion");
+    let a = common::signer(gw.token_url().as_str(), clock)
+        .sign()
+        .expect("assertion");
     let opts = TokenClientOptions {
         danger_accept_invalid_certs: true,
         client_cert: Some(pki.path("client.pem")),
         client_key: Some(pki.path("client.key")),
         ..Default::default()
     };
-    let r = TokenClient::new(gw.token_url(), &opts).expect("client").request_token(&a).await;
+    let r = TokenClient::new(gw.token_url(), &opts)
+        .expect("client")
+        .request_token(&a)
+        .await;
     assert!(r.is_ok(), "{r:?}");
 }

@@ -7,6 +7,7 @@
 mod cmd;
 mod exit;
 mod output;
+mod sandbox;
 
 use std::process::ExitCode;
 

@@ -126,10 +126,11 @@ impl Cursor<'_> {
         while self.at(j) == Some(b'=') {
             j += 1;
         }
+        let equals = j - i;
         while matches!(self.at(j), Some(b' ' | b'\t')) {
             j += 1;
         }
-        !(matches!(self.at(j), None | Some(b',')) || j > i + 1)
+        equals == 1 && !matches!(self.at(j), None | Some(b','))
     }
 }
 

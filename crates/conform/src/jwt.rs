@@ -239,12 +239,15 @@ pub fn build(
                 }
             }
             Mutation::Shift(map) => {
+                // Bases are read before any shift: `nbf` without a value starts at the
+                // unshifted `iat`.
+                let before = claims.clone();
                 for (k, d) in map {
                     let delta = crate::expr::parse_signed_duration(d).map_err(fail)?;
-                    let base = claims
+                    let base = before
                         .get(k)
                         .and_then(Value::as_f64)
-                        .or_else(|| (k == "nbf").then(|| claims.get("iat").and_then(Value::as_f64)).flatten())
+                        .or_else(|| (k == "nbf").then(|| before.get("iat").and_then(Value::as_f64)).flatten())
                         .unwrap_or(vars.now);
                     claims.insert(k.clone(), number(base + delta));
                 }

@@ -339,7 +339,7 @@ mod tests {
 
         let bad = OK.replace("when: profile.replay_protection", "when: profile.replay_protektion");
         let e = parse(&bad, "t.yaml").expect_err("bad field").to_string();
-        assert!(e.contains("t.yaml:14:"), "{e}");
+        assert!(e.contains("t.yaml:15:"), "{e}");
         assert!(e.contains("unknown profile field"), "{e}");
 
         let bad = OK.replace("            - expect: { verdict: accepted }\n", "");

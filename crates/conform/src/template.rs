@@ -52,6 +52,9 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
         let name_len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
         let name = &after[..name_len];
         let next = after[name_len..].chars().next();
+        if next.is_none() && NAMES.iter().any(|(n, _)| *n == name) {
+            return Err(format!("unclosed placeholder \"{{{name}\""));
+        }
         if name.is_empty() || !matches!(next, Some('}' | ':' | '|')) {
             // Not a placeholder: keep the brace as text.
             out.push(Piece::Text(&rest[..=open]));

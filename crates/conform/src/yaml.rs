@@ -17,7 +17,14 @@ pub fn from_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
 /// (serde's "unknown field `x`, expected one of …" lists what is allowed).
 fn located(origin: &str, e: &serde_saphyr::Error) -> String {
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or("invalid yaml").trim();
+    let mut first = text.lines().next().unwrap_or("invalid yaml").trim();
+    // serde-saphyr prefixes "error: line N column M: "; the position is given our way.
+    first = first.strip_prefix("error: ").unwrap_or(first);
+    if first.starts_with("line ")
+        && let Some((_, rest)) = first.split_once(": ")
+    {
+        first = rest;
+    }
     match e.location() {
         Some(loc) if loc.line() > 0 => format!("{origin}:{}:{}: {first}", loc.line(), loc.column()),
         _ => format!("{origin}: {first}"),

@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 /// Faults for one route. Probabilities are in `[0, 1]` and add up to at most 1.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSpec {
     /// Added latency: the fixed delay, the lower bound (`uniform`) or the mean (`exponential`).
@@ -34,6 +34,20 @@ pub struct FaultSpec {
     pub retry_after: Duration,
     /// Probability of resetting the connection (TCP RST) instead of answering.
     pub reset: f64,
+}
+
+impl Default for FaultSpec {
+    fn default() -> Self {
+        Self {
+            latency: None,
+            latency_max: None,
+            distribution: LatencyDistribution::Fixed,
+            error_503: 0.0,
+            error_429: 0.0,
+            retry_after: Duration::from_secs(1),
+            reset: 0.0,
+        }
+    }
 }
 
 /// How injected latency is drawn.

@@ -231,7 +231,8 @@ mod tests {
             (r#"{"alg":"RS256"}"#, r#"{"x":{"a":1,"a":2}}"#, "duplicate"),
             (r#"{"alg":"RS256"}"#, "[]", "array, not an object"),
             (r#"{"alg":"RS256"}"#, "null", "null, not an object"),
-            (r#"{"alg":"RS256"}"#, "{} x", "not JSON"),
+            (r#"{"alg":"RS256"}"#, "{} x", "trailing data"),
+            (r#"{"alg":"RS256"}"#, "{", "not JSON"),
         ] {
             let e = parse_compact(&jws(h, p)).expect_err(p);
             assert!(e.0.contains(want), "{p}: {e}");

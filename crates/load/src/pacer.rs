@@ -101,7 +101,12 @@ pub struct Pacer {
     max: u64,
     start: Instant,
     stop: Arc<AtomicBool>,
+    released: AtomicU64,
+    finished: AtomicBool,
 }
+
+/// Permits added at the end so that no user waits forever (far more than any user count).
+const END_PERMITS: usize = 1 << 24;
 
 impl Pacer {
     /// Starts the releasing thread: arrivals from `start` on, at most `max`.
@@ -116,6 +121,8 @@ impl Pacer {
             max,
             start,
             stop: Arc::new(AtomicBool::new(false)),
+            released: AtomicU64::new(0),
+            finished: AtomicBool::new(false),
         });
         let p = Arc::clone(&pacer);
         std::thread::Builder::new().name("bearing-pacer".into()).spawn(move || p.release_loop())?;
@@ -148,39 +155,46 @@ impl Pacer {
                     _ => break,
                 }
             }
+            self.released.fetch_add(n as u64, Ordering::Release);
             self.permits.add_permits(n);
         }
-        // Let users drain the permits already released (bounded: users also stop at the
-        // run's deadline), then see the end.
-        let drain_until = Instant::now() + Duration::from_secs(10);
-        while self.permits.available_permits() > 0
-            && !self.stop.load(Ordering::Relaxed)
-            && Instant::now() < drain_until
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        self.permits.close();
+        // The end: enough permits for every waiting user to take one and find no ticket
+        // left. (Closing the semaphore instead could lose a permit already handed to a
+        // waiter that has not been polled yet.)
+        self.finished.store(true, Ordering::Release);
+        self.permits.add_permits(END_PERMITS);
     }
 
     /// Waits for the next arrival and returns its intended start; `None` when the schedule
     /// (or the request bound) has ended.
     pub async fn next(&self) -> Option<Instant> {
         let permit = self.permits.acquire().await.ok()?;
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
         permit.forget();
         let k = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        if k >= self.max || k >= self.released.load(Ordering::Acquire) {
+            return None;
+        }
         let t = self.schedule.time_of(k)?;
         Some(self.start + Duration::from_secs_f64(t))
     }
 
     /// Arrivals handed out so far.
     pub fn issued(&self) -> u64 {
-        self.next_ticket.load(Ordering::Relaxed)
+        self.next_ticket.load(Ordering::Relaxed).min(self.released.load(Ordering::Acquire))
+    }
+
+    /// Whether every planned arrival has been released.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
     }
 
     /// Stops releasing; waiting users get `None`.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        self.permits.close();
+        self.permits.add_permits(END_PERMITS);
     }
 }
 

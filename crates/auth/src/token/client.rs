@@ -134,7 +134,9 @@ impl TokenClient {
                 builder.tls_certs_merge(certs)
             };
         } else if options.ca_bundle_only {
-            return Err(Error::Config("ca_bundle_only is set but no ca_bundle is given".into()));
+            return Err(Error::Config(
+                "ca_bundle_only is set but no ca_bundle is given".into(),
+            ));
         }
         match (&options.client_cert, &options.client_key) {
             (Some(cert), Some(key)) => builder = builder.identity(load_identity(cert, key)?),
@@ -157,9 +159,17 @@ impl TokenClient {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         let http = builder.build().map_err(|e| {
-            Error::Config(format!("cannot build the http client for {token_url}: {}", chain(&e)))
+            Error::Config(format!(
+                "cannot build the http client for {token_url}: {}",
+                chain(&e)
+            ))
         })?;
-        Ok(Self::from_http(http, token_url, options.scope.clone(), options.max_body_bytes))
+        Ok(Self::from_http(
+            http,
+            token_url,
+            options.scope.clone(),
+            options.max_body_bytes,
+        ))
     }
 
     /// A client over an existing reqwest client (its TLS and timeout settings apply).
@@ -169,7 +179,14 @@ impl TokenClient {
         scope: Option<String>,
         max_body_bytes: usize,
     ) -> Self {
-        Self { inner: Arc::new(Inner { http, url: token_url, scope, max_body_bytes }) }
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                url: token_url,
+                scope,
+                max_body_bytes,
+            }),
+        }
     }
 
     /// The token endpoint.
@@ -255,14 +272,23 @@ impl TokenClient {
                 break;
             }
         }
-        Ok(RawResponse { status, headers, body: out, latency: started.elapsed() })
+        Ok(RawResponse {
+            status,
+            headers,
+            body: out,
+            latency: started.elapsed(),
+        })
     }
 }
 
 /// Maps a transport error; the body (and so the assertion) is never part of it.
 fn http_error(url: &Url, e: &reqwest::Error) -> Error {
     let retryable = e.is_connect() || e.is_timeout() || e.is_body() || e.is_request();
-    Error::Http { url: url.to_string(), reason: chain(e), retryable }
+    Error::Http {
+        url: url.to_string(),
+        reason: chain(e),
+        retryable,
+    }
 }
 
 /// An error and its sources on one line: reqwest hides the interesting part in sources.
@@ -282,12 +308,17 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 fn check_url(url: &Url) -> Result<()> {
     match url.scheme() {
         "http" | "https" => Ok(()),
-        other => Err(Error::Config(format!("token url {url}: scheme {other:?} is not http or https"))),
+        other => Err(Error::Config(format!(
+            "token url {url}: scheme {other:?} is not http or https"
+        ))),
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Every certificate of a PEM bundle, each checked to be a parseable X.509 certificate.
@@ -299,10 +330,16 @@ fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>> {
         .enumerate()
         .map(|(i, der)| {
             x509_parser::parse_x509_certificate(der).map_err(|e| {
-                Error::cert(Some(&origin), format!("certificate #{} does not parse: {e}", i + 1))
+                Error::cert(
+                    Some(&origin),
+                    format!("certificate #{} does not parse: {e}", i + 1),
+                )
             })?;
             reqwest::Certificate::from_der(der).map_err(|e| {
-                Error::cert(Some(&origin), format!("certificate #{}: {}", i + 1, chain(&e)))
+                Error::cert(
+                    Some(&origin),
+                    format!("certificate #{}: {}", i + 1, chain(&e)),
+                )
             })
         })
         .collect()
@@ -313,7 +350,10 @@ fn pem_certificates(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'stat
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| Error::cert(Some(origin), format!("bad PEM: {e}")))?;
     if certs.is_empty() {
-        return Err(Error::cert(Some(origin), "no PEM \"CERTIFICATE\" block found"));
+        return Err(Error::cert(
+            Some(origin),
+            "no PEM \"CERTIFICATE\" block found",
+        ));
     }
     Ok(certs)
 }
@@ -321,8 +361,8 @@ fn pem_certificates(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'stat
 /// The mTLS identity: the certificate chain and the key, checked to belong together when
 /// bearing can read the key type.
 fn load_identity(cert_path: &Path, key_path: &Path) -> Result<reqwest::Identity> {
-    let cert_origin = format!("client certificate {}", cert_path.display());
-    let key_origin = format!("client key {}", key_path.display());
+    let cert_origin = cert_path.display().to_string();
+    let key_origin = key_path.display().to_string();
     let certs = pem_certificates(&read(cert_path)?, &cert_origin)?;
     let key_pem = zeroize::Zeroizing::new(read(key_path)?);
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
@@ -342,7 +382,10 @@ fn load_identity(cert_path: &Path, key_path: &Path) -> Result<reqwest::Identity>
         combined.push_str(&crate::key::pem_encode("CERTIFICATE", c));
     }
     reqwest::Identity::from_pem(combined.as_bytes()).map_err(|e| {
-        Error::Config(format!("{cert_origin} with {key_origin}: {}", chain(&e)))
+        Error::Config(format!(
+            "client certificate {cert_origin} with key {key_origin}: {}",
+            chain(&e)
+        ))
     })
 }
 
@@ -352,9 +395,15 @@ mod tests {
     use crate::{Algorithm, AssertionSigner, SigningKey};
 
     fn client(scope: Option<&str>) -> TokenClient {
-        let opts = TokenClientOptions { scope: scope.map(str::to_owned), ..Default::default() };
-        TokenClient::new(Url::parse("http://127.0.0.1:9/oauth/token").expect("url"), &opts)
-            .expect("client")
+        let opts = TokenClientOptions {
+            scope: scope.map(str::to_owned),
+            ..Default::default()
+        };
+        TokenClient::new(
+            Url::parse("http://127.0.0.1:9/oauth/token").expect("url"),
+            &opts,
+        )
+        .expect("client")
     }
 
     // The form body is exactly what the portal documents, with the assertion verbatim.
@@ -373,19 +422,36 @@ mod tests {
                 a.expose()
             )
         );
-        assert!(client(Some("read write")).form_body(&a).ends_with("&scope=read+write"));
+        assert!(
+            client(Some("read write"))
+                .form_body(&a)
+                .ends_with("&scope=read+write")
+        );
     }
 
     // Non-http schemes and half an mTLS identity are refused with clear messages.
     #[test]
     fn bad_settings_are_refused() {
-        let e = TokenClient::new(Url::parse("ftp://x/").expect("url"), &TokenClientOptions::default())
-            .expect_err("refused");
+        let e = TokenClient::new(
+            Url::parse("ftp://x/").expect("url"),
+            &TokenClientOptions::default(),
+        )
+        .expect_err("refused");
         assert!(e.to_string().contains("\"ftp\""), "{e}");
-        let opts = TokenClientOptions { client_cert: Some("c.pem".into()), ..Default::default() };
-        let e = TokenClient::new(Url::parse("https://x/").expect("url"), &opts).expect_err("refused");
-        assert!(e.to_string().contains("c.pem") && e.to_string().contains("client_key"), "{e}");
-        let opts = TokenClientOptions { ca_bundle_only: true, ..Default::default() };
+        let opts = TokenClientOptions {
+            client_cert: Some("c.pem".into()),
+            ..Default::default()
+        };
+        let e =
+            TokenClient::new(Url::parse("https://x/").expect("url"), &opts).expect_err("refused");
+        assert!(
+            e.to_string().contains("c.pem") && e.to_string().contains("client_key"),
+            "{e}"
+        );
+        let opts = TokenClientOptions {
+            ca_bundle_only: true,
+            ..Default::default()
+        };
         assert!(TokenClient::new(Url::parse("https://x/").expect("url"), &opts).is_err());
     }
 
@@ -393,8 +459,10 @@ mod tests {
     #[tokio::test]
     async fn connection_refused_is_retryable() {
         let key = Arc::new(SigningKey::generate(Algorithm::ES256, 0).expect("key"));
-        let signer =
-            AssertionSigner::builder(key, "c").audience("aud").build().expect("signer");
+        let signer = AssertionSigner::builder(key, "c")
+            .audience("aud")
+            .build()
+            .expect("signer");
         let a = signer.sign().expect("assertion");
         // Bind then drop a listener so the port is (almost certainly) closed.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -407,7 +475,14 @@ mod tests {
         )
         .expect("client");
         let e = c.request_token(&a).await.expect_err("refused");
-        let Error::Http { url, retryable, reason } = &e else { panic!("{e:?}") };
+        let Error::Http {
+            url,
+            retryable,
+            reason,
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
         assert!(url.contains(&port.to_string()));
         assert!(*retryable, "{reason}");
         assert!(!e.to_string().contains(a.expose()));

@@ -206,7 +206,11 @@ impl fmt::Display for ErrorResponse {
         }
         match self.format {
             ErrorBodyFormat::NonJson | ErrorBodyFormat::OtherJson => {
-                let kind = if self.format == ErrorBodyFormat::NonJson { "non-JSON" } else { "JSON" };
+                let kind = if self.format == ErrorBodyFormat::NonJson {
+                    "non-JSON"
+                } else {
+                    "JSON"
+                };
                 let ex = self.excerpt.as_deref().unwrap_or("");
                 write!(f, " ({kind} body without an error code: \"{ex}\")")?;
             }
@@ -286,13 +290,19 @@ impl From<ErrorResponse> for TokenError {
 
 /// A header as a string, when present and visible ASCII.
 pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_owned())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_owned())
 }
 
 /// `Retry-After` in its delay-seconds form. The HTTP-date form is ignored (the caller then
 /// falls back to its own backoff), so no wall clock is read here.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_str(headers, RETRY_AFTER.as_str())?.parse::<u64>().ok().map(Duration::from_secs)
+    header_str(headers, RETRY_AFTER.as_str())?
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 /// A string-ish JSON value as a code (`401.05` stays as written).
@@ -357,13 +367,14 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 fn find_ci(s: &str, needle: &str) -> Option<usize> {
     let n = needle.as_bytes();
-    s.as_bytes().windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+    s.as_bytes()
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -435,7 +446,10 @@ mod tests {
         assert_eq!(r.uri.as_deref(), Some("https://x/e"));
         assert!(r.excerpt.is_none());
         assert!(!r.is_retryable());
-        assert_eq!(r.to_string(), "token endpoint answered 400 invalid_grant: assertion expired");
+        assert_eq!(
+            r.to_string(),
+            "token endpoint answered 400 invalid_grant: assertion expired"
+        );
     }
 
     // Unregistered codes are kept as sent.
@@ -464,7 +478,9 @@ mod tests {
         assert_eq!(r.format, ErrorBodyFormat::ApigeeFault);
         assert_eq!(
             r.code,
-            Some(ErrorCode::Other("keymanagement.service.invalid_access_token".into()))
+            Some(ErrorCode::Other(
+                "keymanagement.service.invalid_access_token".into()
+            ))
         );
         assert_eq!(r.description.as_deref(), Some("Invalid Access Token"));
     }
@@ -495,7 +511,10 @@ mod tests {
         let r = ErrorResponse::parse(502, &HeaderMap::new(), body);
         assert_eq!(r.format, ErrorBodyFormat::NonJson);
         assert_eq!(r.code, None);
-        assert_eq!(r.excerpt.as_deref(), Some("502 Bad Gateway 502 Bad Gateway nginx"));
+        assert_eq!(
+            r.excerpt.as_deref(),
+            Some("502 Bad Gateway 502 Bad Gateway nginx")
+        );
         assert!(r.is_retryable());
         let e = TokenError::from(r);
         assert_eq!(e.status(), 502);
@@ -524,7 +543,8 @@ mod tests {
     #[test]
     fn secrets_are_scrubbed() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhIn0.c2lnbmF0dXJlX2J5dGVz";
-        let body = format!(r#"{{"error":"invalid_grant","error_description":"bad assertion {jwt}"}}"#);
+        let body =
+            format!(r#"{{"error":"invalid_grant","error_description":"bad assertion {jwt}"}}"#);
         let r = ErrorResponse::parse(400, &HeaderMap::new(), body.as_bytes());
         let d = r.description.expect("description");
         assert!(!d.contains("c2lnbmF0"), "{d}");
@@ -552,7 +572,11 @@ mod tests {
         ];
         for b in &bodies {
             let r = ErrorResponse::parse(500, &HeaderMap::new(), b);
-            assert!(r.excerpt.as_ref().is_none_or(|e| e.chars().count() <= EXCERPT_CHARS + 1));
+            assert!(
+                r.excerpt
+                    .as_ref()
+                    .is_none_or(|e| e.chars().count() <= EXCERPT_CHARS + 1)
+            );
             let _ = r.to_string();
         }
     }

@@ -88,7 +88,9 @@ impl ManagerConfig {
     /// How long after issue a token of `lifetime` is refreshed.
     pub fn refresh_after(&self, lifetime: Duration) -> Duration {
         let by_fraction = lifetime.mul_f64(self.refresh_fraction);
-        let by_margin = lifetime.saturating_sub(self.refresh_margin).max(lifetime / 2);
+        let by_margin = lifetime
+            .saturating_sub(self.refresh_margin)
+            .max(lifetime / 2);
         by_fraction.min(by_margin)
     }
 
@@ -96,7 +98,9 @@ impl ManagerConfig {
     /// `initial_backoff × 2^(retry−1)`, capped at `max_backoff`.
     pub fn backoff(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.saturating_sub(1).min(30));
-        self.initial_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -394,7 +398,10 @@ impl TokenManager {
         let token = self.token().await?;
         let response = f(token.clone()).await;
         if response.http_status() != Some(401) {
-            return Ok(CallOutcome { response, retried: false });
+            return Ok(CallOutcome {
+                response,
+                retried: false,
+            });
         }
         bump(&self.inner.stats.unauthorized_retries);
         tracing::info!(token = %token, "api answered 401; retrying once with a new token");
@@ -402,11 +409,17 @@ impl TokenManager {
         self.invalidate(&token);
         let fresh = self.token().await?;
         let response = f(fresh).await;
-        Ok(CallOutcome { response, retried: true })
+        Ok(CallOutcome {
+            response,
+            retried: true,
+        })
     }
 
     fn current_if(&self, pred: impl Fn(&TokenInfo) -> bool) -> Option<Arc<TokenInfo>> {
-        lock(&self.inner.current).as_ref().filter(|c| pred(c)).cloned()
+        lock(&self.inner.current)
+            .as_ref()
+            .filter(|c| pred(c))
+            .cloned()
     }
 
     /// Fetches a token with retries. Called with the fetch lock held.
@@ -439,8 +452,9 @@ impl TokenManager {
                     let info = TokenInfo {
                         token: resp.access_token,
                         obtained_at_ms: started,
-                        refresh_at_ms: lifetime
-                            .map_or(i64::MAX, |l| started.saturating_add(ms(cfg.refresh_after(l)))),
+                        refresh_at_ms: lifetime.map_or(i64::MAX, |l| {
+                            started.saturating_add(ms(cfg.refresh_after(l)))
+                        }),
                         expires_at_ms: lifetime.map(|l| started.saturating_add(ms(l))),
                         deviations: resp.deviations,
                     };
@@ -490,13 +504,20 @@ impl TokenManager {
 fn clone_error(e: &Error) -> Error {
     match e {
         Error::Token(t) => Error::Token(t.clone()),
-        Error::Http { url, reason, retryable } => {
-            Error::Http { url: url.clone(), reason: reason.clone(), retryable: *retryable }
-        }
+        Error::Http {
+            url,
+            reason,
+            retryable,
+        } => Error::Http {
+            url: url.clone(),
+            reason: reason.clone(),
+            retryable: *retryable,
+        },
         Error::Signing(s) => Error::Signing(s.clone()),
-        Error::InvalidClaim { name, reason } => {
-            Error::InvalidClaim { name: name.clone(), reason: reason.clone() }
-        }
+        Error::InvalidClaim { name, reason } => Error::InvalidClaim {
+            name: name.clone(),
+            reason: reason.clone(),
+        },
         other => Error::Config(other.to_string()),
     }
 }
@@ -514,9 +535,18 @@ mod tests {
         assert_eq!(c.refresh_after(s(60)), s(30)); // margin wins (fraction says 48)
         assert_eq!(c.refresh_after(s(40)), s(20)); // margin would say 10: half the lifetime
         assert_eq!(c.refresh_after(s(2)), s(1)); // shorter than the margin: still usable
-        assert_eq!(c.refresh_after(Duration::from_millis(10)), Duration::from_millis(5));
-        let fraction_only = ManagerConfig { refresh_margin: Duration::ZERO, ..c };
-        assert_eq!(fraction_only.refresh_after(s(2)), Duration::from_millis(1600));
+        assert_eq!(
+            c.refresh_after(Duration::from_millis(10)),
+            Duration::from_millis(5)
+        );
+        let fraction_only = ManagerConfig {
+            refresh_margin: Duration::ZERO,
+            ..c
+        };
+        assert_eq!(
+            fraction_only.refresh_after(s(2)),
+            Duration::from_millis(1600)
+        );
     }
 
     // Backoff doubles from the initial delay and stops at the cap, without overflow.
@@ -536,12 +566,20 @@ mod tests {
     fn config_validation() {
         assert!(ManagerConfig::default().validate().is_ok());
         for f in [0.0, -0.5, 1.5, f64::NAN] {
-            let e = ManagerConfig { refresh_fraction: f, ..Default::default() }
-                .validate()
-                .expect_err("refused");
+            let e = ManagerConfig {
+                refresh_fraction: f,
+                ..Default::default()
+            }
+            .validate()
+            .expect_err("refused");
             assert!(e.to_string().contains("refresh_fraction"), "{e}");
         }
-        let e = ManagerConfig { max_attempts: 0, ..Default::default() }.validate().expect_err("refused");
+        let e = ManagerConfig {
+            max_attempts: 0,
+            ..Default::default()
+        }
+        .validate()
+        .expect_err("refused");
         assert!(e.to_string().contains("max_attempts"));
     }
 
@@ -558,7 +596,17 @@ mod tests {
     // Waiters get an equivalent copy of the fetch error.
     #[test]
     fn clone_error_keeps_kind() {
-        let e = Error::Http { url: "u".into(), reason: "r".into(), retryable: true };
-        assert!(matches!(clone_error(&e), Error::Http { retryable: true, .. }));
+        let e = Error::Http {
+            url: "u".into(),
+            reason: "r".into(),
+            retryable: true,
+        };
+        assert!(matches!(
+            clone_error(&e),
+            Error::Http {
+                retryable: true,
+                ..
+            }
+        ));
     }
 }

@@ -12,7 +12,5 @@ pub use client::{
     FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
 };
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};
-pub use manager::{
-    CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager,
-};
+pub use manager::{CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager};
 pub use response::{Deviation, Severity, TokenResponse};

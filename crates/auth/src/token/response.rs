@@ -102,22 +102,33 @@ impl fmt::Display for Deviation {
         match self {
             Self::StatusNot200(s) => write!(f, "status {s} instead of 200 (RFC 6749 §5.1)"),
             Self::ContentTypeNotJson(Some(ct)) => {
-                write!(f, "content-type \"{ct}\" instead of application/json (RFC 6749 §5.1)")
+                write!(
+                    f,
+                    "content-type \"{ct}\" instead of application/json (RFC 6749 §5.1)"
+                )
             }
             Self::ContentTypeNotJson(None) => f.write_str("no content-type (RFC 6749 §5.1)"),
             Self::ExpiresInString => {
                 f.write_str("expires_in is a JSON string, not a number (RFC 6749 §5.1, A.14)")
             }
-            Self::ExpiresInMissing => f.write_str("expires_in is absent (RECOMMENDED, RFC 6749 §5.1)"),
+            Self::ExpiresInMissing => {
+                f.write_str("expires_in is absent (RECOMMENDED, RFC 6749 §5.1)")
+            }
             Self::ExpiresInInvalid(v) => {
-                write!(f, "expires_in {v} is not a positive whole number of seconds (RFC 6749 A.14)")
+                write!(
+                    f,
+                    "expires_in {v} is not a positive whole number of seconds (RFC 6749 A.14)"
+                )
             }
             Self::TokenTypeMissing => f.write_str("token_type is absent (REQUIRED, RFC 6749 §5.1)"),
             Self::TokenTypeNotBearer(t) => {
                 write!(f, "token_type \"{t}\" is not Bearer (RFC 6750 §4)")
             }
             Self::TokenTypeCase(t) => {
-                write!(f, "token_type \"{t}\" (case-insensitive match of Bearer, RFC 6749 §5.1)")
+                write!(
+                    f,
+                    "token_type \"{t}\" (case-insensitive match of Bearer, RFC 6749 §5.1)"
+                )
             }
             Self::MissingCacheControlNoStore => {
                 f.write_str("Cache-Control: no-store is missing (MUST, RFC 6749 §5.1)")
@@ -178,12 +189,18 @@ impl TokenResponse {
             malformed(None, format!("body is not JSON (content-type {ct}): {e}"))
         })?;
         let Value::Object(map) = json else {
-            return Err(malformed(None, format!("body is JSON {}, not an object", kind(&json))));
+            return Err(malformed(
+                None,
+                format!("body is JSON {}, not an object", kind(&json)),
+            ));
         };
         let access_token = match map.get("access_token") {
             Some(Value::String(s)) if !s.trim().is_empty() => AccessToken::new(s.as_str()),
             Some(Value::String(_)) => {
-                return Err(malformed(Some("access_token"), "access_token is empty".into()));
+                return Err(malformed(
+                    Some("access_token"),
+                    "access_token is empty".into(),
+                ));
             }
             Some(other) => {
                 return Err(malformed(
@@ -192,7 +209,10 @@ impl TokenResponse {
                 ));
             }
             None => {
-                return Err(malformed(Some("access_token"), "access_token is missing".into()));
+                return Err(malformed(
+                    Some("access_token"),
+                    "access_token is missing".into(),
+                ));
             }
         };
 
@@ -242,9 +262,18 @@ impl TokenResponse {
             }
             None => None,
         };
-        const KNOWN: [&str; 5] = ["access_token", "token_type", "expires_in", "refresh_token", "scope"];
-        let extra_fields =
-            map.keys().filter(|k| !KNOWN.contains(&k.as_str())).cloned().collect();
+        const KNOWN: [&str; 5] = [
+            "access_token",
+            "token_type",
+            "expires_in",
+            "refresh_token",
+            "scope",
+        ];
+        let extra_fields = map
+            .keys()
+            .filter(|k| !KNOWN.contains(&k.as_str()))
+            .cloned()
+            .collect();
         Ok(Self {
             status,
             access_token,
@@ -295,14 +324,24 @@ fn expires_in(v: Option<&Value>, deviations: &mut Vec<Deviation>) -> Option<Dura
 
 /// `application/json` in any case, with or without parameters (RFC 6749 §5.1).
 fn is_json_media_type(ct: &str) -> bool {
-    ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    ct.split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Whether any value of header `name` carries `directive` in its comma-separated list.
 fn has_directive(headers: &HeaderMap, name: &str, directive: &str) -> bool {
-    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').any(|d| d.split('=').next().is_some_and(|k| k.trim().eq_ignore_ascii_case(directive)))
-    })
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|d| {
+                d.split('=')
+                    .next()
+                    .is_some_and(|k| k.trim().eq_ignore_ascii_case(directive))
+            })
+        })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -324,7 +363,10 @@ mod tests {
 
     fn rfc_headers() -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
         h
@@ -337,8 +379,10 @@ mod tests {
     // A fully conformant answer has no deviations.
     #[test]
     fn number_expires_in_is_conformant() {
-        let r = parse(r#"{"access_token":"abcdefghijklmnopqrstu","token_type":"Bearer","expires_in":3599}"#)
-            .expect("parses");
+        let r = parse(
+            r#"{"access_token":"abcdefghijklmnopqrstu","token_type":"Bearer","expires_in":3599}"#,
+        )
+        .expect("parses");
         assert_eq!(r.expires_in, Some(Duration::from_secs(3599)));
         assert_eq!(r.access_token.expose(), "abcdefghijklmnopqrstu");
         assert!(r.deviations.is_empty(), "{:?}", r.deviations);
@@ -385,7 +429,10 @@ mod tests {
         assert_eq!(r.expires_in, None);
         assert_eq!(
             r.deviations,
-            vec![Deviation::TokenTypeCase("bearer".into()), Deviation::ExpiresInMissing]
+            vec![
+                Deviation::TokenTypeCase("bearer".into()),
+                Deviation::ExpiresInMissing
+            ]
         );
         assert_eq!(r.deviations[0].severity(), Severity::Note);
     }
@@ -393,20 +440,47 @@ mod tests {
     // Unusable expires_in values are recorded, never fatal.
     #[test]
     fn invalid_expires_in_values() {
-        for (raw, seen) in [("-5", "-5"), ("0", "0"), ("1.5", "1.5"), ("\"soon\"", "\"soon\""), ("null", "null")] {
-            let r = parse(&format!(r#"{{"access_token":"t","token_type":"Bearer","expires_in":{raw}}}"#))
-                .expect("parses");
+        for (raw, seen) in [
+            ("-5", "-5"),
+            ("0", "0"),
+            ("1.5", "1.5"),
+            ("\"soon\"", "\"soon\""),
+            ("null", "null"),
+        ] {
+            let r = parse(&format!(
+                r#"{{"access_token":"t","token_type":"Bearer","expires_in":{raw}}}"#
+            ))
+            .expect("parses");
             assert_eq!(r.expires_in, None, "{raw}");
-            assert!(r.deviations.contains(&Deviation::ExpiresInInvalid(seen.into())), "{raw}: {:?}", r.deviations);
+            assert!(
+                r.deviations
+                    .contains(&Deviation::ExpiresInInvalid(seen.into())),
+                "{raw}: {:?}",
+                r.deviations
+            );
         }
     }
 
     // A missing, empty or non-string access_token is an error naming the field.
     #[test]
     fn missing_access_token_names_the_field() {
-        for body in [r#"{"token_type":"Bearer"}"#, r#"{"access_token":""}"#, r#"{"access_token":12}"#] {
+        for body in [
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"access_token":""}"#,
+            r#"{"access_token":12}"#,
+        ] {
             let e = parse(body).expect_err("refused");
-            assert!(matches!(e, TokenError::Malformed { field: Some("access_token"), status: 200, .. }), "{e:?}");
+            assert!(
+                matches!(
+                    e,
+                    TokenError::Malformed {
+                        field: Some("access_token"),
+                        status: 200,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
             assert!(e.to_string().contains("access_token"), "{e}");
             assert!(!e.is_retryable());
         }
@@ -417,9 +491,21 @@ mod tests {
     fn non_json_200() {
         let mut h = HeaderMap::new();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        let e = TokenResponse::parse(200, &h, b"<html><body>Welcome</body></html>").expect_err("refused");
-        let TokenError::Malformed { reason, excerpt, field, .. } = &e else { panic!("{e:?}") };
-        assert!(reason.contains("not JSON") && reason.contains("text/html"), "{reason}");
+        let e = TokenResponse::parse(200, &h, b"<html><body>Welcome</body></html>")
+            .expect_err("refused");
+        let TokenError::Malformed {
+            reason,
+            excerpt,
+            field,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(
+            reason.contains("not JSON") && reason.contains("text/html"),
+            "{reason}"
+        );
         assert_eq!(excerpt.as_deref(), Some("Welcome"));
         assert_eq!(*field, None);
         let e = parse("[1,2]").expect_err("refused");
@@ -429,7 +515,8 @@ mod tests {
     // Non-2xx statuses go to the error parser.
     #[test]
     fn error_status_is_rejected() {
-        let e = TokenResponse::parse(400, &rfc_headers(), br#"{"error":"invalid_grant"}"#).expect_err("refused");
+        let e = TokenResponse::parse(400, &rfc_headers(), br#"{"error":"invalid_grant"}"#)
+            .expect_err("refused");
         assert_eq!(e.code(), Some(&ErrorCode::InvalidGrant));
         assert_eq!(e.status(), 400);
     }
@@ -438,17 +525,31 @@ mod tests {
     #[test]
     fn cache_directives_are_found_in_lists() {
         let mut h = rfc_headers();
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("private, No-Store, max-age=0"));
-        let r = TokenResponse::parse(200, &h, br#"{"access_token":"t","token_type":"Bearer","expires_in":1}"#)
-            .expect("parses");
+        h.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("private, No-Store, max-age=0"),
+        );
+        let r = TokenResponse::parse(
+            200,
+            &h,
+            br#"{"access_token":"t","token_type":"Bearer","expires_in":1}"#,
+        )
+        .expect("parses");
         assert!(r.deviations.is_empty(), "{:?}", r.deviations);
     }
 
     // Deviations serialize with a stable tag for JSON reports.
     #[test]
     fn deviation_serializes() {
-        let v = serde_json::to_value(Deviation::TokenTypeNotBearer("BearerToken".into())).expect("json");
-        assert_eq!(v, serde_json::json!({"kind":"token_type_not_bearer","value":"BearerToken"}));
-        assert_eq!(serde_json::to_value(Deviation::ExpiresInString).expect("json"), serde_json::json!({"kind":"expires_in_string"}));
+        let v = serde_json::to_value(Deviation::TokenTypeNotBearer("BearerToken".into()))
+            .expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"kind":"token_type_not_bearer","value":"BearerToken"})
+        );
+        assert_eq!(
+            serde_json::to_value(Deviation::ExpiresInString).expect("json"),
+            serde_json::json!({"kind":"expires_in_string"})
+        );
     }
 }

@@ -31,7 +31,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: &Value) -> Self {
-        Self { status, headers: vec![("content-type", "application/json")], body: body.to_string() }
+        Self {
+            status,
+            headers: vec![("content-type", "application/json")],
+            body: body.to_string(),
+        }
     }
     pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
         self.headers.push((name, value));
@@ -112,11 +116,17 @@ impl Gateway {
 /// accepted (queued by the kernel) from then on: no readiness wait is needed.
 pub async fn start() -> Gateway {
     let state = new_state();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = router(Arc::clone(&state));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    Gateway { addr, state, tls: false }
+    Gateway {
+        addr,
+        state,
+        tls: false,
+    }
 }
 
 fn new_state() -> Arc<GatewayState> {
@@ -152,7 +162,8 @@ async fn token(State(s): State<Arc<GatewayState>>, headers: HeaderMap, body: Byt
     if let Some(r) = scripted {
         let mut resp = (StatusCode::from_u16(r.status).expect("status"), r.body).into_response();
         for (k, v) in r.headers {
-            resp.headers_mut().insert(k, v.parse().expect("header value"));
+            resp.headers_mut()
+                .insert(k, v.parse().expect("header value"));
         }
         return resp;
     }
@@ -174,12 +185,16 @@ async fn token(State(s): State<Arc<GatewayState>>, headers: HeaderMap, body: Byt
 /// Checks the portal's request format; records what is wrong and the assertion's jti.
 fn check_request(s: &GatewayState, headers: &HeaderMap, body: &[u8]) {
     let mut bad = Vec::new();
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct != FORM_CONTENT_TYPE {
         bad.push(format!("content-type {ct:?}"));
     }
     let text = std::str::from_utf8(body).unwrap_or("");
-    const PREFIX: &str = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=";
+    const PREFIX: &str =
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=";
     if !text.starts_with(PREFIX) {
         bad.push(format!("body does not start with {PREFIX}"));
     }
@@ -189,7 +204,12 @@ fn check_request(s: &GatewayState, headers: &HeaderMap, body: &[u8]) {
         .unwrap_or_default();
     match DecodedJwt::parse(&assertion) {
         Ok(jwt) => {
-            let jti = jwt.claims.get("jti").and_then(Value::as_str).unwrap_or("").to_owned();
+            let jti = jwt
+                .claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
             s.jtis.lock().expect("jtis").push(jti);
         }
         Err(e) => bad.push(format!("assertion does not decode: {e}")),
@@ -202,7 +222,10 @@ async fn api(State(s): State<Arc<GatewayState>>, headers: HeaderMap) -> StatusCo
     if s.api_always_401.load(Ordering::SeqCst) {
         return StatusCode::UNAUTHORIZED;
     }
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let tok = auth.strip_prefix("Bearer ").unwrap_or("");
     if s.valid.lock().expect("valid").contains(tok) {
         StatusCode::OK

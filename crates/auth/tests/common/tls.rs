@@ -42,8 +42,13 @@ pub fn pki() -> Pki {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "bearing test CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "bearing test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key"))
         .expect("ca cert");
 
@@ -54,18 +59,28 @@ pub fn pki() -> Pki {
     ];
     server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_key = KeyPair::generate().expect("server key");
-    let server_cert = server_params.signed_by(&server_key, &ca).expect("server cert");
+    let server_cert = server_params
+        .signed_by(&server_key, &ca)
+        .expect("server cert");
 
     let mut client_params = CertificateParams::new(Vec::<String>::new()).expect("client params");
-    client_params.distinguished_name.push(DnType::CommonName, "SampleConfId");
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "SampleConfId");
     client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let client_key = KeyPair::generate().expect("client key");
-    let client_cert = client_params.signed_by(&client_key, &ca).expect("client cert");
+    let client_cert = client_params
+        .signed_by(&client_key, &ca)
+        .expect("client cert");
 
     write(dir.path(), "ca.pem", &ca.pem());
     write(dir.path(), "client.pem", &client_cert.pem());
     write(dir.path(), "client.key", &client_key.serialize_pem());
-    write(dir.path(), "other.key", &KeyPair::generate().expect("other key").serialize_pem());
+    write(
+        dir.path(),
+        "other.key",
+        &KeyPair::generate().expect("other key").serialize_pem(),
+    );
     Pki {
         dir,
         ca_der: ca.der().clone(),
@@ -87,7 +102,9 @@ impl axum::serve::Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let Ok((tcp, addr)) = self.tcp.accept().await else { continue };
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
             if let Ok(tls) = self.acceptor.accept(tcp).await {
                 return (tls, addr);
             }
@@ -104,10 +121,12 @@ pub async fn start_mtls(pki: &Pki) -> Gateway {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca_der.clone()).expect("ca root");
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .build()
-            .expect("client verifier");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .expect("client verifier");
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("tls versions")
@@ -119,9 +138,16 @@ pub async fn start_mtls(pki: &Pki) -> Gateway {
         .expect("server config");
     let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = tcp.local_addr().expect("addr");
-    let listener = TlsListener { tcp, acceptor: TlsAcceptor::from(Arc::new(config)) };
+    let listener = TlsListener {
+        tcp,
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+    };
     let state = new_state();
     let app = router(Arc::clone(&state));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
-    Gateway { addr, state, tls: true }
+    Gateway {
+        addr,
+        state,
+        tls: true,
+    }
 }

@@ -90,3 +90,21 @@ impl TargetArgs {
         Ok(t)
     }
 }
+
+/// The effective target, or — when no target is named — a freshly started embedded sandbox
+/// and a target for it. The caller shuts the sandbox down when done.
+///
+/// # Errors
+/// As [`TargetArgs::resolve`], or sandbox start-up failures.
+pub async fn target_or_sandbox(
+    args: &TargetArgs,
+) -> anyhow::Result<(Target, Option<crate::sandbox::Sandbox>)> {
+    if args.is_empty() {
+        let sandbox = crate::sandbox::start(Default::default()).await?;
+        let mut target = sandbox.target.clone();
+        target.apply(&args.overrides());
+        Ok((target, Some(sandbox)))
+    } else {
+        Ok((args.resolve()?, None))
+    }
+}

@@ -81,7 +81,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
 }
 
 /// Writes a private key file created with mode 0600 (never world-readable, even briefly).
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

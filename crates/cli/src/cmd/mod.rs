@@ -1,10 +1,13 @@
 //! The subcommands. Each lives in its own module with its clap `Args` and a `run` function.
 
 mod bench;
+mod call;
 mod common;
 mod decode;
-mod keygen;
+pub mod keygen;
+mod serve;
 mod sign;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +37,12 @@ pub enum Command {
     Sign(sign::Args),
     /// Print a JWT's header and claims; verify it when given a certificate.
     Decode(decode::Args),
+    /// Perform one token request and print the response (token redacted unless --show-token).
+    Token(token::Args),
+    /// Call an API with a managed token (refresh-ahead, one retry after 401).
+    Call(call::Args),
+    /// Run the sandbox gateway.
+    Serve(serve::Args),
     /// Benchmarks: `bench sign` measures assertion signing per core and across cores.
     Bench(bench::Args),
 }
@@ -48,6 +57,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Keygen(a) => keygen::run(a, &g),
         Command::Sign(a) => sign::run(a, &g),
         Command::Decode(a) => decode::run(a, &g),
+        Command::Token(a) => token::run(a, &g).await,
+        Command::Call(a) => call::run(a, &g).await,
+        Command::Serve(a) => serve::run(a, &g).await,
         Command::Bench(a) => bench::run(a, &g),
     }
 }

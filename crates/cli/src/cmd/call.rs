@@ -1,0 +1,158 @@
+//! `bearing call`: calls a protected API with a managed token — fetched, cached, refreshed
+//! ahead of expiry, and renewed once (new assertion, new `jti`) after a 401.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use crate::cmd::common::TargetArgs;
+use crate::exit::{BadInput, Exit};
+use crate::output::{Format, Global};
+
+/// Flags of `bearing call`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  bearing call                                   # the sandbox's inventory API\n  \
+    bearing call --target target.yaml --api inventory\n  \
+    bearing call --target target.yaml POST https://gw/bnpapi/v1/store/inventory -d @body.xml \\\n    \
+    -H 'Content-Type: application/soap+xml;charset=UTF-8; action=\"store\"'")]
+pub struct Args {
+    /// Target and identity; the embedded sandbox when none is given.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// An API named in the target file.
+    #[arg(long, conflicts_with = "method")]
+    pub api: Option<String>,
+    /// HTTP method (with URL) for an API not named in the target.
+    #[arg(requires = "url")]
+    pub method: Option<String>,
+    /// URL (with METHOD).
+    pub url: Option<url::Url>,
+    /// Request body; `@file` reads a file.
+    #[arg(short = 'd', long = "data")]
+    pub data: Option<String>,
+    /// Extra header `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+    /// Also print the response status line and headers.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+}
+
+struct Request {
+    method: reqwest::Method,
+    url: url::Url,
+    headers: BTreeMap<String, String>,
+    body: Option<Vec<u8>>,
+}
+
+fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Request> {
+    let mut req = match (&a.api, &a.method, &a.url) {
+        (_, Some(m), Some(u)) => Request {
+            method: reqwest::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| BadInput(format!("invalid HTTP method {m:?}")))?,
+            url: u.clone(),
+            headers: BTreeMap::new(),
+            body: None,
+        },
+        (name, _, _) => {
+            let spec = match name {
+                Some(n) => target.api(n).ok_or_else(|| {
+                    let known: Vec<&str> = target.apis.iter().map(|a| a.name.as_str()).collect();
+                    BadInput(format!("no api named {n:?} in the target (known: {known:?})"))
+                })?,
+                None => target.apis.first().ok_or_else(|| {
+                    BadInput("the target names no api: give --api NAME or METHOD URL".into())
+                })?,
+            };
+            Request {
+                method: reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| BadInput(format!("api {:?}: invalid method", spec.name)))?,
+                url: spec.url.clone(),
+                headers: spec.headers.clone(),
+                body: spec.load_body()?,
+            }
+        }
+    };
+    if let Some(d) = &a.data {
+        req.body = Some(match d.strip_prefix('@') {
+            Some(path) => std::fs::read(path).with_context(|| format!("reading -d @{path}"))?,
+            None => d.clone().into_bytes(),
+        });
+    }
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| BadInput(format!("-H {h:?}: expected 'Name: value'")))?;
+        req.headers.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(req)
+}
+
+/// Runs `bearing call`. Exits 1 when the API does not answer 2xx.
+///
+/// # Errors
+/// Bad input (exit 2), or transport / token errors (exit 3).
+pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
+    let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
+    let req = build_request(&a, &target)?;
+    let manager = target.token_manager()?;
+    let http = manager.client().http().clone();
+    let outcome = manager
+        .call(|token| {
+            let mut b = http.request(req.method.clone(), req.url.clone()).bearer_auth(token.expose());
+            for (k, v) in &req.headers {
+                b = b.header(k, v);
+            }
+            if let Some(body) = &req.body {
+                b = b.body(body.clone());
+            }
+            async move {
+                let resp = b.send().await?;
+                let status = resp.status().as_u16();
+                let headers: Vec<(String, String)> = resp
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
+                let body = resp.bytes().await?;
+                Ok::<_, reqwest::Error>((status, (headers, body)))
+            }
+        })
+        .await?;
+    let stats = manager.stats();
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
+    let (status, (headers, body)) =
+        outcome.response.with_context(|| format!("calling {} {}", req.method, req.url))?;
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::json!({
+            "method": req.method.as_str(),
+            "url": req.url.as_str(),
+            "status": status,
+            "retried_after_401": outcome.retried,
+            "token_requests": stats.token_requests,
+            "headers": headers.iter().map(|(k, v)| serde_json::json!([k, v])).collect::<Vec<_>>(),
+            "body": String::from_utf8_lossy(&body),
+        }))?,
+        Format::Text => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            if a.include {
+                writeln!(out, "HTTP {status}")?;
+                for (k, v) in &headers {
+                    writeln!(out, "{k}: {v}")?;
+                }
+                writeln!(out)?;
+            }
+            out.write_all(&body)?;
+            if !body.ends_with(b"\n") {
+                writeln!(out)?;
+            }
+            if outcome.retried {
+                tracing::warn!("the API answered 401; a new token was fetched and the call retried once");
+            }
+        }
+    }
+    Ok(if (200..300).contains(&status) { Exit::Ok } else { Exit::Failed })
+}
