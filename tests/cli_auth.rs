@@ -25,7 +25,11 @@ fn keygen(dir: &Path, alg: &str) -> String {
         "--alg",
         alg,
     ]);
-    assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -40,8 +44,15 @@ fn sign(dir: &Path) -> String {
         "--aud",
         "https://gw.example.com/oauth/token",
     ]);
-    assert!(out.status.success(), "sign: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    assert!(
+        out.status.success(),
+        "sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
 // keygen writes a 0600 key and a certificate, and prints the Base64 DER of that certificate.
@@ -52,7 +63,10 @@ fn keygen_writes_key_0600_and_prints_certificate() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join("private.pem")).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("private.pem"))
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let printed = stdout.lines().last().expect("last line").trim().to_owned();
@@ -61,7 +75,13 @@ fn keygen_writes_key_0600_and_prints_certificate() {
     // The printed string alone is a loadable certificate, as a portal would store it.
     assert!(bearing_auth::Certificate::from_bytes(printed.as_bytes(), None).is_ok());
     // A second run refuses to overwrite.
-    let again = bearing(&["keygen", "--client-id", "x", "--out", dir.path().to_str().expect("utf-8")]);
+    let again = bearing(&[
+        "keygen",
+        "--client-id",
+        "x",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+    ]);
     assert_eq!(again.status.code(), Some(2));
 }
 
@@ -91,7 +111,15 @@ fn bad_input_exits_2_naming_the_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("bad.pem");
     std::fs::write(&bad, "not a key").expect("write");
-    let out = bearing(&["sign", "--key", bad.to_str().expect("utf-8"), "--client-id", "c", "--aud", "https://a/t"]);
+    let out = bearing(&[
+        "sign",
+        "--key",
+        bad.to_str().expect("utf-8"),
+        "--client-id",
+        "c",
+        "--aud",
+        "https://a/t",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("bad.pem"), "{err}");
@@ -109,7 +137,10 @@ fn bad_input_exits_2_naming_the_file() {
 #[test]
 fn assertion_verifies_with_openssl() {
     if Command::new("openssl").arg("version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "openssl must be installed in CI (.ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl must be installed in CI (.ci/run)"
+        );
         eprintln!("skipped: openssl not on PATH");
         return;
     }
@@ -118,7 +149,9 @@ fn assertion_verifies_with_openssl() {
     keygen(dir.path(), "RS256");
     let jwt = sign(dir.path());
     let (input, sig) = jwt.rsplit_once('.').expect("two dots");
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).expect("b64url");
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .expect("b64url");
     std::fs::write(dir.path().join("input"), input).expect("write");
     std::fs::write(dir.path().join("sig"), sig).expect("write");
     let pubkey = Command::new("openssl")
@@ -148,9 +181,14 @@ fn assertion_verifies_with_openssl() {
 // it was skipped.
 #[test]
 fn assertion_verifies_with_joserfc() {
-    let probe = Command::new("python3").args(["-c", "import joserfc, cryptography"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import joserfc, cryptography"])
+        .output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(std::env::var_os("CI").is_none(), "joserfc must be installed in CI (.ci/run)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "joserfc must be installed in CI (.ci/run)"
+        );
         eprintln!("skipped: python3 with joserfc not available (pip install joserfc)");
         return;
     }
@@ -175,10 +213,21 @@ print('ok')
         keygen(dir.path(), if alg == "PS256" { "RS256" } else { alg });
         let key = dir.path().join("private.pem");
         let out = bearing(&[
-            "sign", "--key", key.to_str().expect("utf-8"), "--client-id", "SampleConfId",
-            "--aud", "https://gw.example.com/oauth/token", "--alg", alg,
+            "sign",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--client-id",
+            "SampleConfId",
+            "--aud",
+            "https://gw.example.com/oauth/token",
+            "--alg",
+            alg,
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let jwt = String::from_utf8(out.stdout).expect("utf-8");
         let v = Command::new("python3")
             .args(["-c", SCRIPT])

@@ -7,7 +7,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 fn bearing() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in ["BEARING_TARGET", "BEARING_PRIVATE_KEY", "BEARING_CLIENT_ID", "BEARING_TOKEN_URL"] {
+    for v in [
+        "BEARING_TARGET",
+        "BEARING_PRIVATE_KEY",
+        "BEARING_CLIENT_ID",
+        "BEARING_TOKEN_URL",
+    ] {
         c.env_remove(v);
     }
     c
@@ -55,8 +60,15 @@ fn serve(args: &[&str]) -> Server {
             break;
         }
     }
-    assert!(token_url.starts_with("http://127.0.0.1:"), "no token URL printed");
-    Server { child, token_url, api_url }
+    assert!(
+        token_url.starts_with("http://127.0.0.1:"),
+        "no token URL printed"
+    );
+    Server {
+        child,
+        token_url,
+        api_url,
+    }
 }
 
 // A partner registers its keygen certificate with `bearing serve`, gets a token and calls
@@ -72,11 +84,25 @@ fn serve_token_call_round_trip() {
     let server = serve(&["--client", &format!("SampleConfId={cert}")]);
 
     let out = run(&[
-        "token", "--token-url", &server.token_url, "--client-id", "SampleConfId", "--key", &key,
-        "--cert", &cert, "--output", "json",
+        "token",
+        "--token-url",
+        &server.token_url,
+        "--client-id",
+        "SampleConfId",
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+        "--output",
+        "json",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(v["status"], 200);
     let shown = v["access_token"].as_str().expect("token");
@@ -86,26 +112,54 @@ fn serve_token_call_round_trip() {
     let body = dir.path().join("body.xml");
     std::fs::write(&body, "<x/>").expect("write");
     let out = run(&[
-        "call", "--token-url", &server.token_url, "--client-id", "SampleConfId", "--key", &key,
-        "POST", &server.api_url, "-d", &format!("@{}", body.display()),
-        "-H", "Content-Type: application/soap+xml;charset=UTF-8; action=\"store\"", "-i",
+        "call",
+        "--token-url",
+        &server.token_url,
+        "--client-id",
+        "SampleConfId",
+        "--key",
+        &key,
+        "POST",
+        &server.api_url,
+        "-d",
+        &format!("@{}", body.display()),
+        "-H",
+        "Content-Type: application/soap+xml;charset=UTF-8; action=\"store\"",
+        "-i",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.starts_with("HTTP 200"), "{text}");
 
     // An unregistered identity is refused by the gateway: the command cannot run (3), and
     // the gateway's error code is reported.
     let other = tempfile::tempdir().expect("tmp");
     let o = other.path().to_str().expect("utf-8");
-    assert!(run(&["keygen", "--client-id", "Other", "--out", o]).status.success());
+    assert!(
+        run(&["keygen", "--client-id", "Other", "--out", o])
+            .status
+            .success()
+    );
     let out = run(&[
-        "token", "--token-url", &server.token_url, "--client-id", "Other", "--key",
+        "token",
+        "--token-url",
+        &server.token_url,
+        "--client-id",
+        "Other",
+        "--key",
         &format!("{o}/private.pem"),
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("invalid_grant") || err.contains("invalid_client"), "{err}");
+    assert!(
+        err.contains("invalid_grant") || err.contains("invalid_client"),
+        "{err}"
+    );
 }
 
 // With no target, token and call run against the embedded sandbox.
@@ -113,18 +167,34 @@ fn serve_token_call_round_trip() {
 fn embedded_sandbox_token_and_call() {
     let out = run(&["token"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("status:       200"), "{text}");
     let out = run(&["call", "-i"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.starts_with("HTTP 200"), "{text}");
 }
 
 // `bearing serve` refuses a malformed --client flag with exit 2 before binding.
 #[test]
 fn serve_bad_client_flag() {
-    let out = run(&["serve", "--listen", "127.0.0.1:0", "--client", "no-equals-sign"]);
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--client",
+        "no-equals-sign",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ID=cert.pem"));
 }

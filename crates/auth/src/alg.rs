@@ -115,7 +115,10 @@ mod tests {
             assert_eq!(a.as_str().parse::<Algorithm>().ok(), Some(a));
         }
         for bad in ["none", "None", "HS256", "rs256", ""] {
-            assert!(matches!(bad.parse::<Algorithm>(), Err(Error::UnsupportedAlgorithm(_))));
+            assert!(matches!(
+                bad.parse::<Algorithm>(),
+                Err(Error::UnsupportedAlgorithm(_))
+            ));
         }
     }
 }

@@ -86,7 +86,9 @@ pub struct RandomJti {
 impl RandomJti {
     /// `jti`s of the form `{prefix}{22 base64url characters}`.
     pub fn with_prefix(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into() }
+        Self {
+            prefix: prefix.into(),
+        }
     }
 }
 
@@ -113,7 +115,9 @@ impl SeededJti {
     /// A source seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         use rand::SeedableRng as _;
-        Self(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)))
+        Self(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
+            seed,
+        )))
     }
 }
 
@@ -150,7 +154,9 @@ impl JwsSigner {
 
 impl jsonwebtoken::signature::Signer<Vec<u8>> for JwsSigner {
     fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, jsonwebtoken::signature::Error> {
-        self.key.sign(self.alg, msg).map_err(jsonwebtoken::signature::Error::from_source)
+        self.key
+            .sign(self.alg, msg)
+            .map_err(jsonwebtoken::signature::Error::from_source)
     }
 }
 
@@ -270,10 +276,15 @@ impl AssertionBuilder {
     /// [`Error::InvalidClaim`] for a missing audience, an empty client id or a custom claim
     /// with a registered name; [`Error::AlgorithmMismatch`] / [`Error::WeakKey`].
     pub fn build(self) -> Result<AssertionSigner> {
-        let alg = self.alg.unwrap_or_else(|| self.key.kind().default_algorithm());
+        let alg = self
+            .alg
+            .unwrap_or_else(|| self.key.kind().default_algorithm());
         let signer = JwsSigner::new(Arc::clone(&self.key), alg)?;
         if self.client_id.is_empty() {
-            return Err(Error::InvalidClaim { name: "iss".into(), reason: "client id is empty".into() });
+            return Err(Error::InvalidClaim {
+                name: "iss".into(),
+                reason: "client id is empty".into(),
+            });
         }
         let aud = self.audience.ok_or_else(|| Error::InvalidClaim {
             name: "aud".into(),
@@ -286,14 +297,19 @@ impl AssertionBuilder {
             });
         }
         if self.ttl.is_zero() {
-            return Err(Error::InvalidClaim { name: "exp".into(), reason: "ttl must be > 0".into() });
+            return Err(Error::InvalidClaim {
+                name: "exp".into(),
+                reason: "ttl must be > 0".into(),
+            });
         }
         let mut header = jsonwebtoken::Header::new(alg.to_jsonwebtoken());
         header.typ = self.typ;
         header.kid = self.kid;
         header.x5t_s256 = self.x5t_s256;
-        let header_json = serde_json::to_vec(&header)
-            .map_err(|e| Error::InvalidClaim { name: "header".into(), reason: e.to_string() })?;
+        let header_json = serde_json::to_vec(&header).map_err(|e| Error::InvalidClaim {
+            name: "header".into(),
+            reason: e.to_string(),
+        })?;
         let header_b64 = B64.encode(header_json);
         Ok(AssertionSigner {
             signer,
@@ -399,8 +415,10 @@ impl AssertionSigner {
     /// # Errors
     /// [`Error::Signing`] when the crypto library fails.
     pub fn sign_claims(&self, claims: &Claims) -> Result<Assertion> {
-        let payload = serde_json::to_vec(claims)
-            .map_err(|e| Error::InvalidClaim { name: "claims".into(), reason: e.to_string() })?;
+        let payload = serde_json::to_vec(claims).map_err(|e| Error::InvalidClaim {
+            name: "claims".into(),
+            reason: e.to_string(),
+        })?;
         let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 360);
         out.push_str(&self.header_b64);
         out.push('.');
@@ -439,7 +457,8 @@ impl DecodedJwt {
             )));
         }
         let seg = |i: usize, name: &str| {
-            B64.decode(parts[i]).map_err(|e| Error::InvalidJwt(format!("{name} segment: {e}")))
+            B64.decode(parts[i])
+                .map_err(|e| Error::InvalidJwt(format!("{name} segment: {e}")))
         };
         let json = |bytes: Vec<u8>, name: &str| {
             serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -448,7 +467,12 @@ impl DecodedJwt {
         let header = json(seg(0, "header")?, "header")?;
         let claims = json(seg(1, "payload")?, "payload")?;
         let signature = seg(2, "signature")?;
-        Ok(Self { header, claims, signature, signing_input_len: parts[0].len() + 1 + parts[1].len() })
+        Ok(Self {
+            header,
+            claims,
+            signature,
+            signing_input_len: parts[0].len() + 1 + parts[1].len(),
+        })
     }
 
     /// Verifies the signature of `compact` (the string this was parsed from) with `cert`,
@@ -465,11 +489,17 @@ impl DecodedJwt {
             .ok_or_else(|| Error::InvalidJwt("header has no alg".into()))?
             .parse()?;
         let verifier = cert.public_key().verifier(alg)?;
-        let input = compact.trim().as_bytes().get(..self.signing_input_len).unwrap_or_default();
+        let input = compact
+            .trim()
+            .as_bytes()
+            .get(..self.signing_input_len)
+            .unwrap_or_default();
         if verifier.verify(input, &self.signature) {
             Ok(alg)
         } else {
-            Err(Error::InvalidJwt("signature does not verify with the certificate".into()))
+            Err(Error::InvalidJwt(
+                "signature does not verify with the certificate".into(),
+            ))
         }
     }
 }
@@ -510,12 +540,21 @@ mod tests {
     // Every algorithm's assertions verify with jsonwebtoken given only the certificate.
     #[test]
     fn assertions_verify_with_jsonwebtoken() {
-        for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA] {
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ] {
             let (s, cert) = signer(alg);
             let a = s.sign().expect("sign");
             let key = match cert.public_key().kind() {
-                crate::KeyKind::Rsa { .. } => jsonwebtoken::DecodingKey::from_rsa_der(cert.public_key().bytes()),
-                crate::KeyKind::Ed25519 => jsonwebtoken::DecodingKey::from_ed_der(cert.public_key().bytes()),
+                crate::KeyKind::Rsa { .. } => {
+                    jsonwebtoken::DecodingKey::from_rsa_der(cert.public_key().bytes())
+                }
+                crate::KeyKind::Ed25519 => {
+                    jsonwebtoken::DecodingKey::from_ed_der(cert.public_key().bytes())
+                }
                 _ => jsonwebtoken::DecodingKey::from_ec_der(cert.public_key().bytes()),
             };
             let mut v = jsonwebtoken::Validation::new(alg.to_jsonwebtoken());
@@ -538,7 +577,7 @@ mod tests {
         let (s, cert) = signer(Algorithm::RS256);
         let a = s.sign().expect("sign").into_compact();
         let d = DecodedJwt::parse(&a).expect("parse");
-        let mut bad = d.clone();
+        let mut bad = d;
         bad.signature[0] ^= 1;
         assert!(bad.verify(&a, &cert).is_err());
     }
@@ -553,7 +592,9 @@ mod tests {
             .build()
             .expect_err("reserved");
         assert!(matches!(e, Error::InvalidClaim { ref name, .. } if name == "exp"));
-        let e = AssertionSigner::builder(Arc::clone(&key), "c").build().expect_err("no aud");
+        let e = AssertionSigner::builder(Arc::clone(&key), "c")
+            .build()
+            .expect_err("no aud");
         assert!(matches!(e, Error::InvalidClaim { ref name, .. } if name == "aud"));
         let e = AssertionSigner::builder(key, "c")
             .audience("a")
@@ -585,18 +626,31 @@ mod tests {
         assert_eq!(d.claims["scope"], "read");
         assert_eq!(d.claims["x-bank"], "1");
         assert_eq!(d.claims["nbf"], d.claims["iat"]);
-        assert_eq!(d.claims["exp"].as_i64(), d.claims["iat"].as_i64().map(|i| i + 30));
+        assert_eq!(
+            d.claims["exp"].as_i64(),
+            d.claims["iat"].as_i64().map(|i| i + 30)
+        );
         assert_eq!(d.header["kid"], "k1");
         assert_eq!(d.header["x5t#S256"], "thumb");
         assert_eq!(d.header["alg"], "ES256");
         // Seeded jti sources repeat across instances.
-        assert_eq!(SeededJti::new(7).next_jti(), d.claims["jti"].as_str().unwrap_or_default());
+        assert_eq!(
+            SeededJti::new(7).next_jti(),
+            d.claims["jti"].as_str().unwrap_or_default()
+        );
     }
 
     // Malformed compact strings are errors, not panics.
     #[test]
     fn decode_garbage() {
-        for bad in ["", "a.b", "a.b.c.d", "!!.e30.AA", "e30.!!.AA", "bm90anNvbg.e30.AA"] {
+        for bad in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.e30.AA",
+            "e30.!!.AA",
+            "bm90anNvbg.e30.AA",
+        ] {
             assert!(DecodedJwt::parse(bad).is_err(), "{bad}");
         }
     }

@@ -28,7 +28,9 @@ pub struct PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("PublicKey")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,7 +78,9 @@ pub struct Verifier {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verifier").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,8 +123,10 @@ impl Certificate {
     /// # Errors
     /// [`Error::Io`] or [`Error::InvalidCertificate`] naming the file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_bytes(&bytes, Some(&path.display().to_string()))
     }
 
@@ -139,8 +145,11 @@ impl Certificate {
         } else if trimmed.first() == Some(&0x30) {
             Self::from_der(bytes, origin)
         } else {
-            let text: Vec<u8> =
-                trimmed.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            let text: Vec<u8> = trimmed
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
             let der = base64::engine::general_purpose::STANDARD
                 .decode(&text)
                 .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&text))
@@ -159,7 +168,10 @@ impl Certificate {
         let (rest, x509) = X509Certificate::from_der(der)
             .map_err(|e| Error::cert(origin, format!("malformed X.509 DER ({e})")))?;
         if !rest.is_empty() {
-            return Err(Error::cert(origin, format!("{} trailing bytes after the DER", rest.len())));
+            return Err(Error::cert(
+                origin,
+                format!("{} trailing bytes after the DER", rest.len()),
+            ));
         }
         let spki = &x509.tbs_certificate.subject_pki;
         let alg_oid = spki.algorithm.algorithm.to_id_string();
@@ -191,7 +203,10 @@ impl Certificate {
             }
             OID_ED25519 => KeyKind::Ed25519,
             other => {
-                return Err(Error::cert(origin, format!("unsupported public key algorithm {other}")));
+                return Err(Error::cert(
+                    origin,
+                    format!("unsupported public key algorithm {other}"),
+                ));
             }
         };
         let validity = &x509.tbs_certificate.validity;
@@ -333,7 +348,9 @@ impl Certificate {
         let pkcs8 = rustls_pki_types::PrivatePkcs8KeyDer::from(key.pkcs8_der().expose().to_vec());
         let kp = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, sign_alg).map_err(fail)?;
         let mut params = rcgen::CertificateParams::default();
-        params.distinguished_name.push(rcgen::DnType::CommonName, client_id);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, client_id);
         params.not_before = time_at(not_before);
         params.not_after = time_at(not_after);
         let cert = params.self_signed(&kp).map_err(fail)?;

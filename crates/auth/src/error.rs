@@ -97,17 +97,26 @@ pub enum Error {
 }
 
 fn origin_suffix(origin: &Option<String>) -> String {
-    origin.as_ref().map(|o| format!(" in {o}")).unwrap_or_default()
+    origin
+        .as_ref()
+        .map(|o| format!(" in {o}"))
+        .unwrap_or_default()
 }
 
 impl Error {
     /// An [`Error::InvalidKey`] with an origin.
     pub(crate) fn key(origin: Option<&str>, reason: impl Into<String>) -> Self {
-        Self::InvalidKey { origin: origin.map(str::to_owned), reason: reason.into() }
+        Self::InvalidKey {
+            origin: origin.map(str::to_owned),
+            reason: reason.into(),
+        }
     }
 
     /// An [`Error::InvalidCertificate`] with an origin.
     pub(crate) fn cert(origin: Option<&str>, reason: impl Into<String>) -> Self {
-        Self::InvalidCertificate { origin: origin.map(str::to_owned), reason: reason.into() }
+        Self::InvalidCertificate {
+            origin: origin.map(str::to_owned),
+            reason: reason.into(),
+        }
     }
 }

@@ -66,7 +66,10 @@ impl KeyKind {
         if self.fits(alg) {
             Ok(())
         } else {
-            Err(Error::AlgorithmMismatch { alg: alg.to_string(), key: self.to_string() })
+            Err(Error::AlgorithmMismatch {
+                alg: alg.to_string(),
+                key: self.to_string(),
+            })
         }
     }
 }
@@ -112,8 +115,10 @@ impl SigningKey {
     /// [`Error::Io`] when unreadable, [`Error::InvalidKey`] naming the file when malformed,
     /// [`Error::WeakKey`] for RSA under 2048 bits.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         warn_if_world_readable(path);
         Self::from_bytes(&bytes, Some(&path.display().to_string()))
     }
@@ -162,7 +167,9 @@ impl SigningKey {
         match sig::RsaKeyPair::from_pkcs8(der) {
             Ok(k) => return Self::from_rsa(k, origin),
             Err(e) if e.description_() == "TooSmall" => {
-                return Err(Error::WeakKey { bits: rsa_bits_hint(der).unwrap_or(0) });
+                return Err(Error::WeakKey {
+                    bits: rsa_bits_hint(der).unwrap_or(0),
+                });
             }
             Err(_) => {}
         }
@@ -181,15 +188,18 @@ impl SigningKey {
                 pkcs8,
             });
         }
-        Err(Error::key(origin, "PKCS#8 key is not RSA, EC P-256/P-384 or Ed25519"))
+        Err(Error::key(
+            origin,
+            "PKCS#8 key is not RSA, EC P-256/P-384 or Ed25519",
+        ))
     }
 
     fn from_pkcs1(der: &[u8], origin: Option<&str>) -> Result<Self> {
         match sig::RsaKeyPair::from_der(der) {
             Ok(k) => Self::from_rsa(k, origin),
-            Err(e) if e.description_() == "TooSmall" => {
-                Err(Error::WeakKey { bits: rsa_bits_hint(der).unwrap_or(0) })
-            }
+            Err(e) if e.description_() == "TooSmall" => Err(Error::WeakKey {
+                bits: rsa_bits_hint(der).unwrap_or(0),
+            }),
             Err(e) => Err(Error::key(origin, format!("bad PKCS#1 RSA key ({e})"))),
         }
     }
@@ -205,7 +215,10 @@ impl SigningKey {
         {
             return Self::from_ec(k, KeyKind::EcP384, origin);
         }
-        Err(Error::key(origin, "bad SEC1 EC key (only P-256 and P-384 are supported)"))
+        Err(Error::key(
+            origin,
+            "bad SEC1 EC key (only P-256 and P-384 are supported)",
+        ))
     }
 
     fn from_rsa(k: sig::RsaKeyPair, origin: Option<&str>) -> Result<Self> {
@@ -322,8 +335,10 @@ impl SigningKey {
     /// [`Error::AlgorithmMismatch`] when `alg` does not fit the key, [`Error::Signing`] on an
     /// internal failure of the crypto library.
     pub fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>> {
-        let mismatch =
-            || Error::AlgorithmMismatch { alg: alg.to_string(), key: self.kind.to_string() };
+        let mismatch = || Error::AlgorithmMismatch {
+            alg: alg.to_string(),
+            key: self.kind.to_string(),
+        };
         match &self.inner {
             Inner::Rsa(k) => {
                 let padding: &'static dyn sig::RsaEncoding = match alg {
@@ -424,7 +439,10 @@ mod tests {
             assert_eq!(k.kind(), kind);
             assert!(!k.sign(alg, b"m").expect("sign").is_empty());
             for other in Algorithm::ALL.into_iter().filter(|a| !kind.fits(*a)) {
-                assert!(matches!(k.sign(other, b"m"), Err(Error::AlgorithmMismatch { .. })));
+                assert!(matches!(
+                    k.sign(other, b"m"),
+                    Err(Error::AlgorithmMismatch { .. })
+                ));
             }
         }
     }
@@ -440,7 +458,12 @@ mod tests {
     // Garbage is refused with the origin in the message, without panicking.
     #[test]
     fn garbage_names_origin() {
-        for bad in [&b"hello"[..], b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", b"\x30\x03\x02\x01\x00", b""] {
+        for bad in [
+            &b"hello"[..],
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            b"\x30\x03\x02\x01\x00",
+            b"",
+        ] {
             let err = SigningKey::from_bytes(bad, Some("keys/p.pem")).expect_err("must fail");
             assert!(err.to_string().contains("keys/p.pem"), "{err}");
         }

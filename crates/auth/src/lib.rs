@@ -35,3 +35,4 @@ pub use pool::{AssertionPool, PoolConfig, PoolStats};
 pub use profile::Profile;
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
 pub use target::{ApiSpec, Identity, Target, TargetOverrides};
+pub use token::{TokenClient, TokenClientOptions, TokenError, TokenManager, TokenResponse};

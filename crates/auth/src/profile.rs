@@ -99,7 +99,11 @@ pub struct Leeway {
 impl Default for Leeway {
     fn default() -> Self {
         let d = Duration::from_secs(30);
-        Self { exp: d, nbf: d, iat_future: d }
+        Self {
+            exp: d,
+            nbf: d,
+            iat_future: d,
+        }
     }
 }
 
@@ -151,7 +155,12 @@ pub struct AudiencePolicy {
 
 impl Default for AudiencePolicy {
     fn default() -> Self {
-        Self { token_url: true, base_url: false, extra: Vec::new(), allow_array: true }
+        Self {
+            token_url: true,
+            base_url: false,
+            extra: Vec::new(),
+            allow_array: true,
+        }
     }
 }
 
@@ -290,8 +299,10 @@ impl Profile {
     /// # Errors
     /// [`Error::Io`] or [`Error::Config`] naming `file:line:col`.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_yaml_str(&text, &path.display().to_string())
     }
 
@@ -301,7 +312,9 @@ impl Profile {
     /// [`Error::Config`] as `origin:line:col: message`, or a [`Profile::validate`] failure.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
         let profile: Self = crate::yaml::from_str(text, origin)?;
-        profile.validate().map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        profile
+            .validate()
+            .map_err(|e| Error::Config(format!("{origin}: {e}")))?;
         Ok(profile)
     }
 
@@ -310,7 +323,8 @@ impl Profile {
     /// # Errors
     /// [`Error::Config`] when serialization fails.
     pub fn to_yaml(&self) -> Result<String> {
-        serde_saphyr::to_string(self).map_err(|e| Error::Config(format!("cannot write profile: {e}")))
+        serde_saphyr::to_string(self)
+            .map_err(|e| Error::Config(format!("cannot write profile: {e}")))
     }
 
     /// Checks the values together.
@@ -351,9 +365,13 @@ impl Profile {
         ] {
             // RFC 6749 §5.2: error codes are %x20-21 / %x23-5B / %x5D-7E.
             let ok = !code.is_empty()
-                && code.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+                && code
+                    .bytes()
+                    .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
             if !ok {
-                return bad(format!("{field} \"{code}\" is not a valid RFC 6749 error code"));
+                return bad(format!(
+                    "{field} \"{code}\" is not a valid RFC 6749 error code"
+                ));
             }
         }
         Ok(())
@@ -430,7 +448,10 @@ mod tests {
     fn default_accepts_google_style() {
         let p = Profile::default();
         assert_eq!(p.name, "rfc-strict");
-        assert!(p.max_assertion_lifetime.is_some_and(|d| d >= Duration::from_secs(3600)));
+        assert!(
+            p.max_assertion_lifetime
+                .is_some_and(|d| d >= Duration::from_secs(3600))
+        );
         assert!(!p.jti_required);
         assert_eq!(p.replay_protection, ReplayProtection::Jti);
         assert_eq!(p.allowed_algs, vec![Algorithm::RS256]);
@@ -470,8 +491,8 @@ mod tests {
     fn yaml_errors_name_the_position() {
         let e = Profile::from_yaml_str("name: x\nbogus: 1\n", "p.yaml").expect_err("unknown");
         assert!(e.to_string().contains("p.yaml:2:"), "{e}");
-        let e = Profile::from_yaml_str("name: x\nallowed_algs: [none]\n", "p.yaml")
-            .expect_err("none");
+        let e =
+            Profile::from_yaml_str("name: x\nallowed_algs: [none]\n", "p.yaml").expect_err("none");
         assert!(e.to_string().contains("p.yaml:2:"), "{e}");
         let e = Profile::from_yaml_str("name: x\nleeway:\n  exp: soon\n", "p.yaml")
             .expect_err("duration");

@@ -52,9 +52,10 @@ impl ApiSpec {
             return Ok(Some(b.clone().into_bytes()));
         }
         match &self.body_file {
-            Some(p) => std::fs::read(p)
-                .map(Some)
-                .map_err(|source| Error::Io { path: p.clone(), source }),
+            Some(p) => std::fs::read(p).map(Some).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            }),
             None => Ok(None),
         }
     }
@@ -205,10 +206,14 @@ impl Target {
             }
         };
         fix(&mut self.private_key);
-        for p in [&mut self.certificate, &mut self.tls.ca_bundle, &mut self.tls.client_cert]
-            .into_iter()
-            .chain([&mut self.tls.client_key])
-            .flatten()
+        for p in [
+            &mut self.certificate,
+            &mut self.tls.ca_bundle,
+            &mut self.tls.client_cert,
+        ]
+        .into_iter()
+        .chain([&mut self.tls.client_key])
+        .flatten()
         {
             fix(p);
         }
@@ -224,17 +229,25 @@ impl Target {
     /// # Errors
     /// [`Error::Config`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        let origin = self.origin.as_ref().map_or_else(|| "target".into(), |p| p.display().to_string());
+        let origin = self
+            .origin
+            .as_ref()
+            .map_or_else(|| "target".into(), |p| p.display().to_string());
         if self.client_id.trim().is_empty() {
             return Err(Error::Config(format!("{origin}: client_id is empty")));
         }
         if !matches!(self.token_url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("{origin}: token_url must be http(s)")));
+            return Err(Error::Config(format!(
+                "{origin}: token_url must be http(s)"
+            )));
         }
         let mut names = std::collections::HashSet::new();
         for api in &self.apis {
             if !names.insert(api.name.as_str()) {
-                return Err(Error::Config(format!("{origin}: api name {:?} appears twice", api.name)));
+                return Err(Error::Config(format!(
+                    "{origin}: api name {:?} appears twice",
+                    api.name
+                )));
             }
             if api.body.is_some() && api.body_file.is_some() {
                 return Err(Error::Config(format!(
@@ -272,7 +285,9 @@ impl Target {
 
     /// The audience to put in assertions.
     pub fn effective_audience(&self) -> Audience {
-        self.audience.clone().unwrap_or_else(|| Audience::One(self.token_url.to_string()))
+        self.audience
+            .clone()
+            .unwrap_or_else(|| Audience::One(self.token_url.to_string()))
     }
 
     /// Finds an API by name.
@@ -322,7 +337,11 @@ impl Target {
         for (k, v) in &a.claims {
             b = b.claim(k.clone(), v.clone());
         }
-        Ok(Identity { key, certificate, signer: b.build()? })
+        Ok(Identity {
+            key,
+            certificate,
+            signer: b.build()?,
+        })
     }
 }
 
@@ -416,14 +435,43 @@ mod tests {
         .expect("write");
         let t = Target::from_file(&p).expect("parse");
         assert_eq!(t.private_key, dir.path().join("keys/private.pem"));
-        assert_eq!(t.api("inventory").and_then(|a| a.body_file.clone()), Some(dir.path().join("bodies/inventory.xml")));
-        assert_eq!(t.effective_audience(), Audience::One("https://gw.example.com/oauth/token".into()));
+        assert_eq!(
+            t.api("inventory").and_then(|a| a.body_file.clone()),
+            Some(dir.path().join("bodies/inventory.xml"))
+        );
+        assert_eq!(
+            t.effective_audience(),
+            Audience::One("https://gw.example.com/oauth/token".into())
+        );
         assert_eq!(t.assertion.ttl, Duration::from_secs(60));
 
-        std::fs::write(&p, "token_url: https://x/\nclient_id: c\nprivate_key: k\nbogus: 1\n").expect("write");
-        let e = Target::from_file(&p).expect_err("unknown field").to_string();
+        std::fs::write(
+            &p,
+            "token_url: https://x/\nclient_id: c\nprivate_key: k\nbogus: 1\n",
+        )
+        .expect("write");
+        let e = Target::from_file(&p)
+            .expect_err("unknown field")
+            .to_string();
         assert!(e.contains("t.yaml:4:"), "{e}");
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    // The bundled target files parse, with paths resolved against their folder.
+    #[test]
+    fn bundled_targets_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/targets");
+        for name in ["example-remote.yaml", "sandbox.yaml"] {
+            let t = Target::from_file(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(t.client_id, "SampleConfId");
+            assert!(t.private_key.starts_with(&dir), "{name}");
+            let api = t.api("inventory").expect("inventory api");
+            assert!(
+                api.load_body()
+                    .expect("body")
+                    .is_some_and(|b| b.starts_with(b"<?xml"))
+            );
+        }
     }
 
     // Overrides beat the file.
@@ -435,7 +483,10 @@ mod tests {
         )
         .expect("parse");
         assert_eq!(t.assertion.ttl, Duration::from_secs(30));
-        t.apply(&TargetOverrides { client_id: Some("d".into()), ..Default::default() });
+        t.apply(&TargetOverrides {
+            client_id: Some("d".into()),
+            ..Default::default()
+        });
         assert_eq!(t.client_id, "d");
     }
 }

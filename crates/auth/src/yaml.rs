@@ -12,8 +12,10 @@ use crate::error::{Error, Result};
 /// # Errors
 /// [`Error::Io`] when unreadable; [`Error::Config`] naming `file:line:col` when malformed.
 pub fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     from_str(&text, &path.display().to_string())
 }
 
@@ -28,7 +30,12 @@ pub fn from_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
 /// Formats a serde-saphyr error as `origin:line:col: message`.
 pub fn located(origin: &str, e: &serde_saphyr::Error) -> String {
     match e.location() {
-        Some(loc) => format!("{origin}:{}:{}: {}", loc.line(), loc.column(), first_line(e)),
+        Some(loc) => format!(
+            "{origin}:{}:{}: {}",
+            loc.line(),
+            loc.column(),
+            first_line(e)
+        ),
         None => format!("{origin}: {}", first_line(e)),
     }
 }

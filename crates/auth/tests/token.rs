@@ -351,6 +351,26 @@ async fn html_502_is_a_typed_error() {
     );
 }
 
+// A redirect is not followed: the assertion goes to the configured URL only.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let gw = common::start().await;
+    let clock: SharedClock = Arc::new(ManualClock::starting_now());
+    let a = common::signer(gw.token_url().as_str(), clock)
+        .sign()
+        .expect("assertion");
+    let c = TokenClient::new(gw.moved_url(), &TokenClientOptions::default()).expect("client");
+    let e = c.request_token(&a).await.expect_err("redirect");
+    let Error::Token(t) = &e else { panic!("{e:?}") };
+    assert_eq!(t.status(), 307);
+    assert_eq!(
+        t.response().and_then(|r| r.location.as_deref()),
+        Some("/oauth/token")
+    );
+    assert!(e.to_string().contains("not followed"), "{e}");
+    assert_eq!(gw.state.token_requests(), 0);
+}
+
 // A CA bundle that is garbage, missing, or holds no certificate: errors naming the file.
 #[test]
 fn bad_ca_file_names_the_file() {
@@ -476,4 +496,29 @@ async fn danger_accept_invalid_certs_reaches_a_self_signed_server() {
         .request_token(&a)
         .await;
     assert!(r.is_ok(), "{r:?}");
+}
+
+// With tokio's clock paused, a Retry-After of 30 s is honoured without the test waiting:
+// virtual time moves by at least 30 s between the two requests.
+#[tokio::test(start_paused = true)]
+async fn retry_after_on_paused_clock() {
+    let gw = common::start().await;
+    gw.state
+        .push(Reply::json(503, &json!({})).with_header("retry-after", "30"));
+    let clock = ManualClock::starting_now();
+    let m = manager(&gw, &clock);
+    let started = tokio::time::Instant::now();
+    let wall = Instant::now();
+    m.token().await.expect("token after retry");
+    assert!(
+        started.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        wall.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        wall.elapsed()
+    );
+    assert_eq!(gw.state.token_requests(), 2);
 }

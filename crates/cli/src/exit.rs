@@ -34,7 +34,8 @@ pub struct BadInput(pub String);
 /// Decides the exit code of an error: bad input (2) or could not run (3).
 pub fn classify(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
-        if cause.downcast_ref::<BadInput>().is_some() || cause.downcast_ref::<clap::Error>().is_some()
+        if cause.downcast_ref::<BadInput>().is_some()
+            || cause.downcast_ref::<clap::Error>().is_some()
         {
             return Exit::BadInput;
         }

@@ -54,9 +54,13 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
     if opts.token_lifetime.is_some() {
         config.token_lifetime = opts.token_lifetime;
     }
-    let gateway = bearing_gateway::spawn(config).await.context("starting the embedded sandbox")?;
+    let gateway = bearing_gateway::spawn(config)
+        .await
+        .context("starting the embedded sandbox")?;
     let api = |method: &str, body: Option<String>| -> anyhow::Result<ApiSpec> {
-        let url = gateway.api_url("inventory").context("the sandbox has no inventory API")?;
+        let url = gateway
+            .api_url("inventory")
+            .context("the sandbox has no inventory API")?;
         let mut headers = std::collections::BTreeMap::new();
         if body.is_some() {
             headers.insert(
@@ -65,7 +69,11 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
             );
         }
         Ok(ApiSpec {
-            name: if method == "POST" { "inventory".into() } else { "inventory-get".into() },
+            name: if method == "POST" {
+                "inventory".into()
+            } else {
+                "inventory-get".into()
+            },
             method: method.into(),
             url: url.parse()?,
             headers,
@@ -80,7 +88,10 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
         private_key: key_path,
         certificate: Some(cert_path),
         profile: opts.profile.clone(),
-        apis: vec![api("POST", Some(INVENTORY_BODY.to_owned()))?, api("GET", None)?],
+        apis: vec![
+            api("POST", Some(INVENTORY_BODY.to_owned()))?,
+            api("GET", None)?,
+        ],
         tls: Default::default(),
         assertion: Default::default(),
         admin_url: Some(gateway.admin_url.parse()?),
@@ -88,7 +99,12 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
         origin: None,
     };
     tracing::info!(token_url = %gateway.token_url, "embedded sandbox gateway started");
-    Ok(Sandbox { gateway, target, key, _dir: dir })
+    Ok(Sandbox {
+        gateway,
+        target,
+        key,
+        _dir: dir,
+    })
 }
 
 impl Sandbox {

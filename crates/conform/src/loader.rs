@@ -126,8 +126,10 @@ fn check_case(case: &Case) -> Result<(), String> {
         return Err("no steps".into());
     }
     let mut saved: HashSet<&str> = HashSet::new();
+    let mut parties: HashSet<&str> = HashSet::new();
     for (i, step) in case.steps.iter().chain(&case.cleanup).enumerate() {
-        check_step(step, &mut saved).map_err(|m| format!("step {} ({}): {m}", i + 1, step.kind()))?;
+        check_step(step, &mut saved, &mut parties)
+            .map_err(|m| format!("step {} ({}): {m}", i + 1, step.kind()))?;
     }
     Ok(())
 }
@@ -173,7 +175,14 @@ fn check_expectations(
     Ok(())
 }
 
-fn check_token<'a>(t: &'a TokenStep, saved: &mut HashSet<&'a str>) -> Result<(), String> {
+fn check_token<'a>(
+    t: &'a TokenStep,
+    saved: &mut HashSet<&'a str>,
+    parties: &HashSet<&str>,
+) -> Result<(), String> {
+    if !matches!(t.identity.as_str(), "primary" | "second") && !parties.contains(t.identity.as_str()) {
+        return Err(format!("as: \"{}\" is neither primary, second nor registered earlier in the case", t.identity));
+    }
     match &t.assertion {
         AssertionSource::Fresh => {}
         AssertionSource::JtiOf(n) => need(saved, n, "assertion")?,
@@ -290,11 +299,24 @@ fn check_wait(w: &WaitStep, saved: &HashSet<&str>) -> Result<(), String> {
     Ok(())
 }
 
-fn check_step<'a>(step: &'a Step, saved: &mut HashSet<&'a str>) -> Result<(), String> {
+fn check_step<'a>(
+    step: &'a Step,
+    saved: &mut HashSet<&'a str>,
+    parties: &mut HashSet<&'a str>,
+) -> Result<(), String> {
     match step {
-        Step::Token(t) => check_token(t, saved),
+        Step::Token(t) => check_token(t, saved, parties),
         Step::Api(a) => check_api(a, saved),
-        Step::Admin(a) => check_admin(a, saved),
+        Step::Admin(a) => {
+            check_admin(a, saved)?;
+            if let Some(r) = &a.register_client {
+                if matches!(r.name.as_str(), "primary" | "second") {
+                    return Err(format!("register_client name \"{}\" is reserved", r.name));
+                }
+                parties.insert(r.name.as_str());
+            }
+            Ok(())
+        }
         Step::Wait(w) => check_wait(w, saved),
         Step::Managed(m) => {
             if m.calls == 0 || m.calls > 10 {

@@ -272,10 +272,10 @@ impl Validator {
         match c.get("sub") {
             None if p.sub_required => return reject(RejectReason::SubMissing, "sub is missing"),
             None => {}
-            Some(Value::String(s))
-                if p.sub_policy == SubPolicy::EqualIss && s != iss => {
-                    return reject(RejectReason::SubMismatch, "sub must equal iss");
-                }
+            Some(Value::String(s)) if p.sub_policy == SubPolicy::EqualIss && s != iss => {
+                return reject(RejectReason::SubMismatch, "sub must equal iss");
+            }
+            Some(Value::String(_)) => {}
             Some(_) => return reject(RejectReason::ClaimType, "sub is not a string"),
         }
         // Audience (RFC 7523 §3 #3, RFC 7519 §4.1.3): exact string comparison.

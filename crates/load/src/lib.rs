@@ -16,10 +16,17 @@ pub mod error;
 pub mod pacer;
 pub mod profile;
 pub mod recorder;
+pub mod result;
+pub mod run;
+mod scenario;
 pub mod stats;
+pub mod target;
 pub mod threshold;
 
 pub use error::{Error, Result};
 pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
+pub use result::{RunResult, ScenarioResult};
+pub use run::{Progress, ProgressFn, RunOptions, run};
+pub use target::LoadTarget;
 pub use stats::{Phase, PhaseStats};
 pub use threshold::{Threshold, ThresholdResult};

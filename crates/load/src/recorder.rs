@@ -22,7 +22,7 @@ pub enum Outcome {
     /// Failure of a kind (`status_503`, `connect`, `timeout`, …), with the status if any.
     Failed {
         /// The kind, as counted in `errors_by_kind`.
-        kind: &'static str,
+        kind: std::borrow::Cow<'static, str>,
         /// The HTTP status, when the server answered.
         status: Option<u16>,
     },
@@ -204,10 +204,10 @@ impl Recorder {
             Outcome::Failed { kind, status } => {
                 d.errors += 1;
                 self.collector.live_errors.fetch_add(1, Ordering::Relaxed);
-                match d.errors_by_kind.get_mut(*kind) {
+                match d.errors_by_kind.get_mut(kind.as_ref()) {
                     Some(n) => *n += 1,
                     None => {
-                        d.errors_by_kind.insert((*kind).to_owned(), 1);
+                        d.errors_by_kind.insert(kind.to_string(), 1);
                     }
                 }
                 *status
@@ -254,7 +254,7 @@ mod tests {
                 let done = t0 + Duration::from_millis(i * 3);
                 let r = if i % 2 == 0 { &mut a } else { &mut b };
                 let out = if i % 100 == 0 {
-                    Outcome::Failed { kind: "status_503", status: Some(503) }
+                    Outcome::Failed { kind: "status_503".into(), status: Some(503) }
                 } else {
                     Outcome::Ok(Some(200))
                 };

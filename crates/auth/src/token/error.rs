@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde_json::Value;
 
 /// The `error` code of an RFC 6749 §5.2 error response, or whatever machine-readable code a
@@ -111,6 +111,9 @@ pub struct ErrorResponse {
     pub retry_after: Option<Duration>,
     /// The `WWW-Authenticate` header, expected with a 401 `invalid_client` (RFC 6749 §5.2).
     pub www_authenticate: Option<String>,
+    /// The `Location` header of a 3xx: redirects are never followed, so the assertion is
+    /// only ever sent to the configured token URL.
+    pub location: Option<String>,
     /// The body's shape.
     pub format: ErrorBodyFormat,
     /// A short, scrubbed excerpt of the body when it had no recognisable code.
@@ -128,6 +131,7 @@ impl ErrorResponse {
             uri: None,
             retry_after: retry_after(headers),
             www_authenticate: header_str(headers, WWW_AUTHENTICATE.as_str()).map(|s| scrub(&s)),
+            location: header_str(headers, LOCATION.as_str()).map(|s| scrub(&s)),
             format: ErrorBodyFormat::Empty,
             excerpt: None,
         };
@@ -216,6 +220,9 @@ impl fmt::Display for ErrorResponse {
             }
             ErrorBodyFormat::Empty => f.write_str(" (empty body)")?,
             _ => {}
+        }
+        if let Some(loc) = &self.location {
+            write!(f, " (redirect to {loc} not followed)")?;
         }
         if let Some(ra) = self.retry_after {
             write!(f, " (retry after {}s)", ra.as_secs())?;

@@ -107,6 +107,9 @@ impl Gateway {
     pub fn api_url(&self) -> String {
         format!("{}://{}/api", self.scheme(), self.addr)
     }
+    pub fn moved_url(&self) -> url::Url {
+        url::Url::parse(&format!("{}://{}/moved", self.scheme(), self.addr)).expect("url")
+    }
     fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }
@@ -148,6 +151,7 @@ fn router(state: Arc<GatewayState>) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/api", get(api))
+        .route("/moved", post(moved))
         .with_state(state)
 }
 
@@ -215,6 +219,16 @@ fn check_request(s: &GatewayState, headers: &HeaderMap, body: &[u8]) {
         Err(e) => bad.push(format!("assertion does not decode: {e}")),
     }
     s.bad_requests.lock().expect("bad").extend(bad);
+}
+
+/// A token URL that moved: 307 keeps the method and body, so following it would resend
+/// the assertion.
+async fn moved() -> Response {
+    (
+        StatusCode::TEMPORARY_REDIRECT,
+        [(header::LOCATION, "/oauth/token")],
+    )
+        .into_response()
 }
 
 async fn api(State(s): State<Arc<GatewayState>>, headers: HeaderMap) -> StatusCode {

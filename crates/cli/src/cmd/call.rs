@@ -11,10 +11,12 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing call`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing call                                   # the sandbox's inventory API\n  \
+#[command(
+    after_help = "Examples:\n  bearing call                                   # the sandbox's inventory API\n  \
     bearing call --target target.yaml --api inventory\n  \
     bearing call --target target.yaml POST https://gw/bnpapi/v1/store/inventory -d @body.xml \\\n    \
-    -H 'Content-Type: application/soap+xml;charset=UTF-8; action=\"store\"'")]
+    -H 'Content-Type: application/soap+xml;charset=UTF-8; action=\"store\"'"
+)]
 pub struct Args {
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]
@@ -58,7 +60,9 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
             let spec = match name {
                 Some(n) => target.api(n).ok_or_else(|| {
                     let known: Vec<&str> = target.apis.iter().map(|a| a.name.as_str()).collect();
-                    BadInput(format!("no api named {n:?} in the target (known: {known:?})"))
+                    BadInput(format!(
+                        "no api named {n:?} in the target (known: {known:?})"
+                    ))
                 })?,
                 None => target.apis.first().ok_or_else(|| {
                     BadInput("the target names no api: give --api NAME or METHOD URL".into())
@@ -99,7 +103,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let http = manager.client().http().clone();
     let outcome = manager
         .call(|token| {
-            let mut b = http.request(req.method.clone(), req.url.clone()).bearer_auth(token.expose());
+            let mut b = http
+                .request(req.method.clone(), req.url.clone())
+                .bearer_auth(token.expose());
             for (k, v) in &req.headers {
                 b = b.header(k, v);
             }
@@ -112,7 +118,12 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 let headers: Vec<(String, String)> = resp
                     .headers()
                     .iter()
-                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
                     .collect();
                 let body = resp.bytes().await?;
                 Ok::<_, reqwest::Error>((status, (headers, body)))
@@ -123,8 +134,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let (status, (headers, body)) =
-        outcome.response.with_context(|| format!("calling {} {}", req.method, req.url))?;
+    let (status, (headers, body)) = outcome
+        .response
+        .with_context(|| format!("calling {} {}", req.method, req.url))?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "method": req.method.as_str(),
@@ -150,9 +162,15 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 writeln!(out)?;
             }
             if outcome.retried {
-                tracing::warn!("the API answered 401; a new token was fetched and the call retried once");
+                tracing::warn!(
+                    "the API answered 401; a new token was fetched and the call retried once"
+                );
             }
         }
     }
-    Ok(if (200..300).contains(&status) { Exit::Ok } else { Exit::Failed })
+    Ok(if (200..300).contains(&status) {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }

@@ -71,9 +71,10 @@ impl TargetArgs {
                         .client_id
                         .clone()
                         .ok_or_else(|| missing("client id", "--client-id", "BEARING_CLIENT_ID"))?,
-                    private_key: self.private_key.clone().ok_or_else(|| {
-                        missing("private key", "--key", "BEARING_PRIVATE_KEY")
-                    })?,
+                    private_key: self
+                        .private_key
+                        .clone()
+                        .ok_or_else(|| missing("private key", "--key", "BEARING_PRIVATE_KEY"))?,
                     certificate: None,
                     profile: None,
                     apis: Vec::new(),

@@ -57,7 +57,10 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             writeln!(out, "claims: {}", serde_json::to_string_pretty(&d.claims)?)?;
             for name in ["iat", "nbf", "exp"] {
                 if let Some(t) = d.claims.get(name).and_then(serde_json::Value::as_f64) {
-                    #[expect(clippy::cast_possible_truncation, reason = "NumericDate seconds fit i64")]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        reason = "NumericDate seconds fit i64"
+                    )]
                     let secs = t as i64;
                     writeln!(out, "{name}: {}", describe_time(secs, now))?;
                 }

@@ -12,8 +12,10 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing keygen`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
-    writes keys/private.pem (0600) and keys/cert.pem, prints the certificate to register")]
+#[command(
+    after_help = "Example:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
+    writes keys/private.pem (0600) and keys/cert.pem, prints the certificate to register"
+)]
 pub struct Args {
     /// The client id, used as the certificate's common name.
     #[arg(long)]
@@ -46,13 +48,14 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
     let key = SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
     let cert = Certificate::self_signed(&key, &a.client_id, a.days)?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("creating {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let key_path = a.out.join("private.pem");
     let cert_path = a.out.join("cert.pem");
     for p in [&key_path, &cert_path] {
         if p.exists() && !a.force {
-            return Err(BadInput(format!("{} exists; use --force to overwrite", p.display())).into());
+            return Err(
+                BadInput(format!("{} exists; use --force to overwrite", p.display())).into(),
+            );
         }
     }
     write_private(&key_path, key.to_pkcs8_pem().as_bytes())?;
@@ -70,10 +73,19 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }))?,
         Format::Text => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "private key: {} (mode 0600, {})", key_path.display(), key.kind())?;
+            writeln!(
+                out,
+                "private key: {} (mode 0600, {})",
+                key_path.display(),
+                key.kind()
+            )?;
             writeln!(out, "certificate: {}", cert_path.display())?;
             writeln!(out, "x5t#S256:    {}", cert.x5t_s256())?;
-            writeln!(out, "\nRegister this Base64 DER certificate for client id {}:\n", a.client_id)?;
+            writeln!(
+                out,
+                "\nRegister this Base64 DER certificate for client id {}:\n",
+                a.client_id
+            )?;
             writeln!(out, "{b64}")?;
         }
     }
@@ -89,12 +101,15 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    f.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

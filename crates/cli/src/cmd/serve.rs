@@ -13,9 +13,11 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing serve`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
+#[command(
+    after_help = "Examples:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
     bearing serve --listen 127.0.0.1:8443 --client SampleConfId=keys/cert.pem --profile apigee\n  \
-    bearing serve --config gateway.yaml --tls-self-signed")]
+    bearing serve --config gateway.yaml --tls-self-signed"
+)]
 pub struct Args {
     /// A gateway configuration file (YAML).
     #[arg(long)]
@@ -95,7 +97,9 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
     }
     c.validate()?;
     if c.clients.is_empty() {
-        tracing::warn!("no client registered: add --client ID=cert.pem (or register one through the admin API)");
+        tracing::warn!(
+            "no client registered: add --client ID=cert.pem (or register one through the admin API)"
+        );
     }
     Ok(c)
 }
@@ -106,7 +110,9 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
 /// Bad configuration (exit 2), or a listener that cannot bind (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let config = config_from(&a)?;
-    let gw = bearing_gateway::spawn(config).await.context("starting the gateway")?;
+    let gw = bearing_gateway::spawn(config)
+        .await
+        .context("starting the gateway")?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "base_url": gw.base_url,
@@ -123,7 +129,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if let Some(api) = gw.api_url("inventory") {
                 writeln!(out, "inventory API:  {api}")?;
             }
-            writeln!(out, "admin API:      {} (X-Admin-Secret: {})", gw.admin_url, gw.admin_secret)?;
+            writeln!(
+                out,
+                "admin API:      {} (X-Admin-Secret: {})",
+                gw.admin_url, gw.admin_secret
+            )?;
             writeln!(out, "metrics:        {}/metrics", gw.base_url)?;
             writeln!(out, "press ctrl-c to stop")?;
             out.flush()?;

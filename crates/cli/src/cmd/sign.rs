@@ -10,8 +10,10 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing sign`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing sign --target scenarios/targets/example-remote.yaml\n  \
-    bearing sign --key keys/private.pem --client-id SampleConfId --aud https://gw/oauth/token --ttl 30s --claim scope=read")]
+#[command(
+    after_help = "Examples:\n  bearing sign --target scenarios/targets/example-remote.yaml\n  \
+    bearing sign --key keys/private.pem --client-id SampleConfId --aud https://gw/oauth/token --ttl 30s --claim scope=read"
+)]
 pub struct Args {
     /// Target and identity.
     #[command(flatten)]
@@ -90,8 +92,14 @@ mod tests {
     #[test]
     fn claims_parse() {
         assert_eq!(parse_claim("n=5").expect("ok").1, serde_json::json!(5));
-        assert_eq!(parse_claim("s=read write").expect("ok").1, serde_json::json!("read write"));
-        assert_eq!(parse_claim("a=[1,2]").expect("ok").1, serde_json::json!([1, 2]));
+        assert_eq!(
+            parse_claim("s=read write").expect("ok").1,
+            serde_json::json!("read write")
+        );
+        assert_eq!(
+            parse_claim("a=[1,2]").expect("ok").1,
+            serde_json::json!([1, 2])
+        );
         assert!(parse_claim("novalue").is_err());
         assert!(parse_claim("=x").is_err());
     }

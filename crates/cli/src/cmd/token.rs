@@ -10,8 +10,10 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing token`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing token                      # against the embedded sandbox\n  \
-    bearing token --target target.yaml --show-token")]
+#[command(
+    after_help = "Examples:\n  bearing token                      # against the embedded sandbox\n  \
+    bearing token --target target.yaml --show-token"
+)]
 pub struct Args {
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]
@@ -51,7 +53,11 @@ fn print(
     show: bool,
     g: &Global,
 ) -> anyhow::Result<()> {
-    let token = if show { r.access_token.expose().to_owned() } else { r.access_token.redacted() };
+    let token = if show {
+        r.access_token.expose().to_owned()
+    } else {
+        r.access_token.redacted()
+    };
     let deviations: Vec<serde_json::Value> = r
         .deviations
         .iter()
@@ -77,7 +83,11 @@ fn print(
             writeln!(out, "token_url:    {url}")?;
             writeln!(out, "status:       {}", r.status)?;
             writeln!(out, "access_token: {token}")?;
-            writeln!(out, "token_type:   {}", r.token_type.as_deref().unwrap_or("(absent)"))?;
+            writeln!(
+                out,
+                "token_type:   {}",
+                r.token_type.as_deref().unwrap_or("(absent)")
+            )?;
             match r.expires_in {
                 Some(d) => writeln!(out, "expires_in:   {}s", d.as_secs())?,
                 None => writeln!(out, "expires_in:   (absent or unusable)")?,

@@ -211,18 +211,6 @@ pub enum Step {
     Probe(ProbeStep),
 }
 
-/// Which partner identity signs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityRef {
-    /// The target's identity.
-    #[default]
-    Primary,
-    /// A second registered client (registered through the admin API on the sandbox, or
-    /// given with `--second-target`).
-    Second,
-}
-
 /// Where the assertion of a token request comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -240,13 +228,19 @@ pub enum AssertionSource {
     AccessTokenOf(String),
 }
 
+fn primary() -> String {
+    "primary".into()
+}
+
 /// A token request.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenStep {
-    /// Which identity signs.
-    #[serde(default, rename = "as")]
-    pub identity: IdentityRef,
+    /// Which identity signs: `primary` (the target's, the default), `second` (a second
+    /// registered client: registered through the sandbox admin API, or `--second-target`),
+    /// or a name registered earlier in the case (`admin: register_client`).
+    #[serde(default = "primary", rename = "as")]
+    pub identity: String,
     /// Where the assertion comes from.
     #[serde(default)]
     pub assertion: AssertionSource,
@@ -339,12 +333,17 @@ pub enum CertKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterSpec {
-    /// The handle later steps use (`as: second` uses the run's shared second client; other
-    /// names are per case).
+    /// The handle later steps use with `as: NAME` (not `primary` or `second`).
     pub name: String,
     /// The certificate to register.
     #[serde(default)]
     pub cert: CertKind,
+    /// Scopes the client may request.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// APIs the client may call (empty: every API).
+    #[serde(default)]
+    pub apis: Vec<String>,
 }
 
 /// A sandbox admin action. Exactly one action per step.

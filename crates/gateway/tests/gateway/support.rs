@@ -56,11 +56,6 @@ pub fn keys() -> &'static Keys {
     })
 }
 
-/// The two built-in profiles.
-pub fn profiles() -> [Profile; 2] {
-    [Profile::rfc_strict(), Profile::apigee()]
-}
-
 /// A gateway state with both clients on a manual clock at [`T0`].
 pub struct Fixture {
     /// The state.

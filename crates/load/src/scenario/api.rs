@@ -1,0 +1,129 @@
+//! `api`, `mixed` and `refresh-storm`: API calls with a token held per user by bearing-auth's
+//! [`TokenManager`] (refresh-ahead, single-flight, one retry after a 401). Every HTTP attempt
+//! is timed on its own, so API calls = 2xx + the 401s that the manager retried (expected
+//! after a revocation or expiry) + failures.
+
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bearing_auth::SystemClock;
+use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
+
+use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use crate::recorder::{Outcome, Recorder};
+use crate::stats::Phase;
+
+/// One timed HTTP attempt inside [`TokenManager::call`].
+#[derive(Debug, Clone)]
+struct Attempt {
+    started: Instant,
+    done: Instant,
+    result: Result<u16, Cow<'static, str>>,
+}
+
+pub(super) async fn run(
+    sh: &ScenarioShared,
+    client: &reqwest::Client,
+    driver: &mut Driver,
+    rec: &mut Recorder,
+    deadline: Instant,
+) {
+    let Some(api) = sh.api.clone() else { return };
+    let signer = match sh.target.signer(true) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build a signer");
+            return;
+        }
+    };
+    let token_client = TokenClient::from_http(
+        client.clone(),
+        sh.target.token_url.clone(),
+        sh.target.scope.clone(),
+        1024 * 1024,
+    );
+    let manager = match TokenManager::new(signer, token_client, Arc::new(SystemClock), ManagerConfig::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the token manager");
+            return;
+        }
+    };
+    if let Ok(mut m) = sh.managers.lock() {
+        m.push(manager.clone());
+    }
+    let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
+    let mut recovered = false;
+    while let Some(intended) = driver.next(sh, deadline).await {
+        if let Ok(mut a) = attempts.lock() {
+            a.clear();
+        }
+        let call = manager
+            .call(|token| {
+                let mut req = client.request(api.method.clone(), api.url.clone()).timeout(sh.timeout);
+                for (k, v) in &api.headers {
+                    req = req.header(k.clone(), v.clone());
+                }
+                if let Some(b) = &api.body {
+                    req = req.body(b.clone());
+                }
+                let req = req.bearer_auth(token.expose());
+                let attempts = &attempts;
+                async move {
+                    let started = Instant::now();
+                    let result = match req.send().await {
+                        Ok(resp) => {
+                            let status = resp.status().as_u16();
+                            match resp.bytes().await {
+                                Ok(_) => Ok(status),
+                                Err(e) => Err(transport_kind(&e)),
+                            }
+                        }
+                        Err(e) => Err(transport_kind(&e)),
+                    };
+                    let status = result.as_ref().ok().copied();
+                    if let Ok(mut a) = attempts.lock() {
+                        a.push(Attempt { started, done: Instant::now(), result });
+                    }
+                    status.ok_or(())
+                }
+            })
+            .await;
+        let taken = attempts.lock().map(|mut a| std::mem::take(&mut *a)).unwrap_or_default();
+        if let Err(e) = call {
+            // No token: the call never went out. Counted as an API failure of kind `token`.
+            let now = Instant::now();
+            let kind = match &e {
+                bearing_auth::Error::Token(t) => format!("token_status_{}", t.status()),
+                bearing_auth::Error::Http { .. } => "token_transport".into(),
+                _ => "token".into(),
+            };
+            rec.record(Phase::Api, intended, now, now, &Outcome::Failed { kind: kind.into(), status: None });
+            continue;
+        }
+        let n = taken.len();
+        for (i, a) in taken.into_iter().enumerate() {
+            let last = i + 1 == n;
+            let outcome = match a.result {
+                Ok(s) if (200..300).contains(&s) => Outcome::Ok(Some(s)),
+                // A 401 the manager answered with a new token and a retry: expected.
+                Ok(401) if !last => Outcome::Ok(Some(401)),
+                Ok(s) => status_failure(s),
+                Err(kind) => Outcome::Failed { kind, status: None },
+            };
+            // The retry was not planned: its own start is its intended start.
+            let from = if i == 0 { intended } else { a.started };
+            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !recovered {
+                let revoked = sh.storm.revoked_at_us.load(Ordering::Acquire);
+                if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
+                    recovered = true;
+                    sh.storm.users_recovered.fetch_add(1, Ordering::Relaxed);
+                    sh.storm.recovered_at_us.fetch_max(sh.us_since_t0(a.done), Ordering::AcqRel);
+                }
+            }
+            rec.record(Phase::Api, from, a.started, a.done, &outcome);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! What each user of a scenario does, and the state its users share. A goose user runs
+//! its scenario's single transaction once (goose `iterations = 1`); the transaction is our
+//! loop, bounded in time (the run's deadline) and count (`max_requests`), so goose keeps
+//! user lifecycle and scheduling while the per-request path is ours: the user's own
+//! `reqwest` client, our own histograms, no message per request.
+
+mod api;
+mod sign;
+mod token;
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bearing_auth::AssertionPool;
+use bearing_auth::token::TokenManager;
+
+use crate::pacer::{Pacer, Schedule};
+use crate::profile::{ScenarioKind, ScenarioSpec};
+use crate::recorder::{Collector, Outcome};
+use crate::target::{ApiCall, LoadTarget};
+
+/// After the deadline, paced users may still start arrivals that were due before it (they
+/// were late because every user was busy) for this long; the rest are counted as dropped.
+pub(crate) const LATE_GRACE: Duration = Duration::from_secs(2);
+
+/// Opens the run when every user has arrived (or at the first, for a user ramp): fixes
+/// the start instant and the deadline, starts the pacers.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    expected: usize,
+    arrived: AtomicUsize,
+    wait_for_all: bool,
+    duration: Duration,
+    pub(crate) t0: OnceLock<Instant>,
+    /// µs after t0 at which the last user finished its loop.
+    pub(crate) last_done_us: AtomicU64,
+    notify: tokio::sync::Notify,
+    scenarios: OnceLock<Vec<Arc<ScenarioShared>>>,
+}
+
+impl Gate {
+    pub(crate) fn new(expected: usize, wait_for_all: bool, duration: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            expected,
+            arrived: AtomicUsize::new(0),
+            wait_for_all,
+            duration,
+            t0: OnceLock::new(),
+            last_done_us: AtomicU64::new(0),
+            notify: tokio::sync::Notify::new(),
+            scenarios: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn set_scenarios(&self, s: Vec<Arc<ScenarioShared>>) {
+        let _ = self.scenarios.set(s);
+    }
+
+    /// The deadline, once open.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.t0.get().map(|t| *t + self.duration)
+    }
+
+    fn open(&self) {
+        let t0 = Instant::now();
+        if self.t0.set(t0).is_ok() {
+            for s in self.scenarios.get().into_iter().flatten() {
+                s.on_open(t0);
+            }
+        }
+        self.notify.notify_waiters();
+    }
+
+    /// Called by each user as it starts; returns once the run is open (at most 10 s).
+    async fn arrive(&self) {
+        let n = self.arrived.fetch_add(1, Ordering::AcqRel) + 1;
+        if !self.wait_for_all || n >= self.expected {
+            self.open();
+            return;
+        }
+        let wait = async {
+            loop {
+                let notified = self.notify.notified();
+                if self.t0.get().is_some() {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), wait).await.is_err() {
+            tracing::warn!(arrived = n, expected = self.expected, "not every user started within 10 s; starting anyway");
+            self.open();
+        }
+    }
+}
+
+/// Refresh-storm bookkeeping.
+#[derive(Debug, Default)]
+pub(crate) struct StormState {
+    /// µs after t0 when the revocation answered; 0 = not yet.
+    pub(crate) revoked_at_us: AtomicU64,
+    /// Tokens the gateway said it revoked.
+    pub(crate) revoked: AtomicU64,
+    /// Latest µs after t0 at which a user got its first success after the revocation.
+    pub(crate) recovered_at_us: AtomicU64,
+    /// Users that recovered.
+    pub(crate) users_recovered: AtomicU64,
+    /// Why the revocation failed, if it did.
+    pub(crate) error: Mutex<Option<String>>,
+}
+
+/// State shared by the users of one scenario.
+#[derive(Debug)]
+pub(crate) struct ScenarioShared {
+    pub(crate) index: usize,
+    pub(crate) spec: ScenarioSpec,
+    pub(crate) target: Arc<LoadTarget>,
+    pub(crate) api: Option<ApiCall>,
+    pub(crate) collector: Arc<Collector>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) schedule: Option<Schedule>,
+    pub(crate) pacer: OnceLock<Arc<Pacer>>,
+    pub(crate) max_requests: u64,
+    /// Attempts started.
+    pub(crate) started: AtomicU64,
+    pub(crate) users: AtomicUsize,
+    pub(crate) pool: Option<Arc<AssertionPool>>,
+    /// Assertions consumed by token requests (pool or inline).
+    pub(crate) assertions_used: AtomicU64,
+    pub(crate) managers: Mutex<Vec<TokenManager>>,
+    pub(crate) storm: StormState,
+    pub(crate) timeout: Duration,
+}
+
+impl ScenarioShared {
+    fn on_open(&self, t0: Instant) {
+        if let Some(s) = &self.schedule {
+            match Pacer::start(s.clone(), t0, self.max_requests) {
+                Ok(p) => {
+                    let _ = self.pacer.set(p);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot start the pacer thread"),
+            }
+        }
+    }
+
+    /// Stops the pacer, if any (end of run).
+    pub(crate) fn stop(&self) {
+        if let Some(p) = self.pacer.get() {
+            p.stop();
+        }
+    }
+
+    pub(crate) fn t0(&self) -> Instant {
+        self.gate.t0.get().copied().unwrap_or_else(Instant::now)
+    }
+
+    pub(crate) fn us_since_t0(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.t0()).as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+/// How a user decides when to start its next attempt.
+#[derive(Debug)]
+enum Driver {
+    /// Shared even pacer (open model).
+    Paced(Arc<Pacer>),
+    /// This user's own schedule: one start every `gap` (mixed: N calls/s per user).
+    PerUser { next: Instant, gap: Duration },
+    /// As fast as answers come (closed model).
+    Closed,
+}
+
+impl Driver {
+    async fn for_user(sh: &ScenarioShared, user: usize) -> Self {
+        if sh.schedule.is_some() {
+            // The gate starts the pacer right after fixing t0; a user of a ramp may get
+            // here in between.
+            for _ in 0..10_000 {
+                if let Some(p) = sh.pacer.get() {
+                    return Self::Paced(Arc::clone(p));
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+        if let (ScenarioKind::Mixed, Some(cps)) = (sh.spec.kind, sh.spec.calls_per_second) {
+            let gap = Duration::from_secs_f64(1.0 / cps);
+            // Stagger users across one gap so they do not start in step.
+            let offset = gap.mul_f64((user as f64 * 0.618_034).fract());
+            return Self::PerUser { next: sh.t0() + offset, gap };
+        }
+        Self::Closed
+    }
+
+    /// The intended start of the next attempt; `None` when the scenario is done.
+    async fn next(&mut self, sh: &ScenarioShared, deadline: Instant) -> Option<Instant> {
+        let now = Instant::now();
+        match self {
+            Self::Paced(p) => {
+                if now >= deadline + LATE_GRACE {
+                    return None;
+                }
+                let next = tokio::time::timeout_at(
+                    (deadline + LATE_GRACE).into(),
+                    p.next(),
+                );
+                let intended = next.await.ok().flatten()?;
+                sh.started.fetch_add(1, Ordering::Relaxed);
+                Some(intended)
+            }
+            Self::PerUser { next, gap } => {
+                if *next >= deadline || !sh.take_budget() {
+                    return None;
+                }
+                tokio::time::sleep_until((*next).into()).await;
+                let intended = *next;
+                *next += *gap;
+                Some(intended)
+            }
+            Self::Closed => (now < deadline && sh.take_budget()).then_some(now),
+        }
+    }
+}
+
+impl ScenarioShared {
+    /// Counts one started attempt against `max_requests`; false when the budget is spent.
+    fn take_budget(&self) -> bool {
+        self.started.fetch_add(1, Ordering::Relaxed) < self.max_requests
+    }
+}
+
+/// Classifies a transport error.
+pub(crate) fn transport_kind(e: &reqwest::Error) -> Cow<'static, str> {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "body".into()
+    } else {
+        "transport".into()
+    }
+}
+
+/// A failure outcome for an unexpected HTTP status.
+pub(crate) fn status_failure(status: u16) -> Outcome {
+    Outcome::Failed { kind: format!("status_{status}").into(), status: Some(status) }
+}
+
+/// One goose user: waits for the gate, then runs its scenario's loop to the deadline.
+pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
+    let user = sh.users.fetch_add(1, Ordering::Relaxed);
+    sh.gate.arrive().await;
+    let Some(deadline) = sh.gate.deadline() else { return };
+    let mut driver = Driver::for_user(&sh, user).await;
+    let mut rec = sh.collector.recorder(sh.index);
+    match sh.spec.kind {
+        ScenarioKind::Sign => sign::run(&sh, &mut driver, &mut rec, deadline).await,
+        ScenarioKind::Token => token::run(&sh, &client, &mut driver, &mut rec, deadline).await,
+        ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm => {
+            api::run(&sh, &client, &mut driver, &mut rec, deadline).await;
+        }
+    }
+    rec.flush();
+    sh.gate.last_done_us.fetch_max(sh.us_since_t0(Instant::now()), Ordering::AcqRel);
+}

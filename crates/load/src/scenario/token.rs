@@ -1,0 +1,97 @@
+//! `token`: a fresh assertion and a token request per iteration — the token endpoint's
+//! capacity. Assertions come from the [`AssertionPool`](bearing_auth::AssertionPool), minted
+//! ahead of need on every core, unless the scenario says `pool: false` (then each user signs
+//! inline, timed as the `sign` phase, and its own signing caps the offered load).
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bearing_auth::token::TokenClient;
+use bearing_auth::token::FORM_CONTENT_TYPE;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+
+use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use crate::recorder::{Outcome, Recorder};
+use crate::stats::Phase;
+
+/// The part of a successful token response the load path checks.
+#[derive(serde::Deserialize)]
+struct Issued<'a> {
+    #[serde(borrow)]
+    access_token: Option<std::borrow::Cow<'a, str>>,
+}
+
+pub(super) async fn run(
+    sh: &ScenarioShared,
+    client: &reqwest::Client,
+    driver: &mut Driver,
+    rec: &mut Recorder,
+    deadline: Instant,
+) {
+    let inline = match &sh.pool {
+        Some(_) => None,
+        None => match sh.target.signer(true) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build a signer");
+                return;
+            }
+        },
+    };
+    // Only for its form encoding; requests go out on the goose user's client.
+    let form = TokenClient::from_http(client.clone(), sh.target.token_url.clone(), sh.target.scope.clone(), 0);
+    while let Some(intended) = driver.next(sh, deadline).await {
+        let assertion = match (&sh.pool, &inline) {
+            (Some(pool), _) => match pool.take().await {
+                Ok(a) => a,
+                Err(_) => {
+                    let now = Instant::now();
+                    rec.record(Phase::Token, intended, now, now, &Outcome::Failed { kind: "no_assertion".into(), status: None });
+                    continue;
+                }
+            },
+            (None, Some(signer)) => {
+                let s = Instant::now();
+                match signer.sign() {
+                    Ok(a) => {
+                        rec.record(Phase::Sign, s, s, Instant::now(), &Outcome::Ok(None));
+                        a
+                    }
+                    Err(_) => {
+                        let now = Instant::now();
+                        rec.record(Phase::Sign, s, s, now, &Outcome::Failed { kind: "signing".into(), status: None });
+                        continue;
+                    }
+                }
+            }
+            (None, None) => return,
+        };
+        sh.assertions_used.fetch_add(1, Ordering::Relaxed);
+        let body = form.form_body(&assertion);
+        drop(assertion);
+        let started = Instant::now();
+        let sent = client
+            .post(sh.target.token_url.clone())
+            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .header(ACCEPT, "application/json")
+            .timeout(sh.timeout)
+            .body(body)
+            .send()
+            .await;
+        let outcome = match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                match resp.bytes().await {
+                    Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
+                        Ok(Issued { access_token: Some(t) }) if !t.is_empty() => Outcome::Ok(Some(200)),
+                        _ => Outcome::Failed { kind: "invalid_response".into(), status: Some(200) },
+                    },
+                    Ok(_) => status_failure(status),
+                    Err(e) => Outcome::Failed { kind: transport_kind(&e), status: Some(status) },
+                }
+            }
+            Err(e) => Outcome::Failed { kind: transport_kind(&e), status: None },
+        };
+        rec.record(Phase::Token, intended, started, Instant::now(), &outcome);
+    }
+}

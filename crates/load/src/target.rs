@@ -1,0 +1,167 @@
+//! What a load run talks to, resolved once before the run: the token endpoint, the partner
+//! identity (signers are built per worker and per user from the key, so no lock is shared),
+//! the protected APIs with their bodies loaded, and the sandbox admin API if any.
+
+use std::sync::Arc;
+
+use bearing_auth::{AssertionSigner, JtiSource, RandomJti, SigningKey, Target};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// One API call, ready to send.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    /// Its name in the target file.
+    pub name: String,
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Full URL.
+    pub url: Url,
+    /// Extra headers.
+    pub headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
+    /// Request body, if any (cheap to clone per request).
+    pub body: Option<bytes::Bytes>,
+}
+
+/// The sandbox admin API (used by `refresh-storm` to revoke every token).
+#[derive(Clone)]
+pub struct Admin {
+    /// `{base}/admin`.
+    pub url: Url,
+    /// The admin secret (sent as `X-Admin-Secret`; never logged).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").field("url", &self.url.as_str()).field("secret", &"…").finish()
+    }
+}
+
+/// A gateway and a partner identity, ready for load.
+#[derive(Debug, Clone)]
+pub struct LoadTarget {
+    /// The token endpoint.
+    pub token_url: Url,
+    /// Protected APIs.
+    pub apis: Vec<ApiCall>,
+    /// The admin API, when the target is a bearing sandbox.
+    pub admin: Option<Admin>,
+    /// `scope` form parameter for token requests.
+    pub scope: Option<String>,
+    key: Arc<SigningKey>,
+    target: Target,
+    x5t: Option<String>,
+    jti_prefix: String,
+}
+
+impl LoadTarget {
+    /// Resolves a target: loads the key (and certificate, checked), the API bodies, and
+    /// the admin URL/secret. `jti_prefix` keeps the `jti`s of shards disjoint.
+    ///
+    /// # Errors
+    /// Key, certificate or body-file errors; [`Error::Target`] for an unusable API spec.
+    pub fn from_target(target: &Target, jti_prefix: &str) -> Result<Self> {
+        let identity = target.load_identity()?;
+        let x5t = if target.assertion.x5t {
+            identity.certificate.as_ref().map(bearing_auth::Certificate::x5t_s256)
+        } else {
+            None
+        };
+        let mut apis = Vec::new();
+        for a in &target.apis {
+            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| Error::Target(format!("api {:?}: invalid method {:?}", a.name, a.method)))?;
+            let mut headers = Vec::new();
+            for (k, v) in &a.headers {
+                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|_| Error::Target(format!("api {:?}: invalid header name {k:?}", a.name)))?;
+                let value = reqwest::header::HeaderValue::from_str(v)
+                    .map_err(|_| Error::Target(format!("api {:?}: invalid value of header {k:?}", a.name)))?;
+                headers.push((name, value));
+            }
+            let body = a.load_body()?.map(bytes::Bytes::from);
+            apis.push(ApiCall { name: a.name.clone(), method, url: a.url.clone(), headers, body });
+        }
+        let admin = match (&target.admin_url, &target.admin_secret) {
+            (Some(url), Some(secret)) => Some(Admin { url: url.clone(), secret: secret.clone() }),
+            _ => None,
+        };
+        Ok(Self {
+            token_url: target.token_url.clone(),
+            apis,
+            admin,
+            scope: target.assertion.scope.clone(),
+            key: identity.key,
+            target: target.clone(),
+            x5t,
+            jti_prefix: jti_prefix.to_owned(),
+        })
+    }
+
+    /// The API a scenario calls: by name, or the first.
+    ///
+    /// # Errors
+    /// [`Error::Target`] when the target has no (such) API.
+    pub fn api(&self, name: Option<&str>) -> Result<&ApiCall> {
+        match name {
+            Some(n) => self.apis.iter().find(|a| a.name == n).ok_or_else(|| {
+                let known: Vec<&str> = self.apis.iter().map(|a| a.name.as_str()).collect();
+                Error::Target(format!("no api named {n:?} (the target has {known:?})"))
+            }),
+            None => self.apis.first().ok_or_else(|| {
+                Error::Target("the target lists no apis; api scenarios need one".into())
+            }),
+        }
+    }
+
+    /// The base URL (`scheme://host:port`) goose is given.
+    pub fn base_url(&self) -> String {
+        let u = &self.token_url;
+        let mut s = format!("{}://{}", u.scheme(), u.host_str().unwrap_or("127.0.0.1"));
+        if let Some(p) = u.port() {
+            s.push_str(&format!(":{p}"));
+        }
+        s
+    }
+
+    /// A signer with the target's assertion options. With `own_key`, it parses its own
+    /// copy of the key, so signers on different threads share no lock (aws-lc guards an
+    /// RSA key's blinding state with a mutex).
+    ///
+    /// # Errors
+    /// Key or claim errors.
+    pub fn signer(&self, own_key: bool) -> bearing_auth::Result<AssertionSigner> {
+        let key = if own_key {
+            Arc::new(SigningKey::from_pkcs8(self.key.pkcs8_der().expose(), self.key.origin())?)
+        } else {
+            Arc::clone(&self.key)
+        };
+        let a = &self.target.assertion;
+        let jti: Arc<dyn JtiSource> = Arc::new(RandomJti::with_prefix(self.jti_prefix.clone()));
+        let mut b = AssertionSigner::builder(key, self.target.client_id.clone())
+            .audience(self.target.effective_audience())
+            .ttl(a.ttl)
+            .jti_source(jti);
+        if let Some(alg) = a.alg {
+            b = b.algorithm(alg);
+        }
+        if let Some(s) = &a.subject {
+            b = b.subject(s.clone());
+        }
+        if let Some(k) = &a.kid {
+            b = b.kid(k.clone());
+        }
+        if let Some(s) = &a.scope {
+            b = b.scope(s.clone());
+        }
+        if let Some(t) = &self.x5t {
+            b = b.x5t_s256(t.clone());
+        }
+        for (k, v) in &a.claims {
+            b = b.claim(k.clone(), v.clone());
+        }
+        b.build()
+    }
+}
