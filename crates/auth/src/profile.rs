@@ -470,6 +470,16 @@ mod tests {
         }
     }
 
+    // scenarios/profiles/*.yaml mirror the built-ins exactly.
+    #[test]
+    fn shipped_yaml_equals_builtins() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/profiles");
+        for name in BUILTIN_PROFILES {
+            let p = Profile::from_file(&dir.join(format!("{name}.yaml"))).expect("profile file");
+            assert_eq!(p, Profile::builtin(name).expect("builtin"), "{name}.yaml");
+        }
+    }
+
     // A partial YAML profile takes the rest from rfc-strict; durations are strings.
     #[test]
     fn partial_yaml() {

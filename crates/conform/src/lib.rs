@@ -19,9 +19,11 @@ pub mod jwt;
 pub mod loader;
 pub mod model;
 pub mod outcome;
+pub mod runner;
 pub mod template;
 mod yaml;
 
 pub use error::{Error, Result};
 pub use model::{Case, Category, Level, Step, Suite};
 pub use outcome::{CaseResult, Counts, Finding, Outcome, RunSummary, RunTarget};
+pub use runner::{Observer, Quiet, RunConfig, RunTargetSpec, run};

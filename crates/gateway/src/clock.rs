@@ -16,12 +16,17 @@ pub struct GatewayClock {
 impl GatewayClock {
     /// Wraps `base` with no shift.
     pub fn new(base: SharedClock) -> Self {
-        Self { base, offset_ms: Arc::new(AtomicI64::new(0)) }
+        Self {
+            base,
+            offset_ms: Arc::new(AtomicI64::new(0)),
+        }
     }
 
     /// Moves the clock by `ms` (negative moves it back); returns the new total shift.
     pub fn shift_millis(&self, ms: i64) -> i64 {
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst).saturating_add(ms)
+        self.offset_ms
+            .fetch_add(ms, Ordering::SeqCst)
+            .saturating_add(ms)
     }
 
     /// The current shift in milliseconds.
@@ -37,7 +42,9 @@ impl GatewayClock {
 
 impl Clock for GatewayClock {
     fn now_millis(&self) -> i64 {
-        self.base.now_millis().saturating_add(self.offset_ms.load(Ordering::Relaxed))
+        self.base
+            .now_millis()
+            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 }
 

@@ -208,7 +208,11 @@ impl GatewayConfig {
 
     /// Registers `cert` for `client_id` (adding to any certificates it already has).
     pub fn add_client(&mut self, client_id: impl Into<String>, cert: Certificate) -> &mut Self {
-        self.clients.entry(client_id.into()).or_default().loaded.push(cert);
+        self.clients
+            .entry(client_id.into())
+            .or_default()
+            .loaded
+            .push(cert);
         self
     }
 
@@ -217,8 +221,10 @@ impl GatewayConfig {
     /// # Errors
     /// [`Error::Io`], or [`Error::Config`] naming `file:line:col` or the field at fault.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut c = Self::from_yaml_str(&text, &path.display().to_string())?;
         c.base_dir = path.parent().map(Path::to_path_buf);
         Ok(c)
@@ -281,7 +287,10 @@ impl GatewayConfig {
     fn load_certificate(&self, entry: &str) -> Result<Certificate> {
         let trimmed = entry.trim();
         if trimmed.starts_with("-----BEGIN") {
-            return Ok(Certificate::from_bytes(trimmed.as_bytes(), Some("inline PEM"))?);
+            return Ok(Certificate::from_bytes(
+                trimmed.as_bytes(),
+                Some("inline PEM"),
+            )?);
         }
         let path = self.resolve_path(Path::new(trimmed));
         if path.is_file() {
@@ -304,19 +313,24 @@ impl GatewayConfig {
         let bad = |m: String| Err(Error::Config(m));
         self.load_profile()?;
         if self.max_body_bytes < 1024 {
-            return bad(format!("max_body_bytes {} is below 1024", self.max_body_bytes));
+            return bad(format!(
+                "max_body_bytes {} is below 1024",
+                self.max_body_bytes
+            ));
         }
         if self.realm.is_empty() || self.realm.contains(['"', '\\']) {
             return bad("realm must be non-empty and contain no quote or backslash".into());
         }
         if let Some(s) = &self.admin_secret
-            && s.len() < 8 {
-                return bad("admin_secret must be at least 8 characters".into());
-            }
+            && s.len() < 8
+        {
+            return bad("admin_secret must be at least 8 characters".into());
+        }
         if let Some(u) = &self.public_url
-            && !matches!(u.scheme(), "http" | "https") {
-                return bad(format!("public_url {u} must be http or https"));
-            }
+            && !matches!(u.scheme(), "http" | "https")
+        {
+            return bad(format!("public_url {u} must be http or https"));
+        }
         if self.sweep_interval.is_zero() {
             return bad("sweep_interval must be > 0".into());
         }
@@ -324,7 +338,10 @@ impl GatewayConfig {
         let mut paths = std::collections::HashSet::new();
         for (i, api) in self.apis.iter().enumerate() {
             if api.name.is_empty() || !names.insert(api.name.as_str()) {
-                return bad(format!("apis[{i}].name \"{}\" is empty or repeated", api.name));
+                return bad(format!(
+                    "apis[{i}].name \"{}\" is empty or repeated",
+                    api.name
+                ));
             }
             if !api.path.starts_with('/')
                 || api.path.starts_with("/admin")
@@ -337,13 +354,19 @@ impl GatewayConfig {
                 ));
             }
             if api.path.contains(['{', '}', '*']) {
-                return bad(format!("apis[{i}].path \"{}\" may not contain {{ }} or *", api.path));
+                return bad(format!(
+                    "apis[{i}].path \"{}\" may not contain {{ }} or *",
+                    api.path
+                ));
             }
             if api.methods.is_empty() {
                 return bad(format!("apis[{i}].methods is empty"));
             }
             for m in &api.methods {
-                if !matches!(m.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD") {
+                if !matches!(
+                    m.as_str(),
+                    "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD"
+                ) {
                     return bad(format!("apis[{i}].methods: unsupported method \"{m}\""));
                 }
                 if !paths.insert((api.path.as_str(), m.as_str())) {
@@ -351,9 +374,10 @@ impl GatewayConfig {
                 }
             }
             if let Some(r) = &api.response
-                && (http::StatusCode::from_u16(r.status).is_err() || r.status < 200) {
-                    return bad(format!("apis[{i}].response.status {} is invalid", r.status));
-                }
+                && (http::StatusCode::from_u16(r.status).is_err() || r.status < 200)
+            {
+                return bad(format!("apis[{i}].response.status {} is invalid", r.status));
+            }
         }
         for (id, c) in &self.clients {
             if id.is_empty() {
@@ -372,7 +396,8 @@ impl GatewayConfig {
             if route != "*" && route != "token" && !self.apis.iter().any(|a| &a.name == route) {
                 return bad(format!("faults.{route}: not `token`, `*` or an api name"));
             }
-            f.validate().map_err(|m| Error::Config(format!("faults.{route}: {m}")))?;
+            f.validate()
+                .map_err(|m| Error::Config(format!("faults.{route}: {m}")))?;
         }
         if let Some(t) = &self.tls {
             if !t.self_signed && (t.cert.is_none() || t.key.is_none()) {
@@ -402,7 +427,10 @@ mod tests {
         )
         .expect("parse");
         assert_eq!(c.token_lifetime, Some(Duration::from_secs(2)));
-        assert_eq!(c.load_profile().expect("profile").access_token_lifetime, Duration::from_secs(2));
+        assert_eq!(
+            c.load_profile().expect("profile").access_token_lifetime,
+            Duration::from_secs(2)
+        );
         c.validate().expect("valid");
         let e = GatewayConfig::from_yaml_str("listen: 127.0.0.1:0\nbogus: 1\n", "gw.yaml")
             .expect_err("unknown");
@@ -413,19 +441,48 @@ mod tests {
     #[test]
     fn validation_names_fields() {
         let mut c = GatewayConfig::default();
-        c.clients.insert("a".into(), ClientConfig { apis: vec!["nope".into()], ..Default::default() });
-        assert!(c.validate().expect_err("api").to_string().contains("clients.a.apis"));
+        c.clients.insert(
+            "a".into(),
+            ClientConfig {
+                apis: vec!["nope".into()],
+                ..Default::default()
+            },
+        );
+        assert!(
+            c.validate()
+                .expect_err("api")
+                .to_string()
+                .contains("clients.a.apis")
+        );
         let mut c = GatewayConfig::default();
         c.clients.insert("a".into(), ClientConfig::default());
-        assert!(c.validate().expect_err("cert").to_string().contains("no certificate"));
+        assert!(
+            c.validate()
+                .expect_err("cert")
+                .to_string()
+                .contains("no certificate")
+        );
         let mut c = GatewayConfig::default();
         c.apis[0].path = "/oauth/token".into();
-        assert!(c.validate().expect_err("path").to_string().contains("apis[0].path"));
+        assert!(
+            c.validate()
+                .expect_err("path")
+                .to_string()
+                .contains("apis[0].path")
+        );
         let mut c = GatewayConfig::default();
         c.clients.insert(
             "a".into(),
-            ClientConfig { certificates: vec!["not-a-cert".into()], ..Default::default() },
+            ClientConfig {
+                certificates: vec!["not-a-cert".into()],
+                ..Default::default()
+            },
         );
-        assert!(c.validate().expect_err("bad").to_string().contains("certificates[0]"));
+        assert!(
+            c.validate()
+                .expect_err("bad")
+                .to_string()
+                .contains("certificates[0]")
+        );
     }
 }

@@ -69,7 +69,11 @@ impl FaultSpec {
     /// # Errors
     /// A message naming the field at fault.
     pub fn validate(&self) -> Result<(), String> {
-        for (name, p) in [("error_503", self.error_503), ("error_429", self.error_429), ("reset", self.reset)] {
+        for (name, p) in [
+            ("error_503", self.error_503),
+            ("error_429", self.error_429),
+            ("reset", self.reset),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("{name} {p} is not a probability in [0, 1]"));
             }
@@ -129,7 +133,10 @@ impl Faults {
     /// A table holding `specs`.
     pub fn new(specs: BTreeMap<String, FaultSpec>) -> Self {
         let active = !specs.is_empty();
-        Self { table: RwLock::new(Arc::new(specs)), active: AtomicBool::new(active) }
+        Self {
+            table: RwLock::new(Arc::new(specs)),
+            active: AtomicBool::new(active),
+        }
     }
 
     /// The current table.
@@ -184,7 +191,8 @@ impl Faults {
                 "error_description": format!("injected fault: {what}"),
             });
             let mut r = (status, axum::Json(body)).into_response();
-            r.headers_mut().insert("x-bearing-fault", HeaderValue::from_static("injected"));
+            r.headers_mut()
+                .insert("x-bearing-fault", HeaderValue::from_static("injected"));
             if let Ok(v) = HeaderValue::from_str(&retry) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -192,14 +200,21 @@ impl Faults {
         };
         if u < spec.reset {
             let mut r = answer(StatusCode::SERVICE_UNAVAILABLE, "connection reset");
-            r.headers_mut().insert("x-bearing-fault", HeaderValue::from_static("reset"));
+            r.headers_mut()
+                .insert("x-bearing-fault", HeaderValue::from_static("reset"));
             return Some(FaultOutcome::Reset(r));
         }
         if u < spec.reset + spec.error_503 {
-            return Some(FaultOutcome::Respond(answer(StatusCode::SERVICE_UNAVAILABLE, "503")));
+            return Some(FaultOutcome::Respond(answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "503",
+            )));
         }
         if u < spec.reset + spec.error_503 + spec.error_429 {
-            return Some(FaultOutcome::Respond(answer(StatusCode::TOO_MANY_REQUESTS, "429")));
+            return Some(FaultOutcome::Respond(answer(
+                StatusCode::TOO_MANY_REQUESTS,
+                "429",
+            )));
         }
         None
     }
@@ -212,18 +227,44 @@ mod tests {
     // Probabilities outside [0,1] or summing past 1 are refused; uniform needs bounds.
     #[test]
     fn validation() {
-        let ok = FaultSpec { error_503: 0.5, error_429: 0.5, ..Default::default() };
+        let ok = FaultSpec {
+            error_503: 0.5,
+            error_429: 0.5,
+            ..Default::default()
+        };
         assert!(ok.validate().is_ok());
-        assert!(FaultSpec { error_503: 1.5, ..Default::default() }.validate().is_err());
-        assert!(FaultSpec { error_503: 0.6, reset: 0.6, ..Default::default() }.validate().is_err());
-        let u = FaultSpec { distribution: LatencyDistribution::Uniform, ..Default::default() };
+        assert!(
+            FaultSpec {
+                error_503: 1.5,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            FaultSpec {
+                error_503: 0.6,
+                reset: 0.6,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        let u = FaultSpec {
+            distribution: LatencyDistribution::Uniform,
+            ..Default::default()
+        };
         assert!(u.validate().is_err());
     }
 
     // A certain 429 carries Retry-After; a route without faults is served.
     #[tokio::test]
     async fn certain_429() {
-        let spec = FaultSpec { error_429: 1.0, retry_after: Duration::from_secs(3), ..Default::default() };
+        let spec = FaultSpec {
+            error_429: 1.0,
+            retry_after: Duration::from_secs(3),
+            ..Default::default()
+        };
         let f = Faults::new(BTreeMap::from([("token".to_owned(), spec)]));
         match f.apply("token").await {
             Some(FaultOutcome::Respond(r)) => {

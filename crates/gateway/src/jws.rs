@@ -46,29 +46,44 @@ fn err(m: impl Into<String>) -> JwsError {
 /// [`JwsError`] naming the segment and the rule broken.
 pub fn parse_compact(compact: &str) -> Result<CompactJws<'_>, JwsError> {
     if compact.len() > MAX_COMPACT_LEN {
-        return Err(err(format!("assertion is longer than {MAX_COMPACT_LEN} bytes")));
+        return Err(err(format!(
+            "assertion is longer than {MAX_COMPACT_LEN} bytes"
+        )));
     }
     let bytes = compact.as_bytes();
-    let mut dots = bytes.iter().enumerate().filter(|(_, b)| **b == b'.').map(|(i, _)| i);
+    let mut dots = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'.')
+        .map(|(i, _)| i);
     let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
         let n = bytes.iter().filter(|b| **b == b'.').count() + 1;
         return Err(err(format!(
             "not a compact JWS: expected 3 dot-separated segments, found {n}"
         )));
     };
-    let segs = [(&compact[..d1], "header"), (&compact[d1 + 1..d2], "payload"), (&compact[d2 + 1..], "signature")];
+    let segs = [
+        (&compact[..d1], "header"),
+        (&compact[d1 + 1..d2], "payload"),
+        (&compact[d2 + 1..], "signature"),
+    ];
     for (s, name) in segs {
         if s.is_empty() {
             return Err(err(format!("{name} segment is empty")));
         }
-        if let Some(b) = s.bytes().find(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')) {
+        if let Some(b) = s
+            .bytes()
+            .find(|b| !(b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'))
+        {
             let what = match b {
                 b'=' => "padding '='".to_owned(),
                 b' ' | b'\t' | b'\r' | b'\n' => "whitespace".to_owned(),
                 b'+' | b'/' => format!("standard-base64 character '{}'", b as char),
                 _ => format!("byte 0x{b:02x}"),
             };
-            return Err(err(format!("{name} segment is not base64url without padding: {what}")));
+            return Err(err(format!(
+                "{name} segment is not base64url without padding: {what}"
+            )));
         }
     }
     let decode = |s: &str, name: &str| {
@@ -81,7 +96,12 @@ pub fn parse_compact(compact: &str) -> Result<CompactJws<'_>, JwsError> {
     let signature = decode(segs[2].0, "signature")?;
     let header = strict_object(&header_bytes, "header")?;
     let claims = strict_object(&payload_bytes, "payload")?;
-    Ok(CompactJws { signing_input: &bytes[..d2], header, claims, signature })
+    Ok(CompactJws {
+        signing_input: &bytes[..d2],
+        header,
+        claims,
+        signature,
+    })
 }
 
 /// Parses `bytes` as a UTF-8 JSON object, refusing duplicate member names at any depth.
@@ -96,15 +116,22 @@ pub fn strict_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Jws
     let value = StrictValue.deserialize(&mut de).map_err(|e| {
         let m = e.to_string();
         if m.starts_with("duplicate member") {
-            err(format!("{what} has a {}", m.split(" at line").next().unwrap_or(&m)))
+            err(format!(
+                "{what} has a {}",
+                m.split(" at line").next().unwrap_or(&m)
+            ))
         } else {
             err(format!("{what} is not JSON ({m})"))
         }
     })?;
-    de.end().map_err(|e| err(format!("{what} has trailing data ({e})")))?;
+    de.end()
+        .map_err(|e| err(format!("{what} has trailing data ({e})")))?;
     match value {
         Value::Object(m) => Ok(m),
-        other => Err(err(format!("{what} is a JSON {}, not an object", kind(&other)))),
+        other => Err(err(format!(
+            "{what} is a JSON {}, not an object",
+            kind(&other)
+        ))),
     }
 }
 
@@ -170,8 +197,14 @@ impl<'de> Visitor<'de> for StrictValue {
         let mut m = Map::new();
         while let Some(k) = map.next_key::<String>()? {
             if m.contains_key(&k) {
-                let shown: String = k.chars().take(32).filter(|c| c.is_ascii_graphic()).collect();
-                return Err(de::Error::custom(format_args!("duplicate member name '{shown}'")));
+                let shown: String = k
+                    .chars()
+                    .take(32)
+                    .filter(|c| c.is_ascii_graphic())
+                    .collect();
+                return Err(de::Error::custom(format_args!(
+                    "duplicate member name '{shown}'"
+                )));
             }
             let v = map.next_value_seed(StrictValue)?;
             m.insert(k, v);
@@ -189,7 +222,12 @@ mod tests {
     }
 
     fn jws(h: &str, p: &str) -> String {
-        format!("{}.{}.{}", b64(h.as_bytes()), b64(p.as_bytes()), b64(b"sig"))
+        format!(
+            "{}.{}.{}",
+            b64(h.as_bytes()),
+            b64(p.as_bytes()),
+            b64(b"sig")
+        )
     }
 
     // A well-formed JWS parses and the signing input stops before the second dot.
@@ -213,7 +251,10 @@ mod tests {
             (format!("{good}="), "padding"),
             (good.replacen('.', ". ", 1), "whitespace"),
             (good.replacen('.', "\n.", 1), "whitespace"),
-            (format!("{}.", &good[..good.rfind('.').expect("dot")]), "signature segment is empty"),
+            (
+                format!("{}.", &good[..good.rfind('.').expect("dot")]),
+                "signature segment is empty",
+            ),
             (format!("+{good}"), "standard-base64"),
         ];
         for (s, want) in cases {
@@ -226,8 +267,16 @@ mod tests {
     #[test]
     fn strict_json() {
         for (h, p, want) in [
-            (r#"{"alg":"RS256","alg":"none"}"#, "{}", "header has a duplicate member name 'alg'"),
-            (r#"{"alg":"RS256"}"#, r#"{"iss":"A","iss":"B"}"#, "duplicate member name 'iss'"),
+            (
+                r#"{"alg":"RS256","alg":"none"}"#,
+                "{}",
+                "header has a duplicate member name 'alg'",
+            ),
+            (
+                r#"{"alg":"RS256"}"#,
+                r#"{"iss":"A","iss":"B"}"#,
+                "duplicate member name 'iss'",
+            ),
             (r#"{"alg":"RS256"}"#, r#"{"x":{"a":1,"a":2}}"#, "duplicate"),
             (r#"{"alg":"RS256"}"#, "[]", "array, not an object"),
             (r#"{"alg":"RS256"}"#, "null", "null, not an object"),
@@ -239,6 +288,11 @@ mod tests {
         }
         let utf16: Vec<u8> = "{}".encode_utf16().flat_map(u16::to_le_bytes).collect();
         assert!(strict_object(&utf16, "payload").is_err());
-        assert!(strict_object(&[0xff, b'{', b'}'], "payload").expect_err("utf8").0.contains("UTF-8"));
+        assert!(
+            strict_object(&[0xff, b'{', b'}'], "payload")
+                .expect_err("utf8")
+                .0
+                .contains("UTF-8")
+        );
     }
 }

@@ -9,8 +9,10 @@ use dashmap::DashMap;
 use serde::Serialize;
 
 /// Histogram bucket upper bounds, in µs.
-const BUCKETS_US: [u64; 14] =
-    [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000, 5_000_000];
+const BUCKETS_US: [u64; 14] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+    5_000_000,
+];
 
 /// A cumulative latency histogram (Prometheus semantics).
 #[derive(Debug, Default)]
@@ -82,7 +84,10 @@ pub struct CounterSnapshot {
 impl Metrics {
     /// Counters for a gateway serving the APIs named `api_names` (indexed as in the config).
     pub fn new(api_names: Vec<String>) -> Self {
-        Self { api_names, ..Self::default() }
+        Self {
+            api_names,
+            ..Self::default()
+        }
     }
 
     /// Counts an issued token.
@@ -96,7 +101,10 @@ impl Metrics {
         if let Some(c) = self.token_errors.get(code) {
             c.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.token_errors.entry(code.to_owned()).or_default().fetch_add(1, Ordering::Relaxed);
+            self.token_errors
+                .entry(code.to_owned())
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
         }
         self.token_latency.observe(latency);
     }
@@ -107,7 +115,10 @@ impl Metrics {
         if let Some(c) = self.api_calls.get(&key) {
             c.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.api_calls.entry(key).or_default().fetch_add(1, Ordering::Relaxed);
+            self.api_calls
+                .entry(key)
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
         }
         self.api_latency.observe(latency);
     }
@@ -123,16 +134,35 @@ impl Metrics {
     }
 
     /// A snapshot; gauges are passed in by the caller.
-    pub fn snapshot(&self, tokens_active: u64, replay_entries: u64, clients: u64, clock_offset_ms: i64) -> CounterSnapshot {
-        let mut api_calls: std::collections::BTreeMap<String, std::collections::BTreeMap<u16, u64>> =
-            Default::default();
+    pub fn snapshot(
+        &self,
+        tokens_active: u64,
+        replay_entries: u64,
+        clients: u64,
+        clock_offset_ms: i64,
+    ) -> CounterSnapshot {
+        let mut api_calls: std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<u16, u64>,
+        > = Default::default();
         for e in &self.api_calls {
-            let name = self.api_names.get(e.key().0).cloned().unwrap_or_else(|| e.key().0.to_string());
-            api_calls.entry(name).or_default().insert(e.key().1, e.value().load(Ordering::Relaxed));
+            let name = self
+                .api_names
+                .get(e.key().0)
+                .cloned()
+                .unwrap_or_else(|| e.key().0.to_string());
+            api_calls
+                .entry(name)
+                .or_default()
+                .insert(e.key().1, e.value().load(Ordering::Relaxed));
         }
         CounterSnapshot {
             tokens_issued: self.tokens_issued(),
-            token_errors: self.token_errors.iter().map(|e| (e.key().clone(), e.value().load(Ordering::Relaxed))).collect(),
+            token_errors: self
+                .token_errors
+                .iter()
+                .map(|e| (e.key().clone(), e.value().load(Ordering::Relaxed)))
+                .collect(),
             api_calls,
             faults: self.faults.load(Ordering::Relaxed),
             tokens_active,
@@ -145,38 +175,70 @@ impl Metrics {
     /// Prometheus text exposition format 0.0.4.
     pub fn render(&self, s: &CounterSnapshot) -> String {
         let mut out = String::with_capacity(4096);
-        out.push_str("# HELP bearing_token_requests_total Token requests by outcome and error code.\n");
+        out.push_str(
+            "# HELP bearing_token_requests_total Token requests by outcome and error code.\n",
+        );
         out.push_str("# TYPE bearing_token_requests_total counter\n");
-        let _ = writeln!(out, "bearing_token_requests_total{{outcome=\"issued\",error=\"\"}} {}", s.tokens_issued);
+        let _ = writeln!(
+            out,
+            "bearing_token_requests_total{{outcome=\"issued\",error=\"\"}} {}",
+            s.tokens_issued
+        );
         for (code, n) in &s.token_errors {
-            let _ = writeln!(out, "bearing_token_requests_total{{outcome=\"rejected\",error=\"{}\"}} {n}", escape(code));
+            let _ = writeln!(
+                out,
+                "bearing_token_requests_total{{outcome=\"rejected\",error=\"{}\"}} {n}",
+                escape(code)
+            );
         }
         out.push_str("# HELP bearing_api_requests_total Protected API calls by api and status.\n");
         out.push_str("# TYPE bearing_api_requests_total counter\n");
         for (api, by_status) in &s.api_calls {
             for (status, n) in by_status {
-                let _ = writeln!(out, "bearing_api_requests_total{{api=\"{}\",status=\"{status}\"}} {n}", escape(api));
+                let _ = writeln!(
+                    out,
+                    "bearing_api_requests_total{{api=\"{}\",status=\"{status}\"}} {n}",
+                    escape(api)
+                );
             }
         }
         out.push_str("# HELP bearing_faults_injected_total Injected faults.\n# TYPE bearing_faults_injected_total counter\n");
         let _ = writeln!(out, "bearing_faults_injected_total {}", s.faults);
         for (name, help, v) in [
-            ("bearing_tokens_active", "Access tokens held (not yet swept).", s.tokens_active),
-            ("bearing_replay_entries", "Remembered assertion jti values.", s.replay_entries),
+            (
+                "bearing_tokens_active",
+                "Access tokens held (not yet swept).",
+                s.tokens_active,
+            ),
+            (
+                "bearing_replay_entries",
+                "Remembered assertion jti values.",
+                s.replay_entries,
+            ),
             ("bearing_clients", "Registered clients.", s.clients),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
         out.push_str("# HELP bearing_request_duration_seconds Time to handle a request.\n");
         out.push_str("# TYPE bearing_request_duration_seconds histogram\n");
-        self.token_latency.render(&mut out, "bearing_request_duration_seconds", "route=\"token\"");
-        self.api_latency.render(&mut out, "bearing_request_duration_seconds", "route=\"api\"");
+        self.token_latency.render(
+            &mut out,
+            "bearing_request_duration_seconds",
+            "route=\"token\"",
+        );
+        self.api_latency.render(
+            &mut out,
+            "bearing_request_duration_seconds",
+            "route=\"api\"",
+        );
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -195,8 +257,16 @@ mod tests {
         assert_eq!(s.api_calls["inventory"][&200], 1);
         let text = m.render(&s);
         assert!(text.contains("bearing_token_requests_total{outcome=\"issued\",error=\"\"} 1"));
-        assert!(text.contains("bearing_request_duration_seconds_bucket{route=\"token\",le=\"0.00005\"} 1"));
-        assert!(text.contains("bearing_request_duration_seconds_bucket{route=\"token\",le=\"0.0005\"} 2"));
+        assert!(
+            text.contains(
+                "bearing_request_duration_seconds_bucket{route=\"token\",le=\"0.00005\"} 1"
+            )
+        );
+        assert!(
+            text.contains(
+                "bearing_request_duration_seconds_bucket{route=\"token\",le=\"0.0005\"} 2"
+            )
+        );
         assert!(text.contains("bearing_request_duration_seconds_count{route=\"api\"} 1"));
     }
 }

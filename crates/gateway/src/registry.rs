@@ -82,9 +82,18 @@ impl Client {
                     "client {id} certificate {i}: its key fits none of the allowed algorithms ({why})"
                 )));
             }
-            certs.push(RegisteredCert { certificate, verifiers });
+            certs.push(RegisteredCert {
+                certificate,
+                verifiers,
+            });
         }
-        Ok(Self { id, certs, scopes, apis, algs })
+        Ok(Self {
+            id,
+            certs,
+            scopes,
+            apis,
+            algs,
+        })
     }
 
     /// Whether the client may call the API named `api`.
@@ -154,7 +163,8 @@ mod tests {
         let c = Client::new("c", vec![cert.clone()], vec![], vec![], vec![]).expect("client");
         assert!(c.certs[0].verifier(Algorithm::ES256).is_some());
         assert!(c.certs[0].verifier(Algorithm::RS256).is_none());
-        let e = Client::new("c", vec![cert], vec![], vec![], vec![Algorithm::RS256]).expect_err("pin");
+        let e =
+            Client::new("c", vec![cert], vec![], vec![], vec![Algorithm::RS256]).expect_err("pin");
         assert!(e.to_string().contains("fits none"), "{e}");
         let r = Registry::new();
         r.insert(c);

@@ -20,7 +20,13 @@ impl ReplayStore {
 
     /// Records `jti` for `issuer` until `keep_until_ms`. Returns false when it was already
     /// recorded and has not lapsed (a replay). Atomic per key.
-    pub fn check_and_insert(&self, issuer: &str, jti: &str, keep_until_ms: i64, now_ms: i64) -> bool {
+    pub fn check_and_insert(
+        &self,
+        issuer: &str,
+        jti: &str,
+        keep_until_ms: i64,
+        now_ms: i64,
+    ) -> bool {
         match self.seen.entry((issuer.into(), jti.into())) {
             Entry::Occupied(mut e) => {
                 if *e.get() > now_ms {

@@ -63,24 +63,39 @@ impl ResettableStream {
     fn check(&self) -> io::Result<()> {
         if self.reset.load(Ordering::Relaxed) {
             let _ = self.inner.set_zero_linger();
-            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "injected connection reset"));
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected connection reset",
+            ));
         }
         Ok(())
     }
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.check()?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.check()?;
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
@@ -138,7 +153,11 @@ pub struct RunningGateway {
 impl RunningGateway {
     /// The URL of the API named `name`.
     pub fn api_url(&self, name: &str) -> Option<String> {
-        self.state.apis().iter().find(|a| a.name == name).map(|a| format!("{}{}", self.base_url, a.path))
+        self.state
+            .apis()
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| format!("{}{}", self.base_url, a.path))
     }
 
     /// Stops the gateway gracefully.
@@ -168,11 +187,25 @@ pub async fn spawn_with(config: GatewayConfig, mut opts: StateOptions) -> Result
     };
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| Error::Bind { addr: config.listen.to_string(), source })?;
-    let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen.to_string(), source })?;
+        .map_err(|source| Error::Bind {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen.to_string(),
+        source,
+    })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let host = if local_addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { local_addr.ip().to_string() };
-    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let host = if local_addr.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        local_addr.ip().to_string()
+    };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
     let bound = url::Url::parse(&format!("{scheme}://{host}:{}", local_addr.port()))
         .map_err(|e| Error::Config(format!("cannot form base url: {e}")))?;
     if config.public_url.is_none() {
@@ -183,7 +216,11 @@ pub async fn spawn_with(config: GatewayConfig, mut opts: StateOptions) -> Result
     let state = AppState::with_options(config, opts)?;
     let app = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
-    let sweeper = tokio::spawn(sweep_loop(state.clone(), state.config().sweep_interval, stop_rx.clone()));
+    let sweeper = tokio::spawn(sweep_loop(
+        state.clone(),
+        state.config().sweep_interval,
+        stop_rx.clone(),
+    ));
     let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
     let task = tokio::spawn(async move {
         accept_loop(listener, app, acceptor, stop_rx).await;
@@ -255,45 +292,62 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let ctrl = ConnControl::default();
-        let io = ResettableStream { inner: stream, reset: Arc::clone(&ctrl.reset) };
-        let svc = app.clone().map_request(move |mut req: http::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ctrl.clone());
-            req.extensions_mut().insert(PeerAddr(peer));
-            req
-        });
+        let io = ResettableStream {
+            inner: stream,
+            reset: Arc::clone(&ctrl.reset),
+        };
+        let svc = app
+            .clone()
+            .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ctrl.clone());
+                req.extensions_mut().insert(PeerAddr(peer));
+                req
+            });
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30));
             let result = match tls {
                 None => {
-                    let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
+                    let conn =
+                        builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(svc));
                     watcher.watch(conn).await
                 }
-                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
-                    Ok(Ok(tls_stream)) => {
-                        let certs = tls_stream.get_ref().1.peer_certificates().map(|c| {
-                            c.iter().map(|d| d.as_ref().to_vec()).collect::<Vec<_>>()
-                        });
-                        let svc = svc.map_request(move |mut req: http::Request<hyper::body::Incoming>| {
-                            if let Some(c) = &certs {
-                                req.extensions_mut().insert(crate::tls::PeerCertificates(c.clone()));
-                            }
-                            req
-                        });
-                        let conn = builder.serve_connection(TokioIo::new(tls_stream), TowerToHyperService::new(svc));
-                        watcher.watch(conn).await
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let certs =
+                                tls_stream.get_ref().1.peer_certificates().map(|c| {
+                                    c.iter().map(|d| d.as_ref().to_vec()).collect::<Vec<_>>()
+                                });
+                            let svc = svc.map_request(
+                                move |mut req: http::Request<hyper::body::Incoming>| {
+                                    if let Some(c) = &certs {
+                                        req.extensions_mut()
+                                            .insert(crate::tls::PeerCertificates(c.clone()));
+                                    }
+                                    req
+                                },
+                            );
+                            let conn = builder.serve_connection(
+                                TokioIo::new(tls_stream),
+                                TowerToHyperService::new(svc),
+                            );
+                            watcher.watch(conn).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "tls handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "tls handshake timed out");
+                            return;
+                        }
                     }
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "tls handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(%peer, "tls handshake timed out");
-                        return;
-                    }
-                },
+                }
             };
             if let Err(e) = result {
                 tracing::trace!(%peer, error = %e, "connection ended with an error");
@@ -301,7 +355,10 @@ async fn accept_loop(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing");
     }
 }

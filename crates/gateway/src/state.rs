@@ -79,7 +79,9 @@ impl AppState {
         let profile = Arc::new(config.load_profile()?);
         let base = match opts.base_url.or_else(|| config.public_url.clone()) {
             Some(u) => u,
-            None => url::Url::parse("http://127.0.0.1").map_err(|e| Error::Config(e.to_string()))?,
+            None => {
+                url::Url::parse("http://127.0.0.1").map_err(|e| Error::Config(e.to_string()))?
+            }
         };
         let base_url = base.as_str().trim_end_matches('/').to_owned();
         let token_url = format!("{base_url}{TOKEN_PATH}");
@@ -94,7 +96,13 @@ impl AppState {
         let registry = Registry::new();
         for (id, c) in &config.clients {
             let certs = config.load_certificates(id, c)?;
-            registry.insert(Client::new(id, certs, c.scopes.clone(), c.apis.clone(), c.algs.clone())?);
+            registry.insert(Client::new(
+                id,
+                certs,
+                c.scopes.clone(),
+                c.apis.clone(),
+                c.algs.clone(),
+            )?);
         }
         let admin_secret = config.admin_secret.clone().unwrap_or_else(random_secret);
         let challenge = HeaderValue::from_str(&format!("Bearer realm=\"{}\"", config.realm))
@@ -120,7 +128,9 @@ impl AppState {
             challenge,
             config,
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -227,7 +237,10 @@ impl AppState {
         scopes: Vec<String>,
         apis: Vec<String>,
     ) -> Result<()> {
-        if let Some(a) = apis.iter().find(|a| !self.apis().iter().any(|x| &x.name == *a)) {
+        if let Some(a) = apis
+            .iter()
+            .find(|a| !self.apis().iter().any(|x| &x.name == *a))
+        {
             return Err(Error::Config(format!("unknown api \"{a}\"")));
         }
         let c = Client::new(client_id, certificates, scopes, apis, Vec::new())?;

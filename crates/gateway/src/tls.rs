@@ -29,8 +29,11 @@ impl TlsSetup {
     pub(crate) fn load(t: &TlsConfig, config: &GatewayConfig) -> Result<Self> {
         let tls = |m: String| Error::Tls(m);
         let (chain, key, generated_pem) = if t.self_signed {
-            let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .map_err(|e| tls(format!("cannot generate a self-signed certificate: {e}")))?;
+            let ck = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+            ])
+            .map_err(|e| tls(format!("cannot generate a self-signed certificate: {e}")))?;
             let pem = ck.cert.pem();
             let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
                 .map_err(|e| tls(format!("generated key: {e}")))?;
@@ -48,7 +51,8 @@ impl TlsSetup {
             if chain.is_empty() {
                 return Err(tls(format!("{}: no CERTIFICATE block", cert.display())));
             }
-            let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| tls(format!("{}: {e}", key.display())))?;
+            let key = PrivateKeyDer::from_pem_file(&key)
+                .map_err(|e| tls(format!("{}: {e}", key.display())))?;
             (chain, key, None)
         };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -60,18 +64,31 @@ impl TlsSetup {
             Some(ca) => {
                 let ca = config.resolve_path(ca);
                 let mut roots = rustls::RootCertStore::empty();
-                for c in CertificateDer::pem_file_iter(&ca).map_err(|e| tls(format!("{}: {e}", ca.display())))? {
+                for c in CertificateDer::pem_file_iter(&ca)
+                    .map_err(|e| tls(format!("{}: {e}", ca.display())))?
+                {
                     let c = c.map_err(|e| tls(format!("{}: {e}", ca.display())))?;
-                    roots.add(c).map_err(|e| tls(format!("{}: {e}", ca.display())))?;
+                    roots
+                        .add(c)
+                        .map_err(|e| tls(format!("{}: {e}", ca.display())))?;
                 }
                 let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-                let v = if t.client_cert_required { v } else { v.allow_unauthenticated() };
+                let v = if t.client_cert_required {
+                    v
+                } else {
+                    v.allow_unauthenticated()
+                };
                 let verifier = v.build().map_err(|e| tls(format!("client ca: {e}")))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let mut sc = builder.with_single_cert(chain, key).map_err(|e| tls(format!("certificate/key: {e}")))?;
+        let mut sc = builder
+            .with_single_cert(chain, key)
+            .map_err(|e| tls(format!("certificate/key: {e}")))?;
         sc.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Self { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(sc)), generated_pem })
+        Ok(Self {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(sc)),
+            generated_pem,
+        })
     }
 }

@@ -129,7 +129,13 @@ mod tests {
     }
 
     fn entry(c: &Arc<Client>, exp: i64) -> TokenEntry {
-        TokenEntry { client: Arc::clone(c), scope: None, issued_ms: 0, expires_ms: exp, jti: None }
+        TokenEntry {
+            client: Arc::clone(c),
+            scope: None,
+            issued_ms: 0,
+            expires_ms: exp,
+            jti: None,
+        }
     }
 
     // Tokens are unique, expire, are revoked per client, and sweeping frees them.
@@ -142,10 +148,19 @@ mod tests {
         assert_ne!(t1, t2);
         assert_eq!(t1.len(), 43);
         assert!(s.lookup(&t1, 999).is_ok());
-        assert_eq!(s.lookup(&t1, 1_000).expect_err("expired"), TokenProblem::Expired);
-        assert_eq!(s.lookup("nope", 0).expect_err("unknown"), TokenProblem::Unknown);
+        assert_eq!(
+            s.lookup(&t1, 1_000).expect_err("expired"),
+            TokenProblem::Expired
+        );
+        assert_eq!(
+            s.lookup("nope", 0).expect_err("unknown"),
+            TokenProblem::Unknown
+        );
         assert_eq!(s.revoke_client("a"), 1);
-        assert_eq!(s.lookup(&t1, 0).expect_err("revoked"), TokenProblem::Unknown);
+        assert_eq!(
+            s.lookup(&t1, 0).expect_err("revoked"),
+            TokenProblem::Unknown
+        );
         assert_eq!(s.sweep(1_000), 1);
         assert!(s.is_empty());
     }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bearing_auth::Algorithm;
-use bearing_auth::profile::{Profile, ReplayProtection, SubPolicy, JtiScope};
+use bearing_auth::profile::{JtiScope, Profile, ReplayProtection, SubPolicy};
 use serde_json::{Map, Value};
 
 use crate::jws::parse_compact;
@@ -81,7 +81,10 @@ pub struct Rejection {
 }
 
 fn reject<T>(reason: RejectReason, description: impl Into<String>) -> Result<T, Rejection> {
-    Err(Rejection { reason, description: description.into() })
+    Err(Rejection {
+        reason,
+        description: description.into(),
+    })
 }
 
 /// What was read from an assertion, for the observer (filled as far as parsing got).
@@ -136,7 +139,10 @@ pub struct Validator {
 impl Validator {
     /// A validator accepting `aud` values in `audiences` (exact strings).
     pub fn new(profile: Arc<Profile>, audiences: Vec<String>) -> Self {
-        Self { profile, audiences: audiences.into() }
+        Self {
+            profile,
+            audiences: audiences.into(),
+        }
     }
 
     /// The audiences accepted.
@@ -180,22 +186,38 @@ impl Validator {
         let alg = match alg_name.parse::<Algorithm>() {
             Ok(a) if p.allows_alg(a) => a,
             _ => {
-                let shown: String = alg_name.chars().take(16).filter(char::is_ascii_alphanumeric).collect();
-                return reject(RejectReason::AlgNotAllowed, format!("alg '{shown}' is not allowed"));
+                let shown: String = alg_name
+                    .chars()
+                    .take(16)
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect();
+                return reject(
+                    RejectReason::AlgNotAllowed,
+                    format!("alg '{shown}' is not allowed"),
+                );
             }
         };
         if h.contains_key("crit") {
-            return reject(RejectReason::CriticalHeader, "crit header lists extensions this gateway does not understand");
+            return reject(
+                RejectReason::CriticalHeader,
+                "crit header lists extensions this gateway does not understand",
+            );
         }
         if h.get("b64").is_some_and(|v| v != &Value::Bool(true)) {
-            return reject(RejectReason::CriticalHeader, "b64 other than true is not allowed in a JWT (RFC 7797 section 7)");
+            return reject(
+                RejectReason::CriticalHeader,
+                "b64 other than true is not allowed in a JWT (RFC 7797 section 7)",
+            );
         }
         match h.get("typ") {
             None => {}
             Some(Value::String(t)) => {
                 let t = t.to_ascii_lowercase();
                 if t == "at+jwt" || t == "application/at+jwt" {
-                    return reject(RejectReason::WrongType, "typ at+jwt is an access token, not an assertion");
+                    return reject(
+                        RejectReason::WrongType,
+                        "typ at+jwt is an access token, not an assertion",
+                    );
                 }
             }
             Some(_) => return reject(RejectReason::WrongType, "header typ is not a string"),
@@ -208,17 +230,25 @@ impl Validator {
             None => return reject(RejectReason::IssInvalid, "iss is missing"),
         };
         let Some(client) = registry.get(iss) else {
-            return reject(RejectReason::UnknownIssuer, "iss is not a registered client");
+            return reject(
+                RejectReason::UnknownIssuer,
+                "iss is not a registered client",
+            );
         };
         if !client.algs.is_empty() && !client.algs.contains(&alg) {
-            return reject(RejectReason::AlgNotAllowed, format!("alg {alg} is not registered for this client"));
+            return reject(
+                RejectReason::AlgNotAllowed,
+                format!("alg {alg} is not registered for this client"),
+            );
         }
         let mut fitting = 0;
         let mut verified = false;
         let mut outside_validity = false;
         let now_s = now_ms.div_euclid(1000);
         for cert in &client.certs {
-            let Some(v) = cert.verifier(alg) else { continue };
+            let Some(v) = cert.verifier(alg) else {
+                continue;
+            };
             fitting += 1;
             if v.verify(jws.signing_input, &jws.signature) {
                 if p.check_cert_validity && !cert.certificate.is_valid_at(now_s) {
@@ -230,13 +260,22 @@ impl Validator {
             }
         }
         if fitting == 0 {
-            return reject(RejectReason::AlgNotAllowed, format!("alg {alg} does not fit the registered key"));
+            return reject(
+                RejectReason::AlgNotAllowed,
+                format!("alg {alg} does not fit the registered key"),
+            );
         }
         if !verified {
             if outside_validity {
-                return reject(RejectReason::CertificateNotValid, "the registered certificate is outside its validity window");
+                return reject(
+                    RejectReason::CertificateNotValid,
+                    "the registered certificate is outside its validity window",
+                );
             }
-            return reject(RejectReason::BadSignature, "signature does not verify with the registered certificate");
+            return reject(
+                RejectReason::BadSignature,
+                "signature does not verify with the registered certificate",
+            );
         }
         // Time (RFC 7523 §3 #4-#6, RFC 7519 §2 NumericDate).
         let leeway = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
@@ -248,9 +287,13 @@ impl Validator {
             return reject(RejectReason::Expired, "assertion has expired (exp)");
         }
         if let Some(nbf) = numeric_date(c, "nbf")?
-            && nbf > now_ms.saturating_add(leeway(p.leeway.nbf)) {
-                return reject(RejectReason::NotYetValid, "assertion is not yet valid (nbf)");
-            }
+            && nbf > now_ms.saturating_add(leeway(p.leeway.nbf))
+        {
+            return reject(
+                RejectReason::NotYetValid,
+                "assertion is not yet valid (nbf)",
+            );
+        }
         let iat = numeric_date(c, "iat")?;
         match iat {
             None if p.iat_required => return reject(RejectReason::IatMissing, "iat is missing"),
@@ -262,10 +305,15 @@ impl Validator {
         if let Some(max) = p.max_assertion_lifetime {
             let life = exp_ms - iat.unwrap_or(now_ms);
             if life > leeway(max) {
-                let basis = if iat.is_some() { "exp - iat" } else { "exp - now" };
-                return reject(RejectReason::LifetimeTooLong, format!(
-                    "assertion lifetime ({basis}) exceeds {}s", max.as_secs()
-                ));
+                let basis = if iat.is_some() {
+                    "exp - iat"
+                } else {
+                    "exp - now"
+                };
+                return reject(
+                    RejectReason::LifetimeTooLong,
+                    format!("assertion lifetime ({basis}) exceeds {}s", max.as_secs()),
+                );
             }
         }
         // Subject (RFC 7523 §3 #2).
@@ -284,7 +332,10 @@ impl Validator {
             None => return reject(RejectReason::AudMissing, "aud is missing"),
             Some(Value::String(a)) => {
                 if !own(a) {
-                    return reject(RejectReason::AudMismatch, "aud does not name this token endpoint");
+                    return reject(
+                        RejectReason::AudMismatch,
+                        "aud does not name this token endpoint",
+                    );
                 }
             }
             Some(Value::Array(v)) => {
@@ -295,17 +346,28 @@ impl Validator {
                     return reject(RejectReason::ClaimType, "aud array holds a non-string");
                 }
                 if !v.iter().any(|x| x.as_str().is_some_and(own)) {
-                    return reject(RejectReason::AudMismatch, "aud does not name this token endpoint");
+                    return reject(
+                        RejectReason::AudMismatch,
+                        "aud does not name this token endpoint",
+                    );
                 }
             }
-            Some(_) => return reject(RejectReason::ClaimType, "aud is neither a string nor an array"),
+            Some(_) => {
+                return reject(
+                    RejectReason::ClaimType,
+                    "aud is neither a string nor an array",
+                );
+            }
         }
         // jti (RFC 7523 §3 #7; RFC 7519 §4.1.7).
         let jti = match c.get("jti") {
             None if p.jti_required => return reject(RejectReason::JtiMissing, "jti is missing"),
             None => None,
             Some(Value::String(s)) if s.is_empty() || s.len() > MAX_JTI_LEN => {
-                return reject(RejectReason::JtiInvalid, format!("jti must have 1 to {MAX_JTI_LEN} bytes"));
+                return reject(
+                    RejectReason::JtiInvalid,
+                    format!("jti must have 1 to {MAX_JTI_LEN} bytes"),
+                );
             }
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return reject(RejectReason::ClaimType, "jti is not a string"),
@@ -315,21 +377,36 @@ impl Validator {
             _ => None,
         };
         if let (ReplayProtection::Jti, Some(j)) = (p.replay_protection, &jti) {
-            let scope = if p.jti_scope == JtiScope::PerIssuer { iss } else { "" };
+            let scope = if p.jti_scope == JtiScope::PerIssuer {
+                iss
+            } else {
+                ""
+            };
             let keep = exp_ms.saturating_add(leeway(p.leeway.exp));
             if !replay.check_and_insert(scope, j, keep, now_ms) {
                 return reject(RejectReason::Replay, "jti has already been used");
             }
         }
-        Ok(Accepted { client, alg, jti, exp_ms, scope_claim })
+        Ok(Accepted {
+            client,
+            alg,
+            jti,
+            exp_ms,
+            scope_claim,
+        })
     }
 }
 
 /// Reads a NumericDate claim (RFC 7519 §2: a JSON number, fractions allowed) as ms.
 fn numeric_date(c: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
-    let Some(v) = c.get(name) else { return Ok(None) };
+    let Some(v) = c.get(name) else {
+        return Ok(None);
+    };
     let Value::Number(n) = v else {
-        return reject(RejectReason::ClaimType, format!("{name} is not a JSON number (NumericDate)"));
+        return reject(
+            RejectReason::ClaimType,
+            format!("{name} is not a JSON number (NumericDate)"),
+        );
     };
     let secs = if let Some(i) = n.as_i64() {
         i as f64
@@ -357,7 +434,12 @@ fn fill_info(i: &mut AssertionInfo, h: &Map<String, Value>, c: &Map<String, Valu
     i.sub = s(c, "sub");
     i.aud = match c.get("aud") {
         Some(Value::String(a)) => Some(vec![a.clone()]),
-        Some(Value::Array(v)) => Some(v.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+        Some(Value::Array(v)) => Some(
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
         _ => None,
     };
     i.exp = f("exp");

@@ -12,10 +12,12 @@
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
+pub mod capacity;
 pub mod error;
 pub mod pacer;
 pub mod profile;
 pub mod recorder;
+pub mod report;
 pub mod result;
 pub mod run;
 mod scenario;
@@ -23,6 +25,7 @@ pub mod stats;
 pub mod target;
 pub mod threshold;
 
+pub use capacity::{CapacityReport, find_capacity};
 pub use error::{Error, Result};
 pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
 pub use result::{RunResult, ScenarioResult};

@@ -485,6 +485,6 @@ mod tests {
         let p = Profile::from_yaml("duration: 1s\nusers: 10\nrate: 900\nscenarios: [{name: a, kind: api}]\n", "p").expect("valid");
         let s = p.for_shard(1, 3);
         assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
-        assert_eq!(p.hash_hex(), p.clone().hash_hex());
+        assert_eq!(p.hash_hex(), Profile::clone(&p).hash_hex());
     }
 }

@@ -28,15 +28,74 @@ pub enum Outcome {
     },
 }
 
-/// One closed interval of one scenario and phase: a log entry and a chart point.
+/// One closed interval of one scenario and phase: its figures (for the charts) and its
+/// histograms, serialized at once (V2 + deflate, Base64) so a long run's memory stays flat.
 #[derive(Debug, Clone)]
 pub struct Interval {
     /// Whole seconds since the run's base time (the wall-clock second it started in).
     pub second: u64,
     /// The phase.
     pub phase: Phase,
-    /// Samples of the interval.
-    pub data: PhaseData,
+    /// Attempts completed in it.
+    pub count: u64,
+    /// Failures among them.
+    pub errors: u64,
+    /// Corrected latency: p50, p90, p99, max (µs).
+    pub corrected: [u64; 4],
+    /// Uncorrected latency: p50, p90, p99, max (µs).
+    pub uncorrected: [u64; 4],
+    /// The corrected histogram, serialized (HdrHistogram V2 deflate, Base64).
+    pub corrected_encoded: String,
+    /// The uncorrected histogram, serialized.
+    pub uncorrected_encoded: String,
+}
+
+impl Interval {
+    fn new(second: u64, phase: Phase, d: &PhaseData) -> Self {
+        let pts = |h: &hdrhistogram::Histogram<u64>| {
+            if h.is_empty() {
+                [0; 4]
+            } else {
+                [h.value_at_quantile(0.5), h.value_at_quantile(0.9), h.value_at_quantile(0.99), h.max()]
+            }
+        };
+        Self {
+            second,
+            phase,
+            count: d.count,
+            errors: d.errors,
+            corrected: pts(&d.corrected),
+            uncorrected: pts(&d.uncorrected),
+            corrected_encoded: encode(&d.corrected),
+            uncorrected_encoded: encode(&d.uncorrected),
+        }
+    }
+}
+
+/// Serializes a histogram as HdrHistogram interval logs hold it: V2 + deflate, Base64.
+pub fn encode(h: &hdrhistogram::Histogram<u64>) -> String {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::Serializer as _;
+    let mut buf = Vec::new();
+    // Serializing into a Vec only fails on a histogram too large for the format.
+    if hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
+        return String::new();
+    }
+    base64::engine::general_purpose::STANDARD.encode(buf)
+}
+
+/// Reads a histogram serialized by [`encode`] (or any V2 / V2 deflate Base64 histogram).
+///
+/// # Errors
+/// A message when the text is not a serialized histogram.
+pub fn decode(s: &str) -> Result<hdrhistogram::Histogram<u64>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|e| e.to_string())?;
+    let mut h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| format!("{e:?}"))?;
+    h.auto(true);
+    Ok(h)
 }
 
 /// Per-scenario collected data.
@@ -125,7 +184,7 @@ impl Collector {
             s.totals[i].merge(&d);
             if second < s.closed_upto {
                 // Late: its interval is already written; keep it as an extra entry.
-                s.closed.push(Interval { second, phase: Phase::ALL[i], data: d });
+                s.closed.push(Interval::new(second, Phase::ALL[i], &d));
             } else {
                 let e = s.open.entry(second).or_default();
                 match &mut e[i] {
@@ -163,7 +222,7 @@ fn close(s: &mut ScenarioData, before: u64) {
         let phases = entry.remove();
         for (i, d) in phases.into_iter().enumerate() {
             if let Some(data) = d {
-                s.closed.push(Interval { second, phase: Phase::ALL[i], data });
+                s.closed.push(Interval::new(second, Phase::ALL[i], &data));
             }
         }
         s.closed_upto = s.closed_upto.max(second + 1);
@@ -264,8 +323,14 @@ mod tests {
         let got = c.finish();
         let tot = &got.totals[0][Phase::Api.index()];
         assert_eq!((tot.count, tot.errors, tot.statuses[&503]), (1000, 10, 10));
-        let sum: u64 = got.intervals[0].iter().map(|i| i.data.count).sum();
+        let sum: u64 = got.intervals[0].iter().map(|i| i.count).sum();
         assert_eq!(sum, 1000);
+        // The serialized intervals add up to the totals, exactly.
+        let mut h = crate::stats::new_histogram();
+        for i in &got.intervals[0] {
+            h.add(decode(&i.corrected_encoded).expect("decodes")).expect("adds");
+        }
+        assert_eq!(h, tot.corrected);
         assert!(got.intervals[0].len() >= 3, "3 s of samples span several intervals");
         assert_eq!(tot.corrected.value_at_quantile(0.5), tot.corrected.highest_equivalent(900));
         assert_eq!(tot.uncorrected.value_at_quantile(0.5), tot.uncorrected.highest_equivalent(300));

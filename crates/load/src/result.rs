@@ -21,6 +21,8 @@ pub struct SigningInfo {
     pub signing_rate: f64,
     /// Token requests started per second, divided by `single_core_rate`.
     pub offered_vs_single_core: f64,
+    /// Assertions consumed by token requests (each used once).
+    pub assertions_used: u64,
     /// Pool: assertions minted before the clock started.
     pub prefilled: u64,
     /// Pool: assertions minted in all.

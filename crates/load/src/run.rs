@@ -162,7 +162,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         side_tasks.push(tokio::spawn(sample_token_requests(shared.clone(), Arc::clone(&token_series), Arc::clone(&done))));
     }
     let goose_started = Instant::now();
-    let executed = attack.execute().await;
+    let executed = Box::pin(attack.execute()).await;
     let goose_ended = Instant::now();
     done.store(true, Ordering::Release);
     for s in &shared {
@@ -391,6 +391,7 @@ fn signing_info(
                 single_core_rate,
                 signing_rate: st.minted.saturating_sub(minted_before) as f64 / seconds,
                 offered_vs_single_core: if single_core_rate > 0.0 { offered / single_core_rate } else { 0.0 },
+                assertions_used: started as u64,
                 prefilled,
                 minted: st.minted,
                 waits: st.consumer_waits,
@@ -407,6 +408,7 @@ fn signing_info(
                 single_core_rate,
                 signing_rate: sign.count as f64 / seconds,
                 offered_vs_single_core: if single_core_rate > 0.0 { offered / single_core_rate } else { 0.0 },
+                assertions_used: started as u64,
                 prefilled: 0,
                 minted: sign.count,
                 waits: 0,

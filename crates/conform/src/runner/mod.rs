@@ -13,6 +13,7 @@ mod case;
 mod check;
 mod listener;
 mod probe;
+mod steps;
 mod tap;
 
 use std::sync::Arc;
@@ -258,7 +259,7 @@ pub async fn run(
     // in one case becomes that case's error instead of ending the run.
     let mut stream = futures::stream::iter(parallel.into_iter().map(|(i, c)| {
         let env = Arc::clone(&env);
-        let (i, c) = (*i, (*c).clone());
+        let (i, c) = (i, (*c).clone());
         async move { (i, spawn_case(env, c).await) }
     }))
     .buffer_unordered(concurrency);
@@ -267,7 +268,7 @@ pub async fn run(
     }
     drop(stream);
     for (i, c) in exclusive {
-        results[*i] = Some(spawn_case(Arc::clone(&env), (*c).clone()).await);
+        results[i] = Some(spawn_case(Arc::clone(&env), (*c).clone()).await);
     }
     let results: Vec<CaseResult> = results.into_iter().flatten().collect();
     Ok(RunSummary {

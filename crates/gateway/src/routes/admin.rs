@@ -21,12 +21,12 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::Json;
 use bearing_auth::Certificate;
 use http::{StatusCode, header};
 use serde::Deserialize;
@@ -67,8 +67,14 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
                 .map(|(_, t)| t.trim())
         });
     match given {
-        Some(g) if constant_time_eq(g.as_bytes(), st.admin_secret().as_bytes()) => next.run(req).await,
-        _ => simple_error(StatusCode::UNAUTHORIZED, "unauthorized", "admin secret missing or wrong"),
+        Some(g) if constant_time_eq(g.as_bytes(), st.admin_secret().as_bytes()) => {
+            next.run(req).await
+        }
+        _ => simple_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "admin secret missing or wrong",
+        ),
     }
 }
 
@@ -94,10 +100,15 @@ impl DurationBody {
         let ms = match (&self.seconds, &self.duration) {
             (Some(s), None) if s.is_finite() && s.abs() < 1e12 => (s * 1000.0).round() as i64,
             (None, Some(d)) => {
-                let d = humantime::parse_duration(d).map_err(|_| bad("duration is not like 30s"))?;
+                let d =
+                    humantime::parse_duration(d).map_err(|_| bad("duration is not like 30s"))?;
                 i64::try_from(d.as_millis()).map_err(|_| bad("duration too large"))?
             }
-            _ => return Err(bad("send exactly one of seconds (number) or duration (\"30s\")")),
+            _ => {
+                return Err(bad(
+                    "send exactly one of seconds (number) or duration (\"30s\")",
+                ));
+            }
         };
         Ok(if self.negative == Some(true) { -ms } else { ms })
     }
@@ -115,14 +126,23 @@ async fn revoke_client(State(st): State<AppState>, Path(id): Path<String>) -> Re
     Json(json!({ "revoked": st.revoke_client(&id) })).into_response()
 }
 
-async fn set_lifetime(State(st): State<AppState>, body: Result<Json<DurationBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn set_lifetime(
+    State(st): State<AppState>,
+    body: Result<Json<DurationBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
         Err(e) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &e.body_text()),
     };
     let ms = match b.millis() {
         Ok(ms) if ms > 0 => ms,
-        Ok(_) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", "lifetime must be > 0"),
+        Ok(_) => {
+            return simple_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "lifetime must be > 0",
+            );
+        }
         Err(m) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &m),
     };
     match st.set_token_lifetime(Duration::from_millis(ms.unsigned_abs())) {
@@ -139,7 +159,10 @@ async fn clock(State(st): State<AppState>) -> Response {
     clock_json(&st)
 }
 
-async fn shift_clock(State(st): State<AppState>, body: Result<Json<DurationBody>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn shift_clock(
+    State(st): State<AppState>,
+    body: Result<Json<DurationBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(b) = match body {
         Ok(b) => b,
         Err(e) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &e.body_text()),
@@ -173,7 +196,10 @@ struct NewClient {
     apis: Vec<String>,
 }
 
-async fn add_client(State(st): State<AppState>, body: Result<Json<NewClient>, axum::extract::rejection::JsonRejection>) -> Response {
+async fn add_client(
+    State(st): State<AppState>,
+    body: Result<Json<NewClient>, axum::extract::rejection::JsonRejection>,
+) -> Response {
     let Json(c) = match body {
         Ok(b) => b,
         Err(e) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &e.body_text()),
@@ -183,7 +209,11 @@ async fn add_client(State(st): State<AppState>, body: Result<Json<NewClient>, ax
         Err(e) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
     };
     match st.register_client(&c.client_id, vec![cert], c.scopes, c.apis) {
-        Ok(()) => (StatusCode::CREATED, Json(json!({ "client_id": c.client_id }))).into_response(),
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({ "client_id": c.client_id })),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -211,7 +241,11 @@ async fn set_fault(
         Err(e) => return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &e.body_text()),
     };
     if route != "*" && route != "token" && !st.apis().iter().any(|a| a.name == route) {
-        return simple_error(StatusCode::NOT_FOUND, "not_found", "route is not token, * or an api name");
+        return simple_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "route is not token, * or an api name",
+        );
     }
     if let Err(m) = spec.validate() {
         return simple_error(StatusCode::BAD_REQUEST, "invalid_request", &m);

@@ -20,7 +20,11 @@ use crate::tokens::TokenProblem;
 
 /// 405 for a method the API does not serve.
 pub(super) async fn wrong_method() -> Response {
-    simple_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "method not allowed for this api")
+    simple_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "method not allowed for this api",
+    )
 }
 
 /// A refusal of an API call.
@@ -51,33 +55,56 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
     let Some(api) = st.apis().get(idx) else {
         return simple_error(StatusCode::NOT_FOUND, "not_found", "no such api");
     };
-    if let Some(r) =
-        apply_faults(&st, &api.name, parts.extensions.get::<crate::server::ConnControl>()).await
+    if let Some(r) = apply_faults(
+        &st,
+        &api.name,
+        parts.extensions.get::<crate::server::ConnControl>(),
+    )
+    .await
     {
-        st.metrics().api_call(idx, r.status().as_u16(), start.elapsed());
+        st.metrics()
+            .api_call(idx, r.status().as_u16(), start.elapsed());
         if st.wants_events() {
-            emit(&st, &parts, idx, Seen::default(), Outcome::Fault, r.status(), None, start);
+            emit(
+                &st,
+                &parts,
+                idx,
+                Seen::default(),
+                Outcome::Fault,
+                r.status(),
+                None,
+                start,
+            );
         }
         return r;
     }
     let mut seen = Seen::default();
     let result = authorize(&st, &parts, body, idx, &mut seen).await;
     let (outcome, status, code, response) = match result {
-        Ok(()) => (Outcome::Accepted, StatusCode::OK, None, success(&st, &parts, idx, &seen)),
+        Ok(()) => (
+            Outcome::Accepted,
+            StatusCode::OK,
+            None,
+            success(&st, &parts, idx, &seen),
+        ),
         Err(d) => {
             let status = d.status;
             let code = d.code;
             (Outcome::Rejected, status, code, denied(&st, &d))
         }
     };
-    st.metrics().api_call(idx, response.status().as_u16(), start.elapsed());
+    st.metrics()
+        .api_call(idx, response.status().as_u16(), start.elapsed());
     if st.wants_events() {
         emit(&st, &parts, idx, seen, outcome, status, code, start);
     }
     response
 }
 
-#[expect(clippy::too_many_arguments, reason = "one event, assembled from the handler's pieces")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one event, assembled from the handler's pieces"
+)]
 fn emit(
     st: &AppState,
     parts: &Parts,
@@ -93,7 +120,11 @@ fn emit(
         timestamp_ms: st.now_ms(),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
-        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         params_in_query: seen.in_query,
         client_id: seen.client_id,
         assertion: None,
@@ -111,24 +142,48 @@ fn emit(
     });
 }
 
-fn deny(status: StatusCode, code: Option<&'static str>, apigee: &'static str, description: &'static str) -> Denied {
-    Denied { status, code, apigee, description, scope: None }
+fn deny(
+    status: StatusCode,
+    code: Option<&'static str>,
+    apigee: &'static str,
+    description: &'static str,
+) -> Denied {
+    Denied {
+        status,
+        code,
+        apigee,
+        description,
+        scope: None,
+    }
 }
 
 /// Whether `t` is an RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(t: &str) -> bool {
     let body = t.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
-async fn authorize(st: &AppState, parts: &Parts, body: Body, idx: usize, seen: &mut Seen) -> Result<(), Denied> {
+async fn authorize(
+    st: &AppState,
+    parts: &Parts,
+    body: Body,
+    idx: usize,
+    seen: &mut Seen,
+) -> Result<(), Denied> {
     let p = st.profile();
     let mut found: Vec<(&'static str, String)> = Vec::with_capacity(1);
     let mut auth_headers = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(h) = auth_headers.next() {
         if auth_headers.next().is_some() {
-            return Err(deny(StatusCode::BAD_REQUEST, Some("invalid_request"), "oauth.v2.InvalidRequest", "more than one Authorization header"));
+            return Err(deny(
+                StatusCode::BAD_REQUEST,
+                Some("invalid_request"),
+                "oauth.v2.InvalidRequest",
+                "more than one Authorization header",
+            ));
         }
         let h = h.to_str().unwrap_or_default();
         let (scheme, rest) = h.split_once(' ').unwrap_or((h, ""));
@@ -138,21 +193,35 @@ async fn authorize(st: &AppState, parts: &Parts, body: Body, idx: usize, seen: &
         }
     }
     if let Some(q) = parts.uri.query()
-        && let Some((_, v)) = form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "access_token") {
-            seen.in_query = true;
-            found.push(("query", v.into_owned()));
-        }
+        && let Some((_, v)) =
+            form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "access_token")
+    {
+        seen.in_query = true;
+        found.push(("query", v.into_owned()));
+    }
     if super::token::is_form(parts) && parts.method != http::Method::GET {
         let bytes = super::token::read_body(parts, body, st.config().max_body_bytes)
             .await
-            .map_err(|_| deny(StatusCode::BAD_REQUEST, Some("invalid_request"), "oauth.v2.InvalidRequest", "request body too large or unreadable"))?;
+            .map_err(|_| {
+                deny(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalid_request"),
+                    "oauth.v2.InvalidRequest",
+                    "request body too large or unreadable",
+                )
+            })?;
         if let Some((_, v)) = form_urlencoded::parse(&bytes).find(|(k, _)| k == "access_token") {
             found.push(("body", v.into_owned()));
         }
     }
     seen.transports = found.iter().map(|(t, _)| (*t).to_owned()).collect();
     if found.len() > 1 {
-        return Err(deny(StatusCode::BAD_REQUEST, Some("invalid_request"), "oauth.v2.InvalidRequest", "the access token was sent in more than one way"));
+        return Err(deny(
+            StatusCode::BAD_REQUEST,
+            Some("invalid_request"),
+            "oauth.v2.InvalidRequest",
+            "the access token was sent in more than one way",
+        ));
     }
     let token = match found.pop() {
         None => None,
@@ -160,31 +229,60 @@ async fn authorize(st: &AppState, parts: &Parts, body: Body, idx: usize, seen: &
         Some((_, t)) => Some(t),
     };
     let Some(token) = token else {
-        return Err(deny(StatusCode::UNAUTHORIZED, None, "oauth.v2.InvalidAccessToken", "a bearer access token is required"));
+        return Err(deny(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "oauth.v2.InvalidAccessToken",
+            "a bearer access token is required",
+        ));
     };
     if !is_b64token(&token) {
-        return Err(deny(StatusCode::UNAUTHORIZED, Some("invalid_token"), "keymanagement.service.invalid_access_token", "the access token is malformed"));
+        return Err(deny(
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_token"),
+            "keymanagement.service.invalid_access_token",
+            "the access token is malformed",
+        ));
     }
     let entry = match st.tokens().lookup(&token, st.now_ms()) {
         Ok(e) => e,
         Err(TokenProblem::Expired) => {
             seen.token = Some(token);
-            return Err(deny(StatusCode::UNAUTHORIZED, Some("invalid_token"), "keymanagement.service.access_token_expired", "the access token has expired"));
+            return Err(deny(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "keymanagement.service.access_token_expired",
+                "the access token has expired",
+            ));
         }
         Err(TokenProblem::Unknown) => {
             seen.token = Some(token);
-            return Err(deny(StatusCode::UNAUTHORIZED, Some("invalid_token"), "keymanagement.service.invalid_access_token", "the access token is unknown or revoked"));
+            return Err(deny(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "keymanagement.service.invalid_access_token",
+                "the access token is unknown or revoked",
+            ));
         }
     };
     seen.token = Some(token);
     seen.client_id = Some(entry.client.id.clone());
     let api = &st.apis()[idx];
     let scope_ok = api.scope.as_ref().is_none_or(|need| {
-        entry.scope.as_deref().is_some_and(|have| have.split(' ').any(|s| s == need))
+        entry
+            .scope
+            .as_deref()
+            .is_some_and(|have| have.split(' ').any(|s| s == need))
     });
     if !entry.client.may_call(&api.name) || !scope_ok {
-        let status = StatusCode::from_u16(p.rs_insufficient_scope_status).unwrap_or(StatusCode::FORBIDDEN);
-        let mut d = deny(status, Some("insufficient_scope"), "oauth.v2.InvalidAPICallAsNoApiProductMatchFound", "the client may not call this api");
+        let status =
+            StatusCode::from_u16(p.rs_insufficient_scope_status).unwrap_or(StatusCode::FORBIDDEN);
+        let mut d = deny(
+            status,
+            Some("insufficient_scope"),
+            "oauth.v2.InvalidAPICallAsNoApiProductMatchFound",
+            "the client may not call this api",
+        );
         d.scope = api.scope.clone();
         return Err(d);
     }
@@ -241,7 +339,10 @@ fn success(st: &AppState, parts: &Parts, idx: usize, seen: &Seen) -> Response {
         .is_some_and(|v| v.to_ascii_lowercase().contains("soap"));
     if soap {
         let mut r = Response::new(Body::from(SOAP_BODY));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/soap+xml;charset=UTF-8"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/soap+xml;charset=UTF-8"),
+        );
         return r;
     }
     let body = serde_json::json!({
@@ -249,7 +350,10 @@ fn success(st: &AppState, parts: &Parts, idx: usize, seen: &Seen) -> Response {
         "client_id": seen.client_id,
         "items": [{ "sku": "A-100", "quantity": 12 }, { "sku": "B-200", "quantity": 3 }],
     });
-    json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default())
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
 }
 
 const SOAP_BODY: &str = concat!(

@@ -40,8 +40,11 @@ pub fn router(state: AppState) -> Router {
         let Some(filter) = filter else { continue };
         r = r.route(
             &api.path,
-            on(filter, move |st: State<AppState>, req: axum::extract::Request| api::call(st, idx, req))
-                .fallback(api::wrong_method),
+            on(
+                filter,
+                move |st: State<AppState>, req: axum::extract::Request| api::call(st, idx, req),
+            )
+            .fallback(api::wrong_method),
         );
     }
     r.fallback(not_found).with_state(state)
@@ -62,14 +65,20 @@ async fn metrics(State(st): State<AppState>) -> Response {
 }
 
 async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, br#"{"error":"not_found","error_description":"no such route"}"#.to_vec())
+    json_response(
+        StatusCode::NOT_FOUND,
+        br#"{"error":"not_found","error_description":"no such route"}"#.to_vec(),
+    )
 }
 
 /// A JSON response with the given status and body bytes.
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -112,7 +121,11 @@ pub(crate) fn simple_error(status: StatusCode, code: &str, description: &str) ->
 impl IntoResponse for crate::error::Error {
     fn into_response(self) -> Response {
         // Only configuration problems reach here (admin API input); they are the caller's.
-        simple_error(StatusCode::BAD_REQUEST, "invalid_request", &self.to_string())
+        simple_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &self.to_string(),
+        )
     }
 }
 

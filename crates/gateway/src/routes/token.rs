@@ -21,8 +21,15 @@ use crate::validate::{AssertionInfo, RejectReason};
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// Parameters this endpoint knows; each may appear at most once (RFC 6749 §3.2).
-const KNOWN: [&str; 7] =
-    ["grant_type", "assertion", "scope", "client_id", "client_secret", "client_assertion", "client_assertion_type"];
+const KNOWN: [&str; 7] = [
+    "grant_type",
+    "assertion",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
 
 /// A refusal on its way to becoming a response.
 struct Fail {
@@ -34,7 +41,13 @@ struct Fail {
 }
 
 fn fail(status: StatusCode, code: &str, description: impl Into<String>) -> Fail {
-    Fail { status, code: code.into(), description: description.into(), reason: None, basic_challenge: false }
+    Fail {
+        status,
+        code: code.into(),
+        description: description.into(),
+        reason: None,
+        basic_challenge: false,
+    }
 }
 
 fn invalid_request(description: impl Into<String>) -> Fail {
@@ -64,7 +77,8 @@ pub(super) async fn wrong_method(State(st): State<AppState>) -> Response {
         "invalid_request",
         "the token endpoint only accepts POST",
     );
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
     r
 }
 
@@ -72,11 +86,24 @@ pub(super) async fn wrong_method(State(st): State<AppState>) -> Response {
 pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response {
     let start = Instant::now();
     let (parts, body) = req.into_parts();
-    if let Some(r) =
-        apply_faults(&st, "token", parts.extensions.get::<crate::server::ConnControl>()).await
+    if let Some(r) = apply_faults(
+        &st,
+        "token",
+        parts.extensions.get::<crate::server::ConnControl>(),
+    )
+    .await
     {
         if st.wants_events() {
-            emit(&st, &parts, Seen::default(), Outcome::Fault, r.status(), None, None, start);
+            emit(
+                &st,
+                &parts,
+                Seen::default(),
+                Outcome::Fault,
+                r.status(),
+                None,
+                None,
+                start,
+            );
         }
         return r;
     }
@@ -95,7 +122,16 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
                 h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             }
             if want {
-                emit(&st, &parts, seen, Outcome::Accepted, StatusCode::OK, None, None, start);
+                emit(
+                    &st,
+                    &parts,
+                    seen,
+                    Outcome::Accepted,
+                    StatusCode::OK,
+                    None,
+                    None,
+                    start,
+                );
             }
             r
         }
@@ -110,14 +146,26 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
                 }
             }
             if want {
-                emit(&st, &parts, seen, Outcome::Rejected, f.status, Some(f.code), f.reason, start);
+                emit(
+                    &st,
+                    &parts,
+                    seen,
+                    Outcome::Rejected,
+                    f.status,
+                    Some(f.code),
+                    f.reason,
+                    start,
+                );
             }
             r
         }
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one event, assembled from the handler's pieces")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one event, assembled from the handler's pieces"
+)]
 fn emit(
     st: &AppState,
     parts: &Parts,
@@ -153,7 +201,11 @@ fn emit(
 }
 
 fn header_str(parts: &Parts, name: header::HeaderName) -> Option<String> {
-    parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Whether the `Content-Type` is `application/x-www-form-urlencoded` (parameters allowed).
@@ -163,16 +215,32 @@ pub(super) fn is_form(parts: &Parts) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// Reads the body up to `limit` bytes; `Err` is the refusal (413 when too large).
-pub(super) async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result<bytes::Bytes, (StatusCode, String)> {
-    let too_large = || (StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds {limit} bytes"));
-    if let Some(len) = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok())
-        && len.parse::<u64>().map_or(true, |n| n > limit as u64) {
-            return Err(too_large());
-        }
+pub(super) async fn read_body(
+    parts: &Parts,
+    body: Body,
+    limit: usize,
+) -> Result<bytes::Bytes, (StatusCode, String)> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {limit} bytes"),
+        )
+    };
+    if let Some(len) = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        && len.parse::<u64>().map_or(true, |n| n > limit as u64)
+    {
+        return Err(too_large());
+    }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = src {
@@ -181,7 +249,10 @@ pub(super) async fn read_body(parts: &Parts, body: Body, limit: usize) -> Result
             }
             src = s.source();
         }
-        (StatusCode::BAD_REQUEST, "request body could not be read".into())
+        (
+            StatusCode::BAD_REQUEST,
+            "request body could not be read".into(),
+        )
     })
 }
 
@@ -196,12 +267,17 @@ async fn handle(
     let p = st.profile();
     // RFC 6749 §3.2, §2.3.1: parameters in the entity body, never in the URL.
     if let Some(q) = parts.uri.query()
-        && form_urlencoded::parse(q.as_bytes()).any(|(k, _)| KNOWN.contains(&k.as_ref())) {
-            seen.params_in_query = true;
-            return Err(invalid_request("parameters must be sent in the form body, not the URL"));
-        }
+        && form_urlencoded::parse(q.as_bytes()).any(|(k, _)| KNOWN.contains(&k.as_ref()))
+    {
+        seen.params_in_query = true;
+        return Err(invalid_request(
+            "parameters must be sent in the form body, not the URL",
+        ));
+    }
     if !is_form(parts) {
-        return Err(invalid_request("content type must be application/x-www-form-urlencoded"));
+        return Err(invalid_request(
+            "content type must be application/x-www-form-urlencoded",
+        ));
     }
     if parts.headers.contains_key(header::AUTHORIZATION) {
         // RFC 6749 §5.2: client authentication through Authorization failed → 401 + challenge.
@@ -218,22 +294,40 @@ async fn handle(
         .map_err(|(s, m)| fail(s, "invalid_request", m))?;
     let mut params: [Option<String>; KNOWN.len()] = Default::default();
     for (k, v) in form_urlencoded::parse(&bytes) {
-        let Some(i) = KNOWN.iter().position(|n| *n == k) else { continue };
+        let Some(i) = KNOWN.iter().position(|n| *n == k) else {
+            continue;
+        };
         if params[i].is_some() {
-            return Err(invalid_request(format!("parameter {} is repeated", KNOWN[i])));
+            return Err(invalid_request(format!(
+                "parameter {} is repeated",
+                KNOWN[i]
+            )));
         }
         params[i] = Some(v.into_owned());
     }
     // Empty values count as omitted (RFC 6749 §3.2); a repeated empty value still repeats.
-    let take = |i: usize| params[i].as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
+    let take = |i: usize| {
+        params[i]
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let (grant_type, assertion, scope, client_id) = (take(0), take(1), take(2), take(3));
     seen.grant_type.clone_from(&grant_type);
     seen.scope.clone_from(&scope);
     match grant_type.as_deref() {
-        None => return Err(invalid_request_code(&p.errors.missing_grant_type, "grant_type is missing")),
+        None => {
+            return Err(invalid_request_code(
+                &p.errors.missing_grant_type,
+                "grant_type is missing",
+            ));
+        }
         Some(JWT_BEARER) => {}
         Some(_) => {
-            return Err(invalid_request_code(&p.errors.unknown_grant_type, "grant_type is not supported"));
+            return Err(invalid_request_code(
+                &p.errors.unknown_grant_type,
+                "grant_type is not supported",
+            ));
         }
     }
     if take(4).is_some() || take(5).is_some() || take(6).is_some() {
@@ -247,10 +341,20 @@ async fn handle(
         return Err(invalid_request("assertion is missing"));
     };
     let mut info = want.then(AssertionInfo::default);
-    let result = st.inner().validator.validate(&assertion, st.registry(), st.replay(), now_ms, info.as_mut());
+    let result = st.inner().validator.validate(
+        &assertion,
+        st.registry(),
+        st.replay(),
+        now_ms,
+        info.as_mut(),
+    );
     seen.info = info;
     let accepted = result.map_err(|r| {
-        let code = if r.reason == RejectReason::Replay { p.errors.replay.as_str() } else { "invalid_grant" };
+        let code = if r.reason == RejectReason::Replay {
+            p.errors.replay.as_str()
+        } else {
+            "invalid_grant"
+        };
         Fail {
             status: StatusCode::BAD_REQUEST,
             code: code.to_owned(),
@@ -262,15 +366,27 @@ async fn handle(
     let client = Arc::clone(&accepted.client);
     seen.client_id = Some(client.id.clone());
     if client_id.as_deref().is_some_and(|c| c != client.id) {
-        return Err(fail(StatusCode::BAD_REQUEST, "invalid_grant", "client_id does not match the assertion's iss"));
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "client_id does not match the assertion's iss",
+        ));
     }
     // Scope (RFC 6749 §3.3, §5.1): the form parameter, else a Google-style scope claim.
     let requested = scope.or(accepted.scope_claim);
     let granted: Option<String> = match &requested {
         Some(s) => {
-            if let Some(bad) = s.split(' ').filter(|x| !x.is_empty()).find(|x| !client.scopes.iter().any(|c| c == x)) {
+            if let Some(bad) = s
+                .split(' ')
+                .filter(|x| !x.is_empty())
+                .find(|x| !client.scopes.iter().any(|c| c == x))
+            {
                 let shown: String = bad.chars().take(64).collect();
-                return Err(fail(StatusCode::BAD_REQUEST, "invalid_scope", format!("scope {shown} is not allowed for this client")));
+                return Err(fail(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!("scope {shown} is not allowed for this client"),
+                ));
             }
             Some(s.clone())
         }
@@ -299,13 +415,16 @@ async fn handle(
     );
     // RFC 6749 §5.1: scope is REQUIRED when it differs from the request.
     if let Some(g) = &granted
-        && requested.as_deref() != Some(g.as_str()) {
-            body.insert("scope".into(), g.clone().into());
-        }
+        && requested.as_deref() != Some(g.as_str())
+    {
+        body.insert("scope".into(), g.clone().into());
+    }
     if want {
         seen.token = Some(token);
     }
-    Ok(Issued { body: serde_json::to_vec(&body).unwrap_or_default() })
+    Ok(Issued {
+        body: serde_json::to_vec(&body).unwrap_or_default(),
+    })
 }
 
 fn invalid_request_code(code: &str, description: &str) -> Fail {

@@ -26,16 +26,28 @@ fn assert_denied(r: &Reply, p: &Profile, status: u16, code: Option<&str>, apigee
     assert_eq!(r.status.as_u16(), status, "{}: {}", p.name, r.text);
     assert_eq!(r.headers["content-type"], "application/json");
     if p.rs_challenge {
-        let h = r.headers.get("www-authenticate").expect("challenge").to_str().expect("ascii");
+        let h = r
+            .headers
+            .get("www-authenticate")
+            .expect("challenge")
+            .to_str()
+            .expect("ascii");
         assert!(h.starts_with("Bearer realm=\"bearing\""), "{h}");
         match code {
-            None => assert!(!h.contains("error="), "no error without credentials (RFC 6750 §3.1): {h}"),
+            None => assert!(
+                !h.contains("error="),
+                "no error without credentials (RFC 6750 §3.1): {h}"
+            ),
             Some(c) => assert!(h.contains(&format!("error=\"{c}\"")), "{h}"),
         }
         assert_eq!(r.body["error"].as_str(), code, "{}", r.text);
     } else {
         assert!(r.headers.get("www-authenticate").is_none());
-        assert_eq!(r.body["fault"]["detail"]["errorcode"], apigee_code, "{}", r.text);
+        assert_eq!(
+            r.body["fault"]["detail"]["errorcode"], apigee_code,
+            "{}",
+            r.text
+        );
     }
 }
 
@@ -75,7 +87,11 @@ async fn rs_wrong_scheme() {
     for p in [Profile::rfc_strict(), Profile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
-        for a in ["Basic dXNlcjpwdw==".to_owned(), format!("Token {t}"), t.clone()] {
+        for a in [
+            "Basic dXNlcjpwdw==".to_owned(),
+            format!("Token {t}"),
+            t.clone(),
+        ] {
             let r = f.send(get(API, Some(&a))).await;
             assert_denied(&r, &p, 401, None, "oauth.v2.InvalidAccessToken");
         }
@@ -87,10 +103,24 @@ async fn rs_wrong_scheme() {
 async fn rs_garbage_token() {
     for p in [Profile::rfc_strict(), Profile::apigee()] {
         let f = Fixture::new(&p);
-        let r = f.send(get(API, Some("Bearer 0123456789abcdef0123456789abcdef"))).await;
-        assert_denied(&r, &p, 401, Some("invalid_token"), "keymanagement.service.invalid_access_token");
+        let r = f
+            .send(get(API, Some("Bearer 0123456789abcdef0123456789abcdef")))
+            .await;
+        assert_denied(
+            &r,
+            &p,
+            401,
+            Some("invalid_token"),
+            "keymanagement.service.invalid_access_token",
+        );
         let r = f.send(get(API, Some("Bearer "))).await;
-        assert_denied(&r, &p, 401, Some("invalid_token"), "keymanagement.service.invalid_access_token");
+        assert_denied(
+            &r,
+            &p,
+            401,
+            Some("invalid_token"),
+            "keymanagement.service.invalid_access_token",
+        );
     }
 }
 
@@ -102,7 +132,13 @@ async fn rs_revoked_token() {
         let t = f.access_token().await;
         assert_eq!(f.state.revoke_client(crate::support::CLIENT), 1);
         let r = f.send(get(API, Some(&format!("Bearer {t}")))).await;
-        assert_denied(&r, &p, 401, Some("invalid_token"), "keymanagement.service.invalid_access_token");
+        assert_denied(
+            &r,
+            &p,
+            401,
+            Some("invalid_token"),
+            "keymanagement.service.invalid_access_token",
+        );
     }
 }
 
@@ -113,10 +149,19 @@ async fn rs_expired_token() {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         f.clock.advance(Duration::from_secs(179));
-        assert_eq!(f.send(get(API, Some(&format!("Bearer {t}")))).await.status, 200);
+        assert_eq!(
+            f.send(get(API, Some(&format!("Bearer {t}")))).await.status,
+            200
+        );
         f.clock.advance(Duration::from_secs(1));
         let r = f.send(get(API, Some(&format!("Bearer {t}")))).await;
-        assert_denied(&r, &p, 401, Some("invalid_token"), "keymanagement.service.access_token_expired");
+        assert_denied(
+            &r,
+            &p,
+            401,
+            Some("invalid_token"),
+            "keymanagement.service.access_token_expired",
+        );
     }
 }
 
@@ -137,14 +182,31 @@ async fn rs_two_methods() {
     for p in [Profile::rfc_strict(), Profile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
-        let r = f.send(get(&format!("{API}?access_token={t}"), Some(&format!("Bearer {t}")))).await;
-        assert_denied(&r, &p, 400, Some("invalid_request"), "oauth.v2.InvalidRequest");
+        let r = f
+            .send(get(
+                &format!("{API}?access_token={t}"),
+                Some(&format!("Bearer {t}")),
+            ))
+            .await;
+        assert_denied(
+            &r,
+            &p,
+            400,
+            Some("invalid_request"),
+            "oauth.v2.InvalidRequest",
+        );
         let req = Request::get(API)
             .header("authorization", format!("Bearer {t}"))
             .header("authorization", format!("Bearer {t}"))
             .body(Body::empty())
             .expect("request");
-        assert_denied(&f.send(req).await, &p, 400, Some("invalid_request"), "oauth.v2.InvalidRequest");
+        assert_denied(
+            &f.send(req).await,
+            &p,
+            400,
+            Some("invalid_request"),
+            "oauth.v2.InvalidRequest",
+        );
     }
 }
 
@@ -155,7 +217,13 @@ async fn rs_assertion_as_token() {
         let f = Fixture::new(&p);
         let a = f.assertion();
         let r = f.send(get(API, Some(&format!("Bearer {a}")))).await;
-        assert_denied(&r, &p, 401, Some("invalid_token"), "keymanagement.service.invalid_access_token");
+        assert_denied(
+            &r,
+            &p,
+            401,
+            Some("invalid_token"),
+            "keymanagement.service.invalid_access_token",
+        );
     }
 }
 
@@ -166,24 +234,54 @@ async fn rs_insufficient_scope() {
         let f = Fixture::new(&p);
         // OTHER may only call `orders`.
         let now = f.clock_secs();
-        let claims = json!({"iss": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
+        let claims =
+            json!({"iss": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
         let a = sign_with(&keys().other, &Fixture::header(), &claims);
         let r = f.token(&a).await;
         r.assert_issued();
         let t = r.body["access_token"].as_str().expect("token").to_owned();
         let r = f.send(get(API, Some(&format!("Bearer {t}")))).await;
-        assert_denied(&r, &p, 403, Some("insufficient_scope"), "oauth.v2.InvalidAPICallAsNoApiProductMatchFound");
+        assert_denied(
+            &r,
+            &p,
+            403,
+            Some("insufficient_scope"),
+            "oauth.v2.InvalidAPICallAsNoApiProductMatchFound",
+        );
         // CLIENT with only the inventory scope may not call `orders` (scope "orders").
-        let r = f.token_form(format!("grant_type={GRANT}&assertion={}&scope=inventory", f.assertion())).await;
+        let r = f
+            .token_form(format!(
+                "grant_type={GRANT}&assertion={}&scope=inventory",
+                f.assertion()
+            ))
+            .await;
         let t = r.body["access_token"].as_str().expect("token").to_owned();
-        let r = f.send(get("/bnpapi/v1/orders", Some(&format!("Bearer {t}")))).await;
-        assert_denied(&r, &p, 403, Some("insufficient_scope"), "oauth.v2.InvalidAPICallAsNoApiProductMatchFound");
+        let r = f
+            .send(get("/bnpapi/v1/orders", Some(&format!("Bearer {t}"))))
+            .await;
+        assert_denied(
+            &r,
+            &p,
+            403,
+            Some("insufficient_scope"),
+            "oauth.v2.InvalidAPICallAsNoApiProductMatchFound",
+        );
         if p.rs_challenge {
-            assert!(r.headers["www-authenticate"].to_str().expect("ascii").contains("scope=\"orders\""));
+            assert!(
+                r.headers["www-authenticate"]
+                    .to_str()
+                    .expect("ascii")
+                    .contains("scope=\"orders\"")
+            );
         }
         // With the scope it is served.
         let t = f.access_token().await;
-        assert_eq!(f.send(get("/bnpapi/v1/orders", Some(&format!("Bearer {t}")))).await.status, 200);
+        assert_eq!(
+            f.send(get("/bnpapi/v1/orders", Some(&format!("Bearer {t}"))))
+                .await
+                .status,
+            200
+        );
     }
 }
 
@@ -195,7 +293,10 @@ async fn rs_old_token_after_renewal() {
     let t2 = f.access_token().await;
     assert_ne!(t1, t2);
     for t in [t1, t2] {
-        assert_eq!(f.send(get(API, Some(&format!("Bearer {t}")))).await.status, 200);
+        assert_eq!(
+            f.send(get(API, Some(&format!("Bearer {t}")))).await.status,
+            200
+        );
     }
 }
 
@@ -206,7 +307,9 @@ async fn rs_unknown_route_and_method() {
     let r = f.send(get("/nope", None)).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"], "not_found");
-    let r = f.send(Request::delete(API).body(Body::empty()).expect("request")).await;
+    let r = f
+        .send(Request::delete(API).body(Body::empty()).expect("request"))
+        .await;
     assert_eq!(r.status, 405);
     assert_eq!(r.body["error"], "invalid_request");
 }

@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use crate::support::{CLIENT, keys, sign_with};
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
 }
 
 fn signer(token_url: &str, clock: Option<ManualClock>) -> AssertionSigner {
@@ -25,7 +28,10 @@ fn signer(token_url: &str, clock: Option<ManualClock>) -> AssertionSigner {
 async fn get_token(c: &reqwest::Client, token_url: &str, assertion: &str) -> (u16, Value) {
     let r = c
         .post(token_url)
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion)])
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion),
+        ])
         .send()
         .await
         .expect("token request");
@@ -36,7 +42,12 @@ async fn get_token(c: &reqwest::Client, token_url: &str, assertion: &str) -> (u1
 // spawn() serves the token endpoint and the default API over real HTTP; health and metrics answer.
 #[tokio::test]
 async fn spawn_end_to_end() {
-    let gw = spawn(GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())])).await.expect("spawn");
+    let gw = spawn(GatewayConfig::sandbox(vec![(
+        CLIENT.into(),
+        keys().cert.clone(),
+    )]))
+    .await
+    .expect("spawn");
     assert!(gw.base_url.starts_with("http://127.0.0.1:"));
     assert_eq!(gw.token_url, format!("{}/oauth/token", gw.base_url));
     let c = http();
@@ -52,32 +63,65 @@ async fn spawn_end_to_end() {
     let r = c
         .post(&api)
         .bearer_auth(token)
-        .header("content-type", "application/soap+xml;charset=UTF-8; action=\"store\"")
+        .header(
+            "content-type",
+            "application/soap+xml;charset=UTF-8; action=\"store\"",
+        )
         .body("<soap/>")
         .send()
         .await
         .expect("api");
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("text").contains("InventoryResponse"));
-    let r = c.get(format!("{}/health", gw.base_url)).send().await.expect("health");
+    let r = c
+        .get(format!("{}/health", gw.base_url))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(r.status(), 200);
-    let m = c.get(format!("{}/metrics", gw.base_url)).send().await.expect("metrics").text().await.expect("text");
-    assert!(m.contains("bearing_token_requests_total{outcome=\"issued\",error=\"\"} 1"), "{m}");
-    assert!(m.contains("bearing_api_requests_total{api=\"inventory\",status=\"200\"} 2"), "{m}");
+    let m = c
+        .get(format!("{}/metrics", gw.base_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        m.contains("bearing_token_requests_total{outcome=\"issued\",error=\"\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("bearing_api_requests_total{api=\"inventory\",status=\"200\"} 2"),
+        "{m}"
+    );
     gw.shutdown().await;
 }
 
 // Ten parallel requests with one identical assertion yield exactly one token (race-free replay store).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_identical_assertions_yield_one_token() {
-    let gw = spawn(GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())])).await.expect("spawn");
+    let gw = spawn(GatewayConfig::sandbox(vec![(
+        CLIENT.into(),
+        keys().cert.clone(),
+    )]))
+    .await
+    .expect("spawn");
     let c = http();
     for _round in 0..3 {
-        let a = signer(&gw.token_url, None).sign().expect("sign").into_compact();
+        let a = signer(&gw.token_url, None)
+            .sign()
+            .expect("sign")
+            .into_compact();
         let barrier = Arc::new(tokio::sync::Barrier::new(10));
         let tasks: Vec<_> = (0..10)
             .map(|_| {
-                let (c, url, a, b) = (c.clone(), gw.token_url.clone(), a.clone(), Arc::clone(&barrier));
+                let (c, url, a, b) = (
+                    c.clone(),
+                    gw.token_url.clone(),
+                    a.clone(),
+                    Arc::clone(&barrier),
+                );
                 tokio::spawn(async move {
                     b.wait().await;
                     get_token(&c, &url, &a).await
@@ -101,9 +145,16 @@ async fn parallel_identical_assertions_yield_one_token() {
 // jku / x5u pointing at a local listener: the assertion is refused and the listener gets no connection.
 #[tokio::test]
 async fn jku_and_x5u_are_never_fetched() {
-    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let trap_url = format!("http://{}/keys", trap.local_addr().expect("addr"));
-    let gw = spawn(GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())])).await.expect("spawn");
+    let gw = spawn(GatewayConfig::sandbox(vec![(
+        CLIENT.into(),
+        keys().cert.clone(),
+    )]))
+    .await
+    .expect("spawn");
     let c = http();
     let now = bearing_auth::SystemClock.now_secs();
     let claims = json!({"iss": CLIENT, "aud": gw.token_url, "iat": now, "exp": now + 60});
@@ -112,7 +163,11 @@ async fn jku_and_x5u_are_never_fetched() {
         let h = json!({"alg": "RS256", param: trap_url});
         let a = sign_with(&keys().stranger, &h, &claims);
         let (status, body) = get_token(&c, &gw.token_url, &a).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
         // Signed by the registered key: accepted on that key alone, still no fetch.
         let mut cl = claims.clone();
         cl["jti"] = json!(format!("j-{param}"));
@@ -121,7 +176,10 @@ async fn jku_and_x5u_are_never_fetched() {
     }
     // A fetch would have connected before the answer was sent: the backlog must be empty.
     use futures::FutureExt as _;
-    assert!(trap.accept().now_or_never().is_none(), "the gateway contacted the jku/x5u URL");
+    assert!(
+        trap.accept().now_or_never().is_none(),
+        "the gateway contacted the jku/x5u URL"
+    );
     gw.shutdown().await;
 }
 
@@ -132,12 +190,25 @@ async fn short_lifetime_expires() {
     cfg.token_lifetime = Some(Duration::from_secs(1));
     let gw = spawn(cfg).await.expect("spawn");
     let c = http();
-    let (status, body) = get_token(&c, &gw.token_url, signer(&gw.token_url, None).sign().expect("sign").expose()).await;
+    let (status, body) = get_token(
+        &c,
+        &gw.token_url,
+        signer(&gw.token_url, None).sign().expect("sign").expose(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["expires_in"], 1);
     let token = body["access_token"].as_str().expect("token").to_owned();
     let api = gw.api_url("inventory").expect("api");
-    assert_eq!(c.get(&api).bearer_auth(&token).send().await.expect("call").status(), 200);
+    assert_eq!(
+        c.get(&api)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("call")
+            .status(),
+        200
+    );
     // Poll until the token lapses (bounded), rather than sleeping a fixed time.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let r = loop {
@@ -148,7 +219,10 @@ async fn short_lifetime_expires() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(r.status(), 401);
-    let h = r.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+    let h = r.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert!(h.contains("error=\"invalid_token\""), "{h}");
     gw.shutdown().await;
 }
@@ -157,13 +231,23 @@ async fn short_lifetime_expires() {
 #[tokio::test]
 async fn admin_api() {
     let clock = ManualClock::new(1_795_824_000_000);
-    let opts = StateOptions { clock: Some(Arc::new(clock.clone())), ..Default::default() };
-    let gw = spawn_with(GatewayConfig::sandbox(vec![]), opts).await.expect("spawn");
+    let opts = StateOptions {
+        clock: Some(Arc::new(clock.clone())),
+        ..Default::default()
+    };
+    let gw = spawn_with(GatewayConfig::sandbox(vec![]), opts)
+        .await
+        .expect("spawn");
     let c = http();
     let admin = |path: &str| format!("{}{path}", gw.admin_url);
     let r = c.get(admin("/counters")).send().await.expect("counters");
     assert_eq!(r.status(), 401);
-    let r = c.get(admin("/counters")).header("x-admin-secret", "wrong-secret").send().await.expect("counters");
+    let r = c
+        .get(admin("/counters"))
+        .header("x-admin-secret", "wrong-secret")
+        .send()
+        .await
+        .expect("counters");
     assert_eq!(r.status(), 401);
     // Register the client at run time with its Base64 DER certificate.
     let r = c
@@ -196,7 +280,15 @@ async fn admin_api() {
     assert_eq!(body["expires_in"], 90);
     let token = body["access_token"].as_str().expect("token").to_owned();
     let api = gw.api_url("inventory").expect("api");
-    assert_eq!(c.get(&api).bearer_auth(&token).send().await.expect("call").status(), 200);
+    assert_eq!(
+        c.get(&api)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("call")
+            .status(),
+        200
+    );
     // Shift the gateway clock past the lifetime: the token is expired.
     let r: Value = c
         .post(admin("/clock/shift"))
@@ -209,9 +301,29 @@ async fn admin_api() {
         .await
         .expect("json");
     assert_eq!(r["offset_ms"], 91_000);
-    assert_eq!(c.get(&api).bearer_auth(&token).send().await.expect("call").status(), 401);
-    c.post(admin("/clock/reset")).header("x-admin-secret", &gw.admin_secret).send().await.expect("reset");
-    assert_eq!(c.get(&api).bearer_auth(&token).send().await.expect("call").status(), 200);
+    assert_eq!(
+        c.get(&api)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("call")
+            .status(),
+        401
+    );
+    c.post(admin("/clock/reset"))
+        .header("x-admin-secret", &gw.admin_secret)
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(
+        c.get(&api)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("call")
+            .status(),
+        200
+    );
     // Revoke the client's tokens.
     let r: Value = c
         .post(admin(&format!("/revoke/{CLIENT}")))
@@ -223,7 +335,15 @@ async fn admin_api() {
         .await
         .expect("json");
     assert_eq!(r["revoked"], 1);
-    assert_eq!(c.get(&api).bearer_auth(&token).send().await.expect("call").status(), 401);
+    assert_eq!(
+        c.get(&api)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("call")
+            .status(),
+        401
+    );
     let counters: Value = c
         .get(admin("/counters"))
         .header("x-admin-secret", &gw.admin_secret)
@@ -246,37 +366,69 @@ fn stores_are_bounded_after_sweeping() {
     use bearing_gateway::replay::ReplayStore;
     use bearing_gateway::tokens::{TokenEntry, TokenStore};
     let client = Arc::new(
-        bearing_gateway::registry::Client::new(CLIENT, vec![keys().cert.clone()], vec![], vec![], vec![]).expect("client"),
+        bearing_gateway::registry::Client::new(
+            CLIENT,
+            vec![keys().cert.clone()],
+            vec![],
+            vec![],
+            vec![],
+        )
+        .expect("client"),
     );
     let (tokens, replay) = (TokenStore::new(), ReplayStore::new());
     let baseline = tokens.capacity();
     for i in 0..200_000i64 {
-        tokens.issue(TokenEntry { client: Arc::clone(&client), scope: None, issued_ms: 0, expires_ms: 1_000 + i % 7, jti: None });
+        tokens.issue(TokenEntry {
+            client: Arc::clone(&client),
+            scope: None,
+            issued_ms: 0,
+            expires_ms: 1_000 + i % 7,
+            jti: None,
+        });
         assert!(replay.check_and_insert(CLIENT, &format!("j{i}"), 1_000, 0));
     }
     assert_eq!((tokens.len(), replay.len()), (200_000, 200_000));
     assert_eq!(tokens.sweep(2_000), 200_000);
     assert_eq!(replay.sweep(2_000), 200_000);
     assert_eq!((tokens.len(), replay.len()), (0, 0));
-    assert!(tokens.capacity() <= baseline.max(4096), "capacity {} after sweep", tokens.capacity());
+    assert!(
+        tokens.capacity() <= baseline.max(4096),
+        "capacity {} after sweep",
+        tokens.capacity()
+    );
 }
 
 // The background sweeper removes tokens once the (shifted) clock passes their expiry.
 #[tokio::test]
 async fn background_sweeper_frees_expired_tokens() {
     let clock = ManualClock::new(1_795_824_000_000);
-    let opts = StateOptions { clock: Some(Arc::new(clock.clone())), ..Default::default() };
-    let gw = spawn_with(GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]), opts).await.expect("spawn");
+    let opts = StateOptions {
+        clock: Some(Arc::new(clock.clone())),
+        ..Default::default()
+    };
+    let gw = spawn_with(
+        GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]),
+        opts,
+    )
+    .await
+    .expect("spawn");
     let c = http();
     let s = signer(&gw.token_url, Some(clock.clone()));
     for _ in 0..3 {
-        assert_eq!(get_token(&c, &gw.token_url, s.sign().expect("sign").expose()).await.0, 200);
+        assert_eq!(
+            get_token(&c, &gw.token_url, s.sign().expect("sign").expose())
+                .await
+                .0,
+            200
+        );
     }
     assert_eq!(gw.state.tokens().len(), 3);
     assert_eq!(gw.state.replay().len(), 3);
     clock.advance(Duration::from_secs(3600));
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while (gw.state.tokens().len() + gw.state.replay().len()) > 0 && std::time::Instant::now() < deadline {
+    while (gw.state.tokens().len() + gw.state.replay().len()) > 0
+        && std::time::Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(gw.state.tokens().len(), 0);
@@ -290,7 +442,11 @@ async fn injected_faults() {
     let mut cfg = GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]);
     cfg.faults.insert(
         "inventory".into(),
-        bearing_gateway::FaultSpec { error_429: 1.0, retry_after: Duration::from_secs(2), ..Default::default() },
+        bearing_gateway::FaultSpec {
+            error_429: 1.0,
+            retry_after: Duration::from_secs(2),
+            ..Default::default()
+        },
     );
     let gw = spawn(cfg).await.expect("spawn");
     let c = http();
@@ -319,10 +475,18 @@ async fn injected_faults() {
         .expect("admin");
     assert_eq!(r.status(), 200);
     let t0 = std::time::Instant::now();
-    let (status, _) = get_token(&c, &gw.token_url, signer(&gw.token_url, None).sign().expect("sign").expose()).await;
+    let (status, _) = get_token(
+        &c,
+        &gw.token_url,
+        signer(&gw.token_url, None).sign().expect("sign").expose(),
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(t0.elapsed() >= Duration::from_millis(150));
     let counters = gw.state.counters();
-    assert_eq!(counters.faults, 2, "a 429 and a reset; latency alone is not counted");
+    assert_eq!(
+        counters.faults, 2,
+        "a 429 and a reset; latency alone is not counted"
+    );
     gw.shutdown().await;
 }

@@ -71,7 +71,10 @@ pub struct Fixture {
 /// The default configuration for fixtures: both clients; `OTHER` may call no API.
 pub fn config(profile: &Profile) -> GatewayConfig {
     let k = keys();
-    let mut c = GatewayConfig::sandbox(vec![(CLIENT.into(), k.cert.clone()), (OTHER.into(), k.other_cert.clone())]);
+    let mut c = GatewayConfig::sandbox(vec![
+        (CLIENT.into(), k.cert.clone()),
+        (OTHER.into(), k.other_cert.clone()),
+    ]);
     c.profile_override = Some(profile.clone());
     c.token_lifetime = None;
     if let Some(cl) = c.clients.get_mut(CLIENT) {
@@ -99,9 +102,20 @@ impl Fixture {
     /// A fixture with a custom configuration.
     pub fn with_config(profile: &Profile, c: GatewayConfig) -> Self {
         let clock = ManualClock::new(T0);
-        let state = AppState::with_options(c, StateOptions { clock: Some(Arc::new(clock.clone())), ..Default::default() })
-            .expect("state");
-        Self { router: router(state.clone()), state, clock, profile: profile.clone() }
+        let state = AppState::with_options(
+            c,
+            StateOptions {
+                clock: Some(Arc::new(clock.clone())),
+                ..Default::default()
+            },
+        )
+        .expect("state");
+        Self {
+            router: router(state.clone()),
+            state,
+            clock,
+            profile: profile.clone(),
+        }
     }
 
     /// Baseline claims (B-JWT of catalog §3): iss = sub = client, aud = token URL, 60 s, jti.
@@ -138,7 +152,10 @@ impl Fixture {
     pub async fn token_form(&self, body: String) -> Reply {
         self.send(
             Request::post("/oauth/token")
-                .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=UTF-8",
+                )
                 .body(Body::from(body))
                 .expect("request"),
         )
@@ -147,14 +164,18 @@ impl Fixture {
 
     /// The baseline token request for `assertion`.
     pub async fn token(&self, assertion: &str) -> Reply {
-        self.token_form(format!("grant_type={GRANT}&assertion={assertion}")).await
+        self.token_form(format!("grant_type={GRANT}&assertion={assertion}"))
+            .await
     }
 
     /// Gets a token or panics.
     pub async fn access_token(&self) -> String {
         let r = self.token(&self.assertion()).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        r.body["access_token"].as_str().expect("access_token").to_owned()
+        r.body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// Sends any request through the router.
@@ -164,15 +185,33 @@ impl Fixture {
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body, text: String::from_utf8_lossy(&bytes).into_owned() }
+        Reply {
+            status,
+            headers,
+            body,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 }
 
 /// Signs raw JSON values with `key` (RS256 over the given header).
 pub fn sign_with(key: &SigningKey, header: &Value, claims: &Value) -> String {
-    let alg = header["alg"].as_str().and_then(|a| a.parse().ok()).unwrap_or(Algorithm::RS256);
-    let alg = if key.kind().fits(alg) { alg } else { Algorithm::RS256 };
-    sign_raw(key, alg, header.to_string().as_bytes(), claims.to_string().as_bytes()).expect("sign")
+    let alg = header["alg"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(Algorithm::RS256);
+    let alg = if key.kind().fits(alg) {
+        alg
+    } else {
+        Algorithm::RS256
+    };
+    sign_raw(
+        key,
+        alg,
+        header.to_string().as_bytes(),
+        claims.to_string().as_bytes(),
+    )
+    .expect("sign")
 }
 
 /// Signs raw bytes (for duplicate-key JSON that `Value` cannot hold).
@@ -201,7 +240,9 @@ pub struct Reply {
 impl Reply {
     /// The machine-readable error code under either error style.
     pub fn error_code(&self) -> Option<&str> {
-        self.body["error"].as_str().or_else(|| self.body["ErrorCode"].as_str())
+        self.body["error"]
+            .as_str()
+            .or_else(|| self.body["ErrorCode"].as_str())
     }
 
     /// Asserts a token-endpoint refusal: status, code, JSON and `no-store`.
@@ -211,9 +252,13 @@ impl Reply {
         assert!(self.body.get("access_token").is_none());
         assert_eq!(self.headers["content-type"], "application/json");
         assert_eq!(self.headers["cache-control"], "no-store");
-        let desc = self.body["error_description"].as_str().or_else(|| self.body["Error"].as_str()).unwrap_or("");
+        let desc = self.body["error_description"]
+            .as_str()
+            .or_else(|| self.body["Error"].as_str())
+            .unwrap_or("");
         assert!(
-            desc.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+            desc.bytes()
+                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
             "error_description charset (RFC 6749 §5.2): {desc}"
         );
     }
@@ -221,7 +266,11 @@ impl Reply {
     /// Asserts a token was issued.
     pub fn assert_issued(&self) {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
-        assert!(self.body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(
+            self.body["access_token"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
         assert_eq!(self.headers["cache-control"], "no-store");
         assert_eq!(self.headers["pragma"], "no-cache");
     }

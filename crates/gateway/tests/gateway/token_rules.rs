@@ -6,7 +6,9 @@ use bearing_auth::{Profile, sign_raw};
 use http::Request;
 use serde_json::{Value, json};
 
-use crate::support::{CLIENT, Fixture, GRANT, OTHER, Reply, TOKEN_URL, b64, keys, sign_bytes, sign_with};
+use crate::support::{
+    CLIENT, Fixture, GRANT, OTHER, Reply, TOKEN_URL, b64, keys, sign_bytes, sign_with,
+};
 
 /// What a rule expects under one profile.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +117,17 @@ rule!(tr_malformed_assertion, f => f.token("not-a-jwt"), rfc: GRANT_ERR, apigee:
 async fn tr_get_method() {
     for p in [Profile::rfc_strict(), Profile::apigee()] {
         let f = Fixture::new(&p);
-        let r = raw(&f, "GET", &format!("/oauth/token?grant_type={GRANT}&assertion={}", f.assertion()), None, String::new()).await;
+        let r = raw(
+            &f,
+            "GET",
+            &format!(
+                "/oauth/token?grant_type={GRANT}&assertion={}",
+                f.assertion()
+            ),
+            None,
+            String::new(),
+        )
+        .await;
         r.assert_token_error(405, "invalid_request");
         assert_eq!(r.headers["allow"], "POST");
     }
@@ -129,11 +141,19 @@ async fn tr_authorization_header() {
         let req = Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
             .header("authorization", "Basic T3RoZXJDbGllbnQ6eA==")
-            .body(Body::from(format!("grant_type={GRANT}&assertion={}", f.assertion())))
+            .body(Body::from(format!(
+                "grant_type={GRANT}&assertion={}",
+                f.assertion()
+            )))
             .expect("request");
         let r = f.send(req).await;
         r.assert_token_error(401, "invalid_client");
-        assert!(r.headers["www-authenticate"].to_str().expect("ascii").starts_with("Basic realm="));
+        assert!(
+            r.headers["www-authenticate"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("Basic realm=")
+        );
     }
 }
 
@@ -143,10 +163,14 @@ async fn tr_oversized_assertion() {
     for p in [Profile::rfc_strict(), Profile::apigee()] {
         let f = Fixture::new(&p);
         let big = "a".repeat(1 << 20);
-        let r = f.token_form(format!("grant_type={GRANT}&assertion={big}")).await;
+        let r = f
+            .token_form(format!("grant_type={GRANT}&assertion={big}"))
+            .await;
         r.assert_token_error(413, "invalid_request");
         // Without Content-Length (streamed) the limit still holds.
-        let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(big.clone()))]);
+        let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(
+            big.clone(),
+        ))]);
         let req = Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Body::from_stream(stream))
@@ -228,13 +252,19 @@ rule!(ex_iat_string, f => f.token(&mutate(&f, |c, n| c["iat"] = json!(n.to_strin
 
 fn tamper_signature(a: &str) -> String {
     let (head, sig) = a.rsplit_once('.').expect("dot");
-    let mut bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig).expect("b64");
+    let mut bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, sig)
+        .expect("b64");
     bytes[10] ^= 1;
     format!("{head}.{}", b64(&bytes))
 }
 
 fn unsigned(header: &Value, claims: &Value, sig: &[u8]) -> String {
-    format!("{}.{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()), b64(sig))
+    format!(
+        "{}.{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes()),
+        b64(sig)
+    )
 }
 
 rule!(as_sig_bitflip, f => f.token(&tamper_signature(&f.assertion())), rfc: GRANT_ERR, apigee: GRANT_ERR);
@@ -360,9 +390,22 @@ async fn tr_token_response_format() {
     assert_eq!(r.body["scope"], "inventory orders");
     assert!(r.body.get("refresh_token").is_none());
     let f = Fixture::new(&Profile::apigee());
-    let r = f.token_form(format!("grant_type={GRANT}&assertion={}&scope=inventory", f.assertion())).await;
+    let r = f
+        .token_form(format!(
+            "grant_type={GRANT}&assertion={}&scope=inventory",
+            f.assertion()
+        ))
+        .await;
     assert_eq!(r.body["expires_in"], "180");
-    assert!(r.body.get("scope").is_none(), "scope equals the request: {}", r.text);
+    assert!(
+        r.body.get("scope").is_none(),
+        "scope equals the request: {}",
+        r.text
+    );
     let r = f.token(&mutate(&f, |c, _| unset(c, "iss"))).await;
-    assert!(r.body["ErrorCode"].is_string() && r.body["Error"].is_string() && r.body.get("error").is_none());
+    assert!(
+        r.body["ErrorCode"].is_string()
+            && r.body["Error"].is_string()
+            && r.body.get("error").is_none()
+    );
 }
