@@ -9,12 +9,14 @@
 # Usage: scripts/bench-sign.sh            (release build; a few minutes)
 #   SECONDS_PER=10   seconds per openssl test and per `bench sign` thread count
 #   THREADS=2        highest thread count for `bearing bench sign`
+#   ROUNDS=3         `bench sign` rounds per thread count (alternating with openssl; medians)
 # Needs: cargo, openssl, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER=${SECONDS_PER:-10}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 for tool in cargo openssl jq; do
     command -v "$tool" >/dev/null || { echo "bench-sign.sh: $tool is not on the PATH" >&2; exit 3; }
 done
@@ -46,8 +48,8 @@ cargo bench --bench signing -- 'RS256-2048|ES256|EdDSA' >&2
 # Median ns per iteration -> per second.
 rate() { jq -r '1e9 / .median.point_estimate' "$TARGET_DIR/criterion/$1/$2/new/estimates.json"; }
 
-echo "== bearing bench sign --alg RS256 --threads $THREADS --duration ${SECONDS_PER}s" >&2
-"$TARGET_DIR/release/bearing" bench sign --alg RS256 --threads "$THREADS" --duration "${SECONDS_PER}s" --json \
+echo "== bearing bench sign --alg RS256 --threads $THREADS --duration ${SECONDS_PER}s --rounds $ROUNDS" >&2
+"$TARGET_DIR/release/bearing" bench sign --alg RS256 --threads "$THREADS" --duration "${SECONDS_PER}s" --rounds "$ROUNDS" --json \
     >"$OUT/bench-sign.json"
 
 echo
@@ -70,7 +72,7 @@ row ES256 ecdsap256 1.0
 row EdDSA ed25519 2.0
 
 echo
-echo "bearing bench sign, RS256 (2048-bit key), one signer per thread, openssl speed [-multi N] rsa2048 in the same run:"
+echo "bearing bench sign, RS256 (2048-bit key), one signer per thread, openssl speed [-multi N] rsa2048 in the same run (median of $ROUNDS rounds each):"
 printf '| %7s | %12s | %14s | %6s | %7s | %7s |\n' threads assertions/s "openssl sign/s" ratio p50µs p99µs
 printf '|%s|\n' "---------|--------------|----------------|--------|---------|---------"
 jq -r '.steps[] | [.threads, .assertions_per_sec, (.openssl_sign_per_sec // 0), (.ratio_to_openssl // 0), .latency_us.p50, .latency_us.p99] | @tsv' \

@@ -138,6 +138,41 @@ fn json_alias_and_key_file() {
     assert_eq!(doc["key"]["kind"], "Ed25519");
 }
 
+// With --rounds, each round's rate is kept (ascending) and the median one is reported.
+#[test]
+fn rounds_report_the_median() {
+    let doc = run_json(&[
+        "bench",
+        "sign",
+        "--alg",
+        "EdDSA",
+        "--threads",
+        "1",
+        "--duration",
+        "100ms",
+        "--rounds",
+        "3",
+        "--no-openssl",
+        "--json",
+    ]);
+    assert_valid(&doc);
+    assert_eq!(doc["rounds"], 3);
+    let step = &doc["steps"][0];
+    let rates: Vec<f64> = step["rounds_assertions_per_sec"]
+        .as_array()
+        .expect("rounds")
+        .iter()
+        .map(|r| r.as_f64().expect("number"))
+        .collect();
+    assert_eq!(rates.len(), 3);
+    assert!(rates.windows(2).all(|w| w[0] <= w[1]), "{rates:?}");
+    assert_eq!(step["assertions_per_sec"].as_f64(), Some(rates[1]));
+    assert_eq!(
+        step["verification"]["valid"],
+        step["verification"]["sampled"]
+    );
+}
+
 // Bad flags are bad input (exit 2) with the flag named, never a panic.
 #[test]
 fn bad_input_exits_2() {
@@ -146,6 +181,7 @@ fn bad_input_exits_2() {
         (&["bench", "sign", "--alg", "none"], "--alg"),
         (&["bench", "sign", "--threads", "0"], "--threads"),
         (&["bench", "sign", "--duration", "0s"], "--duration"),
+        (&["bench", "sign", "--rounds", "0"], "--rounds"),
         (&["bench", "sign", "--key-bits", "1024"], "1024"),
         (
             &["bench", "sign", "--key", "/nonexistent/key.pem"],

@@ -168,9 +168,12 @@ impl Shared {
         }
         if found.is_some() {
             self.counters.handed_out.fetch_add(1, Ordering::Relaxed);
-            self.not_full.notify_one();
-        } else if discarded > 0 {
+        }
+        // Wake as many workers as slots were freed.
+        if discarded > 0 {
             self.not_full.notify_all();
+        } else if found.is_some() {
+            self.not_full.notify_one();
         }
         found
     }

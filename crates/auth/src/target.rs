@@ -74,6 +74,10 @@ pub struct TlsSpec {
     /// Client certificate's private key (PEM) for mTLS.
     #[serde(default)]
     pub client_key: Option<PathBuf>,
+    /// Allow a plain `http://` token URL on a host that is not loopback (a test gateway on
+    /// another machine). Defaults to false: the assertion is a credential.
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 /// How assertions are built for this target.
@@ -281,6 +285,9 @@ impl Target {
         if let Some(v) = &o.certificate {
             self.certificate = Some(v.clone());
         }
+        if o.allow_http {
+            self.tls.allow_http = true;
+        }
     }
 
     /// The audience to put in assertions.
@@ -352,6 +359,7 @@ impl Target {
             ca_bundle: self.tls.ca_bundle.clone(),
             client_cert: self.tls.client_cert.clone(),
             client_key: self.tls.client_key.clone(),
+            allow_http: self.tls.allow_http,
             ..Default::default()
         }
     }
@@ -406,6 +414,9 @@ pub struct TargetOverrides {
     pub private_key: Option<PathBuf>,
     /// `--cert` / `BEARING_CERTIFICATE`.
     pub certificate: Option<PathBuf>,
+    /// `--allow-http`: plain http to a non-loopback token URL (sets `tls.allow_http`; a
+    /// `false` here leaves the file's setting alone).
+    pub allow_http: bool,
 }
 
 /// A loaded identity: key, optional certificate, and the signer built from the target.
@@ -488,5 +499,30 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(t.client_id, "d");
+    }
+
+    // Plain http off loopback needs tls.allow_http in the file or the --allow-http override.
+    #[test]
+    fn allow_http_reaches_the_client() {
+        let yaml = "token_url: http://gw.example.com/oauth/token\nclient_id: c\nprivate_key: k\n";
+        let mut t: Target = crate::yaml::from_str(yaml, "t").expect("parse");
+        assert!(!t.token_client_options().allow_http);
+        let e = t
+            .token_client()
+            .expect_err("plain http refused")
+            .to_string();
+        assert!(e.contains("--allow-http"), "{e}");
+        t.apply(&TargetOverrides {
+            allow_http: true,
+            ..Default::default()
+        });
+        assert!(t.token_client().is_ok());
+        let t: Target = crate::yaml::from_str(&format!("{yaml}tls: {{ allow_http: true }}\n"), "t")
+            .expect("parse");
+        assert!(t.token_client_options().allow_http);
+        // A false override leaves the file's setting alone.
+        let mut t2 = t.clone();
+        t2.apply(&TargetOverrides::default());
+        assert!(t2.tls.allow_http);
     }
 }

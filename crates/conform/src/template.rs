@@ -22,7 +22,7 @@ pub const NAMES: [(&str, bool); 15] = [
 ];
 
 /// The filters.
-pub const FILTERS: [&str; 2] = ["upper", "swap_scheme"];
+pub const FILTERS: [&str; 4] = ["upper", "swap_case", "swap_scheme", "host_port"];
 
 /// One placeholder: name, optional argument and filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +136,14 @@ pub fn expand(
 fn apply_filter(f: &str, v: &str) -> String {
     match f {
         "upper" => v.to_uppercase(),
+        "swap_case" => v
+            .chars()
+            .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .collect(),
+        "host_port" => url::Url::parse(v)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .unwrap_or_else(|| v.to_owned()),
         "swap_scheme" => {
             if let Some(rest) = v.strip_prefix("https://") {
                 format!("http://{rest}")
@@ -205,6 +213,8 @@ mod tests {
         assert_eq!(expand("{token_url}/", look).expect("x"), "https://gw/oauth/token/");
         assert_eq!(expand("{token_url|swap_scheme}", look).expect("x"), "http://gw/oauth/token");
         assert_eq!(expand("{client_id|upper} ", look).expect("x"), "CID ");
+        assert_eq!(expand("{client_id|swap_case}", look).expect("x"), "cID");
+        assert_eq!(expand("{listener:j|host_port}", look).expect("x"), "127.0.0.1:9");
         assert_eq!(expand("{listener:jwks}/k.json", look).expect("x"), "http://127.0.0.1:9/jwks/k.json");
         let raw = r#"{"alg":"RS256","alg":"none"}"#;
         assert_eq!(expand(raw, look).expect("x"), raw);

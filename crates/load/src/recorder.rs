@@ -278,8 +278,8 @@ impl Recorder {
         let timed = status.is_some() || phase == Phase::Sign || matches!(outcome, Outcome::Ok(_));
         if timed {
             let us = |x: Duration| u64::try_from(x.as_micros()).unwrap_or(u64::MAX);
-            d.corrected.saturating_record(us(done.saturating_duration_since(intended)));
-            d.uncorrected.saturating_record(us(done.saturating_duration_since(started)));
+            crate::stats::record(&mut d.corrected, us(done.saturating_duration_since(intended)));
+            crate::stats::record(&mut d.uncorrected, us(done.saturating_duration_since(started)));
         }
     }
 

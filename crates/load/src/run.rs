@@ -253,6 +253,10 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     Ok(result)
 }
 
+/// Marks a goose user whose loop has run.
+#[derive(Debug, Clone, Copy)]
+struct Ran;
+
 fn main_phase(profile: &Profile) -> Phase {
     profile.scenarios.first().map_or(Phase::Api, |s| s.kind.main_phase())
 }
@@ -271,9 +275,11 @@ fn build_attack(
         // All users at once: goose starts `rate` users per second.
         _ => c.increase_rate = Some(format!("{}", (profile.users * 100).max(1000))),
     }
-    c.iterations = Some(1);
+    // goose's own clock only has to outlast the start: each user's first transaction runs our
+    // loop to our deadline, and goose waits for every user before it ends. (`iterations`
+    // would do too, but then goose prints "N users launched." to stdout.)
+    c.run_time = Some("1".into());
     c.no_telnet = true;
-    c.no_websocket = true;
     c.no_autostart = false;
     c.no_print_metrics = true;
     c.no_error_summary = true;
@@ -288,9 +294,19 @@ fn build_attack(
         let shc = Arc::clone(sh);
         let f: TransactionFunction = Arc::new(move |user| {
             let sh = Arc::clone(&shc);
+            let first = user.get_session_data::<Ran>().is_none();
+            if first {
+                user.set_session_data(Ran);
+            }
             let client = user.client.clone();
             Box::pin(async move {
-                crate::scenario::run_user(sh, client).await;
+                if first {
+                    crate::scenario::run_user(sh, client).await;
+                } else {
+                    // Done; goose calls again until its exit message arrives (checked
+                    // between transactions).
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
                 Ok(())
             })
         });

@@ -50,8 +50,16 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
+/// Records `v` into an auto-resizing histogram (`saturating_record` would clamp to the
+/// current highest value instead of growing).
+pub fn record(h: &mut Histogram<u64>, v: u64) {
+    if h.record(v).is_err() {
+        h.saturating_record(v);
+    }
+}
+
 /// Latency figures of one histogram, in µs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct LatencyStats {
     /// Median.
     pub p50: u64,
@@ -70,6 +78,19 @@ pub struct LatencyStats {
     /// The histogram itself (not serialized; written to `.hgrm` and the interval log).
     #[serde(skip, default = "new_histogram")]
     pub histogram: Histogram<u64>,
+}
+
+impl std::fmt::Debug for LatencyStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyStats")
+            .field("p50", &self.p50)
+            .field("p90", &self.p90)
+            .field("p99", &self.p99)
+            .field("p999", &self.p999)
+            .field("max", &self.max)
+            .field("mean", &self.mean)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LatencyStats {
@@ -199,9 +220,9 @@ mod tests {
         let mut all = new_histogram();
         for v in 1..=5000u64 {
             let d = if v % 2 == 0 { &mut a } else { &mut b };
-            d.corrected.saturating_record(v * 7);
+            record(&mut d.corrected, v * 7);
             d.count += 1;
-            all.saturating_record(v * 7);
+            record(&mut all, v * 7);
         }
         b.errors_by_kind.insert("timeout".into(), 2);
         b.errors = 2;

@@ -52,6 +52,11 @@ pub struct TokenClientOptions {
     /// **Dangerous**: accept any server certificate, even expired or for another host.
     /// Only for a throw-away test gateway; logged as a warning. Defaults to false.
     pub danger_accept_invalid_certs: bool,
+    /// Allow a plain `http://` token URL on a host that is not loopback. The assertion is a
+    /// credential (RFC 7523 §6, RFC 6749 §3.2 requires TLS), so without this
+    /// [`TokenClient::new`] refuses such a URL; loopback (`127.0.0.0/8`, `::1`,
+    /// `localhost`) is always allowed. Defaults to false.
+    pub allow_http: bool,
 }
 
 impl Default for TokenClientOptions {
@@ -67,6 +72,7 @@ impl Default for TokenClientOptions {
             user_agent: concat!("bearing/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_body_bytes: 1024 * 1024,
             danger_accept_invalid_certs: false,
+            allow_http: false,
         }
     }
 }
@@ -114,12 +120,14 @@ impl TokenClient {
     /// A client for `token_url` with the given options.
     ///
     /// # Errors
-    /// [`Error::Config`] for a URL that is not http(s), a client certificate without a key
-    /// (or the reverse), or TLS settings reqwest refuses; [`Error::Io`] for an unreadable
+    /// [`Error::Config`] for a URL that is not http(s), a plain `http://` URL to a host that
+    /// is not loopback without [`TokenClientOptions::allow_http`], a client certificate
+    /// without a key (or the reverse), or TLS settings reqwest refuses; [`Error::Io`] for an unreadable
     /// file; [`Error::InvalidCertificate`] / [`Error::InvalidKey`] naming the file at fault;
     /// [`Error::KeyMismatch`] when the client certificate does not match its key.
     pub fn new(token_url: Url, options: &TokenClientOptions) -> Result<Self> {
         check_url(&token_url)?;
+        check_plain_http(&token_url, options.allow_http)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
@@ -314,6 +322,35 @@ fn check_url(url: &Url) -> Result<()> {
     }
 }
 
+/// Whether `url` names a loopback host: `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// Refuses plain HTTP to a host off this machine unless allowed: the assertion (and the
+/// token that comes back) would cross the network in clear text.
+fn check_plain_http(url: &Url, allow_http: bool) -> Result<()> {
+    if url.scheme() != "http" || is_loopback(url) {
+        return Ok(());
+    }
+    if allow_http {
+        tracing::warn!(url = %url, "sending assertions over plain http (allow_http is set)");
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "token url {url} uses plain http to a host that is not loopback: the assertion is a \
+         credential and would cross the network in clear text; use https, or pass \
+         --allow-http (tls.allow_http in a target file) for a test gateway"
+    )))
+}
+
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_owned(),
@@ -453,6 +490,45 @@ mod tests {
             ..Default::default()
         };
         assert!(TokenClient::new(Url::parse("https://x/").expect("url"), &opts).is_err());
+    }
+
+    // Plain http is refused off loopback unless allowed; loopback and https always pass.
+    #[test]
+    fn plain_http_needs_loopback_or_allow_http() {
+        let new = |u: &str, allow_http: bool| {
+            let opts = TokenClientOptions {
+                allow_http,
+                ..Default::default()
+            };
+            TokenClient::new(Url::parse(u).expect("url"), &opts)
+        };
+        for ok in [
+            "http://127.0.0.1:8080/oauth/token",
+            "http://127.10.0.3/oauth/token",
+            "http://localhost:1/oauth/token",
+            "http://LOCALHOST/oauth/token",
+            "http://[::1]:8080/oauth/token",
+            "http://[::ffff:127.0.0.1]/oauth/token",
+            "https://gw.example.com/oauth/token",
+            "https://10.0.0.1/oauth/token",
+        ] {
+            assert!(new(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://gw.example.com/oauth/token",
+            "http://10.0.0.1/oauth/token",
+            "http://128.0.0.1/oauth/token",
+            "http://[2001:db8::1]/oauth/token",
+            "http://localhost.example.com/oauth/token",
+            "http://0.0.0.0/oauth/token",
+        ] {
+            let e = new(bad, false).expect_err(bad).to_string();
+            assert!(
+                e.contains("plain http") && e.contains("--allow-http"),
+                "{e}"
+            );
+            assert!(new(bad, true).is_ok(), "{bad} with allow_http");
+        }
     }
 
     // A connection refused is an Http error, retryable, naming the URL.

@@ -61,6 +61,9 @@ pub struct SignArgs {
     /// Do not run `openssl speed` even when it is on the PATH.
     #[arg(long)]
     pub no_openssl: bool,
+    /// Rounds per thread count, alternating with openssl; the median round is reported.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=15))]
+    pub rounds: u8,
     /// Let all threads share one parsed key (to measure what the shared lock costs).
     #[arg(long, hide = true)]
     pub shared_key: bool,
@@ -82,6 +85,7 @@ struct Report {
     alg: &'static str,
     key: KeyInfo,
     duration_secs: f64,
+    rounds: u8,
     machine: Machine,
     openssl: Option<OpensslInfo>,
     steps: Vec<StepReport>,
@@ -120,6 +124,8 @@ struct StepReport {
     latency_us: Latency,
     openssl_sign_per_sec: Option<f64>,
     ratio_to_openssl: Option<f64>,
+    rounds_assertions_per_sec: Vec<f64>,
+    rounds_openssl_sign_per_sec: Vec<f64>,
     verification: Verification,
 }
 
@@ -202,30 +208,50 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     let mut total = Verification::default();
     let mut rate_1 = None;
     for n in 1..=max_threads {
-        if progress {
-            eprintln!(
-                "bench sign: {alg}, {n} thread(s), {}…",
-                humantime::format_duration(a.duration)
-            );
+        // Rounds alternate bearing and openssl so both see the same machine; the median
+        // round of each side is reported (a shared machine disturbs single rounds).
+        let mut ours = Vec::with_capacity(usize::from(a.rounds));
+        let mut theirs = Vec::with_capacity(usize::from(a.rounds));
+        let mut v = Verification::default();
+        for round in 1..=a.rounds {
+            if progress {
+                let d = humantime::format_duration(a.duration);
+                eprintln!(
+                    "bench sign: {alg}, {n} thread(s), {d}, round {round}/{}…",
+                    a.rounds
+                );
+            }
+            let step = measure::run_step(&key, alg, n, a.duration, sharing)?;
+            let rv = measure::verify(&step, &cert, alg);
+            v.sampled += rv.sampled;
+            v.valid += rv.valid;
+            v.threads_sampled = v.threads_sampled.max(rv.threads_sampled);
+            ours.push(step);
+            if let Some(o) = &openssl {
+                if progress {
+                    eprintln!(
+                        "bench sign: openssl speed {}, {n} process(es)…",
+                        o.algorithm
+                    );
+                }
+                match openssl::speed(&o.algorithm, a.duration, n) {
+                    Ok(r) => theirs.push(r),
+                    Err(e) => tracing::warn!("{e:#}"),
+                }
+            }
         }
-        let step = measure::run_step(&key, alg, n, a.duration, sharing)?;
-        let v = measure::verify(&step, &cert, alg);
         total.sampled += v.sampled;
         total.valid += v.valid;
         total.threads_sampled += v.threads_sampled;
-        let ossl = openssl.as_ref().and_then(|o| {
-            if progress {
-                eprintln!(
-                    "bench sign: openssl speed {}, {n} process(es)…",
-                    o.algorithm
-                );
-            }
-            openssl::speed(&o.algorithm, a.duration, n)
-                .inspect_err(|e| tracing::warn!("{e:#}"))
-                .ok()
-        });
+        ours.sort_by(|x, y| x.rate().total_cmp(&y.rate()));
+        theirs.sort_by(f64::total_cmp);
+        let step = &ours[ours.len() / 2];
+        let ossl = theirs.get(theirs.len() / 2).copied();
         let rate_1 = *rate_1.get_or_insert(step.rate());
-        steps.push(step_report(&step, rate_1, ossl, v));
+        let mut r = step_report(step, rate_1, ossl, v);
+        r.rounds_assertions_per_sec = ours.iter().map(Step::rate).collect();
+        r.rounds_openssl_sign_per_sec = theirs;
+        steps.push(r);
     }
     let ok = total.valid == total.sampled && total.sampled > 0;
     let report = Report {
@@ -235,6 +261,7 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
             source,
         },
         duration_secs: a.duration.as_secs_f64(),
+        rounds: a.rounds,
         machine: machine(),
         openssl,
         steps,
@@ -281,6 +308,8 @@ fn step_report(step: &Step, rate_1: f64, openssl: Option<f64>, v: Verification) 
         },
         openssl_sign_per_sec: openssl,
         ratio_to_openssl: openssl.filter(|o| *o > 0.0).map(|o| rate / o),
+        rounds_assertions_per_sec: vec![rate],
+        rounds_openssl_sign_per_sec: openssl.into_iter().collect(),
         verification: v,
     }
 }
@@ -305,11 +334,12 @@ fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
     let m = &r.machine;
     writeln!(
         out,
-        "{} with a {} key ({}), {}s per thread count; {} cores ({}, {}/{})",
+        "{}, key {} ({}), {}s × {} round(s) per thread count; {} cores ({}, {}/{})",
         r.alg,
         r.key.kind,
         r.key.source,
         r.duration_secs,
+        r.rounds,
         m.cpus,
         m.cpu_model.as_deref().unwrap_or("unknown cpu"),
         m.os,
@@ -421,6 +451,7 @@ mod tests {
                 source: "generated".into(),
             },
             duration_secs: 0.02,
+            rounds: 1,
             machine: machine(),
             openssl: Some(OpensslInfo {
                 version: "OpenSSL 3.0.19".into(),

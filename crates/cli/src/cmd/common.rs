@@ -29,6 +29,10 @@ pub struct TargetArgs {
     /// The registered certificate, checked against the key.
     #[arg(long = "cert", env = "BEARING_CERTIFICATE")]
     pub certificate: Option<PathBuf>,
+    /// Allow a plain http:// token URL on a host that is not loopback (the assertion is a
+    /// credential: refused otherwise).
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 impl TargetArgs {
@@ -44,6 +48,7 @@ impl TargetArgs {
             client_id: self.client_id.clone(),
             private_key: self.private_key.clone(),
             certificate: self.certificate.clone(),
+            allow_http: self.allow_http,
         }
     }
 

@@ -5,6 +5,7 @@ mod call;
 mod common;
 mod decode;
 pub mod keygen;
+mod load;
 mod serve;
 mod sign;
 mod token;
@@ -45,6 +46,8 @@ pub enum Command {
     Serve(serve::Args),
     /// Benchmarks: `bench sign` measures assertion signing per core and across cores.
     Bench(bench::Args),
+    /// Run a load profile (goose); exit 1 when a threshold is missed.
+    Load(load::Args),
 }
 
 /// Runs the chosen command.
@@ -61,5 +64,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Call(a) => call::run(a, &g).await,
         Command::Serve(a) => serve::run(a, &g).await,
         Command::Bench(a) => bench::run(a, &g),
+        Command::Load(a) => load::run(a, &g).await,
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Strings are templates: `{client_id}`, `{token_url}`, `{audience}`, `{base_url}`,
 //! `{api_url}`, `{second_client_id}`, `{listener:NAME}`, `{attacker_x5t}`, `{random:N}`, with
-//! filters `|upper` and `|swap_scheme` (`{token_url|swap_scheme}` is the `http://` twin).
+//! filters `|upper`, `|swap_case`, `|swap_scheme` (`{token_url|swap_scheme}` is the `http://`
+//! twin) and `|host_port`.
 
 use std::collections::BTreeMap;
 

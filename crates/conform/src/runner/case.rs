@@ -12,7 +12,9 @@ use super::check::{self, Ctx, Side};
 use super::listener::Listener;
 use super::{Env, Party};
 use crate::http::{Exchange, Request, Response, Secrets};
-use crate::model::{AdminStep, Branch, Case, CertKind, Expect, Invalidate, Mutation, Step, WaitStep};
+use crate::model::{
+    AdminStep, Branch, Case, CertKind, Expect, Invalidate, Mutation, RequestChange, Step, WaitStep,
+};
 use crate::model::mutation::KeyRef;
 use crate::outcome::{CaseResult, Finding, Outcome};
 
@@ -69,25 +71,54 @@ fn needs_admin(c: &Case) -> bool {
     })
 }
 
+/// Every template-bearing string of the case, joined (to see which placeholders it uses).
+fn case_text(c: &Case) -> String {
+    let mut out = String::new();
+    let mut json = |v: &serde_json::Value| out.push_str(&v.to_string());
+    for s in c.steps.iter().chain(&c.cleanup) {
+        match s {
+            Step::Token(t) => {
+                for m in &t.mutate {
+                    match m {
+                        Mutation::SetClaim(map) | Mutation::SetHeader(map) => map.values().for_each(&mut json),
+                        Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => json(&d.value),
+                        Mutation::RawClaims(s) | Mutation::RawHeader(s) => json(&serde_json::Value::String(s.clone())),
+                        _ => {}
+                    }
+                }
+                for r in &t.request {
+                    match r {
+                        RequestChange::SetParam { value, .. }
+                        | RequestChange::AddParam { value, .. }
+                        | RequestChange::Header { value, .. } => json(&serde_json::Value::String(value.clone())),
+                        _ => {}
+                    }
+                }
+            }
+            Step::Api(a) => {
+                if let Some(v) = &a.authorization {
+                    json(&serde_json::Value::String(v.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 fn needs_api(c: &Case) -> bool {
-    c.steps.iter().any(|s| matches!(s, Step::Api(_) | Step::Managed(_)))
+    c.steps.iter().any(|s| matches!(s, Step::Api(_) | Step::Managed(_))) || case_text(c).contains("{api_url")
 }
 
 fn needs_second(c: &Case) -> bool {
-    let mentions = |v: &serde_json::Value| v.to_string().contains("{second_client_id}");
-    c.steps.iter().any(|s| match s {
-        Step::Token(t) => {
-            t.identity == "second"
-                || t.mutate.iter().any(|m| match m {
-                    Mutation::SetClaim(map) | Mutation::SetHeader(map) => map.values().any(mentions),
-                    Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => mentions(&d.value),
-                    Mutation::RawClaims(s) | Mutation::RawHeader(s) => s.contains("{second_client_id}"),
-                    Mutation::SignWith(w) => w.key == KeyRef::Second,
-                    _ => false,
-                })
-        }
-        _ => false,
-    })
+    case_text(c).contains("{second_client_id")
+        || c.steps.iter().any(|s| match s {
+            Step::Token(t) => {
+                t.identity == "second"
+                    || t.mutate.iter().any(|m| matches!(m, Mutation::SignWith(w) if w.key == KeyRef::Second))
+            }
+            _ => false,
+        })
 }
 
 fn result(c: &Case, outcome: Outcome, reason: String, duration: Duration) -> CaseResult {

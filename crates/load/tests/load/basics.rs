@@ -51,7 +51,7 @@ async fn corrected_latency_shows_a_stall() {
     let r = support::run("duration: 1s\nusers: 4\nrate: 1000/s\nscenarios: [{name: api, kind: api}]\n", &t).await;
     let api = r.scenarios[0].phase_stats(Phase::Api, r.seconds());
     assert!(api.count >= 990, "{}", api.count);
-    assert!(api.corrected.p99 >= 300_000, "corrected p99 {} µs", api.corrected.p99);
+    assert!(api.corrected.p99 >= 300_000, "corrected p99 {} µs: {api:?}", api.corrected.p99);
     assert!(api.uncorrected.p99 < 50_000, "uncorrected p99 {} µs", api.uncorrected.p99);
     assert!(api.uncorrected.max >= 400_000, "the stalled requests themselves were slow: {}", api.uncorrected.max);
 }

@@ -30,7 +30,8 @@ async fn token_requests_equal_assertions_used() {
         let sig = s.signing.as_ref().expect("token scenarios report signing");
         assert_eq!(tok.count, sig.assertions_used, "{}: token requests = assertions used", s.spec.name);
         assert_eq!(tok.errors, 0, "{}: {:?}", s.spec.name, tok.errors_by_kind);
-        assert!(tok.count >= 150, "{}: {}", s.spec.name, tok.count);
+        let planned = s.planned.expect("open model");
+        assert!(tok.count as f64 >= 0.9 * planned as f64, "{}: {} of {planned}", s.spec.name, tok.count);
         ours += tok.statuses.get(&200).copied().unwrap_or(0);
     }
     assert_eq!(r.scenarios[0].signing.as_ref().map(|s| s.mode.as_str()), Some("pool"));
