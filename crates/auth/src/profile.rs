@@ -78,6 +78,30 @@ pub struct Profile {
     /// Whether a token in the `access_token` query parameter is accepted (`allow_query_token`,
     /// RFC 6750 §2.3 says SHOULD NOT).
     pub allow_query_token: bool,
+    /// Deliberate non-conformance, only for showing that the conformance runner catches it
+    /// (the broken-sandbox tests). Off by default, and left out of YAML while off.
+    #[serde(skip_serializing_if = "Dangerous::is_off")]
+    pub dangerous: Dangerous,
+}
+
+/// Test-only switches that make a sandbox gateway non-conformant on purpose (STYLE.md: what
+/// weakens security is named `dangerous`). Never set them for anything a partner relies on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dangerous {
+    /// Check only that `aud` is present, not its value (as Authlib does; RFC 7523 §3 #3 says
+    /// the AS MUST reject a JWT without its own identity as an audience). Defaults to false.
+    pub skip_audience_check: bool,
+    /// Accept assertions whose `alg` is `none` (any case) without checking any signature
+    /// (RFC 8725 §3.2 forbids it). Defaults to false.
+    pub accept_alg_none: bool,
+}
+
+impl Dangerous {
+    /// Whether every switch is off.
+    pub fn is_off(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Clock-skew allowances (catalog §5 `clock_skew`).
@@ -245,6 +269,7 @@ impl Profile {
             rs_challenge: true,
             rs_insufficient_scope_status: 403,
             allow_query_token: false,
+            dangerous: Dangerous::default(),
         }
     }
 

@@ -40,7 +40,14 @@ fn lookup<'a>(p: &'a Value, path: &str) -> Option<&'a Value> {
     rest.split('.').try_fold(p, |v, seg| v.get(seg))
 }
 
-/// Checks that `path` names a profile field.
+/// Checks that `path` (`profile.a.b`) names a profile field.
+///
+/// # Errors
+/// A message listing the profile's fields.
+pub fn check_profile_path(path: &str) -> Result<(), String> {
+    check_path(path)
+}
+
 fn check_path(path: &str) -> Result<(), String> {
     if lookup(default_profile_json(), path).is_some() {
         return Ok(());

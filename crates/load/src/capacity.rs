@@ -48,9 +48,20 @@ pub struct CapacityReport {
 ///
 /// # Errors
 /// As [`run`]; [`Error::Profile`] when a scenario cannot be rate-driven (`mixed`).
-pub async fn find_capacity(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> Result<(CapacityReport, RunResult)> {
-    if profile.scenarios.iter().any(|s| s.kind == ScenarioKind::Mixed) {
-        return Err(Error::Profile("--find-capacity steps the arrival rate; mixed scenarios pace each user themselves".into()));
+pub async fn find_capacity(
+    profile: &Profile,
+    target: &LoadTarget,
+    opts: &RunOptions,
+) -> Result<(CapacityReport, RunResult)> {
+    if profile
+        .scenarios
+        .iter()
+        .any(|s| s.kind == ScenarioKind::Mixed)
+    {
+        return Err(Error::Profile(
+            "--find-capacity steps the arrival rate; mixed scenarios pace each user themselves"
+                .into(),
+        ));
     }
     let c = &profile.capacity;
     let mut rate = c.start.0;
@@ -74,12 +85,27 @@ pub async fn find_capacity(profile: &Profile, target: &LoadTarget, opts: &RunOpt
         let st = main.stats(r.seconds());
         let achieved = (st.count - st.errors) as f64 / r.seconds().max(1e-9);
         let asked = rate / opts.shard.map_or(1.0, |(_, n)| f64::from(n));
-        let mut missed: Vec<String> = r.all_thresholds().iter().filter(|t| !t.passed).map(|t| format!("{} (was {})", t.expr, t.actual_display)).collect();
+        let mut missed: Vec<String> = r
+            .all_thresholds()
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| format!("{} (was {})", t.expr, t.actual_display))
+            .collect();
         if achieved < MIN_ACHIEVED * asked {
-            missed.push(format!("achieved {achieved:.0}/s < {:.0}% of {asked:.0}/s", MIN_ACHIEVED * 100.0));
+            missed.push(format!(
+                "achieved {achieved:.0}/s < {:.0}% of {asked:.0}/s",
+                MIN_ACHIEVED * 100.0
+            ));
         }
         let passed = missed.is_empty();
-        steps.push(CapacityStep { rate, achieved_rate: achieved, p99_us: st.corrected.p99, error_rate: st.error_rate(), passed, missed });
+        steps.push(CapacityStep {
+            rate,
+            achieved_rate: achieved,
+            p99_us: st.corrected.p99,
+            error_rate: st.error_rate(),
+            passed,
+            missed,
+        });
         tracing::info!(rate, achieved, passed, "capacity step");
         if !passed {
             if first.is_none() {
@@ -93,9 +119,15 @@ pub async fn find_capacity(profile: &Profile, target: &LoadTarget, opts: &RunOpt
             _ => rate + c.step.0,
         };
     }
-    let report = CapacityReport { knee: knee.as_ref().map(|(k, _)| *k), steps, step_duration_s: c.step_duration.as_secs_f64() };
+    let report = CapacityReport {
+        knee: knee.as_ref().map(|(k, _)| *k),
+        steps,
+        step_duration_s: c.step_duration.as_secs_f64(),
+    };
     let Some(run) = knee.map(|(_, r)| r).or(first) else {
-        return Err(Error::Profile("capacity.start is above capacity.max: no step ran".into()));
+        return Err(Error::Profile(
+            "capacity.start is above capacity.max: no step ran".into(),
+        ));
     };
     Ok((report, run))
 }

@@ -30,6 +30,6 @@ pub use error::{Error, Result};
 pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
 pub use result::{RunResult, ScenarioResult};
 pub use run::{Progress, ProgressFn, RunOptions, run};
-pub use target::LoadTarget;
 pub use stats::{Phase, PhaseStats};
+pub use target::LoadTarget;
 pub use threshold::{Threshold, ThresholdResult};

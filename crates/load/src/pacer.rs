@@ -22,7 +22,9 @@ pub struct Schedule {
 impl Schedule {
     /// A constant `rate` (per second) for `duration`.
     pub fn constant(rate: f64, duration: Duration) -> Self {
-        Self { segments: vec![(duration.as_secs_f64(), rate, rate)] }
+        Self {
+            segments: vec![(duration.as_secs_f64(), rate, rate)],
+        }
     }
 
     /// Ramps from `start` through each `(duration, rate)` stage, k6-style.
@@ -41,7 +43,13 @@ impl Schedule {
 
     /// The same schedule with every rate multiplied by `f` (a scenario's weight share).
     pub fn scaled(&self, f: f64) -> Self {
-        Self { segments: self.segments.iter().map(|(d, a, b)| (*d, a * f, b * f)).collect() }
+        Self {
+            segments: self
+                .segments
+                .iter()
+                .map(|(d, a, b)| (*d, a * f, b * f))
+                .collect(),
+        }
     }
 
     /// Total length.
@@ -51,7 +59,10 @@ impl Schedule {
 
     /// Arrivals planned over the whole schedule.
     pub fn total_arrivals(&self) -> f64 {
-        self.segments.iter().map(|(d, a, b)| d * (a + b) / 2.0).sum()
+        self.segments
+            .iter()
+            .map(|(d, a, b)| d * (a + b) / 2.0)
+            .sum()
     }
 
     /// The rate at `t` seconds.
@@ -125,7 +136,9 @@ impl Pacer {
             finished: AtomicBool::new(false),
         });
         let p = Arc::clone(&pacer);
-        std::thread::Builder::new().name("bearing-pacer".into()).spawn(move || p.release_loop())?;
+        std::thread::Builder::new()
+            .name("bearing-pacer".into())
+            .spawn(move || p.release_loop())?;
         Ok(pacer)
     }
 
@@ -135,7 +148,9 @@ impl Pacer {
             if self.stop.load(Ordering::Relaxed) || k >= self.max {
                 break;
             }
-            let Some(t) = self.schedule.time_of(k) else { break };
+            let Some(t) = self.schedule.time_of(k) else {
+                break;
+            };
             let due = self.start + Duration::from_secs_f64(t);
             let now = Instant::now();
             if due > now {
@@ -183,7 +198,9 @@ impl Pacer {
 
     /// Arrivals handed out so far.
     pub fn issued(&self) -> u64 {
-        self.next_ticket.load(Ordering::Relaxed).min(self.released.load(Ordering::Acquire))
+        self.next_ticket
+            .load(Ordering::Relaxed)
+            .min(self.released.load(Ordering::Acquire))
     }
 
     /// Whether every planned arrival has been released.
@@ -222,13 +239,20 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pacer_releases_evenly() {
         let start = Instant::now() + Duration::from_millis(20);
-        let p = Pacer::start(Schedule::constant(1000.0, Duration::from_millis(200)), start, u64::MAX)
-            .expect("thread");
+        let p = Pacer::start(
+            Schedule::constant(1000.0, Duration::from_millis(200)),
+            start,
+            u64::MAX,
+        )
+        .expect("thread");
         let mut prev: Option<Instant> = None;
         let mut n = 0;
         while let Some(intended) = p.next().await {
             let now = Instant::now();
-            assert!(now + Duration::from_millis(1) >= intended, "never released early");
+            assert!(
+                now + Duration::from_millis(1) >= intended,
+                "never released early"
+            );
             if let Some(pv) = prev {
                 let gap = (intended - pv).as_secs_f64();
                 assert!((gap - 0.001).abs() < 2e-6, "{gap}");

@@ -62,9 +62,13 @@ impl<'de> Deserialize<'de> for Rate {
                 Ok(Rate(v))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Rate, E> {
-                crate::threshold::parse_per_second(v).map(Rate).ok_or_else(|| {
-                    E::custom(format!("invalid rate {v:?}: expected e.g. 2000/s, 60/m or 500"))
-                })
+                crate::threshold::parse_per_second(v)
+                    .map(Rate)
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "invalid rate {v:?}: expected e.g. 2000/s, 60/m or 500"
+                        ))
+                    })
             }
         }
         d.deserialize_any(V)
@@ -175,7 +179,11 @@ pub struct PoolSpec {
 
 impl Default for PoolSpec {
     fn default() -> Self {
-        Self { capacity: 20_000, workers: None, prefill: true }
+        Self {
+            capacity: 20_000,
+            workers: None,
+            prefill: true,
+        }
     }
 }
 
@@ -280,7 +288,8 @@ impl Profile {
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
         let p: Self = serde_saphyr::from_str(text)
             .map_err(|e| Error::Profile(bearing_auth::yaml::located(origin, &e)))?;
-        p.validate().map_err(|m| Error::Profile(format!("{origin}: {m}")))?;
+        p.validate()
+            .map_err(|m| Error::Profile(format!("{origin}: {m}")))?;
         Ok(p)
     }
 
@@ -313,7 +322,10 @@ impl Profile {
             return Err("duration: missing (give duration, or stages)".into());
         }
         if d.is_zero() || d > MAX_DURATION {
-            return Err(format!("duration: {} must be > 0 and at most 24h", fmt_d(d)));
+            return Err(format!(
+                "duration: {} must be > 0 and at most 24h",
+                fmt_d(d)
+            ));
         }
         if self.users == 0 {
             return Err("users: must be at least 1".into());
@@ -351,9 +363,15 @@ impl Profile {
         for (i, s) in self.scenarios.iter().enumerate() {
             let at = format!("scenarios[{i}] ({})", s.name);
             if s.name.trim().is_empty()
-                || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
             {
-                return Err(format!("scenarios[{i}].name: {:?} must be letters, digits, - or _", s.name));
+                return Err(format!(
+                    "scenarios[{i}].name: {:?} must be letters, digits, - or _",
+                    s.name
+                ));
             }
             if !names.insert(s.name.as_str()) {
                 return Err(format!("{at}.name: appears twice"));
@@ -363,27 +381,56 @@ impl Profile {
             }
             let k = s.kind;
             let only = |field: &str, set: bool, kinds: &str| {
-                if set { Err(format!("{at}.{field}: only applies to {kinds} scenarios, not {}", k.name())) } else { Ok(()) }
+                if set {
+                    Err(format!(
+                        "{at}.{field}: only applies to {kinds} scenarios, not {}",
+                        k.name()
+                    ))
+                } else {
+                    Ok(())
+                }
             };
             use ScenarioKind as K;
-            only("api", s.api.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm), "api, mixed and refresh-storm")?;
-            only("calls_per_second", s.calls_per_second.is_some() && k != K::Mixed, "mixed")?;
-            only("revoke_at", s.revoke_at.is_some() && k != K::RefreshStorm, "refresh-storm")?;
+            only(
+                "api",
+                s.api.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
+                "api, mixed and refresh-storm",
+            )?;
+            only(
+                "calls_per_second",
+                s.calls_per_second.is_some() && k != K::Mixed,
+                "mixed",
+            )?;
+            only(
+                "revoke_at",
+                s.revoke_at.is_some() && k != K::RefreshStorm,
+                "refresh-storm",
+            )?;
             only("pool", s.pool.is_some() && k != K::Token, "token")?;
             if k == K::Mixed {
                 match s.calls_per_second {
                     Some(c) if c > 0.0 && c.is_finite() => {}
                     Some(c) => return Err(format!("{at}.calls_per_second: {c} must be > 0")),
-                    None => return Err(format!("{at}.calls_per_second: required for mixed scenarios")),
+                    None => {
+                        return Err(format!(
+                            "{at}.calls_per_second: required for mixed scenarios"
+                        ));
+                    }
                 }
                 if self.is_open() {
-                    return Err(format!("{at}: mixed scenarios pace each user themselves; remove rate/stages"));
+                    return Err(format!(
+                        "{at}: mixed scenarios pace each user themselves; remove rate/stages"
+                    ));
                 }
             }
             if let Some(r) = s.revoke_at
                 && r >= d
             {
-                return Err(format!("{at}.revoke_at: {} is not before the end of the run ({})", fmt_d(r), fmt_d(d)));
+                return Err(format!(
+                    "{at}.revoke_at: {} is not before the end of the run ({})",
+                    fmt_d(r),
+                    fmt_d(d)
+                ));
             }
         }
         let c = &self.capacity;
@@ -414,7 +461,9 @@ impl Profile {
         for s in &mut p.stages {
             s.rate = Rate(s.rate.0 / n);
         }
-        p.max_requests = p.max_requests.map(|m| m.div_ceil(u64::from(count.max(1))).max(1));
+        p.max_requests = p
+            .max_requests
+            .map(|m| m.div_ceil(u64::from(count.max(1))).max(1));
         p.capacity.start = Rate(p.capacity.start.0 / n);
         p.capacity.step = Rate(p.capacity.step.0 / n);
         p.capacity.max = Rate(p.capacity.max.0 / n);
@@ -464,17 +513,43 @@ mod tests {
     #[test]
     fn errors_name_the_position_or_field() {
         for (text, needle) in [
-            ("duration: 2s\nscenarios:\n  - { name: a, kind: api, wieght: 3 }\n", "p.yaml:3:"),
-            ("duration: 2s\nscenarios:\n  - { name: a, kind: teleport }\n", "p.yaml:3:"),
-            ("duration: 2s\nthresholds: ['p99 <']\nscenarios: [{name: a, kind: api}]\n", "p.yaml:2:"),
-            ("duration: 2s\nrate: fast\nscenarios: [{name: a, kind: api}]\n", "p.yaml:2:"),
-            ("duration: 2s\nscenarios: [{name: a, kind: token, revoke_at: 1s}]\n", "scenarios[0] (a).revoke_at: only applies"),
-            ("duration: 2s\nscenarios: [{name: a, kind: refresh-storm, revoke_at: 3s}]\n", "not before the end"),
-            ("duration: 2s\nscenarios: [{name: a, kind: mixed}]\n", "calls_per_second: required"),
+            (
+                "duration: 2s\nscenarios:\n  - { name: a, kind: api, wieght: 3 }\n",
+                "p.yaml:3:",
+            ),
+            (
+                "duration: 2s\nscenarios:\n  - { name: a, kind: teleport }\n",
+                "p.yaml:3:",
+            ),
+            (
+                "duration: 2s\nthresholds: ['p99 <']\nscenarios: [{name: a, kind: api}]\n",
+                "p.yaml:2:",
+            ),
+            (
+                "duration: 2s\nrate: fast\nscenarios: [{name: a, kind: api}]\n",
+                "p.yaml:2:",
+            ),
+            (
+                "duration: 2s\nscenarios: [{name: a, kind: token, revoke_at: 1s}]\n",
+                "scenarios[0] (a).revoke_at: only applies",
+            ),
+            (
+                "duration: 2s\nscenarios: [{name: a, kind: refresh-storm, revoke_at: 3s}]\n",
+                "not before the end",
+            ),
+            (
+                "duration: 2s\nscenarios: [{name: a, kind: mixed}]\n",
+                "calls_per_second: required",
+            ),
             ("scenarios: [{name: a, kind: api}]\n", "duration: missing"),
-            ("duration: 2s\nusers: 1\nscenarios: [{name: a, kind: api}, {name: b, kind: api}]\n", "users:"),
+            (
+                "duration: 2s\nusers: 1\nscenarios: [{name: a, kind: api}, {name: b, kind: api}]\n",
+                "users:",
+            ),
         ] {
-            let e = Profile::from_yaml(text, "p.yaml").expect_err(text).to_string();
+            let e = Profile::from_yaml(text, "p.yaml")
+                .expect_err(text)
+                .to_string();
             assert!(e.contains(needle), "{text}\n=> {e}");
         }
     }
@@ -482,7 +557,11 @@ mod tests {
     // A shard takes 1/N of rate and users.
     #[test]
     fn shard_takes_its_share() {
-        let p = Profile::from_yaml("duration: 1s\nusers: 10\nrate: 900\nscenarios: [{name: a, kind: api}]\n", "p").expect("valid");
+        let p = Profile::from_yaml(
+            "duration: 1s\nusers: 10\nrate: 900\nscenarios: [{name: a, kind: api}]\n",
+            "p",
+        )
+        .expect("valid");
         let s = p.for_shard(1, 3);
         assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
         assert_eq!(p.hash_hex(), Profile::clone(&p).hash_hex());

@@ -56,7 +56,12 @@ impl Interval {
             if h.is_empty() {
                 [0; 4]
             } else {
-                [h.value_at_quantile(0.5), h.value_at_quantile(0.9), h.value_at_quantile(0.99), h.max()]
+                [
+                    h.value_at_quantile(0.5),
+                    h.value_at_quantile(0.9),
+                    h.value_at_quantile(0.99),
+                    h.max(),
+                ]
             }
         };
         Self {
@@ -78,7 +83,10 @@ pub fn encode(h: &hdrhistogram::Histogram<u64>) -> String {
     use hdrhistogram::serialization::Serializer as _;
     let mut buf = Vec::new();
     // Serializing into a Vec only fails on a histogram too large for the format.
-    if hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut buf).is_err() {
+    if hdrhistogram::serialization::V2DeflateSerializer::new()
+        .serialize(h, &mut buf)
+        .is_err()
+    {
         return String::new();
     }
     base64::engine::general_purpose::STANDARD.encode(buf)
@@ -90,7 +98,9 @@ pub fn encode(h: &hdrhistogram::Histogram<u64>) -> String {
 /// A message when the text is not a serialized histogram.
 pub fn decode(s: &str) -> Result<hdrhistogram::Histogram<u64>, String> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s.trim()).map_err(|e| e.to_string())?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|e| e.to_string())?;
     let mut h: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut std::io::Cursor::new(bytes))
         .map_err(|e| format!("{e:?}"))?;
@@ -134,7 +144,9 @@ pub struct Collected {
 impl Collector {
     /// A collector for `scenarios` scenarios whose clock starts now.
     pub fn new(scenarios: usize) -> Arc<Self> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Arc::new(Self {
             origin: Instant::now(),
             base_epoch_secs: now.as_secs(),
@@ -157,12 +169,20 @@ impl Collector {
 
     /// A recorder for one user of scenario `scenario`.
     pub fn recorder(self: &Arc<Self>, scenario: usize) -> Recorder {
-        Recorder { collector: Arc::clone(self), scenario, second: 0, slot: Default::default() }
+        Recorder {
+            collector: Arc::clone(self),
+            scenario,
+            second: 0,
+            slot: Default::default(),
+        }
     }
 
     /// Attempts and failures so far (for the progress line; updated per request).
     pub fn live_counts(&self) -> (u64, u64) {
-        (self.live_count.load(Ordering::Relaxed), self.live_errors.load(Ordering::Relaxed))
+        (
+            self.live_count.load(Ordering::Relaxed),
+            self.live_errors.load(Ordering::Relaxed),
+        )
     }
 
     /// The corrected p99 so far of `phase` across scenarios, in µs (updated once a second).
@@ -209,7 +229,11 @@ impl Collector {
                 intervals.push(std::mem::take(&mut s.closed));
             }
         }
-        Collected { base_epoch_secs: self.base_epoch_secs, totals, intervals }
+        Collected {
+            base_epoch_secs: self.base_epoch_secs,
+            totals,
+            intervals,
+        }
     }
 }
 
@@ -278,15 +302,22 @@ impl Recorder {
         let timed = status.is_some() || phase == Phase::Sign || matches!(outcome, Outcome::Ok(_));
         if timed {
             let us = |x: Duration| u64::try_from(x.as_micros()).unwrap_or(u64::MAX);
-            crate::stats::record(&mut d.corrected, us(done.saturating_duration_since(intended)));
-            crate::stats::record(&mut d.uncorrected, us(done.saturating_duration_since(started)));
+            crate::stats::record(
+                &mut d.corrected,
+                us(done.saturating_duration_since(intended)),
+            );
+            crate::stats::record(
+                &mut d.uncorrected,
+                us(done.saturating_duration_since(started)),
+            );
         }
     }
 
     /// Hands the current second's data to the collector.
     pub fn flush(&mut self) {
         if self.slot.iter().any(Option::is_some) {
-            self.collector.absorb(self.scenario, self.second, &mut self.slot);
+            self.collector
+                .absorb(self.scenario, self.second, &mut self.slot);
         }
     }
 }
@@ -313,11 +344,20 @@ mod tests {
                 let done = t0 + Duration::from_millis(i * 3);
                 let r = if i % 2 == 0 { &mut a } else { &mut b };
                 let out = if i % 100 == 0 {
-                    Outcome::Failed { kind: "status_503".into(), status: Some(503) }
+                    Outcome::Failed {
+                        kind: "status_503".into(),
+                        status: Some(503),
+                    }
                 } else {
                     Outcome::Ok(Some(200))
                 };
-                r.record(Phase::Api, done - Duration::from_micros(900), done - Duration::from_micros(300), done, &out);
+                r.record(
+                    Phase::Api,
+                    done - Duration::from_micros(900),
+                    done - Duration::from_micros(300),
+                    done,
+                    &out,
+                );
             }
         }
         let got = c.finish();
@@ -328,11 +368,21 @@ mod tests {
         // The serialized intervals add up to the totals, exactly.
         let mut h = crate::stats::new_histogram();
         for i in &got.intervals[0] {
-            h.add(decode(&i.corrected_encoded).expect("decodes")).expect("adds");
+            h.add(decode(&i.corrected_encoded).expect("decodes"))
+                .expect("adds");
         }
         assert_eq!(h, tot.corrected);
-        assert!(got.intervals[0].len() >= 3, "3 s of samples span several intervals");
-        assert_eq!(tot.corrected.value_at_quantile(0.5), tot.corrected.highest_equivalent(900));
-        assert_eq!(tot.uncorrected.value_at_quantile(0.5), tot.uncorrected.highest_equivalent(300));
+        assert!(
+            got.intervals[0].len() >= 3,
+            "3 s of samples span several intervals"
+        );
+        assert_eq!(
+            tot.corrected.value_at_quantile(0.5),
+            tot.corrected.highest_equivalent(900)
+        );
+        assert_eq!(
+            tot.uncorrected.value_at_quantile(0.5),
+            tot.uncorrected.highest_equivalent(300)
+        );
     }
 }

@@ -133,12 +133,18 @@ pub struct RunResult {
 impl RunResult {
     /// Whether every threshold (run and scenarios) held.
     pub fn passed(&self) -> bool {
-        self.thresholds.iter().chain(self.scenarios.iter().flat_map(|s| &s.thresholds)).all(|t| t.passed)
+        self.thresholds
+            .iter()
+            .chain(self.scenarios.iter().flat_map(|s| &s.thresholds))
+            .all(|t| t.passed)
     }
 
     /// Every threshold result.
     pub fn all_thresholds(&self) -> Vec<&ThresholdResult> {
-        self.thresholds.iter().chain(self.scenarios.iter().flat_map(|s| &s.thresholds)).collect()
+        self.thresholds
+            .iter()
+            .chain(self.scenarios.iter().flat_map(|s| &s.thresholds))
+            .collect()
     }
 
     /// Seconds of the measured window.

@@ -96,7 +96,13 @@ impl std::fmt::Debug for LatencyStats {
 impl LatencyStats {
     /// Figures of `h`.
     pub fn from_histogram(h: Histogram<u64>) -> Self {
-        let q = |p: f64| if h.is_empty() { 0 } else { h.value_at_quantile(p) };
+        let q = |p: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(p)
+            }
+        };
         Self {
             p50: q(0.5),
             p90: q(0.9),
@@ -143,7 +149,11 @@ pub struct PhaseStats {
 impl PhaseStats {
     /// `errors / count` (0 when nothing ran).
     pub fn error_rate(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.errors as f64 / self.count as f64 }
+        if self.count == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.count as f64
+        }
     }
 }
 
@@ -201,7 +211,11 @@ impl PhaseData {
             errors: self.errors,
             errors_by_kind: self.errors_by_kind.clone(),
             statuses: self.statuses.clone(),
-            rate: if seconds > 0.0 { self.count as f64 / seconds } else { 0.0 },
+            rate: if seconds > 0.0 {
+                self.count as f64 / seconds
+            } else {
+                0.0
+            },
             corrected: LatencyStats::from_histogram(self.corrected.clone()),
             uncorrected: LatencyStats::from_histogram(self.uncorrected.clone()),
         }

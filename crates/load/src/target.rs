@@ -35,7 +35,10 @@ pub struct Admin {
 
 impl std::fmt::Debug for Admin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Admin").field("url", &self.url.as_str()).field("secret", &"…").finish()
+        f.debug_struct("Admin")
+            .field("url", &self.url.as_str())
+            .field("secret", &"…")
+            .finish()
     }
 }
 
@@ -65,27 +68,43 @@ impl LoadTarget {
     pub fn from_target(target: &Target, jti_prefix: &str) -> Result<Self> {
         let identity = target.load_identity()?;
         let x5t = if target.assertion.x5t {
-            identity.certificate.as_ref().map(bearing_auth::Certificate::x5t_s256)
+            identity
+                .certificate
+                .as_ref()
+                .map(bearing_auth::Certificate::x5t_s256)
         } else {
             None
         };
         let mut apis = Vec::new();
         for a in &target.apis {
             let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
-                .map_err(|_| Error::Target(format!("api {:?}: invalid method {:?}", a.name, a.method)))?;
+                .map_err(|_| {
+                    Error::Target(format!("api {:?}: invalid method {:?}", a.name, a.method))
+                })?;
             let mut headers = Vec::new();
             for (k, v) in &a.headers {
-                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                    .map_err(|_| Error::Target(format!("api {:?}: invalid header name {k:?}", a.name)))?;
-                let value = reqwest::header::HeaderValue::from_str(v)
-                    .map_err(|_| Error::Target(format!("api {:?}: invalid value of header {k:?}", a.name)))?;
+                let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                    Error::Target(format!("api {:?}: invalid header name {k:?}", a.name))
+                })?;
+                let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| {
+                    Error::Target(format!("api {:?}: invalid value of header {k:?}", a.name))
+                })?;
                 headers.push((name, value));
             }
             let body = a.load_body()?.map(bytes::Bytes::from);
-            apis.push(ApiCall { name: a.name.clone(), method, url: a.url.clone(), headers, body });
+            apis.push(ApiCall {
+                name: a.name.clone(),
+                method,
+                url: a.url.clone(),
+                headers,
+                body,
+            });
         }
         let admin = match (&target.admin_url, &target.admin_secret) {
-            (Some(url), Some(secret)) => Some(Admin { url: url.clone(), secret: secret.clone() }),
+            (Some(url), Some(secret)) => Some(Admin {
+                url: url.clone(),
+                secret: secret.clone(),
+            }),
             _ => None,
         };
         Ok(Self {
@@ -134,7 +153,10 @@ impl LoadTarget {
     /// Key or claim errors.
     pub fn signer(&self, own_key: bool) -> bearing_auth::Result<AssertionSigner> {
         let key = if own_key {
-            Arc::new(SigningKey::from_pkcs8(self.key.pkcs8_der().expose(), self.key.origin())?)
+            Arc::new(SigningKey::from_pkcs8(
+                self.key.pkcs8_der().expose(),
+                self.key.origin(),
+            )?)
         } else {
             Arc::clone(&self.key)
         };

@@ -95,7 +95,10 @@ pub struct ThresholdResult {
 }
 
 fn bad(expr: &str, reason: impl Into<String>) -> Error {
-    Error::Threshold { expr: expr.to_owned(), reason: reason.into() }
+    Error::Threshold {
+        expr: expr.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 const HELP: &str = "expected METRIC OP VALUE, e.g. `p99 < 200ms`, `error_rate < 0.1%`, \
@@ -137,20 +140,36 @@ impl FromStr for Threshold {
         }
         let limit = match metric {
             m if m.is_latency() => parse_latency_us(rhs).ok_or_else(|| {
-                bad(expr, format!("{rhs:?} is not a duration (use us, µs, ms, s: `200ms`)"))
+                bad(
+                    expr,
+                    format!("{rhs:?} is not a duration (use us, µs, ms, s: `200ms`)"),
+                )
             })?,
             Metric::ErrorRate => parse_fraction(rhs).ok_or_else(|| {
-                bad(expr, format!("{rhs:?} is not a rate of errors (use `0.1%` or `0.001`)"))
+                bad(
+                    expr,
+                    format!("{rhs:?} is not a rate of errors (use `0.1%` or `0.001`)"),
+                )
             })?,
             Metric::Rate => parse_per_second(rhs).ok_or_else(|| {
-                bad(expr, format!("{rhs:?} is not a rate (use `1000/s`, `60/m` or a number)"))
+                bad(
+                    expr,
+                    format!("{rhs:?} is not a rate (use `1000/s`, `60/m` or a number)"),
+                )
             })?,
             _ => rhs
                 .parse::<u64>()
                 .map_err(|_| bad(expr, format!("{rhs:?} is not a whole number")))?
                 as f64,
         };
-        Ok(Self { expr: s.to_owned(), phase, metric, uncorrected, op, limit })
+        Ok(Self {
+            expr: s.to_owned(),
+            phase,
+            metric,
+            uncorrected,
+            op,
+            limit,
+        })
     }
 }
 
@@ -226,7 +245,11 @@ pub fn fmt_us(us: f64) -> String {
 impl Threshold {
     /// Evaluates against a phase's results; `scope` names where (scenario or `run`).
     pub fn evaluate(&self, stats: &PhaseStats, scope: &str) -> ThresholdResult {
-        let lat = if self.uncorrected { &stats.uncorrected } else { &stats.corrected };
+        let lat = if self.uncorrected {
+            &stats.uncorrected
+        } else {
+            &stats.corrected
+        };
         let (actual, display) = match self.metric {
             Metric::Percentile(p) => {
                 let v = lat.percentile(p);
@@ -274,7 +297,8 @@ impl Serialize for Threshold {
 impl<'de> Deserialize<'de> for Threshold {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(|e: Error| serde::de::Error::custom(e.to_string()))
+        s.parse()
+            .map_err(|e: Error| serde::de::Error::custom(e.to_string()))
     }
 }
 
@@ -286,13 +310,24 @@ mod tests {
     #[test]
     fn parses_the_issue_examples() {
         let t: Threshold = "p99 < 200ms".parse().expect("p99");
-        assert_eq!((t.metric, t.op, t.limit, t.phase), (Metric::Percentile(99.0), Op::Lt, 200_000.0, None));
+        assert_eq!(
+            (t.metric, t.op, t.limit, t.phase),
+            (Metric::Percentile(99.0), Op::Lt, 200_000.0, None)
+        );
         let t: Threshold = "error_rate < 0.1%".parse().expect("error rate");
         assert!((t.limit - 0.001).abs() < 1e-12);
         let t: Threshold = "rate >= 1000/s".parse().expect("rate");
         assert_eq!((t.metric, t.op, t.limit), (Metric::Rate, Op::Ge, 1000.0));
         let t: Threshold = "token.p99.9:uncorrected <= 1.5s".parse().expect("phase");
-        assert_eq!((t.phase, t.metric, t.uncorrected, t.limit), (Some(Phase::Token), Metric::Percentile(99.9), true, 1_500_000.0));
+        assert_eq!(
+            (t.phase, t.metric, t.uncorrected, t.limit),
+            (
+                Some(Phase::Token),
+                Metric::Percentile(99.9),
+                true,
+                1_500_000.0
+            )
+        );
         let t: Threshold = "rate > 60/m".parse().expect("per minute");
         assert!((t.limit - 1.0).abs() < 1e-12);
     }

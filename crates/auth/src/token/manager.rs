@@ -87,7 +87,12 @@ impl ManagerConfig {
 
     /// How long after issue a token of `lifetime` is refreshed.
     pub fn refresh_after(&self, lifetime: Duration) -> Duration {
-        let by_fraction = lifetime.mul_f64(self.refresh_fraction);
+        // `Duration::mul_f64` panics when the product does not fit: a gateway may send any
+        // `expires_in` (u64::MAX × 1.0 rounds up past it in f64), so convert checked.
+        let by_fraction =
+            Duration::try_from_secs_f64(lifetime.as_secs_f64() * self.refresh_fraction)
+                .unwrap_or(lifetime)
+                .min(lifetime);
         let by_margin = lifetime
             .saturating_sub(self.refresh_margin)
             .max(lifetime / 2);
@@ -547,6 +552,13 @@ mod tests {
             fraction_only.refresh_after(s(2)),
             Duration::from_millis(1600)
         );
+        // Any lifetime a gateway sends is scheduled without panicking (issue 9 proptest).
+        let whole = ManagerConfig {
+            refresh_fraction: 1.0,
+            ..ManagerConfig::default()
+        };
+        assert!(whole.refresh_after(s(u64::MAX)) <= s(u64::MAX));
+        assert!(c.refresh_after(Duration::MAX) <= Duration::MAX);
     }
 
     // Backoff doubles from the initial delay and stops at the cap, without overflow.

@@ -314,8 +314,9 @@ fn expires_in(v: Option<&Value>, deviations: &mut Vec<Deviation>) -> Option<Dura
         }
         Ok(n) => Some(Duration::from_secs(n)),
         Err(raw) => {
-            let mut raw = raw;
-            raw.truncate(40);
+            // Cut on a character boundary: `String::truncate` panics inside a multi-byte
+            // character (found by the issue 9 property tests).
+            let raw: String = raw.chars().take(40).collect();
             deviations.push(Deviation::ExpiresInInvalid(raw));
             None
         }

@@ -17,10 +17,12 @@ use crate::output::{Format, Global};
 
 /// Flags of `bearing load`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing load scenarios/load/api.yaml                 # against the embedded sandbox\n  \
+#[command(
+    after_help = "Examples:\n  bearing load scenarios/load/api.yaml                 # against the embedded sandbox\n  \
     bearing load scenarios/load/token.yaml --target target.yaml --report-dir out/\n  \
     bearing load scenarios/load/api.yaml --find-capacity\n  \
-    bearing load scenarios/load/api.yaml --shard 0/3      # one of three machines")]
+    bearing load scenarios/load/api.yaml --shard 0/3      # one of three machines"
+)]
 pub struct Args {
     /// The load profile (YAML).
     pub profile: PathBuf,
@@ -34,6 +36,7 @@ pub struct Args {
     #[arg(long, value_name = "i/N", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Step the arrival rate up until a threshold is missed; report the knee and the steps.
+    /// Exits 0 when a knee was found, 1 when even the first step failed.
     #[arg(long)]
     pub find_capacity: bool,
     /// Override the profile's duration (and drop its stages), e.g. 30s.
@@ -43,9 +46,17 @@ pub struct Args {
 
 /// Parses `i/N` with 0 <= i < N.
 fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let (i, n) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected i/N, e.g. 0/3"))?;
-    let i: u32 = i.trim().parse().map_err(|_| format!("{s:?}: shard index is not a number"))?;
-    let n: u32 = n.trim().parse().map_err(|_| format!("{s:?}: shard count is not a number"))?;
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("{s:?}: expected i/N, e.g. 0/3"))?;
+    let i: u32 = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: shard index is not a number"))?;
+    let n: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: shard count is not a number"))?;
     if n == 0 || i >= n {
         return Err(format!("{s:?}: need 0 <= i < N"));
     }
@@ -69,7 +80,9 @@ fn progress_message(p: &bearing_load::Progress) -> String {
     if let Some((done, total)) = p.preparing {
         return format!("{}: {done}/{total} ({:.0}/s)", p.label, p.rate);
     }
-    let p99 = p.p99_us.map_or("—".to_owned(), |v| bearing_load::threshold::fmt_us(v as f64));
+    let p99 = p.p99_us.map_or("—".to_owned(), |v| {
+        bearing_load::threshold::fmt_us(v as f64)
+    });
     format!(
         "{} {:.1}/{:.0}s · {} requests · {:.0}/s · p99 {p99} · {} errors",
         p.label,
@@ -83,9 +96,9 @@ fn progress_message(p: &bearing_load::Progress) -> String {
 
 fn bad_profile(e: bearing_load::Error) -> anyhow::Error {
     match e {
-        bearing_load::Error::Profile(_) | bearing_load::Error::Threshold { .. } | bearing_load::Error::Target(_) => {
-            BadInput(e.to_string()).into()
-        }
+        bearing_load::Error::Profile(_)
+        | bearing_load::Error::Threshold { .. }
+        | bearing_load::Error::Target(_) => BadInput(e.to_string()).into(),
         bearing_load::Error::Auth(e) => e.into(),
         other => other.into(),
     }
@@ -101,22 +114,33 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         profile.duration = Some(d);
         profile.stages.clear();
         profile.start_rate = None;
-        profile.validate().map_err(|m| BadInput(format!("--duration: {m}")))?;
+        profile
+            .validate()
+            .map_err(|m| BadInput(format!("--duration: {m}")))?;
     }
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
     let load_target = LoadTarget::from_target(&target, &bearing_load::run::jti_prefix(a.shard))
         .map_err(bad_profile)
         .context("preparing the target")?;
     let pb = progress_bar(g);
-    let mut opts = RunOptions { shard: a.shard, ..RunOptions::default() };
+    let mut opts = RunOptions {
+        shard: a.shard,
+        ..RunOptions::default()
+    };
     if let Some(pb) = &pb {
         let pb = pb.clone();
-        opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| pb.set_message(progress_message(p))));
+        opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
+            pb.set_message(progress_message(p))
+        }));
     }
     let outcome = if a.find_capacity {
-        bearing_load::find_capacity(&profile, &load_target, &opts).await.map(|(c, r)| (r, Some(c)))
+        bearing_load::find_capacity(&profile, &load_target, &opts)
+            .await
+            .map(|(c, r)| (r, Some(c)))
     } else {
-        Box::pin(bearing_load::run(&profile, &load_target, &opts)).await.map(|r| (r, None))
+        Box::pin(bearing_load::run(&profile, &load_target, &opts))
+            .await
+            .map(|r| (r, None))
     };
     if let Some(pb) = &pb {
         pb.finish_and_clear();
@@ -135,7 +159,8 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             report::default_dir(std::path::Path::new("reports"), &name, SystemTime::now())
         }
     };
-    let written = report::write(&result, capacity, &dir).with_context(|| format!("writing the report into {}", dir.display()))?;
+    let written = report::write(&result, capacity, &dir)
+        .with_context(|| format!("writing the report into {}", dir.display()))?;
     let s = &written.summary;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
@@ -145,49 +170,149 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         Format::Text => print_text(s, &dir)?,
     }
     // Nothing got through at all: the gateway was not reachable.
-    let network: Vec<_> = s.totals.iter().filter(|(k, _)| k.as_str() != "sign").map(|(_, v)| v).collect();
+    let network: Vec<_> = s
+        .totals
+        .iter()
+        .filter(|(k, _)| k.as_str() != "sign")
+        .map(|(_, v)| v)
+        .collect();
     let attempted: u64 = network.iter().map(|p| p.count).sum();
-    let connect: u64 = network.iter().map(|p| p.errors_by_kind.get("connect").copied().unwrap_or(0) + p.errors_by_kind.get("token_transport").copied().unwrap_or(0)).sum();
+    let connect: u64 = network
+        .iter()
+        .map(|p| {
+            p.errors_by_kind.get("connect").copied().unwrap_or(0)
+                + p.errors_by_kind
+                    .get("token_transport")
+                    .copied()
+                    .unwrap_or(0)
+        })
+        .sum();
     if attempted > 0 && connect == attempted {
-        anyhow::bail!("could not reach the gateway at {}: every request failed to connect (report in {})", s.target, dir.display());
+        anyhow::bail!(
+            "could not reach the gateway at {}: every request failed to connect (report in {})",
+            s.target,
+            dir.display()
+        );
     }
-    Ok(if s.passed { Exit::Ok } else { Exit::Failed })
+    // A capacity search passes when it found a knee (its report is the run at the knee).
+    let passed = match &s.capacity {
+        Some(c) => c.knee.is_some(),
+        None => s.passed,
+    };
+    Ok(if passed { Exit::Ok } else { Exit::Failed })
 }
 
 fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::io::Write as _;
     use bearing_load::threshold::fmt_us;
+    use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{} against {} — {:.2}s measured", s.profile.name, s.target, s.duration_s)?;
+    writeln!(
+        out,
+        "{} against {} — {:.2}s measured",
+        s.profile.name, s.target, s.duration_s
+    )?;
     for sc in &s.scenarios {
-        writeln!(out, "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}", sc.name, sc.kind, sc.users, sc.offered_rate, sc.achieved_rate, sc.target_rate.map(|t| format!(" (asked {t:.1}/s)")).unwrap_or_default())?;
+        writeln!(
+            out,
+            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}",
+            sc.name,
+            sc.kind,
+            sc.users,
+            sc.offered_rate,
+            sc.achieved_rate,
+            sc.target_rate
+                .map(|t| format!(" (asked {t:.1}/s)"))
+                .unwrap_or_default()
+        )?;
         for (name, p) in &sc.phases {
             let c = &p.latency_us.corrected;
             writeln!(
                 out,
                 "    {name:<6} {:>8} × {:>9.1}/s  p50 {:>8}  p90 {:>8}  p99 {:>8}  p99.9 {:>8}  max {:>8}  errors {} ({:.3}%)",
-                p.count, p.rate, fmt_us(c.p50 as f64), fmt_us(c.p90 as f64), fmt_us(c.p99 as f64), fmt_us(c.p999 as f64), fmt_us(c.max as f64), p.errors, p.error_rate * 100.0
+                p.count,
+                p.rate,
+                fmt_us(c.p50 as f64),
+                fmt_us(c.p90 as f64),
+                fmt_us(c.p99 as f64),
+                fmt_us(c.p999 as f64),
+                fmt_us(c.max as f64),
+                p.errors,
+                p.error_rate * 100.0
             )?;
         }
         if let Some(sg) = &sc.signing {
-            writeln!(out, "    signing: {} · one core {:.0}/s · offered {:.2}× one core · {}", sg.mode, sg.single_core_rate, sg.offered_vs_single_core, if sg.limited { "signing LIMITED the offered load" } else { "not limited by signing" })?;
+            writeln!(
+                out,
+                "    signing: {} · one core {:.0}/s · offered {:.2}× one core · {}",
+                sg.mode,
+                sg.single_core_rate,
+                sg.offered_vs_single_core,
+                if sg.limited {
+                    "signing LIMITED the offered load"
+                } else {
+                    "not limited by signing"
+                }
+            )?;
         }
         if let Some(t) = &sc.tokens {
-            writeln!(out, "    tokens: {} requests, {} refreshes ahead, {} 401 retries, {} failures", t.token_requests, t.refreshes_ahead, t.unauthorized_retries, t.failures)?;
+            writeln!(
+                out,
+                "    tokens: {} requests, {} refreshes ahead, {} 401 retries, {} failures",
+                t.token_requests, t.refreshes_ahead, t.unauthorized_retries, t.failures
+            )?;
         }
         if let Some(st) = &sc.storm {
-            writeln!(out, "    storm: {} tokens revoked, recovery {}, burst {} token requests (peak {:.0}/s)", st.revoked_tokens, st.recovery_ms.map_or("incomplete".into(), |v| format!("{v:.0} ms")), st.burst_token_requests, st.peak_token_rate)?;
+            writeln!(
+                out,
+                "    storm: {} tokens revoked, recovery {}, burst {} token requests (peak {:.0}/s)",
+                st.revoked_tokens,
+                st.recovery_ms
+                    .map_or("incomplete".into(), |v| format!("{v:.0} ms")),
+                st.burst_token_requests,
+                st.peak_token_rate
+            )?;
         }
     }
     if let Some(c) = &s.capacity {
-        writeln!(out, "  capacity knee: {}", c.knee.map_or("none (the first step failed)".into(), |k| format!("{k:.0}/s")))?;
+        writeln!(
+            out,
+            "  capacity knee: {}",
+            c.knee
+                .map_or("none (the first step failed)".into(), |k| format!(
+                    "{k:.0}/s"
+                ))
+        )?;
         for st in &c.steps {
-            writeln!(out, "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}", st.rate, st.achieved_rate, fmt_us(st.p99_us as f64), if st.passed { "pass" } else { "FAIL" }, if st.missed.is_empty() { String::new() } else { format!(": {}", st.missed.join("; ")) })?;
+            writeln!(
+                out,
+                "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}",
+                st.rate,
+                st.achieved_rate,
+                fmt_us(st.p99_us as f64),
+                if st.passed { "pass" } else { "FAIL" },
+                if st.missed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", st.missed.join("; "))
+                }
+            )?;
         }
     }
     for t in &s.thresholds {
-        writeln!(out, "  {} {} [{}]: {}", if t.passed { "✓" } else { "✗" }, t.expr, t.scope, t.actual_display)?;
+        writeln!(
+            out,
+            "  {} {} [{}]: {}",
+            if t.passed { "✓" } else { "✗" },
+            t.expr,
+            t.scope,
+            t.actual_display
+        )?;
     }
-    writeln!(out, "{} · report: {}", if s.passed { "PASS" } else { "FAIL" }, dir.join("report.html").display())?;
+    writeln!(
+        out,
+        "{} · report: {}",
+        if s.passed { "PASS" } else { "FAIL" },
+        dir.join("report.html").display()
+    )?;
     Ok(())
 }

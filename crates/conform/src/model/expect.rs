@@ -40,48 +40,47 @@ impl<T> OneOrMany<T> {
     }
 }
 
-/// Accepted HTTP statuses: codes and classes (`4xx`).
+/// Accepted HTTP statuses: codes, classes (`4xx`) and profile values
+/// (`profile.rs_insufficient_scope_status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusSpec(pub Vec<StatusItem>);
 
 /// One accepted status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusItem {
     /// An exact code.
     Code(u16),
     /// A class: 4 for `4xx`.
     Class(u16),
+    /// A status read from the profile.
+    Profile(String),
 }
 
 impl StatusSpec {
-    /// Whether `status` is accepted.
-    pub fn accepts(&self, status: u16) -> bool {
+    /// Whether `status` is accepted under `profile`.
+    pub fn accepts(&self, status: u16, profile: &crate::expr::ProfileJson) -> bool {
         self.0.iter().any(|i| match i {
             StatusItem::Code(c) => *c == status,
             StatusItem::Class(c) => status / 100 == *c,
+            StatusItem::Profile(p) => crate::expr::ProfileText::Profile(p.clone())
+                .resolve(profile)
+                .parse::<u16>()
+                .is_ok_and(|c| c == status),
         })
     }
 
-    /// Whether any 5xx status is accepted.
-    pub fn allows_server_error(&self) -> bool {
-        self.0.iter().any(|i| match i {
-            StatusItem::Code(c) => *c >= 500,
-            StatusItem::Class(c) => *c == 5,
-        })
-    }
-}
-
-impl std::fmt::Display for StatusSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    /// The spec with profile values resolved, for messages.
+    pub fn describe(&self, profile: &crate::expr::ProfileJson) -> String {
         let parts: Vec<String> = self
             .0
             .iter()
             .map(|i| match i {
                 StatusItem::Code(c) => c.to_string(),
                 StatusItem::Class(c) => format!("{c}xx"),
+                StatusItem::Profile(p) => crate::expr::ProfileText::Profile(p.clone()).resolve(profile),
             })
             .collect();
-        f.write_str(&parts.join(" or "))
+        parts.join(" or ")
     }
 }
 
@@ -89,6 +88,10 @@ fn status_item(raw: RawStatus) -> Result<StatusItem, String> {
     match raw {
         RawStatus::Code(c) if (100..=599).contains(&c) => Ok(StatusItem::Code(c)),
         RawStatus::Code(c) => Err(format!("status {c} is not an HTTP status")),
+        RawStatus::Text(s) if s.starts_with("profile.") => {
+            crate::expr::check_profile_path(&s)?;
+            Ok(StatusItem::Profile(s))
+        }
         RawStatus::Text(s) => {
             let b = s.as_bytes();
             if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && s[1..].eq_ignore_ascii_case("xx") {

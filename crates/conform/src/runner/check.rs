@@ -139,7 +139,10 @@ pub(crate) fn check(
         None => {}
     }
     if let Some(spec) = &expect.status {
-        out.add(spec.accepts(status), format!("status: got {status}, expected {spec}"));
+        out.add(
+            spec.accepts(status, ctx.profile),
+            format!("status: got {status}, expected {}", spec.describe(ctx.profile)),
+        );
     }
     if let Some(codes) = &expected_codes {
         let ok = code.as_ref().is_some_and(|c| codes.contains(c));

@@ -490,3 +490,66 @@ async fn injected_faults() {
     );
     gw.shutdown().await;
 }
+
+// TLS with a generated self-signed certificate: token + API over https; plain http is refused.
+#[tokio::test]
+async fn tls_self_signed() {
+    let mut cfg = GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]);
+    cfg.tls = Some(bearing_gateway::TlsConfig { self_signed: true, ..Default::default() });
+    let gw = spawn(cfg).await.expect("spawn");
+    assert!(gw.base_url.starts_with("https://127.0.0.1:"), "{}", gw.base_url);
+    let pem = gw.tls_certificate_pem.clone().expect("generated certificate");
+    let c = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem")])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let (status, body) = get_token(&c, &gw.token_url, signer(&gw.token_url, None).sign().expect("sign").expose()).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().expect("token");
+    let r = c.get(gw.api_url("inventory").expect("api")).bearer_auth(token).send().await.expect("api");
+    assert_eq!(r.status(), 200);
+    let plain = gw.base_url.replacen("https://", "http://", 1);
+    assert!(http().get(format!("{plain}/health")).send().await.is_err(), "plain http must not be served");
+    gw.shutdown().await;
+}
+
+/// A CA and a client certificate it signed, as PEM: (ca, client cert, client key).
+fn client_pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("client key");
+    let mut p = CertificateParams::new(vec!["partner-client".to_owned()]).expect("params");
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = p.signed_by(&key, &issuer).expect("client cert");
+    (ca.pem(), cert.pem(), key.serialize_pem())
+}
+
+// mTLS: with client_cert_required, a client without a certificate cannot connect; one with a
+// certificate from the configured CA can.
+#[tokio::test]
+async fn mtls_client_certificates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, key) = client_pki();
+    std::fs::write(dir.path().join("ca.pem"), ca).expect("write");
+    let mut cfg = GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]);
+    cfg.tls = Some(bearing_gateway::TlsConfig {
+        self_signed: true,
+        client_ca: Some(dir.path().join("ca.pem")),
+        client_cert_required: true,
+        ..Default::default()
+    });
+    let gw = spawn(cfg).await.expect("spawn");
+    let server_ca = reqwest::Certificate::from_pem(gw.tls_certificate_pem.as_deref().expect("pem").as_bytes()).expect("pem");
+    let health = format!("{}/health", gw.base_url);
+    let anonymous = reqwest::Client::builder().tls_certs_only([server_ca.clone()]).build().expect("client");
+    assert!(anonymous.get(&health).send().await.is_err(), "a client without a certificate must be refused");
+    let identity = reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).expect("identity");
+    let partner = reqwest::Client::builder().tls_certs_only([server_ca]).identity(identity).build().expect("client");
+    assert_eq!(partner.get(&health).send().await.expect("health").status(), 200);
+    gw.shutdown().await;
+}

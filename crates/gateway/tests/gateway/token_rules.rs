@@ -64,8 +64,8 @@ fn unset(c: &mut Value, k: &str) {
     c.as_object_mut().expect("object").remove(k);
 }
 
-fn with_header(f: &Fixture, h: Value) -> String {
-    sign_with(&keys().rsa, &h, &f.claims())
+fn with_header(f: &Fixture, h: &Value) -> String {
+    sign_with(&keys().rsa, h, &f.claims())
 }
 
 async fn raw(f: &Fixture, method: &str, uri: &str, ct: Option<&str>, body: String) -> Reply {
@@ -215,7 +215,7 @@ rule!(ac_non_utf8, f => async {
     let payload: Vec<u8> = f.claims().to_string().encode_utf16().flat_map(u16::to_le_bytes).collect();
     f.token(&sign_bytes(&keys().rsa, br#"{"alg":"RS256"}"#, &payload)).await
 }, rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(ac_typ_access_token, f => f.token(&with_header(&f, json!({"alg": "RS256", "typ": "at+jwt"}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(ac_typ_access_token, f => f.token(&with_header(&f, &json!({"alg": "RS256", "typ": "at+jwt"}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
 
 // ---- expiry (RFC 7523 §3 #4-#6; RFC 7519 §2) ----
 
@@ -314,10 +314,10 @@ rule!(as_extra_segment, f => f.token(&format!("{}.x", f.assertion())), rfc: GRAN
 
 // ---- JOSE header (RFC 7515 §4; RFC 7797; RFC 8725 §3.10) ----
 
-rule!(jh_alg_missing, f => f.token(&with_header(&f, json!({"typ": "JWT"}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(jh_kid_absent, f => f.token(&with_header(&f, json!({"alg": "RS256"}))), rfc: Expect::Issued, apigee: Expect::Issued);
-rule!(jh_kid_unknown, f => f.token(&with_header(&f, json!({"alg": "RS256", "kid": "does-not-exist"}))), rfc: Expect::Issued, apigee: Expect::Issued);
-rule!(jh_kid_injection, f => f.token(&with_header(&f, json!({"alg": "RS256", "kid": "../../../../dev/null' OR '1'='1"}))),
+rule!(jh_alg_missing, f => f.token(&with_header(&f, &json!({"typ": "JWT"}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(jh_kid_absent, f => f.token(&with_header(&f, &json!({"alg": "RS256"}))), rfc: Expect::Issued, apigee: Expect::Issued);
+rule!(jh_kid_unknown, f => f.token(&with_header(&f, &json!({"alg": "RS256", "kid": "does-not-exist"}))), rfc: Expect::Issued, apigee: Expect::Issued);
+rule!(jh_kid_injection, f => f.token(&with_header(&f, &json!({"alg": "RS256", "kid": "../../../../dev/null' OR '1'='1"}))),
     rfc: Expect::Issued, apigee: Expect::Issued);
 rule!(jh_embedded_jwk, f => async {
     // Signed with a stranger's key that the header carries: the registered key decides.
@@ -329,10 +329,10 @@ rule!(jh_embedded_x5c, f => async {
     let h = json!({"alg": "RS256", "x5c": [stranger_cert.to_base64_der()]});
     f.token(&sign_with(&keys().stranger, &h, &f.claims())).await
 }, rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(jh_crit_unknown, f => f.token(&with_header(&f, json!({"alg": "RS256", "crit": ["urn:x:ext"], "urn:x:ext": 1}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(jh_crit_empty, f => f.token(&with_header(&f, json!({"alg": "RS256", "crit": []}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(jh_crit_registered, f => f.token(&with_header(&f, json!({"alg": "RS256", "crit": ["alg"]}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
-rule!(jh_b64_false, f => f.token(&with_header(&f, json!({"alg": "RS256", "b64": false, "crit": ["b64"]}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(jh_crit_unknown, f => f.token(&with_header(&f, &json!({"alg": "RS256", "crit": ["urn:x:ext"], "urn:x:ext": 1}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(jh_crit_empty, f => f.token(&with_header(&f, &json!({"alg": "RS256", "crit": []}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(jh_crit_registered, f => f.token(&with_header(&f, &json!({"alg": "RS256", "crit": ["alg"]}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
+rule!(jh_b64_false, f => f.token(&with_header(&f, &json!({"alg": "RS256", "b64": false, "crit": ["b64"]}))), rfc: GRANT_ERR, apigee: GRANT_ERR);
 rule!(jh_duplicate_header, f => async {
     let claims = f.claims().to_string();
     let r = f.token(&sign_bytes(&keys().rsa, br#"{"alg":"none","alg":"RS256"}"#, claims.as_bytes())).await;
@@ -341,11 +341,11 @@ rule!(jh_duplicate_header, f => async {
 }, rfc: GRANT_ERR, apigee: GRANT_ERR);
 rule!(jh_typ_variants, f => async {
     for typ in ["jwt", "JWT"] {
-        f.token(&with_header(&f, json!({"alg": "RS256", "typ": typ}))).await.assert_issued();
+        f.token(&with_header(&f, &json!({"alg": "RS256", "typ": typ}))).await.assert_issued();
     }
-    f.token(&with_header(&f, json!({"alg": "RS256"}))).await
+    f.token(&with_header(&f, &json!({"alg": "RS256"}))).await
 }, rfc: Expect::Issued, apigee: Expect::Issued);
-rule!(jh_unknown_header, f => f.token(&with_header(&f, json!({"alg": "RS256", "foo": "bar"}))), rfc: Expect::Issued, apigee: Expect::Issued);
+rule!(jh_unknown_header, f => f.token(&with_header(&f, &json!({"alg": "RS256", "foo": "bar"}))), rfc: Expect::Issued, apigee: Expect::Issued);
 
 // ---- replay (RFC 7523 §3 #7) ----
 

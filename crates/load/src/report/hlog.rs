@@ -11,16 +11,35 @@ use crate::result::RunResult;
 /// Renders the interval log of `r`.
 pub fn render(r: &RunResult) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "#bearing-load interval log: profile {} (hash {})", r.profile.display_name(), r.profile_hash);
+    let _ = writeln!(
+        out,
+        "#bearing-load interval log: profile {} (hash {})",
+        r.profile.display_name(),
+        r.profile_hash
+    );
     if let Some((i, n)) = r.shard {
         let _ = writeln!(out, "#shard {i}/{n}");
     }
-    let _ = writeln!(out, "#tags: <scenario>.<phase>.<corrected|uncorrected>; values in microseconds");
+    let _ = writeln!(
+        out,
+        "#tags: <scenario>.<phase>.<corrected|uncorrected>; values in microseconds"
+    );
     let start = r.base_epoch_secs as f64 + r.start_offset.as_secs_f64();
-    let _ = writeln!(out, "#[StartTime: {start:.3} (seconds since epoch), {}]", humantime::format_rfc3339_millis(r.started_at));
-    let _ = writeln!(out, "#[BaseTime: {:.3} (seconds since epoch)]", r.base_epoch_secs as f64);
+    let _ = writeln!(
+        out,
+        "#[StartTime: {start:.3} (seconds since epoch), {}]",
+        humantime::format_rfc3339_millis(r.started_at)
+    );
+    let _ = writeln!(
+        out,
+        "#[BaseTime: {:.3} (seconds since epoch)]",
+        r.base_epoch_secs as f64
+    );
     let _ = writeln!(out, "#[MaxValueDivisor: 1000.000]");
-    let _ = writeln!(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"");
+    let _ = writeln!(
+        out,
+        "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+    );
     let mut lines: Vec<(u64, String)> = Vec::new();
     for s in &r.scenarios {
         for i in &s.intervals {

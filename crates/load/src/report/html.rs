@@ -36,7 +36,11 @@ th{background:#f5f5f5}td.l,th.l{text-align:left}.pass{color:#17803d;font-weight:
 const COLORS: [&str; 5] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
 
 fn verdict(ok: bool) -> &'static str {
-    if ok { r#"<span class="pass">PASS</span>"# } else { r#"<span class="fail">FAIL</span>"# }
+    if ok {
+        r#"<span class="pass">PASS</span>"#
+    } else {
+        r#"<span class="fail">FAIL</span>"#
+    }
 }
 
 fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
@@ -45,13 +49,27 @@ fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
     for (name, p) in phases {
         let c = &p.latency_us.corrected;
         let u = &p.latency_us.uncorrected;
-        let kinds: Vec<String> = p.errors_by_kind.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let kinds: Vec<String> = p
+            .errors_by_kind
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         let _ = write!(
             out,
             "<tr><td class=l>{}</td><td>{}</td><td>{:.1}</td><td>{} ({:.3}%)</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=l>{}</td></tr>",
-            escape(name), p.count, p.rate, p.errors, p.error_rate * 100.0,
-            fmt_us(c.p50 as f64), fmt_us(c.p90 as f64), fmt_us(c.p99 as f64), fmt_us(c.p999 as f64), fmt_us(c.max as f64),
-            fmt_us(u.p50 as f64), fmt_us(u.p99 as f64), escape(&kinds.join(", "))
+            escape(name),
+            p.count,
+            p.rate,
+            p.errors,
+            p.error_rate * 100.0,
+            fmt_us(c.p50 as f64),
+            fmt_us(c.p90 as f64),
+            fmt_us(c.p99 as f64),
+            fmt_us(c.p999 as f64),
+            fmt_us(c.max as f64),
+            fmt_us(u.p50 as f64),
+            fmt_us(u.p99 as f64),
+            escape(&kinds.join(", "))
         );
     }
     out.push_str("</table>");
@@ -61,7 +79,11 @@ fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
 pub fn render(r: &RunResult, s: &Summary) -> String {
     let mut o = String::new();
     let title = format!("bearing load: {}", s.profile.name);
-    let _ = write!(o, "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{}</title><style>{STYLE}</style></head><body>", escape(&title));
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{}</title><style>{STYLE}</style></head><body>",
+        escape(&title)
+    );
     let _ = write!(o, "<h1>{} {}</h1>", escape(&title), verdict(s.passed));
     let _ = write!(
         o,
@@ -72,7 +94,10 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         s.planned_duration_s,
         escape(&s.profile.model),
         escape(&s.profile.hash),
-        s.shard.as_ref().map(|sh| format!(" · shard {}/{}", sh.index, sh.count)).unwrap_or_default()
+        s.shard
+            .as_ref()
+            .map(|sh| format!(" · shard {}/{}", sh.index, sh.count))
+            .unwrap_or_default()
     );
     if let Some(d) = &s.profile.description {
         let _ = write!(o, "<p class=muted>{}</p>", escape(d));
@@ -80,46 +105,105 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
     if !s.thresholds.is_empty() {
         o.push_str("<h2>Thresholds</h2><table><tr><th class=l>scope</th><th class=l>threshold</th><th>actual</th><th class=l>result</th></tr>");
         for t in &s.thresholds {
-            let _ = write!(o, "<tr><td class=l>{}</td><td class=l><code>{}</code></td><td>{}</td><td class=l>{}</td></tr>", escape(&t.scope), escape(&t.expr), escape(&t.actual_display), verdict(t.passed));
+            let _ = write!(
+                o,
+                "<tr><td class=l>{}</td><td class=l><code>{}</code></td><td>{}</td><td class=l>{}</td></tr>",
+                escape(&t.scope),
+                escape(&t.expr),
+                escape(&t.actual_display),
+                verdict(t.passed)
+            );
         }
         o.push_str("</table>");
     }
     if let Some(c) = &s.capacity {
         o.push_str("<h2>Capacity search</h2>");
-        let _ = write!(o, "<p>Knee (highest passing rate): <b>{}</b></p>", c.knee.map_or("none (the first step failed)".into(), |k| format!("{k:.0}/s")));
+        let _ = write!(
+            o,
+            "<p>Knee (highest passing rate): <b>{}</b></p>",
+            c.knee
+                .map_or("none (the first step failed)".into(), |k| format!(
+                    "{k:.0}/s"
+                ))
+        );
         o.push_str("<table><tr><th>rate asked</th><th>achieved</th><th>p99</th><th>error rate</th><th class=l>result</th><th class=l>missed</th></tr>");
         for st in &c.steps {
-            let _ = write!(o, "<tr><td>{:.0}/s</td><td>{:.0}/s</td><td>{}</td><td>{:.3}%</td><td class=l>{}</td><td class=l>{}</td></tr>", st.rate, st.achieved_rate, fmt_us(st.p99_us as f64), st.error_rate * 100.0, verdict(st.passed), escape(&st.missed.join("; ")));
+            let _ = write!(
+                o,
+                "<tr><td>{:.0}/s</td><td>{:.0}/s</td><td>{}</td><td>{:.3}%</td><td class=l>{}</td><td class=l>{}</td></tr>",
+                st.rate,
+                st.achieved_rate,
+                fmt_us(st.p99_us as f64),
+                st.error_rate * 100.0,
+                verdict(st.passed),
+                escape(&st.missed.join("; "))
+            );
         }
         o.push_str("</table>");
     }
     for (sc, ss) in r.scenarios.iter().zip(&s.scenarios) {
-        let _ = write!(o, "<h2>Scenario {} <span class=muted>({}, {} users)</span></h2>", escape(&ss.name), escape(&ss.kind), ss.users);
+        let _ = write!(
+            o,
+            "<h2>Scenario {} <span class=muted>({}, {} users)</span></h2>",
+            escape(&ss.name),
+            escape(&ss.kind),
+            ss.users
+        );
         let _ = write!(
             o,
             "<p>Offered {:.1}/s{} · achieved {:.1}/s{}</p>",
             ss.offered_rate,
-            ss.target_rate.map(|t| format!(" (asked {t:.1}/s)")).unwrap_or_default(),
+            ss.target_rate
+                .map(|t| format!(" (asked {t:.1}/s)"))
+                .unwrap_or_default(),
             ss.achieved_rate,
-            ss.dropped.filter(|d| *d > 0).map(|d| format!(" · {d} planned arrivals never started")).unwrap_or_default()
+            ss.dropped
+                .filter(|d| *d > 0)
+                .map(|d| format!(" · {d} planned arrivals never started"))
+                .unwrap_or_default()
         );
         phase_table(&mut o, &ss.phases);
         if let Some(sg) = &ss.signing {
-            let _ = write!(o, "<p>Signing: {} · one core signs {:.0}/s · offered {:.2}× that · {} · pool waits {} ({:.1} ms)</p>",
-                escape(&sg.mode), sg.single_core_rate, sg.offered_vs_single_core,
-                if sg.limited { "<span class=fail>signing limited the offered load</span>" } else { "signing did not limit the offered load" },
-                sg.waits, sg.wait_ms);
+            let _ = write!(
+                o,
+                "<p>Signing: {} · one core signs {:.0}/s · offered {:.2}× that · {} · pool waits {} ({:.1} ms)</p>",
+                escape(&sg.mode),
+                sg.single_core_rate,
+                sg.offered_vs_single_core,
+                if sg.limited {
+                    "<span class=fail>signing limited the offered load</span>"
+                } else {
+                    "signing did not limit the offered load"
+                },
+                sg.waits,
+                sg.wait_ms
+            );
         }
         if let Some(t) = &ss.tokens {
-            let _ = write!(o, "<p>Token manager: {} token requests, {} refreshes ahead of expiry, {} API calls retried after a 401, {} failed fetches</p>", t.token_requests, t.refreshes_ahead, t.unauthorized_retries, t.failures);
+            let _ = write!(
+                o,
+                "<p>Token manager: {} token requests, {} refreshes ahead of expiry, {} API calls retried after a 401, {} failed fetches</p>",
+                t.token_requests, t.refreshes_ahead, t.unauthorized_retries, t.failures
+            );
         }
         if let Some(st) = &ss.storm {
-            let _ = write!(o, "<p>Refresh storm: revoked {} tokens at {} · recovery {} · {} of {} users recovered · burst {} token requests, peak {:.0}/s{}</p>",
+            let _ = write!(
+                o,
+                "<p>Refresh storm: revoked {} tokens at {} · recovery {} · {} of {} users recovered · burst {} token requests, peak {:.0}/s{}</p>",
                 st.revoked_tokens,
-                st.revoked_at_ms.map_or("—".into(), |v| format!("{v:.0} ms")),
-                st.recovery_ms.map_or("not complete".into(), |v| format!("{v:.0} ms")),
-                st.users_recovered, ss.users, st.burst_token_requests, st.peak_token_rate,
-                st.error.as_ref().map(|e| format!(" · <span class=fail>{}</span>", escape(e))).unwrap_or_default());
+                st.revoked_at_ms
+                    .map_or("—".into(), |v| format!("{v:.0} ms")),
+                st.recovery_ms
+                    .map_or("not complete".into(), |v| format!("{v:.0} ms")),
+                st.users_recovered,
+                ss.users,
+                st.burst_token_requests,
+                st.peak_token_rate,
+                st.error
+                    .as_ref()
+                    .map(|e| format!(" · <span class=fail>{}</span>", escape(e)))
+                    .unwrap_or_default()
+            );
         }
         charts(&mut o, r, sc);
     }
@@ -135,7 +219,7 @@ fn charts(o: &mut String, r: &RunResult, sc: &crate::result::ScenarioResult) {
     let mut errs: Vec<(f64, f64)> = Vec::new();
     for i in &sc.intervals {
         // Seconds since the measured window started (interval midpoints).
-        let x = i.second as f64 + 0.5 - base;
+        let x = (i.second as f64 + 0.5 - base).max(0.0);
         thr.entry(i.phase).or_default().push((x, i.count as f64));
         if i.phase == main {
             lat[0].push((x, i.corrected[0] as f64 / 1e3));
@@ -146,17 +230,40 @@ fn charts(o: &mut String, r: &RunResult, sc: &crate::result::ScenarioResult) {
         }
     }
     let series = |labels: &[&str], data: Vec<Vec<(f64, f64)>>| -> Vec<Series> {
-        labels.iter().zip(data).enumerate().map(|(k, (l, p))| Series { label: (*l).to_owned(), color: COLORS[k % COLORS.len()], points: p }).collect()
+        labels
+            .iter()
+            .zip(data)
+            .enumerate()
+            .map(|(k, (l, p))| Series {
+                label: (*l).to_owned(),
+                color: COLORS[k % COLORS.len()],
+                points: p,
+            })
+            .collect()
     };
     let _ = write!(o, "<h3>{} latency over time</h3>", main.name());
-    o.push_str(&line_chart("latency percentiles over time", "seconds", "ms", &series(&["p50", "p99", "p99 uncorrected", "max"], lat.to_vec()), Scale::Log, None));
+    o.push_str(&line_chart(
+        "latency percentiles over time",
+        "seconds",
+        "ms",
+        &series(&["p50", "p99", "p99 uncorrected", "max"], lat.to_vec()),
+        Scale::Log,
+        None,
+    ));
     o.push_str("<h3>Throughput over time</h3>");
     let mut labels: Vec<String> = thr.keys().map(|p| format!("{}/s", p.name())).collect();
     labels.push(format!("{} errors/s", main.name()));
     let mut data: Vec<Vec<(f64, f64)>> = thr.into_values().collect();
     data.push(errs);
     let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    o.push_str(&line_chart("throughput over time", "seconds", "per second", &series(&label_refs, data), Scale::Linear, None));
+    o.push_str(&line_chart(
+        "throughput over time",
+        "seconds",
+        "per second",
+        &series(&label_refs, data),
+        Scale::Linear,
+        None,
+    ));
     o.push_str("<h3>Latency distribution</h3>");
     let dist = |h: &hdrhistogram::Histogram<u64>| -> Vec<(f64, f64)> {
         if h.is_empty() {
@@ -164,16 +271,31 @@ fn charts(o: &mut String, r: &RunResult, sc: &crate::result::ScenarioResult) {
         }
         h.iter_quantiles(5)
             .filter(|v| v.quantile_iterated_to() < 0.99999)
-            .map(|v| ((1.0 / (1.0 - v.quantile_iterated_to())).log10(), v.value_iterated_to() as f64 / 1e3))
+            .map(|v| {
+                (
+                    (1.0 / (1.0 - v.quantile_iterated_to())).log10(),
+                    v.value_iterated_to() as f64 / 1e3,
+                )
+            })
             .collect()
     };
     let d = &sc.phases[main as usize];
-    let ticks: [(f64, &str); 6] = [(0.0, "0%"), (1.0, "90%"), (2.0, "99%"), (3.0, "99.9%"), (4.0, "99.99%"), (5.0, "99.999%")];
+    let ticks: [(f64, &str); 6] = [
+        (0.0, "0%"),
+        (1.0, "90%"),
+        (2.0, "99%"),
+        (3.0, "99.9%"),
+        (4.0, "99.99%"),
+        (5.0, "99.999%"),
+    ];
     o.push_str(&line_chart(
         "latency by percentile",
         "percentile",
         "ms",
-        &series(&["corrected", "uncorrected"], vec![dist(&d.corrected), dist(&d.uncorrected)]),
+        &series(
+            &["corrected", "uncorrected"],
+            vec![dist(&d.corrected), dist(&d.uncorrected)],
+        ),
         Scale::Log,
         Some(&ticks),
     ));
@@ -186,6 +308,9 @@ mod tests {
     // Everything from outside is escaped.
     #[test]
     fn escapes() {
-        assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

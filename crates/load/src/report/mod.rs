@@ -26,7 +26,16 @@ pub const INTERVAL_LOG: &str = "intervals.hlog";
 pub fn default_dir(root: &Path, name: &str, now: SystemTime) -> PathBuf {
     let ts = humantime::format_rfc3339_seconds(now).to_string();
     let compact: String = ts.chars().filter(|c| !matches!(c, '-' | ':')).collect();
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_".contains(c) { c } else { '_' }).collect();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     root.join(format!("{compact}-{safe}"))
 }
 
@@ -70,6 +79,15 @@ pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Res
         }
     }
     put(dir, INTERVAL_LOG, hlog::render(r).as_bytes(), &mut files)?;
-    put(dir, "report.html", html::render(r, &summary).as_bytes(), &mut files)?;
-    Ok(Written { dir: dir.to_owned(), summary, files })
+    put(
+        dir,
+        "report.html",
+        html::render(r, &summary).as_bytes(),
+        &mut files,
+    )?;
+    Ok(Written {
+        dir: dir.to_owned(),
+        summary,
+        files,
+    })
 }

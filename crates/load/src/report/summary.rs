@@ -34,7 +34,15 @@ pub struct Latency {
 
 impl From<&LatencyStats> for Latency {
     fn from(l: &LatencyStats) -> Self {
-        Self { p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p999, max: l.max, min: l.min, mean: l.mean }
+        Self {
+            p50: l.p50,
+            p90: l.p90,
+            p99: l.p99,
+            p999: l.p999,
+            max: l.max,
+            min: l.min,
+            mean: l.mean,
+        }
     }
 }
 
@@ -79,9 +87,16 @@ impl PhaseSummary {
             errors: s.errors,
             error_rate: s.error_rate(),
             errors_by_kind: s.errors_by_kind.clone(),
-            statuses: s.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            statuses: s
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             rate: s.rate,
-            latency_us: Latencies { corrected: (&s.corrected).into(), uncorrected: (&s.uncorrected).into() },
+            latency_us: Latencies {
+                corrected: (&s.corrected).into(),
+                uncorrected: (&s.uncorrected).into(),
+            },
             hgrm,
         }
     }
@@ -185,7 +200,10 @@ pub struct Summary {
 
 /// File stem of a phase's `.hgrm` files.
 pub fn hgrm_names(scenario: &str, phase: Phase) -> [String; 2] {
-    [format!("{scenario}.{}.hgrm", phase.name()), format!("{scenario}.{}.uncorrected.hgrm", phase.name())]
+    [
+        format!("{scenario}.{}.hgrm", phase.name()),
+        format!("{scenario}.{}.uncorrected.hgrm", phase.name()),
+    ]
 }
 
 impl Summary {
@@ -198,7 +216,10 @@ impl Summary {
             for p in Phase::ALL {
                 let d = &s.phases[p as usize];
                 if d.count > 0 {
-                    phases.insert(p.name().to_owned(), PhaseSummary::new(d, secs, hgrm_names(&s.spec.name, p).to_vec()));
+                    phases.insert(
+                        p.name().to_owned(),
+                        PhaseSummary::new(d, secs, hgrm_names(&s.spec.name, p).to_vec()),
+                    );
                 }
             }
             let main = s.spec.kind.main_phase();
@@ -236,7 +257,12 @@ impl Summary {
                 name: r.profile.display_name().to_owned(),
                 hash: r.profile_hash.clone(),
                 description: r.profile.description.clone(),
-                model: if r.profile.is_open() { "open" } else { "closed" }.into(),
+                model: if r.profile.is_open() {
+                    "open"
+                } else {
+                    "closed"
+                }
+                .into(),
             },
             shard: r.shard.map(|(index, count)| ShardInfo { index, count }),
             target: r.target.clone(),

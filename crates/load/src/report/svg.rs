@@ -77,9 +77,18 @@ pub fn line_chart(
         }
     }
     let mut s = String::new();
-    let _ = write!(s, r#"<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}">"#, escape(title));
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}">"#,
+        escape(title)
+    );
     if x0 > x1 {
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">no data</text></svg>"#, W / 2.0, H / 2.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">no data</text></svg>"#,
+            W / 2.0,
+            H / 2.0
+        );
         return s;
     }
     if (x1 - x0).abs() < 1e-9 {
@@ -88,7 +97,11 @@ pub fn line_chart(
     let (ylo, yhi) = match y_scale {
         Scale::Linear => (0.0, nice_max(y1)),
         Scale::Log => {
-            let lo = if ymin_pos == f64::MAX { 1.0 } else { 10f64.powf(ymin_pos.log10().floor()) };
+            let lo = if ymin_pos == f64::MAX {
+                1.0
+            } else {
+                10f64.powf(ymin_pos.log10().floor())
+            };
             (lo, nice_max(y1.max(lo * 10.0)))
         }
     };
@@ -101,9 +114,16 @@ pub fn line_chart(
         H - B - f.clamp(0.0, 1.0) * (H - T - B)
     };
     // Axes and grid.
-    let _ = write!(s, r##"<rect x="{L}" y="{T}" width="{}" height="{}" fill="#fff" stroke="#ccc"/>"##, W - L - R, H - T - B);
+    let _ = write!(
+        s,
+        r##"<rect x="{L}" y="{T}" width="{}" height="{}" fill="#fff" stroke="#ccc"/>"##,
+        W - L - R,
+        H - T - B
+    );
     let yticks: Vec<f64> = match y_scale {
-        Scale::Linear => (0..=4).map(|i| ylo + (yhi - ylo) * f64::from(i) / 4.0).collect(),
+        Scale::Linear => (0..=4)
+            .map(|i| ylo + (yhi - ylo) * f64::from(i) / 4.0)
+            .collect(),
         Scale::Log => {
             let mut v = Vec::new();
             let mut t = ylo;
@@ -116,36 +136,85 @@ pub fn line_chart(
     };
     for t in yticks {
         let y = py(t);
-        let _ = write!(s, r##"<line x1="{L}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{}</text>"##, W - R, L - 6.0, y + 4.0, escape(&fmt_num(t)));
+        let _ = write!(
+            s,
+            r##"<line x1="{L}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{}</text>"##,
+            W - R,
+            L - 6.0,
+            y + 4.0,
+            escape(&fmt_num(t))
+        );
     }
     match x_ticks {
         Some(ticks) => {
             for (x, label) in ticks {
                 if *x >= x0 && *x <= x1 {
-                    let _ = write!(s, r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#, px(*x), H - B + 16.0, escape(label));
+                    let _ = write!(
+                        s,
+                        r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#,
+                        px(*x),
+                        H - B + 16.0,
+                        escape(label)
+                    );
                 }
             }
         }
         None => {
             for i in 0..=5 {
                 let x = x0 + (x1 - x0) * f64::from(i) / 5.0;
-                let _ = write!(s, r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#, px(x), H - B + 16.0, escape(&fmt_num(x)));
+                let _ = write!(
+                    s,
+                    r#"<text x="{:.1}" y="{}" text-anchor="middle" class="tick">{}</text>"#,
+                    px(x),
+                    H - B + 16.0,
+                    escape(&fmt_num(x))
+                );
             }
         }
     }
-    let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{}</text>"#, L + (W - L - R) / 2.0, H - 6.0, escape(x_label));
-    let _ = write!(s, r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle" class="axis">{}</text>"#, T + (H - T - B) / 2.0, T + (H - T - B) / 2.0, escape(y_label));
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle" class="axis">{}</text>"#,
+        L + (W - L - R) / 2.0,
+        H - 6.0,
+        escape(x_label)
+    );
+    let _ = write!(
+        s,
+        r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle" class="axis">{}</text>"#,
+        T + (H - T - B) / 2.0,
+        T + (H - T - B) / 2.0,
+        escape(y_label)
+    );
     for (i, ser) in series.iter().enumerate() {
         if ser.points.is_empty() {
             continue;
         }
         let mut d = String::new();
         for (j, (x, y)) in ser.points.iter().enumerate() {
-            let _ = write!(d, "{}{:.1},{:.1}", if j == 0 { "M" } else { " L" }, px(*x), py(*y));
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if j == 0 { "M" } else { " L" },
+                px(*x),
+                py(*y)
+            );
         }
-        let _ = write!(s, r#"<path d="{d}" fill="none" stroke="{}" stroke-width="1.6"/>"#, ser.color);
+        let _ = write!(
+            s,
+            r#"<path d="{d}" fill="none" stroke="{}" stroke-width="1.6"/>"#,
+            ser.color
+        );
         let lx = L + 8.0 + 130.0 * i as f64;
-        let _ = write!(s, r#"<rect x="{lx:.1}" y="{}" width="10" height="10" fill="{}"/><text x="{:.1}" y="{}" class="legend">{}</text>"#, T + 6.0, ser.color, lx + 14.0, T + 15.0, escape(&ser.label));
+        let _ = write!(
+            s,
+            r#"<rect x="{lx:.1}" y="{}" width="10" height="10" fill="{}"/><text x="{:.1}" y="{}" class="legend">{}</text>"#,
+            T + 6.0,
+            ser.color,
+            lx + 14.0,
+            T + 15.0,
+            escape(&ser.label)
+        );
     }
     s.push_str("</svg>");
     s

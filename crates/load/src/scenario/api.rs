@@ -44,7 +44,12 @@ pub(super) async fn run(
         sh.target.scope.clone(),
         1024 * 1024,
     );
-    let manager = match TokenManager::new(signer, token_client, Arc::new(SystemClock), ManagerConfig::default()) {
+    let manager = match TokenManager::new(
+        signer,
+        token_client,
+        Arc::new(SystemClock),
+        ManagerConfig::default(),
+    ) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "cannot build the token manager");
@@ -62,7 +67,9 @@ pub(super) async fn run(
         }
         let call = manager
             .call(|token| {
-                let mut req = client.request(api.method.clone(), api.url.clone()).timeout(sh.timeout);
+                let mut req = client
+                    .request(api.method.clone(), api.url.clone())
+                    .timeout(sh.timeout);
                 for (k, v) in &api.headers {
                     req = req.header(k.clone(), v.clone());
                 }
@@ -85,13 +92,20 @@ pub(super) async fn run(
                     };
                     let status = result.as_ref().ok().copied();
                     if let Ok(mut a) = attempts.lock() {
-                        a.push(Attempt { started, done: Instant::now(), result });
+                        a.push(Attempt {
+                            started,
+                            done: Instant::now(),
+                            result,
+                        });
                     }
                     status.ok_or(())
                 }
             })
             .await;
-        let taken = attempts.lock().map(|mut a| std::mem::take(&mut *a)).unwrap_or_default();
+        let taken = attempts
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
         if let Err(e) = call {
             // No token: the call never went out. Counted as an API failure of kind `token`.
             let now = Instant::now();
@@ -100,7 +114,16 @@ pub(super) async fn run(
                 bearing_auth::Error::Http { .. } => "token_transport".into(),
                 _ => "token".into(),
             };
-            rec.record(Phase::Api, intended, now, now, &Outcome::Failed { kind: kind.into(), status: None });
+            rec.record(
+                Phase::Api,
+                intended,
+                now,
+                now,
+                &Outcome::Failed {
+                    kind: kind.into(),
+                    status: None,
+                },
+            );
             continue;
         }
         let n = taken.len();
@@ -120,7 +143,9 @@ pub(super) async fn run(
                 if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
                     recovered = true;
                     sh.storm.users_recovered.fetch_add(1, Ordering::Relaxed);
-                    sh.storm.recovered_at_us.fetch_max(sh.us_since_t0(a.done), Ordering::AcqRel);
+                    sh.storm
+                        .recovered_at_us
+                        .fetch_max(sh.us_since_t0(a.done), Ordering::AcqRel);
                 }
             }
             rec.record(Phase::Api, from, a.started, a.done, &outcome);

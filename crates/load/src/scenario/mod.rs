@@ -89,8 +89,15 @@ impl Gate {
                 notified.await;
             }
         };
-        if tokio::time::timeout(Duration::from_secs(10), wait).await.is_err() {
-            tracing::warn!(arrived = n, expected = self.expected, "not every user started within 10 s; starting anyway");
+        if tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                arrived = n,
+                expected = self.expected,
+                "not every user started within 10 s; starting anyway"
+            );
             self.open();
         }
     }
@@ -189,7 +196,10 @@ impl Driver {
             let gap = Duration::from_secs_f64(1.0 / cps);
             // Stagger users across one gap so they do not start in step.
             let offset = gap.mul_f64((user as f64 * 0.618_034).fract());
-            return Self::PerUser { next: sh.t0() + offset, gap };
+            return Self::PerUser {
+                next: sh.t0() + offset,
+                gap,
+            };
         }
         Self::Closed
     }
@@ -202,10 +212,7 @@ impl Driver {
                 if now >= deadline + LATE_GRACE {
                     return None;
                 }
-                let next = tokio::time::timeout_at(
-                    (deadline + LATE_GRACE).into(),
-                    p.next(),
-                );
+                let next = tokio::time::timeout_at((deadline + LATE_GRACE).into(), p.next());
                 let intended = next.await.ok().flatten()?;
                 sh.started.fetch_add(1, Ordering::Relaxed);
                 Some(intended)
@@ -246,14 +253,19 @@ pub(crate) fn transport_kind(e: &reqwest::Error) -> Cow<'static, str> {
 
 /// A failure outcome for an unexpected HTTP status.
 pub(crate) fn status_failure(status: u16) -> Outcome {
-    Outcome::Failed { kind: format!("status_{status}").into(), status: Some(status) }
+    Outcome::Failed {
+        kind: format!("status_{status}").into(),
+        status: Some(status),
+    }
 }
 
 /// One goose user: waits for the gate, then runs its scenario's loop to the deadline.
 pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
     let user = sh.users.fetch_add(1, Ordering::Relaxed);
     sh.gate.arrive().await;
-    let Some(deadline) = sh.gate.deadline() else { return };
+    let Some(deadline) = sh.gate.deadline() else {
+        return;
+    };
     let mut driver = Driver::for_user(&sh, user).await;
     let mut rec = sh.collector.recorder(sh.index);
     match sh.spec.kind {
@@ -264,5 +276,7 @@ pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
         }
     }
     rec.flush();
-    sh.gate.last_done_us.fetch_max(sh.us_since_t0(Instant::now()), Ordering::AcqRel);
+    sh.gate
+        .last_done_us
+        .fetch_max(sh.us_since_t0(Instant::now()), Ordering::AcqRel);
 }

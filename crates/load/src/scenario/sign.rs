@@ -7,7 +7,12 @@ use super::{Driver, ScenarioShared};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 
-pub(super) async fn run(sh: &ScenarioShared, driver: &mut Driver, rec: &mut Recorder, deadline: Instant) {
+pub(super) async fn run(
+    sh: &ScenarioShared,
+    driver: &mut Driver,
+    rec: &mut Recorder,
+    deadline: Instant,
+) {
     let signer = match sh.target.signer(true) {
         Ok(s) => s,
         Err(e) => {
@@ -19,7 +24,10 @@ pub(super) async fn run(sh: &ScenarioShared, driver: &mut Driver, rec: &mut Reco
         let started = Instant::now();
         let outcome = match signer.sign() {
             Ok(_) => Outcome::Ok(None),
-            Err(_) => Outcome::Failed { kind: "signing".into(), status: None },
+            Err(_) => Outcome::Failed {
+                kind: "signing".into(),
+                status: None,
+            },
         };
         rec.record(Phase::Sign, intended, started, Instant::now(), &outcome);
         // Signing never awaits: let goose and the other users run between signatures.

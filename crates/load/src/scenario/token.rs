@@ -6,8 +6,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use bearing_auth::token::TokenClient;
 use bearing_auth::token::FORM_CONTENT_TYPE;
+use bearing_auth::token::TokenClient;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::{Driver, ScenarioShared, status_failure, transport_kind};
@@ -39,14 +39,28 @@ pub(super) async fn run(
         },
     };
     // Only for its form encoding; requests go out on the goose user's client.
-    let form = TokenClient::from_http(client.clone(), sh.target.token_url.clone(), sh.target.scope.clone(), 0);
+    let form = TokenClient::from_http(
+        client.clone(),
+        sh.target.token_url.clone(),
+        sh.target.scope.clone(),
+        0,
+    );
     while let Some(intended) = driver.next(sh, deadline).await {
         let assertion = match (&sh.pool, &inline) {
             (Some(pool), _) => match pool.take().await {
                 Ok(a) => a,
                 Err(_) => {
                     let now = Instant::now();
-                    rec.record(Phase::Token, intended, now, now, &Outcome::Failed { kind: "no_assertion".into(), status: None });
+                    rec.record(
+                        Phase::Token,
+                        intended,
+                        now,
+                        now,
+                        &Outcome::Failed {
+                            kind: "no_assertion".into(),
+                            status: None,
+                        },
+                    );
                     continue;
                 }
             },
@@ -59,7 +73,16 @@ pub(super) async fn run(
                     }
                     Err(_) => {
                         let now = Instant::now();
-                        rec.record(Phase::Sign, s, s, now, &Outcome::Failed { kind: "signing".into(), status: None });
+                        rec.record(
+                            Phase::Sign,
+                            s,
+                            s,
+                            now,
+                            &Outcome::Failed {
+                                kind: "signing".into(),
+                                status: None,
+                            },
+                        );
                         continue;
                     }
                 }
@@ -83,14 +106,25 @@ pub(super) async fn run(
                 let status = resp.status().as_u16();
                 match resp.bytes().await {
                     Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
-                        Ok(Issued { access_token: Some(t) }) if !t.is_empty() => Outcome::Ok(Some(200)),
-                        _ => Outcome::Failed { kind: "invalid_response".into(), status: Some(200) },
+                        Ok(Issued {
+                            access_token: Some(t),
+                        }) if !t.is_empty() => Outcome::Ok(Some(200)),
+                        _ => Outcome::Failed {
+                            kind: "invalid_response".into(),
+                            status: Some(200),
+                        },
                     },
                     Ok(_) => status_failure(status),
-                    Err(e) => Outcome::Failed { kind: transport_kind(&e), status: Some(status) },
+                    Err(e) => Outcome::Failed {
+                        kind: transport_kind(&e),
+                        status: Some(status),
+                    },
                 }
             }
-            Err(e) => Outcome::Failed { kind: transport_kind(&e), status: None },
+            Err(e) => Outcome::Failed {
+                kind: transport_kind(&e),
+                status: None,
+            },
         };
         rec.record(Phase::Token, intended, started, Instant::now(), &outcome);
     }

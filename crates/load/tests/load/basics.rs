@@ -14,13 +14,24 @@ async fn api_closed_model_adds_up() {
     let _g = support::serial().lock().await;
     let srv = support::start().await;
     let dir = tempfile::tempdir().expect("tmp");
-    let t = support::target(&srv.base, support::key_file(dir.path(), bearing_auth::Algorithm::ES256));
-    let r = support::run("duration: 1s\nusers: 4\nscenarios: [{name: api, kind: api}]\n", &t).await;
+    let t = support::target(
+        &srv.base,
+        support::key_file(dir.path(), bearing_auth::Algorithm::ES256),
+    );
+    let r = support::run(
+        "duration: 1s\nusers: 4\nscenarios: [{name: api, kind: api}]\n",
+        &t,
+    )
+    .await;
     let api = r.scenarios[0].phase_stats(Phase::Api, r.seconds());
     assert!(api.count > 100, "{api:?}");
     assert_eq!(api.count, srv.state.api_calls.load(Ordering::Relaxed));
     assert_eq!(api.errors, 0);
-    assert!(r.elapsed >= Duration::from_secs(1) && r.elapsed < Duration::from_millis(1500), "{:?}", r.elapsed);
+    assert!(
+        r.elapsed >= Duration::from_secs(1) && r.elapsed < Duration::from_millis(1500),
+        "{:?}",
+        r.elapsed
+    );
 }
 
 // The even pacer delivers the asked rate in the open model.
@@ -29,8 +40,15 @@ async fn open_model_delivers_the_rate() {
     let _g = support::serial().lock().await;
     let srv = support::start().await;
     let dir = tempfile::tempdir().expect("tmp");
-    let t = support::target(&srv.base, support::key_file(dir.path(), bearing_auth::Algorithm::ES256));
-    let r = support::run("duration: 1s\nusers: 8\nrate: 500/s\nscenarios: [{name: api, kind: api}]\n", &t).await;
+    let t = support::target(
+        &srv.base,
+        support::key_file(dir.path(), bearing_auth::Algorithm::ES256),
+    );
+    let r = support::run(
+        "duration: 1s\nusers: 8\nrate: 500/s\nscenarios: [{name: api, kind: api}]\n",
+        &t,
+    )
+    .await;
     let s = &r.scenarios[0];
     let api = s.phase_stats(Phase::Api, r.seconds());
     assert_eq!(s.planned, Some(500));
@@ -45,15 +63,35 @@ async fn open_model_delivers_the_rate() {
 async fn corrected_latency_shows_a_stall() {
     let _g = support::serial().lock().await;
     let srv = support::start().await;
-    *srv.state.stall.lock().expect("lock") = Some((Duration::from_millis(250), Duration::from_millis(500)));
+    *srv.state.stall.lock().expect("lock") =
+        Some((Duration::from_millis(250), Duration::from_millis(500)));
     let dir = tempfile::tempdir().expect("tmp");
-    let t = support::target(&srv.base, support::key_file(dir.path(), bearing_auth::Algorithm::ES256));
-    let r = support::run("duration: 1s\nusers: 4\nrate: 1000/s\nscenarios: [{name: api, kind: api}]\n", &t).await;
+    let t = support::target(
+        &srv.base,
+        support::key_file(dir.path(), bearing_auth::Algorithm::ES256),
+    );
+    let r = support::run(
+        "duration: 1s\nusers: 4\nrate: 1000/s\nscenarios: [{name: api, kind: api}]\n",
+        &t,
+    )
+    .await;
     let api = r.scenarios[0].phase_stats(Phase::Api, r.seconds());
     assert!(api.count >= 990, "{}", api.count);
-    assert!(api.corrected.p99 >= 300_000, "corrected p99 {} µs: {api:?}", api.corrected.p99);
-    assert!(api.uncorrected.p99 < 50_000, "uncorrected p99 {} µs", api.uncorrected.p99);
-    assert!(api.uncorrected.max >= 400_000, "the stalled requests themselves were slow: {}", api.uncorrected.max);
+    assert!(
+        api.corrected.p99 >= 300_000,
+        "corrected p99 {} µs: {api:?}",
+        api.corrected.p99
+    );
+    assert!(
+        api.uncorrected.p99 < 50_000,
+        "uncorrected p99 {} µs",
+        api.uncorrected.p99
+    );
+    assert!(
+        api.uncorrected.max >= 400_000,
+        "the stalled requests themselves were slow: {}",
+        api.uncorrected.max
+    );
 }
 
 // Thresholds: met ones pass, missed ones fail with the measured value.
@@ -62,7 +100,10 @@ async fn thresholds_pass_and_fail() {
     let _g = support::serial().lock().await;
     let srv = support::start().await;
     let dir = tempfile::tempdir().expect("tmp");
-    let t = support::target(&srv.base, support::key_file(dir.path(), bearing_auth::Algorithm::ES256));
+    let t = support::target(
+        &srv.base,
+        support::key_file(dir.path(), bearing_auth::Algorithm::ES256),
+    );
     let pass = support::run(
         "duration: 500ms\nusers: 2\nthresholds: ['p99 < 5s', 'error_rate < 1%', 'rate >= 10/s']\nscenarios: [{name: api, kind: api, thresholds: ['api.count > 10']}]\n",
         &t,
@@ -75,7 +116,11 @@ async fn thresholds_pass_and_fail() {
     )
     .await;
     assert!(!fail.passed());
-    let missed: Vec<_> = fail.all_thresholds().into_iter().filter(|t| !t.passed).collect();
+    let missed: Vec<_> = fail
+        .all_thresholds()
+        .into_iter()
+        .filter(|t| !t.passed)
+        .collect();
     assert_eq!(missed.len(), 1);
     assert_eq!(missed[0].expr, "rate >= 10000000/s");
     assert_eq!(missed[0].scope, "run");
@@ -87,7 +132,11 @@ async fn thresholds_pass_and_fail() {
 fn malformed_profile_names_the_position() {
     let dir = tempfile::tempdir().expect("tmp");
     let p = dir.path().join("bad.yaml");
-    std::fs::write(&p, "duration: 1s\nscenarios:\n  - name: a\n    kind: api\n    thresholds: ['p99 < soon']\n").expect("write");
+    std::fs::write(
+        &p,
+        "duration: 1s\nscenarios:\n  - name: a\n    kind: api\n    thresholds: ['p99 < soon']\n",
+    )
+    .expect("write");
     let e = Profile::from_file(&p).expect_err("invalid").to_string();
     assert!(e.contains("bad.yaml:5:"), "{e}");
     assert!(e.contains("p99 < soon"), "{e}");
@@ -98,8 +147,18 @@ fn malformed_profile_names_the_position() {
 #[test]
 fn shard_jtis_are_disjoint() {
     let dir = tempfile::tempdir().expect("tmp");
-    let t = support::target("http://127.0.0.1:9", support::key_file(dir.path(), bearing_auth::Algorithm::ES256));
-    let a = bearing_load::LoadTarget::from_target(&t, &bearing_load::run::jti_prefix(Some((1, 3)))).expect("target");
-    let jti = a.signer(true).expect("signer").sign().expect("sign").jti().map(str::to_owned);
+    let t = support::target(
+        "http://127.0.0.1:9",
+        support::key_file(dir.path(), bearing_auth::Algorithm::ES256),
+    );
+    let a = bearing_load::LoadTarget::from_target(&t, &bearing_load::run::jti_prefix(Some((1, 3))))
+        .expect("target");
+    let jti = a
+        .signer(true)
+        .expect("signer")
+        .sign()
+        .expect("sign")
+        .jti()
+        .map(str::to_owned);
     assert!(jti.is_some_and(|j| j.starts_with("s1-")));
 }

@@ -10,7 +10,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use crate::support;
 
 fn schema() -> serde_json::Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/load-summary.schema.json");
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schemas/load-summary.schema.json");
     serde_json::from_slice(&std::fs::read(&p).expect("schema file")).expect("schema is JSON")
 }
 
@@ -28,12 +29,20 @@ async fn report_set_is_valid_and_exact() {
     let w = report::write(&r, None, out.path()).expect("report written");
 
     // summary.json against the schema.
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).expect("summary")).expect("json");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).expect("summary"))
+            .expect("json");
     let v = jsonschema::validator_for(&schema()).expect("schema compiles");
-    let errors: Vec<String> = v.iter_errors(&summary).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    let errors: Vec<String> = v
+        .iter_errors(&summary)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(summary["passed"], true);
-    assert_eq!(summary["scenarios"][0]["phases"]["token"]["count"], summary["scenarios"][0]["signing"]["assertions_used"]);
+    assert_eq!(
+        summary["scenarios"][0]["phases"]["token"]["count"],
+        summary["scenarios"][0]["signing"]["assertions_used"]
+    );
 
     // The interval log: every entry decodes, and per tag the entries add up to the totals.
     let log = std::fs::read(out.path().join(report::INTERVAL_LOG)).expect("hlog");
@@ -42,7 +51,11 @@ async fn report_set_is_valid_and_exact() {
         if let LogEntry::Interval(h) = e.expect("parses") {
             let tag = h.tag().expect("tagged").as_str().to_owned();
             let hist = bearing_load::recorder::decode(h.encoded_histogram()).expect("decodes");
-            by_tag.entry(tag).or_insert_with(bearing_load::stats::new_histogram).add(hist).expect("adds");
+            by_tag
+                .entry(tag)
+                .or_insert_with(bearing_load::stats::new_histogram)
+                .add(hist)
+                .expect("adds");
         }
     }
     for s in &r.scenarios {
@@ -59,12 +72,24 @@ async fn report_set_is_valid_and_exact() {
 
     // .hgrm percentile distributions.
     let hgrm = std::fs::read_to_string(out.path().join("api.api.hgrm")).expect("hgrm");
-    assert!(hgrm.contains("Percentile") && hgrm.contains("#[Max"), "{hgrm}");
-    assert!(w.files.iter().any(|f| f == "tok.token.uncorrected.hgrm"), "{:?}", w.files);
+    assert!(
+        hgrm.contains("Percentile") && hgrm.contains("#[Max"),
+        "{hgrm}"
+    );
+    assert!(
+        w.files.iter().any(|f| f == "tok.token.uncorrected.hgrm"),
+        "{:?}",
+        w.files
+    );
 
     // Self-contained HTML with the three charts; no script, no external resource.
     let html = std::fs::read_to_string(out.path().join("report.html")).expect("html");
-    for needle in ["latency percentiles over time", "throughput over time", "latency by percentile", "<svg"] {
+    for needle in [
+        "latency percentiles over time",
+        "throughput over time",
+        "latency by percentile",
+        "<svg",
+    ] {
         assert!(html.contains(needle), "{needle}");
     }
     for banned in ["<script", "<link", "src=\"http", "href=\"http", "@import"] {
@@ -74,7 +99,10 @@ async fn report_set_is_valid_and_exact() {
     // No secret in any file.
     for f in &w.files {
         let text = std::fs::read_to_string(out.path().join(f)).expect("read");
-        assert!(!text.contains(&gw.admin_secret), "{f} holds the admin secret");
+        assert!(
+            !text.contains(&gw.admin_secret),
+            "{f} holds the admin secret"
+        );
         assert!(!text.contains("eyJ"), "{f} holds a JWT");
     }
     gw.shutdown().await;

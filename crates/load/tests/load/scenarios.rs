@@ -10,7 +10,10 @@ use crate::support;
 fn api_calls(gw: &bearing_gateway::RunningGateway) -> (u64, u64) {
     let c = gw.state.counters();
     let by = c.api_calls.get("inventory").cloned().unwrap_or_default();
-    (by.get(&200).copied().unwrap_or(0), by.get(&401).copied().unwrap_or(0))
+    (
+        by.get(&200).copied().unwrap_or(0),
+        by.get(&401).copied().unwrap_or(0),
+    )
 }
 
 // token: every token request used one assertion; pooled and inline signing both work, and
@@ -28,16 +31,34 @@ async fn token_requests_equal_assertions_used() {
     for s in &r.scenarios {
         let tok = s.phase_stats(Phase::Token, r.seconds());
         let sig = s.signing.as_ref().expect("token scenarios report signing");
-        assert_eq!(tok.count, sig.assertions_used, "{}: token requests = assertions used", s.spec.name);
+        assert_eq!(
+            tok.count, sig.assertions_used,
+            "{}: token requests = assertions used",
+            s.spec.name
+        );
         assert_eq!(tok.errors, 0, "{}: {:?}", s.spec.name, tok.errors_by_kind);
         let planned = s.planned.expect("open model");
-        assert!(tok.count as f64 >= 0.9 * planned as f64, "{}: {} of {planned}", s.spec.name, tok.count);
+        assert!(
+            tok.count as f64 >= 0.9 * planned as f64,
+            "{}: {} of {planned}",
+            s.spec.name,
+            tok.count
+        );
         ours += tok.statuses.get(&200).copied().unwrap_or(0);
     }
-    assert_eq!(r.scenarios[0].signing.as_ref().map(|s| s.mode.as_str()), Some("pool"));
+    assert_eq!(
+        r.scenarios[0].signing.as_ref().map(|s| s.mode.as_str()),
+        Some("pool")
+    );
     let inline = &r.scenarios[1];
-    assert_eq!(inline.signing.as_ref().map(|s| s.mode.as_str()), Some("inline"));
-    assert_eq!(inline.phase_stats(Phase::Sign, 1.0).count, inline.phase_stats(Phase::Token, 1.0).count);
+    assert_eq!(
+        inline.signing.as_ref().map(|s| s.mode.as_str()),
+        Some("inline")
+    );
+    assert_eq!(
+        inline.phase_stats(Phase::Sign, 1.0).count,
+        inline.phase_stats(Phase::Token, 1.0).count
+    );
     assert_eq!(gw.state.counters().tokens_issued, ours);
     gw.shutdown().await;
 }
@@ -47,7 +68,11 @@ async fn token_requests_equal_assertions_used() {
 async fn api_calls_add_up() {
     let _g = support::serial().lock().await;
     let (gw, t, _dir) = support::sandbox(None).await;
-    let r = support::run("duration: 1s\nusers: 4\nmax_requests: 20000\nscenarios: [{name: api, kind: api}]\n", &t).await;
+    let r = support::run(
+        "duration: 1s\nusers: 4\nmax_requests: 20000\nscenarios: [{name: api, kind: api}]\n",
+        &t,
+    )
+    .await;
     let s = &r.scenarios[0];
     let api = s.phase_stats(Phase::Api, r.seconds());
     let (ok, unauthorized) = api_calls(&gw);
@@ -69,7 +94,11 @@ async fn mixed_paces_users_and_refreshes_ahead() {
     let s = &r.scenarios[0];
     let api = s.phase_stats(Phase::Api, r.seconds());
     let expected = 4.0 * 40.0 * 1.5;
-    assert!((api.count as f64) > 0.85 * expected && (api.count as f64) <= expected + 4.0, "{} vs {expected}", api.count);
+    assert!(
+        (api.count as f64) > 0.85 * expected && (api.count as f64) <= expected + 4.0,
+        "{} vs {expected}",
+        api.count
+    );
     let tokens = s.tokens.as_ref().expect("token stats");
     assert!(tokens.refreshes_ahead >= 4, "{tokens:?}");
     let (ok, unauthorized) = api_calls(&gw);
@@ -114,10 +143,20 @@ async fn sign_measures_signing() {
     let _g = support::serial().lock().await;
     let dir = tempfile::tempdir().expect("tmp");
     // Nothing listens here: the sign scenario must not send a request.
-    let t = support::target("http://127.0.0.1:9", support::key_file(dir.path(), bearing_auth::Algorithm::RS256));
-    let r = support::run("duration: 500ms\nusers: 2\nscenarios: [{name: sign, kind: sign}]\n", &t).await;
+    let t = support::target(
+        "http://127.0.0.1:9",
+        support::key_file(dir.path(), bearing_auth::Algorithm::RS256),
+    );
+    let r = support::run(
+        "duration: 500ms\nusers: 2\nscenarios: [{name: sign, kind: sign}]\n",
+        &t,
+    )
+    .await;
     let s = r.scenarios[0].phase_stats(Phase::Sign, r.seconds());
     assert!(s.count > 50, "{s:?}");
     assert_eq!(s.errors, 0);
-    assert!(s.uncorrected.p50 > 50, "an RS256 signature takes more than 50 µs: {s:?}");
+    assert!(
+        s.uncorrected.p50 > 50,
+        "an RS256 signature takes more than 50 µs: {s:?}"
+    );
 }

@@ -33,11 +33,19 @@ async fn token(State(s): State<Arc<Stub>>, body: String) -> (StatusCode, HeaderM
     h.insert("content-type", "application/json".parse().expect("static"));
     h.insert("cache-control", "no-store".parse().expect("static"));
     if !body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer") {
-        return (StatusCode::BAD_REQUEST, h, r#"{"error":"unsupported_grant_type"}"#.into());
+        return (
+            StatusCode::BAD_REQUEST,
+            h,
+            r#"{"error":"unsupported_grant_type"}"#.into(),
+        );
     }
     let t = format!("tok{}", s.next.fetch_add(1, Ordering::Relaxed));
     s.valid.lock().expect("lock").insert(t.clone());
-    (StatusCode::OK, h, format!(r#"{{"access_token":"{t}","token_type":"Bearer","expires_in":180}}"#))
+    (
+        StatusCode::OK,
+        h,
+        format!(r#"{{"access_token":"{t}","token_type":"Bearer","expires_in":180}}"#),
+    )
 }
 
 async fn api(State(s): State<Arc<Stub>>, headers: HeaderMap) -> StatusCode {
@@ -49,7 +57,11 @@ async fn api(State(s): State<Arc<Stub>>, headers: HeaderMap) -> StatusCode {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default()
         .to_owned();
-    if s.valid.lock().expect("lock").contains(&tok) { StatusCode::OK } else { StatusCode::UNAUTHORIZED }
+    if s.valid.lock().expect("lock").contains(&tok) {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    }
 }
 
 async fn revoke(State(s): State<Arc<Stub>>) -> String {
@@ -85,12 +97,17 @@ pub async fn start() -> Server {
         .route("/api", get(api).post(api))
         .route("/admin/revoke", post(revoke))
         .with_state(Arc::clone(&state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Server { base: format!("http://{addr}"), state }
+    Server {
+        base: format!("http://{addr}"),
+        state,
+    }
 }
 
 /// A key file (ES256: fast to sign, so tests measure the loop, not RSA).
@@ -128,20 +145,29 @@ pub fn target(base: &str, key: PathBuf) -> Target {
 
 /// A sandbox gateway (bearing-gateway, in-process on 127.0.0.1:0) with a fresh RS256
 /// identity registered, and a target for it.
-pub async fn sandbox(token_lifetime: Option<Duration>) -> (bearing_gateway::RunningGateway, Target, tempfile::TempDir) {
+pub async fn sandbox(
+    token_lifetime: Option<Duration>,
+) -> (bearing_gateway::RunningGateway, Target, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tmp");
     let key = SigningKey::generate(Algorithm::RS256, 2048).expect("key");
     let cert = bearing_auth::Certificate::self_signed(&key, "SampleConfId", 1).expect("cert");
     let kp = dir.path().join("key.pem");
     std::fs::write(&kp, key.to_pkcs8_pem().as_bytes()).expect("write key");
-    let mut config = bearing_gateway::GatewayConfig::sandbox(vec![("SampleConfId".to_owned(), cert)]);
+    let mut config =
+        bearing_gateway::GatewayConfig::sandbox(vec![("SampleConfId".to_owned(), cert)]);
     if token_lifetime.is_some() {
         config.token_lifetime = token_lifetime;
     }
-    let gw = bearing_gateway::spawn(config).await.expect("sandbox starts");
+    let gw = bearing_gateway::spawn(config)
+        .await
+        .expect("sandbox starts");
     let mut t = target(&gw.base_url, kp);
     t.token_url = gw.token_url.parse().expect("url");
-    t.apis[0].url = gw.api_url("inventory").expect("inventory api").parse().expect("url");
+    t.apis[0].url = gw
+        .api_url("inventory")
+        .expect("inventory api")
+        .parse()
+        .expect("url");
     t.admin_url = Some(gw.admin_url.parse().expect("url"));
     t.admin_secret = Some(gw.admin_secret.clone());
     (gw, t, dir)
@@ -151,10 +177,13 @@ pub async fn sandbox(token_lifetime: Option<Duration>) -> (bearing_gateway::Runn
 pub async fn run(profile: &str, target: &Target) -> bearing_load::RunResult {
     let p = bearing_load::Profile::from_yaml(profile, "test.yaml").expect("valid profile");
     let lt = bearing_load::LoadTarget::from_target(target, "").expect("target");
-    tokio::time::timeout(RUN_LIMIT, bearing_load::run(&p, &lt, &bearing_load::RunOptions::default()))
-        .await
-        .expect("the run ends in time")
-        .expect("the run runs")
+    tokio::time::timeout(
+        RUN_LIMIT,
+        bearing_load::run(&p, &lt, &bearing_load::RunOptions::default()),
+    )
+    .await
+    .expect("the run ends in time")
+    .expect("the run runs")
 }
 
 /// Runs goose runs one at a time: goose keeps process-wide state (its logger, its ctrl-c

@@ -8,15 +8,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use bearing_auth::{AssertionPool, PoolConfig};
 use goose::config::GooseConfiguration;
 use goose::prelude::{GooseAttack, Scenario, Transaction, TransactionFunction};
+
+mod pool;
+mod storm;
+
+use pool::{measure_single_core, signing_info, start_pool};
+use storm::{revoke_later, sample_token_requests, storm_info, token_stats, wait_open};
 
 use crate::error::{Error, Result};
 use crate::pacer::Schedule;
 use crate::profile::{Profile, ScenarioKind};
 use crate::recorder::Collector;
-use crate::result::{RunResult, ScenarioResult, SigningInfo, StormInfo, TokenStats};
+use crate::result::{RunResult, ScenarioResult};
 use crate::scenario::{Gate, ScenarioShared, StormState};
 use crate::stats::Phase;
 use crate::target::LoadTarget;
@@ -58,7 +63,10 @@ pub struct RunOptions {
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions").field("shard", &self.shard).field("label", &self.label).finish()
+        f.debug_struct("RunOptions")
+            .field("shard", &self.shard)
+            .field("label", &self.label)
+            .finish()
     }
 }
 
@@ -78,10 +86,16 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         Some((i, n)) => profile.for_shard(i, n),
         None => profile.clone(),
     };
-    let label = opts.label.clone().unwrap_or_else(|| profile.display_name().to_owned());
+    let label = opts
+        .label
+        .clone()
+        .unwrap_or_else(|| profile.display_name().to_owned());
     let duration = profile.run_duration();
     for s in &profile.scenarios {
-        if matches!(s.kind, ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm) {
+        if matches!(
+            s.kind,
+            ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm
+        ) {
             target.api(s.api.as_deref())?;
         }
         if s.kind == ScenarioKind::RefreshStorm && target.admin.is_none() {
@@ -95,8 +109,15 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     let base_schedule = match (&profile.rate, profile.stages.is_empty()) {
         (Some(r), _) => Some(Schedule::constant(r.0, duration)),
         (None, false) => {
-            let st: Vec<_> = profile.stages.iter().map(|s| (s.duration, s.rate.0)).collect();
-            Some(Schedule::stages(profile.start_rate.map_or(0.0, |r| r.0), &st))
+            let st: Vec<_> = profile
+                .stages
+                .iter()
+                .map(|s| (s.duration, s.rate.0))
+                .collect();
+            Some(Schedule::stages(
+                profile.start_rate.map_or(0.0, |r| r.0),
+                &st,
+            ))
         }
         (None, true) => None,
     };
@@ -104,15 +125,24 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     let max_requests = profile.max_requests.unwrap_or(u64::MAX);
 
     // Signing capacity, measured before anything else loads the cores.
-    let token_scenarios: Vec<bool> = profile.scenarios.iter().map(|s| s.kind == ScenarioKind::Token).collect();
+    let token_scenarios: Vec<bool> = profile
+        .scenarios
+        .iter()
+        .map(|s| s.kind == ScenarioKind::Token)
+        .collect();
     let single_core_rate = if token_scenarios.iter().any(|t| *t) {
         measure_single_core(&target)?
     } else {
         0.0
     };
-    let pooled = profile.scenarios.iter().any(|s| s.kind == ScenarioKind::Token && s.pool != Some(false));
+    let pooled = profile
+        .scenarios
+        .iter()
+        .any(|s| s.kind == ScenarioKind::Token && s.pool != Some(false));
     let (pool, prefilled) = if pooled {
-        let planned = base_schedule.as_ref().map(|s| s.total_arrivals().ceil() as usize);
+        let planned = base_schedule
+            .as_ref()
+            .map(|s| s.total_arrivals().ceil() as usize);
         let (p, n) = start_pool(&profile, &target, planned, &label, opts.progress.as_ref()).await?;
         (Some(p), n)
     } else {
@@ -138,7 +168,11 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
             max_requests,
             started: AtomicU64::new(0),
             users: Default::default(),
-            pool: if s.kind == ScenarioKind::Token && s.pool != Some(false) { pool.clone() } else { None },
+            pool: if s.kind == ScenarioKind::Token && s.pool != Some(false) {
+                pool.clone()
+            } else {
+                None
+            },
             assertions_used: AtomicU64::new(0),
             managers: Mutex::new(Vec::new()),
             storm: StormState::default(),
@@ -150,16 +184,38 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     let attack = build_attack(&profile, &target, &shared, timeout)?;
     let done = Arc::new(AtomicBool::new(false));
     let ticker = opts.progress.clone().map(|cb| {
-        tokio::spawn(progress_loop(cb, label.clone(), Arc::clone(&gate), Arc::clone(&collector), duration, Arc::clone(&done), main_phase(&profile)))
+        tokio::spawn(progress_loop(
+            cb,
+            label.clone(),
+            Arc::clone(&gate),
+            Arc::clone(&collector),
+            duration,
+            Arc::clone(&done),
+            main_phase(&profile),
+        ))
     });
     let token_series = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let mut side_tasks = Vec::new();
-    for sh in shared.iter().filter(|s| s.spec.kind == ScenarioKind::RefreshStorm) {
+    for sh in shared
+        .iter()
+        .filter(|s| s.spec.kind == ScenarioKind::RefreshStorm)
+    {
         let revoke_at = sh.spec.revoke_at.unwrap_or(duration / 2);
-        side_tasks.push(tokio::spawn(revoke_later(Arc::clone(sh), revoke_at, Arc::clone(&done))));
+        side_tasks.push(tokio::spawn(revoke_later(
+            Arc::clone(sh),
+            revoke_at,
+            Arc::clone(&done),
+        )));
     }
-    if shared.iter().any(|s| s.spec.kind != ScenarioKind::Token && s.spec.kind != ScenarioKind::Sign) {
-        side_tasks.push(tokio::spawn(sample_token_requests(shared.clone(), Arc::clone(&token_series), Arc::clone(&done))));
+    if shared
+        .iter()
+        .any(|s| s.spec.kind != ScenarioKind::Token && s.spec.kind != ScenarioKind::Sign)
+    {
+        side_tasks.push(tokio::spawn(sample_token_requests(
+            shared.clone(),
+            Arc::clone(&token_series),
+            Arc::clone(&done),
+        )));
     }
     let goose_started = Instant::now();
     let executed = Box::pin(attack.execute()).await;
@@ -186,7 +242,10 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     let elapsed = Duration::from_micros(gate.last_done_us.load(Ordering::Acquire))
         .min(duration + crate::scenario::LATE_GRACE);
     let seconds = elapsed.as_secs_f64().max(1e-6);
-    let goose_overhead_ms = (goose_ended - goose_started).saturating_sub(elapsed).as_secs_f64() * 1e3;
+    let goose_overhead_ms = (goose_ended - goose_started)
+        .saturating_sub(elapsed)
+        .as_secs_f64()
+        * 1e3;
     let started_at = SystemTime::now() - goose_ended.saturating_duration_since(t0);
     let start_offset = started_at
         .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(collected.base_epoch_secs))
@@ -200,10 +259,22 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         let started = sh.started.load(Ordering::Relaxed).min(max_requests);
         let spec = sh.spec.clone();
         let signing = (spec.kind == ScenarioKind::Token).then(|| {
-            signing_info(sh, &phases, pool.as_deref(), prefilled, minted_before, single_core_rate, seconds, &profile)
+            signing_info(
+                sh,
+                &phases,
+                pool.as_deref(),
+                prefilled,
+                minted_before,
+                single_core_rate,
+                seconds,
+                &profile,
+            )
         });
-        let tokens = matches!(spec.kind, ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm)
-            .then(|| token_stats(sh));
+        let tokens = matches!(
+            spec.kind,
+            ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm
+        )
+        .then(|| token_stats(sh));
         let storm = (spec.kind == ScenarioKind::RefreshStorm).then(|| storm_info(sh, &series));
         let stats = |p: Phase| phases[p as usize].stats(seconds);
         let main = spec.kind.main_phase();
@@ -214,8 +285,14 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
             .collect();
         scenarios.push(ScenarioResult {
             users: sh.users.load(Ordering::Relaxed),
-            target_rate: sh.schedule.as_ref().map(|s| s.total_arrivals() / duration.as_secs_f64()),
-            planned: sh.schedule.as_ref().map(|s| (s.total_arrivals().ceil() as u64).min(max_requests)),
+            target_rate: sh
+                .schedule
+                .as_ref()
+                .map(|s| s.total_arrivals() / duration.as_secs_f64()),
+            planned: sh
+                .schedule
+                .as_ref()
+                .map(|s| (s.total_arrivals().ceil() as u64).min(max_requests)),
             started,
             phases,
             intervals,
@@ -258,7 +335,10 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
 struct Ran;
 
 fn main_phase(profile: &Profile) -> Phase {
-    profile.scenarios.first().map_or(Phase::Api, |s| s.kind.main_phase())
+    profile
+        .scenarios
+        .first()
+        .map_or(Phase::Api, |s| s.kind.main_phase())
 }
 
 fn build_attack(
@@ -289,7 +369,8 @@ fn build_attack(
     c.no_gzip = true;
     c.quiet = 1;
     c.timeout = Some(format!("{}", timeout.as_secs_f64()));
-    let mut attack = GooseAttack::initialize_with_config(c).map_err(|e| Error::Goose(e.to_string()))?;
+    let mut attack =
+        GooseAttack::initialize_with_config(c).map_err(|e| Error::Goose(e.to_string()))?;
     for sh in shared {
         let shc = Arc::clone(sh);
         let f: TransactionFunction = Arc::new(move |user| {
@@ -319,230 +400,6 @@ fn build_attack(
     Ok(attack)
 }
 
-/// One core's signing rate: sign for ~200 ms on this thread.
-fn measure_single_core(target: &LoadTarget) -> Result<f64> {
-    let signer = target.signer(true)?;
-    signer.sign()?;
-    let start = Instant::now();
-    let mut n = 0u32;
-    while start.elapsed() < Duration::from_millis(200) {
-        signer.sign()?;
-        n += 1;
-    }
-    Ok(f64::from(n) / start.elapsed().as_secs_f64())
-}
-
-async fn start_pool(
-    profile: &Profile,
-    target: &Arc<LoadTarget>,
-    planned: Option<usize>,
-    label: &str,
-    progress: Option<&crate::run::ProgressFn>,
-) -> Result<(Arc<AssertionPool>, u64)> {
-    let capacity = planned.map_or(profile.pool.capacity, |p| p.clamp(64, profile.pool.capacity.max(64)));
-    let mut cfg = PoolConfig { capacity, ..PoolConfig::default() };
-    if let Some(w) = profile.pool.workers {
-        cfg.workers = w;
-    }
-    let ttl = target.signer(false)?.ttl();
-    cfg.margin = cfg.margin.min(ttl / 2);
-    let t = Arc::clone(target);
-    let pool = Arc::new(AssertionPool::start(cfg, move |_| t.signer(true))?);
-    let mut prefilled = 0;
-    if profile.pool.prefill {
-        // Fill before the clock starts, bounded: never longer than half the assertions'
-        // validity (or 60 s), so none goes stale before use.
-        let want = capacity as u64;
-        let limit = Instant::now() + (ttl / 2).min(Duration::from_secs(60));
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        loop {
-            tick.tick().await;
-            let ready = pool.len() as u64;
-            if let Some(cb) = progress {
-                cb(&Progress {
-                    label: format!("{label}: filling assertion pool"),
-                    elapsed: Duration::ZERO,
-                    duration: profile.run_duration(),
-                    requests: 0,
-                    errors: 0,
-                    rate: pool.stats().fill_rate_per_sec,
-                    p99_us: None,
-                    preparing: Some((ready, want)),
-                });
-            }
-            if ready >= want || Instant::now() >= limit || pool.is_stopped() {
-                prefilled = ready;
-                break;
-            }
-        }
-    }
-    Ok((pool, prefilled))
-}
-
-#[expect(clippy::too_many_arguments, reason = "one call site; the figures come from all over the run")]
-fn signing_info(
-    sh: &ScenarioShared,
-    phases: &[crate::stats::PhaseData; 3],
-    pool: Option<&AssertionPool>,
-    prefilled: u64,
-    minted_before: u64,
-    single_core_rate: f64,
-    seconds: f64,
-    profile: &Profile,
-) -> SigningInfo {
-    let started = sh.assertions_used.load(Ordering::Relaxed) as f64;
-    let offered = started / seconds;
-    let planned_rate = sh.schedule.as_ref().map(|s| s.total_arrivals() / profile.run_duration().as_secs_f64());
-    let short = planned_rate.is_some_and(|p| offered < 0.95 * p);
-    match (&sh.pool, pool) {
-        (Some(_), Some(p)) => {
-            let st = p.stats();
-            let wait_ms = st.consumer_wait_micros as f64 / 1e3;
-            let users = sh.users.load(Ordering::Relaxed).max(1) as f64;
-            // Users spent more than 5% of their time waiting for assertions, or the open
-            // model fell short while they waited at all.
-            let limited = wait_ms / 1e3 > 0.05 * users * seconds || (short && st.consumer_waits > 0);
-            SigningInfo {
-                mode: "pool".into(),
-                single_core_rate,
-                signing_rate: st.minted.saturating_sub(minted_before) as f64 / seconds,
-                offered_vs_single_core: if single_core_rate > 0.0 { offered / single_core_rate } else { 0.0 },
-                assertions_used: started as u64,
-                prefilled,
-                minted: st.minted,
-                waits: st.consumer_waits,
-                wait_ms,
-                limited,
-            }
-        }
-        _ => {
-            let sign = &phases[Phase::Sign as usize];
-            let users = sh.users.load(Ordering::Relaxed).max(1) as f64;
-            let busy_s = sign.uncorrected.mean() * sign.uncorrected.len() as f64 / 1e6;
-            SigningInfo {
-                mode: "inline".into(),
-                single_core_rate,
-                signing_rate: sign.count as f64 / seconds,
-                offered_vs_single_core: if single_core_rate > 0.0 { offered / single_core_rate } else { 0.0 },
-                assertions_used: started as u64,
-                prefilled: 0,
-                minted: sign.count,
-                waits: 0,
-                wait_ms: 0.0,
-                // Signing took most of the users' time, or the open model fell short.
-                limited: busy_s > 0.5 * users * seconds || short,
-            }
-        }
-    }
-}
-
-fn token_stats(sh: &ScenarioShared) -> TokenStats {
-    let mut t = TokenStats::default();
-    if let Ok(ms) = sh.managers.lock() {
-        for m in ms.iter() {
-            let s = m.stats();
-            t.token_requests += s.token_requests;
-            t.tokens_issued += s.tokens_issued;
-            t.refreshes_ahead += s.refreshes_ahead;
-            t.unauthorized_retries += s.unauthorized_retries;
-            t.failures += s.failures;
-        }
-    }
-    t
-}
-
-fn storm_info(sh: &ScenarioShared, series: &[(u64, u64)]) -> StormInfo {
-    let st = &sh.storm;
-    let revoked = st.revoked_at_us.load(Ordering::Acquire);
-    let recovered = st.recovered_at_us.load(Ordering::Acquire);
-    let users = sh.users.load(Ordering::Relaxed) as u64;
-    let n_rec = st.users_recovered.load(Ordering::Relaxed);
-    let mut info = StormInfo {
-        revoked_at_ms: (revoked > 0).then(|| revoked as f64 / 1e3),
-        revoked_tokens: st.revoked.load(Ordering::Relaxed),
-        recovery_ms: (revoked > 0 && recovered >= revoked && n_rec >= users).then(|| (recovered - revoked) as f64 / 1e3),
-        users_recovered: n_rec,
-        error: st.error.lock().ok().and_then(|e| e.clone()),
-        ..StormInfo::default()
-    };
-    if revoked > 0 {
-        let until = if recovered >= revoked { recovered + 200_000 } else { u64::MAX };
-        let at = |t: u64| series.iter().take_while(|(ts, _)| *ts <= t).last().map_or(0, |(_, n)| *n);
-        info.burst_token_requests = at(until).saturating_sub(at(revoked));
-        info.peak_token_rate = series
-            .windows(2)
-            .filter(|w| w[1].0 >= revoked)
-            .map(|w| (w[1].1 - w[0].1) as f64 / ((w[1].0 - w[0].0).max(1) as f64 / 1e6))
-            .fold(0.0, f64::max);
-    }
-    info
-}
-
-async fn wait_open(gate: &Gate, done: &AtomicBool) -> Option<Instant> {
-    loop {
-        if let Some(t) = gate.t0.get() {
-            return Some(*t);
-        }
-        if done.load(Ordering::Acquire) {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-async fn revoke_later(sh: Arc<ScenarioShared>, at: Duration, done: Arc<AtomicBool>) {
-    let Some(t0) = wait_open(&sh.gate, &done).await else { return };
-    tokio::time::sleep_until((t0 + at).into()).await;
-    if done.load(Ordering::Acquire) {
-        return;
-    }
-    let Some(admin) = &sh.target.admin else { return };
-    let url = format!("{}/revoke", admin.url.as_str().trim_end_matches('/'));
-    let client = reqwest::Client::new();
-    let sent = client
-        .post(&url)
-        .header("X-Admin-Secret", &admin.secret)
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await;
-    let now = Instant::now();
-    let err = match sent {
-        Ok(r) if r.status().is_success() => {
-            let n = r.json::<serde_json::Value>().await.ok().and_then(|v| v["revoked"].as_u64()).unwrap_or(0);
-            sh.storm.revoked.store(n, Ordering::Relaxed);
-            sh.storm.revoked_at_us.store(sh.us_since_t0(now).max(1), Ordering::Release);
-            tracing::info!(revoked = n, "every token revoked");
-            None
-        }
-        Ok(r) => Some(format!("{url} answered {}", r.status().as_u16())),
-        Err(e) => Some(format!("{url}: {e}")),
-    };
-    if let Some(e) = err {
-        tracing::warn!(error = %e, "revocation failed");
-        if let Ok(mut slot) = sh.storm.error.lock() {
-            *slot = Some(e);
-        }
-    }
-}
-
-/// Samples the managers' token-request counters every 100 ms (for the storm's burst).
-async fn sample_token_requests(shared: Vec<Arc<ScenarioShared>>, out: Arc<Mutex<Vec<(u64, u64)>>>, done: Arc<AtomicBool>) {
-    let Some(first) = shared.first() else { return };
-    let Some(t0) = wait_open(&first.gate, &done).await else { return };
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    while !done.load(Ordering::Acquire) {
-        tick.tick().await;
-        let total: u64 = shared
-            .iter()
-            .filter_map(|s| s.managers.lock().ok().map(|m| m.iter().map(|x| x.stats().token_requests).sum::<u64>()))
-            .sum();
-        let us = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
-        if let Ok(mut o) = out.lock() {
-            o.push((us, total));
-        }
-    }
-}
-
 async fn progress_loop(
     cb: ProgressFn,
     label: String,
@@ -552,7 +409,9 @@ async fn progress_loop(
     done: Arc<AtomicBool>,
     phase: Phase,
 ) {
-    let Some(t0) = wait_open(&gate, &done).await else { return };
+    let Some(t0) = wait_open(&gate, &done).await else {
+        return;
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut prev = (Instant::now(), 0u64);
     while !done.load(Ordering::Acquire) {

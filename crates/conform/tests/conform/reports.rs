@@ -1,0 +1,1 @@
+//! Reporters on real run output.

@@ -1,0 +1,129 @@
+//! The bundled suites against conformant and deliberately broken sandboxes.
+
+use bearing_auth::profile::{ExpiresInFormat, ReplayProtection};
+use bearing_conform::Outcome;
+
+use crate::support::{ids, not_passed, profile, run_bundled, sandbox};
+
+/// The cases that need TLS and are skipped against a plain-HTTP loopback sandbox.
+const TLS_ONLY: [&str; 3] = ["tp-plain-http", "tp-old-tls", "tp-rs-tls"];
+
+fn assert_all_pass(s: &bearing_conform::RunSummary, allowed_skips: &[&str]) {
+    let failing: Vec<_> = s
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass && !(c.outcome == Outcome::Skip && allowed_skips.contains(&c.id.as_str())))
+        .collect();
+    assert!(failing.is_empty(), "under {}:\n{}", s.profile, not_passed(s));
+    assert!(s.cases.len() >= 100, "only {} cases", s.cases.len());
+}
+
+// Every bundled case passes against a conformant rfc-strict sandbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_strict_sandbox_passes() {
+    let sb = sandbox(profile("rfc-strict")).await;
+    let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
+    assert_all_pass(&s, &TLS_ONLY);
+    sb.gateway.shutdown().await;
+}
+
+// Every bundled case passes against a conformant apigee sandbox (plus rs-challenge-syntax,
+// which does not apply without WWW-Authenticate challenges).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apigee_sandbox_passes() {
+    let sb = sandbox(profile("apigee")).await;
+    let s = run_bundled(sb.target.clone(), profile("apigee")).await;
+    let mut skips = TLS_ONLY.to_vec();
+    skips.push("rs-challenge-syntax");
+    assert_all_pass(&s, &skips);
+    assert!(ids(&s, Outcome::Skip).contains(&"rs-challenge-syntax".to_owned()));
+    sb.gateway.shutdown().await;
+}
+
+/// Asserts that exactly `expected` did not pass (TLS-only skips aside), with those outcomes.
+fn assert_exactly(s: &bearing_conform::RunSummary, expected: &[(&str, Outcome)]) {
+    let mut got: Vec<(String, Outcome)> = s
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass && !TLS_ONLY.contains(&c.id.as_str()))
+        .map(|c| (c.id.clone(), c.outcome))
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, Outcome)> = expected.iter().map(|(i, o)| ((*i).to_owned(), *o)).collect();
+    want.sort();
+    assert_eq!(got, want, "\n{}", not_passed(s));
+}
+
+// A sandbox without replay protection fails the replay cases and nothing else; the
+// PRACTICE/MAY/SHOULD-level parts only warn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_off_fails_replay_cases() {
+    let mut broken = profile("rfc-strict");
+    broken.replay_protection = ReplayProtection::None;
+    let sb = sandbox(broken).await;
+    let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
+    assert_exactly(
+        &s,
+        &[
+            ("rp-same-assertion", Outcome::Fail),
+            ("rp-same-jti-resigned", Outcome::Fail),
+            ("rf-reuse-assertion-for-renewal", Outcome::Fail),
+            ("rp-parallel-replay", Outcome::Warn),
+            ("rp-replay-near-expiry", Outcome::Warn),
+            ("rp-retry-after-error", Outcome::Warn),
+        ],
+    );
+    sb.gateway.shutdown().await;
+}
+
+// A sandbox that checks only the presence of aud fails exactly the aud value cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aud_unchecked_fails_audience_cases() {
+    let mut broken = profile("rfc-strict");
+    broken.dangerous.skip_audience_check = true;
+    let sb = sandbox(broken).await;
+    let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
+    assert_exactly(
+        &s,
+        &[
+            ("ac-aud-other-server", Outcome::Fail),
+            ("ac-aud-resource-url", Outcome::Fail),
+            ("ac-aud-issuer-id", Outcome::Fail),
+            ("ac-aud-trailing-slash", Outcome::Fail),
+            ("ac-aud-http-scheme", Outcome::Fail),
+        ],
+    );
+    sb.gateway.shutdown().await;
+}
+
+// A sandbox that accepts alg none fails exactly the alg-none cases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alg_none_accepted_fails_alg_none_cases() {
+    let mut broken = profile("apigee");
+    broken.dangerous.accept_alg_none = true;
+    let sb = sandbox(broken).await;
+    let s = run_bundled(sb.target.clone(), profile("apigee")).await;
+    let failed = ids(&s, Outcome::Fail);
+    assert_exactly(
+        &s,
+        &[
+            ("as-alg-none", Outcome::Fail),
+            ("as-alg-none-case", Outcome::Fail),
+            ("rs-challenge-syntax", Outcome::Skip),
+        ],
+    );
+    assert_eq!(failed.len(), 2);
+    sb.gateway.shutdown().await;
+}
+
+// A sandbox sending expires_in as a string where the profile wants a number fails exactly
+// the expires_in format case: everything else reads either form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn string_expires_in_fails_format_case() {
+    let mut broken = profile("rfc-strict");
+    broken.expires_in_format = ExpiresInFormat::String;
+    let sb = sandbox(broken).await;
+    let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
+    assert_exactly(&s, &[("ex-expires-in-format", Outcome::Fail)]);
+    sb.gateway.shutdown().await;
+}

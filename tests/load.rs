@@ -1,0 +1,214 @@
+//! End-to-end tests of `bearing load`: the real binary against its embedded sandbox —
+//! exit codes (0 pass, 1 threshold missed, 2 bad profile), the report set on disk with a
+//! summary.json valid against schemas/load-summary.schema.json, shards and the capacity
+//! search. Every run is short (about a second) and only talks to 127.0.0.1.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bearing(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bearing"))
+        .args(args)
+        .env_remove("BEARING_TARGET")
+        .env_remove("BEARING_TOKEN_URL")
+        .env_remove("BEARING_PRIVATE_KEY")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run bearing")
+}
+
+fn profile(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write profile");
+    p.display().to_string()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
+            .expect("summary is JSON");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/load-summary.schema.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema"))
+            .expect("schema is JSON");
+    let v = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = v
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    doc
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+// A passing run exits 0 and writes the report set; a missed threshold exits 1.
+#[test]
+fn thresholds_decide_the_exit_code() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ok = profile(
+        dir.path(),
+        "ok.yaml",
+        "duration: 1s\nusers: 4\nrate: 200/s\nthresholds: ['error_rate < 1%', 'p99 < 10s']\nscenarios:\n  - { name: api, kind: api, weight: 3 }\n  - { name: token, kind: token }\n",
+    );
+    let out_dir = dir.path().join("ok-report");
+    let o = bearing(&[
+        "load",
+        &ok,
+        "--report-dir",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&out_dir);
+    assert_eq!(s["passed"], true);
+    assert!(
+        s["scenarios"][0]["phases"]["api"]["count"]
+            .as_u64()
+            .expect("count")
+            >= 140,
+        "{s:#}"
+    );
+    for f in [
+        "report.html",
+        "intervals.hlog",
+        "api.api.hgrm",
+        "token.token.uncorrected.hgrm",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f}");
+    }
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("PASS"),
+        "{}",
+        text(&o)
+    );
+
+    let bad = profile(
+        dir.path(),
+        "fail.yaml",
+        "duration: 1s\nusers: 2\nthresholds: ['rate >= 10000000/s']\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let out_dir = dir.path().join("fail-report");
+    let o = bearing(&[
+        "load",
+        &bad,
+        "--report-dir",
+        out_dir.to_str().expect("utf-8"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json on stdout");
+    assert_eq!(printed["summary"]["passed"], false);
+    assert_eq!(summary(&out_dir)["thresholds"][0]["passed"], false);
+}
+
+// A malformed profile exits 2 and names file:line:col; nothing runs.
+#[test]
+fn malformed_profile_exits_2_with_position() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = profile(
+        dir.path(),
+        "bad.yaml",
+        "duration: 1s\nusers: 2\nscenarios:\n  - { name: api, kind: api, calls_per_secnd: 3 }\n",
+    );
+    let o = bearing(&["load", &p]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.yaml:4:"), "{err}");
+    assert!(err.contains("calls_per_secnd"), "{err}");
+    let p = profile(
+        dir.path(),
+        "bad2.yaml",
+        "duration: 1s\nthresholds: ['p99 < fast']\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let o = bearing(&["load", &p]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad2.yaml:2:"),
+        "{}",
+        text(&o)
+    );
+    let o = bearing(&["load", &p, "--shard", "3/3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+// A shard takes 1/N of the rate and says which shard it was.
+#[test]
+fn shard_takes_its_share() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = profile(
+        dir.path(),
+        "shard.yaml",
+        "duration: 1s\nusers: 4\nrate: 300/s\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let out_dir = dir.path().join("r");
+    let o = bearing(&[
+        "load",
+        &p,
+        "--shard",
+        "1/3",
+        "--report-dir",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let s = summary(&out_dir);
+    assert_eq!(s["shard"]["index"], 1);
+    assert_eq!(s["shard"]["count"], 3);
+    assert_eq!(s["scenarios"][0]["planned"], 100);
+    assert_eq!(s["scenarios"][0]["users"], 2);
+}
+
+// --find-capacity steps the rate up until a threshold is missed and reports the knee; it
+// exits 0 when a knee was found (the report is the run at the knee), 1 when even the first
+// step failed.
+#[test]
+fn find_capacity_reports_the_knee() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = profile(
+        dir.path(),
+        "cap.yaml",
+        "duration: 1s\nusers: 4\nthresholds: ['rate <= 250/s']\ncapacity: { start: 100/s, step: 100/s, max: 1000/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let out_dir = dir.path().join("cap");
+    let o = bearing(&[
+        "load",
+        &p,
+        "--find-capacity",
+        "--report-dir",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
+    let s = summary(&out_dir);
+    let cap = &s["capacity"];
+    assert_eq!(cap["knee"], 200.0, "{cap:#}");
+    let steps = cap["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3, "{cap:#}");
+    assert_eq!(steps[2]["passed"], false);
+    assert_eq!(
+        s["scenarios"][0]["target_rate"], 200.0,
+        "the report is the run at the knee"
+    );
+
+    let p = profile(
+        dir.path(),
+        "cap0.yaml",
+        "duration: 1s\nusers: 2\nthresholds: ['rate <= 50/s']\ncapacity: { start: 100/s, step: 100/s, max: 300/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let o = bearing(&[
+        "load",
+        &p,
+        "--find-capacity",
+        "--report-dir",
+        dir.path().join("cap0").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "no step passed: {}", text(&o));
+}
