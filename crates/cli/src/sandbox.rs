@@ -54,6 +54,15 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
     if opts.token_lifetime.is_some() {
         config.token_lifetime = opts.token_lifetime;
     }
+    // A second API, so a client can be registered that may not call inventory (conformance
+    // case rs-insufficient-scope).
+    config.apis.push(bearing_gateway::ApiConfig {
+        name: "orders".into(),
+        path: "/bnpapi/v1/store/orders".into(),
+        methods: vec!["GET".into(), "POST".into()],
+        scope: None,
+        response: None,
+    });
     let gateway = bearing_gateway::spawn(config)
         .await
         .context("starting the embedded sandbox")?;

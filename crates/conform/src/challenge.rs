@@ -34,7 +34,10 @@ pub struct Param {
 impl Challenge {
     /// The value of a param, by name ignoring case.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.value.as_str())
+        self.params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value.as_str())
     }
 
     /// Whether the scheme is `scheme`, ignoring case.
@@ -92,7 +95,9 @@ impl Cursor<'_> {
                     return Ok(String::from_utf8_lossy(&out).into_owned());
                 }
                 Some(b'\\') => {
-                    let c = self.at(self.pos + 1).ok_or("dangling backslash in quoted-string")?;
+                    let c = self
+                        .at(self.pos + 1)
+                        .ok_or("dangling backslash in quoted-string")?;
                     out.push(c);
                     self.pos += 2;
                 }
@@ -139,7 +144,10 @@ impl Cursor<'_> {
 /// # Errors
 /// A message naming the byte offset of the first syntax error.
 pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
-    let mut c = Cursor { s: value.as_bytes(), pos: 0 };
+    let mut c = Cursor {
+        s: value.as_bytes(),
+        pos: 0,
+    };
     let mut out: Vec<Challenge> = Vec::new();
     loop {
         c.skip_list_separators();
@@ -147,8 +155,14 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
             break;
         }
         let at = c.pos;
-        let scheme = c.token().ok_or_else(|| format!("expected an auth-scheme at offset {at}"))?;
-        let mut ch = Challenge { scheme, token68: None, params: Vec::new() };
+        let scheme = c
+            .token()
+            .ok_or_else(|| format!("expected an auth-scheme at offset {at}"))?;
+        let mut ch = Challenge {
+            scheme,
+            token68: None,
+            params: Vec::new(),
+        };
         if matches!(c.peek(), Some(b' ' | b'\t')) {
             c.skip_ows();
             if c.param_ahead() {
@@ -158,11 +172,16 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
                     c.pos += 1; // '='
                     c.skip_ows();
                     let (value, quoted) = match c.peek() {
-                        Some(b'"') => (c.quoted().map_err(|e| format!("{e} at offset {}", c.pos))?, true),
+                        Some(b'"') => (
+                            c.quoted().map_err(|e| format!("{e} at offset {}", c.pos))?,
+                            true,
+                        ),
                         _ => {
                             let at = c.pos;
                             let v = c.token().ok_or_else(|| {
-                                format!("param {name}: expected a token or quoted-string at offset {at}")
+                                format!(
+                                    "param {name}: expected a token or quoted-string at offset {at}"
+                                )
                             })?;
                             (v, false)
                         }
@@ -170,7 +189,11 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
                     if ch.param(&name).is_some() {
                         return Err(format!("param {name} repeated in one challenge"));
                     }
-                    ch.params.push(Param { name, value, quoted });
+                    ch.params.push(Param {
+                        name,
+                        value,
+                        quoted,
+                    });
                     c.skip_ows();
                     match c.peek() {
                         None => break,
@@ -200,7 +223,11 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
                 }
             }
         } else if !matches!(c.peek(), None | Some(b',')) {
-            return Err(format!("unexpected {:?} after scheme at offset {}", c.peek().map(char::from), c.pos));
+            return Err(format!(
+                "unexpected {:?} after scheme at offset {}",
+                c.peek().map(char::from),
+                c.pos
+            ));
         }
         out.push(ch);
     }
@@ -213,7 +240,8 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, String> {
 /// Whether `s` uses only the RFC 6749 §5.2 characters for `error`/`error_description`
 /// (`%x20-21 / %x23-5B / %x5D-7E`).
 pub fn is_error_text(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+    s.bytes()
+        .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 #[cfg(test)]
@@ -239,7 +267,8 @@ mod tests {
     // Several challenges, token values, escapes, token68 and empty list elements.
     #[test]
     fn lists_and_forms() {
-        let c = parse(r#"Basic realm="a\"b", , Bearer realm=gw, error=invalid_token"#).expect("parse");
+        let c =
+            parse(r#"Basic realm="a\"b", , Bearer realm=gw, error=invalid_token"#).expect("parse");
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].param("realm"), Some("a\"b"));
         assert!(c[1].is("Bearer"));
@@ -261,12 +290,25 @@ mod tests {
     #[test]
     fn refuses_malformed() {
         assert!(parse("").is_err());
-        assert!(parse("Bearer realm=\"open").expect_err("unterminated").contains("unterminated"));
+        assert!(
+            parse("Bearer realm=\"open")
+                .expect_err("unterminated")
+                .contains("unterminated")
+        );
         assert!(parse("Bearer realm=\"a\" error=\"b\"").is_err());
-        assert!(parse("Bearer realm=\"a\", realm=\"b\"").expect_err("dup").contains("repeated"));
+        assert!(
+            parse("Bearer realm=\"a\", realm=\"b\"")
+                .expect_err("dup")
+                .contains("repeated")
+        );
         assert!(parse("=x").is_err());
         // `realm=` alone is a token68 with padding, not a param.
-        assert_eq!(parse("Bearer realm=").expect("token68")[0].token68.as_deref(), Some("realm="));
+        assert_eq!(
+            parse("Bearer realm=").expect("token68")[0]
+                .token68
+                .as_deref(),
+            Some("realm=")
+        );
     }
 
     // The RFC 6749 §5.2 character set excludes quote and backslash.

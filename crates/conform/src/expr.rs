@@ -56,7 +56,9 @@ fn check_path(path: &str) -> Result<(), String> {
         .as_object()
         .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
-    Err(format!("unknown profile field \"{path}\" (profile fields: {fields})"))
+    Err(format!(
+        "unknown profile field \"{path}\" (profile fields: {fields})"
+    ))
 }
 
 /// Parses a duration literal: humantime (`30s`, `2d`, `1h`) or decimal seconds (`60.5s`).
@@ -205,7 +207,10 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             _ => {
                 let start = i;
                 while i < chars.len()
-                    && !matches!(chars[i], ' ' | '\t' | '\n' | '(' | ')' | '!' | '=' | '<' | '>')
+                    && !matches!(
+                        chars[i],
+                        ' ' | '\t' | '\n' | '(' | ')' | '!' | '=' | '<' | '>'
+                    )
                     && !(chars[i] == '&' || chars[i] == '|')
                 {
                     i += 1;
@@ -214,7 +219,11 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
                     return Err(format!("unexpected character {c:?} at {}", i + 1));
                 }
                 let word: String = chars[start..i].iter().collect();
-                out.push(if word == "contains" { Tok::Op(Op::Contains) } else { Tok::Word(word) });
+                out.push(if word == "contains" {
+                    Tok::Op(Op::Contains)
+                } else {
+                    Tok::Word(word)
+                });
             }
         }
     }
@@ -267,7 +276,11 @@ impl Parser {
                     self.bump();
                     let lit = match self.bump() {
                         Some(Tok::Word(w) | Tok::Quoted(w)) => w,
-                        other => return Err(format!("expected a value after operator, found {other:?}")),
+                        other => {
+                            return Err(format!(
+                                "expected a value after operator, found {other:?}"
+                            ));
+                        }
                     };
                     Ok(Pred::Cmp(path, op, lit))
                 } else {
@@ -293,9 +306,15 @@ impl Predicate {
         let mut p = Parser { toks, pos: 0 };
         let ast = p.or()?;
         if p.pos < p.toks.len() {
-            return Err(format!("unexpected {:?} after the expression", p.toks[p.pos]));
+            return Err(format!(
+                "unexpected {:?} after the expression",
+                p.toks[p.pos]
+            ));
         }
-        Ok(Self { source: source.to_owned(), ast })
+        Ok(Self {
+            source: source.to_owned(),
+            ast,
+        })
     }
 
     /// Evaluates against a profile.
@@ -341,7 +360,10 @@ fn compare(v: &Value, op: Op, lit: &str) -> bool {
             _ => false,
         };
     }
-    let ordering = match (value_as_number(v), lit.parse::<f64>().ok().or_else(|| parse_duration_secs(lit))) {
+    let ordering = match (
+        value_as_number(v),
+        lit.parse::<f64>().ok().or_else(|| parse_duration_secs(lit)),
+    ) {
         (Some(a), Some(b)) if !v.is_boolean() => a.partial_cmp(&b),
         _ => {
             let text = value_to_text(v);
@@ -368,7 +390,8 @@ fn compare(v: &Value, op: Op, lit: &str) -> bool {
 impl<'de> Deserialize<'de> for Predicate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Predicate::parse(&s).map_err(|e| serde::de::Error::custom(format!("predicate \"{s}\": {e}")))
+        Predicate::parse(&s)
+            .map_err(|e| serde::de::Error::custom(format!("predicate \"{s}\": {e}")))
     }
 }
 
@@ -443,9 +466,15 @@ fn push_term(sign: f64, text: &str, terms: &mut Vec<(f64, Term)>) -> Result<(), 
             check_path(p)?;
             Term::Profile(p.to_owned())
         }
-        other => Term::Number(other.parse::<f64>().ok().or_else(|| parse_duration_secs(other)).ok_or_else(
-            || format!("\"{other}\" is not a number, duration, variable or profile field"),
-        )?),
+        other => Term::Number(
+            other
+                .parse::<f64>()
+                .ok()
+                .or_else(|| parse_duration_secs(other))
+                .ok_or_else(|| {
+                    format!("\"{other}\" is not a number, duration, variable or profile field")
+                })?,
+        ),
     };
     terms.push((sign, term));
     Ok(())
@@ -480,7 +509,10 @@ impl NumExpr {
             }
         }
         push_term(sign, &current, &mut terms)?;
-        Ok(Self { source: source.to_owned(), terms })
+        Ok(Self {
+            source: source.to_owned(),
+            terms,
+        })
     }
 
     /// Evaluates with the given variables and profile; `None` when a profile value is null or
@@ -523,7 +555,8 @@ impl<'de> Deserialize<'de> for NumExpr {
             Raw::Num(n) => n.to_string(),
             Raw::Text(s) => s,
         };
-        NumExpr::parse(&text).map_err(|e| serde::de::Error::custom(format!("expression \"{text}\": {e}")))
+        NumExpr::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format!("expression \"{text}\": {e}")))
     }
 }
 
@@ -641,7 +674,10 @@ mod tests {
         assert!(t("profile.allowed_algs contains RS256", &strict));
         assert!(!t("profile.allowed_algs contains PS256", &strict));
         assert!(t("profile.max_assertion_lifetime != null", &strict));
-        assert!(t("(profile.iat_required || profile.jti_required) && profile.sub_policy == equal-iss", &apigee));
+        assert!(t(
+            "(profile.iat_required || profile.jti_required) && profile.sub_policy == equal-iss",
+            &apigee
+        ));
         assert!(t("profile.rs_insufficient_scope_status == 403", &strict));
     }
 
@@ -660,28 +696,45 @@ mod tests {
     #[test]
     fn numeric_expressions() {
         let p = profile_json(&Profile::rfc_strict());
-        let v = Vars { now: 1000.0, iat: 1000.0, exp: 1060.0 };
+        let v = Vars {
+            now: 1000.0,
+            iat: 1000.0,
+            exp: 1060.0,
+        };
         let e = |s: &str| NumExpr::parse(s).expect(s).eval(&v, &p).expect("value");
         assert_eq!(e("now - 300s"), 700.0);
         assert_eq!(e("now+60.5s"), 1060.5);
         assert_eq!(e("iat + 24h"), 1000.0 + 86_400.0);
-        assert_eq!(e("iat + profile.max_assertion_lifetime + 1s"), 1000.0 + 3601.0);
+        assert_eq!(
+            e("iat + profile.max_assertion_lifetime + 1s"),
+            1000.0 + 3601.0
+        );
         assert_eq!(e("profile.access_token_lifetime - 1"), 179.0);
         assert_eq!(e("1e20"), 1e20);
         assert_eq!(e("-5"), -5.0);
         assert!(NumExpr::parse("now + soon").is_err());
         assert!(NumExpr::parse("profile.nope + 1").is_err());
-        let open = profile_json(&Profile { max_assertion_lifetime: None, ..Profile::rfc_strict() });
-        assert!(NumExpr::parse("iat + profile.max_assertion_lifetime").expect("p").eval(&v, &open).is_none());
+        let open = profile_json(&Profile {
+            max_assertion_lifetime: None,
+            ..Profile::rfc_strict()
+        });
+        assert!(
+            NumExpr::parse("iat + profile.max_assertion_lifetime")
+                .expect("p")
+                .eval(&v, &open)
+                .is_none()
+        );
     }
 
     // Profile text resolves enums and numbers to their serialized text.
     #[test]
     fn profile_text() {
         let p = profile_json(&Profile::apigee());
-        let t: ProfileText = serde_json::from_value(Value::String("profile.errors.replay".into())).expect("t");
+        let t: ProfileText =
+            serde_json::from_value(Value::String("profile.errors.replay".into())).expect("t");
         assert_eq!(t.resolve(&p), "invalid_grant");
-        let t: ProfileText = serde_json::from_value(Value::String("profile.expires_in_format".into())).expect("t");
+        let t: ProfileText =
+            serde_json::from_value(Value::String("profile.expires_in_format".into())).expect("t");
         assert_eq!(t.resolve(&p), "string");
         assert_eq!(parse_signed_duration("-1s"), Ok(-1.0));
         assert_eq!(parse_signed_duration("+500ms"), Ok(0.5));

@@ -60,11 +60,17 @@ impl Response {
 ///
 /// # Errors
 /// The transport error's message and sources on one line.
-pub async fn send(client: &reqwest::Client, req: &Request, timeout: Duration) -> Result<Response, String> {
+pub async fn send(
+    client: &reqwest::Client,
+    req: &Request,
+    timeout: Duration,
+) -> Result<Response, String> {
     match send_once(client, req, timeout).await {
         // A pooled keep-alive connection the server had just closed: the request never
         // arrived whole, so sending it once more on a new connection is safe.
-        Err(e) if is_stale_connection(&e) => send_once(client, req, timeout).await.map_err(|e| chain(&e)),
+        Err(e) if is_stale_connection(&e) => {
+            send_once(client, req, timeout).await.map_err(|e| chain(&e))
+        }
         other => other.map_err(|e| chain(&e)),
     }
 }
@@ -88,9 +94,14 @@ fn is_stale_connection(e: &reqwest::Error) -> bool {
     false
 }
 
-async fn send_once(client: &reqwest::Client, req: &Request, timeout: Duration) -> Result<Response, reqwest::Error> {
-    // An invalid method becomes a request error from reqwest itself.
-    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+async fn send_once(
+    client: &reqwest::Client,
+    req: &Request,
+    timeout: Duration,
+) -> Result<Response, reqwest::Error> {
+    // The loader admits only upper-case letters, which always form a valid method.
+    let method =
+        reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut b = client.request(method, req.url.clone()).timeout(timeout);
     for (n, v) in &req.headers {
         b = b.header(n.as_str(), v.as_str());
@@ -104,7 +115,12 @@ async fn send_once(client: &reqwest::Client, req: &Request, timeout: Duration) -
     let headers = resp
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await? {
@@ -114,7 +130,12 @@ async fn send_once(client: &reqwest::Client, req: &Request, timeout: Duration) -
             break;
         }
     }
-    Ok(Response { status, headers, body, elapsed: started.elapsed() })
+    Ok(Response {
+        status,
+        headers,
+        body,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// An error and its sources on one line.
@@ -199,7 +220,9 @@ pub fn scrub_jwts(text: &str) -> String {
     let mut rest = text;
     while let Some(i) = rest.find("eyJ") {
         let preceded = rest[..i].chars().next_back().is_some_and(is_b64url);
-        let run = rest[i..].find(|c: char| !is_b64url(c)).unwrap_or(rest.len() - i);
+        let run = rest[i..]
+            .find(|c: char| !is_b64url(c))
+            .unwrap_or(rest.len() - i);
         out.push_str(&rest[..i]);
         if !preceded && run >= 19 {
             out.push_str("eyJ…");
@@ -224,7 +247,13 @@ pub fn excerpt(s: &str) -> String {
     format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
-const SECRET_FIELDS: [&str; 5] = ["assertion", "access_token", "refresh_token", "id_token", "client_secret"];
+const SECRET_FIELDS: [&str; 5] = [
+    "assertion",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+];
 
 fn redact_value(name: &str, v: &str) -> String {
     if name == "assertion" || name == "client_secret" {
@@ -235,20 +264,29 @@ fn redact_value(name: &str, v: &str) -> String {
 }
 
 fn redact_form(body: &str) -> String {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
     // Only treat it as a form when it decodes to pairs and re-encodes to the same length class.
     if pairs.is_empty() || body.trim_start().starts_with('{') || body.contains('\n') {
         return body.to_owned();
     }
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    // An excerpt for people: redacted values are written as they are, not form-encoded.
+    let mut out = String::new();
     for (k, v) in &pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        let one = |x: &str| url::form_urlencoded::byte_serialize(x.as_bytes()).collect::<String>();
+        out.push_str(&one(k));
+        out.push('=');
         if SECRET_FIELDS.contains(&k.as_str()) {
-            s.append_pair(k, &redact_value(k, v));
+            out.push_str(&redact_value(k, v));
         } else {
-            s.append_pair(k, v);
+            out.push_str(&one(v));
         }
     }
-    s.finish()
+    out
 }
 
 fn redact_json(v: &mut serde_json::Value) {
@@ -287,7 +325,10 @@ fn redact_headers(headers: &[(String, String)], secrets: &Secrets) -> Vec<(Strin
         .iter()
         .map(|(n, v)| {
             let lower = n.to_ascii_lowercase();
-            let v = if lower == "authorization" || lower == "proxy-authorization" || lower == "cookie" {
+            let v = if lower == "authorization"
+                || lower == "proxy-authorization"
+                || lower == "cookie"
+            {
                 match v.split_once(' ') {
                     Some((scheme, cred)) => format!("{scheme} {}", bearing_auth::redact(cred)),
                     None => bearing_auth::redact(v),
@@ -306,7 +347,11 @@ fn redact_url(url: &url::Url, secrets: &Secrets) -> String {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let v = if SECRET_FIELDS.contains(&k.as_ref()) { redact_value(&k, &v) } else { v.into_owned() };
+                let v = if SECRET_FIELDS.contains(&k.as_ref()) {
+                    redact_value(&k, &v)
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -316,7 +361,13 @@ fn redact_url(url: &url::Url, secrets: &Secrets) -> String {
 }
 
 /// The reported record of one exchange.
-pub fn record(label: &str, req: &Request, result: &Result<Response, String>, elapsed: Duration, secrets: &Secrets) -> Exchange {
+pub fn record(
+    label: &str,
+    req: &Request,
+    result: &Result<Response, String>,
+    elapsed: Duration,
+    secrets: &Secrets,
+) -> Exchange {
     let (status, response_headers, response_body, error, duration) = match result {
         Ok(r) => (
             Some(r.status),
@@ -325,14 +376,24 @@ pub fn record(label: &str, req: &Request, result: &Result<Response, String>, ela
             None,
             r.elapsed,
         ),
-        Err(e) => (None, Vec::new(), String::new(), Some(secrets.scrub(e)), elapsed),
+        Err(e) => (
+            None,
+            Vec::new(),
+            String::new(),
+            Some(secrets.scrub(e)),
+            elapsed,
+        ),
     };
     Exchange {
         label: label.to_owned(),
         method: req.method.clone(),
         url: redact_url(&req.url, secrets),
         request_headers: redact_headers(&req.headers, secrets),
-        request_body: req.body.as_deref().map(|b| redact_body(b, secrets)).unwrap_or_default(),
+        request_body: req
+            .body
+            .as_deref()
+            .map(|b| redact_body(b, secrets))
+            .unwrap_or_default(),
         status,
         response_headers,
         response_body,
@@ -345,7 +406,8 @@ pub fn record(label: &str, req: &Request, result: &Result<Response, String>, ela
 mod tests {
     use super::*;
 
-    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjaWQiLCJzdWIiOiJjaWQifQ.c2lnbmF0dXJlc2lnbmF0dXJl";
+    const JWT: &str =
+        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJjaWQiLCJzdWIiOiJjaWQifQ.c2lnbmF0dXJlc2lnbmF0dXJl";
 
     // Assertions and tokens never survive redaction, wherever they appear.
     #[test]
@@ -360,14 +422,24 @@ mod tests {
         let out = redact_body(json, &secrets);
         assert!(!out.contains("tok_secret_0123456789"), "{out}");
         assert!(out.contains("tok_secr…"), "{out}");
-        let echoed = format!("{{\"error\":\"invalid_grant\",\"error_description\":\"bad {JWT} and tok_secret_0123456789\"}}");
+        let echoed = format!(
+            "{{\"error\":\"invalid_grant\",\"error_description\":\"bad {JWT} and tok_secret_0123456789\"}}"
+        );
         let out = redact_body(echoed.as_bytes(), &secrets);
-        assert!(!out.contains("c2lnbmF0dXJl") || !out.contains("eyJpc3Mi"), "{out}");
+        assert!(
+            !out.contains("c2lnbmF0dXJl") || !out.contains("eyJpc3Mi"),
+            "{out}"
+        );
         assert!(!out.contains("tok_secret_0123456789"), "{out}");
-        let headers = vec![("Authorization".to_owned(), "Bearer tok_secret_0123456789".to_owned())];
+        let headers = vec![(
+            "Authorization".to_owned(),
+            "Bearer tok_secret_0123456789".to_owned(),
+        )];
         let h = redact_headers(&headers, &secrets);
         assert_eq!(h[0].1, "Bearer tok_secr…");
-        let url: url::Url = "https://gw/api?access_token=tok_secret_0123456789&x=1".parse().expect("url");
+        let url: url::Url = "https://gw/api?access_token=tok_secret_0123456789&x=1"
+            .parse()
+            .expect("url");
         let u = redact_url(&url, &secrets);
         assert!(!u.contains("tok_secret_0123456789"), "{u}");
     }

@@ -14,10 +14,10 @@ use serde_json::{Map, Value};
 use bearing_auth::{Algorithm, Certificate, SigningKey};
 
 use crate::expr::{ProfileJson, Vars};
+use crate::model::Mutation;
 use crate::model::mutation::{
     Base64Variant, Duplicate, HmacKey, JsonKind, KeyRef, Position, SignatureChange, TextEncoding,
 };
-use crate::model::Mutation;
 
 /// The keys a mutation may sign with.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct Keys {
     /// The second client's key, when there is one.
     pub second: Option<Arc<SigningKey>>,
 }
+
+/// Resolves a template placeholder (`name`, optional argument) to its value.
+pub type Lookup<'a> = dyn FnMut(&str, Option<&str>) -> Result<String, String> + 'a;
 
 /// Why an assertion could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +78,10 @@ fn fail(m: impl Into<String>) -> BuildError {
 fn number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         // Integral and exactly representable: write as an integer.
-        #[expect(clippy::cast_possible_truncation, reason = "checked integral and in range")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "checked integral and in range"
+        )]
         Value::from(v as i64)
     } else {
         serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
@@ -113,7 +119,12 @@ fn rsa_n_e(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         } else {
             let n = usize::from(first & 0x7f);
             let bytes = b.get(2..2 + n)?;
-            (bytes.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)), 2 + n)
+            (
+                bytes
+                    .iter()
+                    .fold(0usize, |acc, &x| (acc << 8) | usize::from(x)),
+                2 + n,
+            )
         };
         let body = b.get(start..start + len)?;
         Some((body, &b[start + len..]))
@@ -121,7 +132,12 @@ fn rsa_n_e(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let (seq, _) = read(der, 0x30)?;
     let (n, rest) = read(seq, 0x02)?;
     let (e, _) = read(rest, 0x02)?;
-    let strip = |x: &[u8]| x.iter().skip_while(|&&b| b == 0).copied().collect::<Vec<u8>>();
+    let strip = |x: &[u8]| {
+        x.iter()
+            .skip_while(|&&b| b == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
     Some((strip(n), strip(e)))
 }
 
@@ -168,7 +184,11 @@ fn hmac_key_bytes(keys: &Keys, which: HmacKey) -> Result<Vec<u8>, BuildError> {
             BuildError::Unavailable("the target names no registered certificate".into())
         })
     };
-    let spki = || keys.registered.public_key_spki_der().map_err(|e| fail(e.to_string()));
+    let spki = || {
+        keys.registered
+            .public_key_spki_der()
+            .map_err(|e| fail(e.to_string()))
+    };
     Ok(match which {
         HmacKey::SpkiDer => spki()?,
         HmacKey::SpkiPem => bearing_auth::pem_encode("PUBLIC KEY", &spki()?).into_bytes(),
@@ -184,7 +204,9 @@ fn hmac(alg: &str, key: &[u8], msg: &[u8]) -> Vec<u8> {
         "HS512" => hmac::HMAC_SHA512,
         _ => hmac::HMAC_SHA256,
     };
-    hmac::sign(&hmac::Key::new(algorithm, key), msg).as_ref().to_vec()
+    hmac::sign(&hmac::Key::new(algorithm, key), msg)
+        .as_ref()
+        .to_vec()
 }
 
 /// Builds one assertion: `header` and `claims` are the baseline, `vars` its times.
@@ -199,7 +221,7 @@ pub fn build(
     keys: &Keys,
     vars: Vars,
     profile: &ProfileJson,
-    lookup: &mut dyn FnMut(&str, Option<&str>) -> Result<String, String>,
+    lookup: &mut Lookup<'_>,
 ) -> Result<Built, BuildError> {
     let mut signer = Signer::Key(KeyRef::Registered, None);
     let mut text_ops = Vec::new();
@@ -211,7 +233,7 @@ pub fn build(
     let mut extra_segment = None;
     let mut unencoded = false;
     let mut oversize = None;
-    let lookup_json = |v: &Value, lookup: &mut dyn FnMut(&str, Option<&str>) -> Result<String, String>| {
+    let lookup_json = |v: &Value, lookup: &mut Lookup<'_>| {
         crate::template::expand_json(v, &mut |n, a| lookup(n, a)).map_err(BuildError::Failed)
     };
     for m in mutations {
@@ -233,7 +255,10 @@ pub fn build(
             Mutation::Time(map) => {
                 for (k, e) in map {
                     let v = e.eval(&vars, profile).ok_or_else(|| {
-                        BuildError::Unavailable(format!("{} has no value under this profile", e.source()))
+                        BuildError::Unavailable(format!(
+                            "{} has no value under this profile",
+                            e.source()
+                        ))
                     })?;
                     claims.insert(k.clone(), number(v));
                 }
@@ -247,7 +272,11 @@ pub fn build(
                     let base = before
                         .get(k)
                         .and_then(Value::as_f64)
-                        .or_else(|| (k == "nbf").then(|| before.get("iat").and_then(Value::as_f64)).flatten())
+                        .or_else(|| {
+                            (k == "nbf")
+                                .then(|| before.get("iat").and_then(Value::as_f64))
+                                .flatten()
+                        })
                         .unwrap_or(vars.now);
                     claims.insert(k.clone(), number(base + delta));
                 }
@@ -304,13 +333,19 @@ pub fn build(
                 signer = Signer::Key(KeyRef::Attacker, None);
             }
             Mutation::EmbedX5c => {
-                header.insert("x5c".into(), serde_json::json!([keys.attacker_cert.to_base64_der()]));
+                header.insert(
+                    "x5c".into(),
+                    serde_json::json!([keys.attacker_cert.to_base64_der()]),
+                );
                 signer = Signer::Key(KeyRef::Attacker, None);
             }
         }
     }
     if let Some(n) = oversize {
-        claims.insert("pad".into(), Value::String("A".repeat(n.saturating_mul(3) / 4)));
+        claims.insert(
+            "pad".into(),
+            Value::String("A".repeat(n.saturating_mul(3) / 4)),
+        );
     }
     let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
     let exp = claims.get("exp").and_then(Value::as_f64);
@@ -319,8 +354,12 @@ pub fn build(
     let mut claims_text = Value::Object(claims).to_string();
     for op in text_ops {
         match op {
-            TextOp::DupClaim(d) => claims_text = inject(&claims_text, d, &lookup_json(&d.value, lookup)?),
-            TextOp::DupHeader(d) => header_text = inject(&header_text, d, &lookup_json(&d.value, lookup)?),
+            TextOp::DupClaim(d) => {
+                claims_text = inject(&claims_text, d, &lookup_json(&d.value, lookup)?);
+            }
+            TextOp::DupHeader(d) => {
+                header_text = inject(&header_text, d, &lookup_json(&d.value, lookup)?);
+            }
             TextOp::RawClaims(s) => {
                 claims_text = crate::template::expand(s, |n, a| lookup(n, a)).map_err(fail)?;
             }
@@ -345,7 +384,9 @@ pub fn build(
     };
     let signing_input = format!("{header_seg}.{payload_seg}");
     let mut signature = match signer {
-        Signer::Hmac(which, alg) => hmac(alg, &hmac_key_bytes(keys, which)?, signing_input.as_bytes()),
+        Signer::Hmac(which, alg) => {
+            hmac(alg, &hmac_key_bytes(keys, which)?, signing_input.as_bytes())
+        }
         Signer::Key(which, alg) => {
             let key = match which {
                 KeyRef::Registered => &keys.registered,
@@ -412,14 +453,21 @@ mod tests {
     fn baseline() -> (Map<String, Value>, Map<String, Value>) {
         let h = serde_json::json!({"alg": "RS256", "typ": "JWT"});
         let c = serde_json::json!({"iss": "cid", "sub": "cid", "aud": "https://gw/token", "iat": 1000, "exp": 1060, "jti": "j1"});
-        (h.as_object().cloned().expect("obj"), c.as_object().cloned().expect("obj"))
+        (
+            h.as_object().cloned().expect("obj"),
+            c.as_object().cloned().expect("obj"),
+        )
     }
 
     fn run(muts: &str, k: &Keys) -> Result<Built, BuildError> {
         let muts: Vec<Mutation> = crate::yaml::from_str(muts, "test").expect("mutations");
         let (h, c) = baseline();
         let p = crate::expr::profile_json(&bearing_auth::Profile::default());
-        let vars = Vars { now: 1000.0, iat: 1000.0, exp: 1060.0 };
+        let vars = Vars {
+            now: 1000.0,
+            iat: 1000.0,
+            exp: 1060.0,
+        };
         build(h, c, &muts, k, vars, &p, &mut |n, _| match n {
             "token_url" => Ok("https://gw/token".into()),
             other => Err(format!("no {other}")),
@@ -437,7 +485,8 @@ mod tests {
         let k = keys();
         let b = run("[]", &k).expect("build");
         let d = bearing_auth::DecodedJwt::parse(&b.compact).expect("decode");
-        d.verify(&b.compact, k.registered_cert.as_ref().expect("cert")).expect("verifies");
+        d.verify(&b.compact, k.registered_cert.as_ref().expect("cert"))
+            .expect("verifies");
         assert_eq!(b.jti.as_deref(), Some("j1"));
     }
 
@@ -460,7 +509,10 @@ mod tests {
         assert!(h.get("typ").is_none());
         let b = run("- shift: { iat: +62s, nbf: +62s, exp: +62s }\n", &k).expect("build");
         let (_, c, _) = parts(&b);
-        assert_eq!((c["iat"].as_i64(), c["nbf"].as_i64(), c["exp"].as_i64()), (Some(1062), Some(1062), Some(1122)));
+        assert_eq!(
+            (c["iat"].as_i64(), c["nbf"].as_i64(), c["exp"].as_i64()),
+            (Some(1062), Some(1062), Some(1122))
+        );
     }
 
     // alg none, HMAC confusion, flipped and zeroed signatures.
@@ -482,33 +534,56 @@ mod tests {
         let d = bearing_auth::DecodedJwt::parse(&flipped.compact).expect("decode");
         assert!(d.verify(&flipped.compact, cert).is_err());
         assert_ne!(good.compact, flipped.compact);
-        let b = run("- set_header: { alg: ES256 }\n- signature: { zeros: 64 }\n", &k).expect("build");
+        let b = run(
+            "- set_header: { alg: ES256 }\n- signature: { zeros: 64 }\n",
+            &k,
+        )
+        .expect("build");
         assert_eq!(parts(&b).2, vec![0u8; 64]);
         let b = run("- sign_with: { alg: PS256 }\n", &k).expect("build");
         let d = bearing_auth::DecodedJwt::parse(&b.compact).expect("decode");
-        assert_eq!(d.verify(&b.compact, cert).expect("verifies"), Algorithm::PS256);
+        assert_eq!(
+            d.verify(&b.compact, cert).expect("verifies"),
+            Algorithm::PS256
+        );
         let b = run("- sign_with: { key: fresh }\n", &k).expect("build");
         let d = bearing_auth::DecodedJwt::parse(&b.compact).expect("decode");
         assert!(d.verify(&b.compact, cert).is_err());
-        assert!(matches!(run("- sign_with: { key: second }\n", &k), Err(BuildError::Unavailable(_))));
+        assert!(matches!(
+            run("- sign_with: { key: second }\n", &k),
+            Err(BuildError::Unavailable(_))
+        ));
     }
 
     // Text-level and serialization mutations.
     #[test]
     fn text_mutations() {
         let k = keys();
-        let b = run("- duplicate_claim: { name: iss, value: other, position: last }\n", &k).expect("build");
+        let b = run(
+            "- duplicate_claim: { name: iss, value: other, position: last }\n",
+            &k,
+        )
+        .expect("build");
         let payload = b.compact.split('.').nth(1).expect("payload");
         let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("utf8");
         assert!(text.ends_with(",\"iss\":\"other\"}"), "{text}");
-        let b = run("- duplicate_header: { name: alg, value: none, position: first }\n", &k).expect("build");
+        let b = run(
+            "- duplicate_header: { name: alg, value: none, position: first }\n",
+            &k,
+        )
+        .expect("build");
         let header = b.compact.split('.').next().expect("header");
         let text = String::from_utf8(URL_SAFE_NO_PAD.decode(header).expect("b64")).expect("utf8");
-        assert!(text.starts_with("{\"alg\":\"none\",\"alg\":\"RS256\""), "{text}");
+        assert!(
+            text.starts_with("{\"alg\":\"none\",\"alg\":\"RS256\""),
+            "{text}"
+        );
         let b = run("- raw_claims: '[]'\n", &k).expect("build");
         assert_eq!(b.compact.split('.').nth(1), Some("W10"));
         let b = run("- claims_encoding: utf16le\n", &k).expect("build");
-        let raw = URL_SAFE_NO_PAD.decode(b.compact.split('.').nth(1).expect("p")).expect("b64");
+        let raw = URL_SAFE_NO_PAD
+            .decode(b.compact.split('.').nth(1).expect("p"))
+            .expect("b64");
         assert_eq!(&raw[..2], &[0xFF, 0xFE]);
         let b = run("- base64: padded\n", &k).expect("build");
         assert!(b.compact.contains('='));

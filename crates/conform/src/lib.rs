@@ -19,6 +19,7 @@ pub mod jwt;
 pub mod loader;
 pub mod model;
 pub mod outcome;
+pub mod report;
 pub mod runner;
 pub mod template;
 mod yaml;

@@ -15,15 +15,42 @@ use crate::template;
 /// The suites shipped in `scenarios/conformance/`, compiled into the binary so
 /// `bearing conform` runs them from anywhere.
 pub const BUNDLED: [(&str, &str); 9] = [
-    ("token-request", include_str!("../../../scenarios/conformance/token-request.yaml")),
-    ("assertion-claims", include_str!("../../../scenarios/conformance/assertion-claims.yaml")),
-    ("assertion-signature", include_str!("../../../scenarios/conformance/assertion-signature.yaml")),
-    ("jose-header", include_str!("../../../scenarios/conformance/jose-header.yaml")),
-    ("replay", include_str!("../../../scenarios/conformance/replay.yaml")),
-    ("expiry", include_str!("../../../scenarios/conformance/expiry.yaml")),
-    ("resource-401", include_str!("../../../scenarios/conformance/resource-401.yaml")),
-    ("refresh", include_str!("../../../scenarios/conformance/refresh.yaml")),
-    ("transport", include_str!("../../../scenarios/conformance/transport.yaml")),
+    (
+        "token-request",
+        include_str!("../../../scenarios/conformance/token-request.yaml"),
+    ),
+    (
+        "assertion-claims",
+        include_str!("../../../scenarios/conformance/assertion-claims.yaml"),
+    ),
+    (
+        "assertion-signature",
+        include_str!("../../../scenarios/conformance/assertion-signature.yaml"),
+    ),
+    (
+        "jose-header",
+        include_str!("../../../scenarios/conformance/jose-header.yaml"),
+    ),
+    (
+        "replay",
+        include_str!("../../../scenarios/conformance/replay.yaml"),
+    ),
+    (
+        "expiry",
+        include_str!("../../../scenarios/conformance/expiry.yaml"),
+    ),
+    (
+        "resource-401",
+        include_str!("../../../scenarios/conformance/resource-401.yaml"),
+    ),
+    (
+        "refresh",
+        include_str!("../../../scenarios/conformance/refresh.yaml"),
+    ),
+    (
+        "transport",
+        include_str!("../../../scenarios/conformance/transport.yaml"),
+    ),
 ];
 
 /// Parses one suite from text; `origin` names it in errors.
@@ -44,8 +71,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Suite> {
 /// # Errors
 /// [`Error::Io`] or [`Error::Suite`].
 pub fn load_file(path: &Path) -> Result<Suite> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     parse(&text, &path.display().to_string())
 }
 
@@ -76,7 +105,10 @@ pub fn load(names: &[String]) -> Result<Vec<Suite>> {
         let path = Path::new(name);
         if path.is_dir() {
             let mut files: Vec<_> = std::fs::read_dir(path)
-                .map_err(|source| Error::Io { path: path.to_owned(), source })?
+                .map_err(|source| Error::Io {
+                    path: path.to_owned(),
+                    source,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
                 .collect();
@@ -118,7 +150,10 @@ fn check_unique(suites: &[Suite]) -> Result<()> {
 
 fn check_case(case: &Case) -> Result<(), String> {
     if case.id.is_empty()
-        || !case.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        || !case
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     {
         return Err("id must be lower-case letters, digits and dashes".into());
     }
@@ -134,11 +169,13 @@ fn check_case(case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-fn need<'a>(saved: &HashSet<&'a str>, name: &str, what: &str) -> Result<(), String> {
+fn need(saved: &HashSet<&str>, name: &str, what: &str) -> Result<(), String> {
     if saved.contains(name) {
         Ok(())
     } else {
-        Err(format!("{what} \"{name}\" is not saved by an earlier token step"))
+        Err(format!(
+            "{what} \"{name}\" is not saved by an earlier token step"
+        ))
     }
 }
 
@@ -166,7 +203,10 @@ fn check_expectations(
     }
     if let Some((last, rest)) = branches.split_last() {
         if last.when.is_some() {
-            return Err("the last expect_by_profile branch must have no `when` (it catches the rest)".into());
+            return Err(
+                "the last expect_by_profile branch must have no `when` (it catches the rest)"
+                    .into(),
+            );
         }
         if rest.iter().any(|b| b.when.is_none()) {
             return Err("only the last expect_by_profile branch may omit `when`".into());
@@ -180,8 +220,13 @@ fn check_token<'a>(
     saved: &mut HashSet<&'a str>,
     parties: &HashSet<&str>,
 ) -> Result<(), String> {
-    if !matches!(t.identity.as_str(), "primary" | "second") && !parties.contains(t.identity.as_str()) {
-        return Err(format!("as: \"{}\" is neither primary, second nor registered earlier in the case", t.identity));
+    if !matches!(t.identity.as_str(), "primary" | "second")
+        && !parties.contains(t.identity.as_str())
+    {
+        return Err(format!(
+            "as: \"{}\" is neither primary, second nor registered earlier in the case",
+            t.identity
+        ));
     }
     match &t.assertion {
         AssertionSource::Fresh => {}
@@ -189,7 +234,9 @@ fn check_token<'a>(
         AssertionSource::Reuse(n) | AssertionSource::AccessTokenOf(n) => {
             need(saved, n, "assertion")?;
             if !t.mutate.is_empty() {
-                return Err("mutations apply to fresh assertions only, not reuse/access_token_of".into());
+                return Err(
+                    "mutations apply to fresh assertions only, not reuse/access_token_of".into(),
+                );
             }
         }
         AssertionSource::Raw(_) => {
@@ -203,7 +250,9 @@ fn check_token<'a>(
             Mutation::SetClaim(map) | Mutation::SetHeader(map) => {
                 map.values().try_for_each(template::check_json)?;
             }
-            Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => template::check_json(&d.value)?,
+            Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => {
+                template::check_json(&d.value)?;
+            }
             Mutation::RawClaims(s) | Mutation::RawHeader(s) => check_templates(s, saved)?,
             Mutation::Shift(map) => {
                 for v in map.values() {
@@ -212,7 +261,8 @@ fn check_token<'a>(
             }
             Mutation::SignWith(s) => {
                 if let Some(a) = &s.alg {
-                    a.parse::<bearing_auth::Algorithm>().map_err(|e| e.to_string())?;
+                    a.parse::<bearing_auth::Algorithm>()
+                        .map_err(|e| e.to_string())?;
                 }
             }
             Mutation::Hmac(h) => {
@@ -231,10 +281,12 @@ fn check_token<'a>(
                 check_templates(value, saved)?;
             }
             RequestChange::Header { value, .. } => check_templates(value, saved)?,
-            RequestChange::Method(m) => {
-                if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(format!("method \"{m}\": expected an upper-case HTTP method"));
-                }
+            RequestChange::Method(m)
+                if (m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase())) =>
+            {
+                return Err(format!(
+                    "method \"{m}\": expected an upper-case HTTP method"
+                ));
             }
             _ => {}
         }
@@ -257,7 +309,9 @@ fn check_api(a: &ApiStep, saved: &HashSet<&str>) -> Result<(), String> {
         + usize::from(a.garbage_token.is_some())
         + usize::from(a.assertion_as_token.is_some());
     if sources > 1 {
-        return Err("give at most one of token, authorization, garbage_token, assertion_as_token".into());
+        return Err(
+            "give at most one of token, authorization, garbage_token, assertion_as_token".into(),
+        );
     }
     if let Some(n) = &a.token {
         need(saved, n, "token")?;
@@ -273,7 +327,9 @@ fn check_api(a: &ApiStep, saved: &HashSet<&str>) -> Result<(), String> {
 
 fn check_admin(a: &AdminStep, saved: &HashSet<&str>) -> Result<(), String> {
     if a.action_count() != 1 {
-        return Err("name exactly one of revoke, set_lifetime, shift_clock, register_client".into());
+        return Err(
+            "name exactly one of revoke, set_lifetime, shift_clock, register_client".into(),
+        );
     }
     if let Some(n) = &a.revoke {
         need(saved, n, "token")?;
@@ -293,7 +349,11 @@ fn check_wait(w: &WaitStep, saved: &HashSet<&str>) -> Result<(), String> {
     if n != 1 {
         return Err("name exactly one of for, until_expiry_of, until_assertion_exp_of".into());
     }
-    if let Some(t) = w.until_expiry_of.as_deref().or(w.until_assertion_exp_of.as_deref()) {
+    if let Some(t) = w
+        .until_expiry_of
+        .as_deref()
+        .or(w.until_assertion_exp_of.as_deref())
+    {
         need(saved, t, "token")?;
     }
     Ok(())
@@ -345,13 +405,21 @@ mod tests {
     // Bad input names the file and position, or the case and step.
     #[test]
     fn errors_have_positions() {
-        let bad = OK.replace("verdict: accepted }\n      - token", "verdict: accepted, colour: red }\n      - token");
+        let bad = OK.replace(
+            "verdict: accepted }\n      - token",
+            "verdict: accepted, colour: red }\n      - token",
+        );
         let e = parse(&bad, "t.yaml").expect_err("unknown key").to_string();
         assert!(e.starts_with("t.yaml:11:"), "{e}");
         assert!(e.contains("colour"), "{e}");
 
-        let bad = OK.replace("save: a", "mutate: [ { frobnicate: 1 } ]\n          save: a");
-        let e = parse(&bad, "t.yaml").expect_err("unknown mutation").to_string();
+        let bad = OK.replace(
+            "save: a",
+            "mutate: [ { frobnicate: 1 } ]\n          save: a",
+        );
+        let e = parse(&bad, "t.yaml")
+            .expect_err("unknown mutation")
+            .to_string();
         assert!(e.starts_with("t.yaml:"), "{e}");
         assert!(e.contains("frobnicate"), "{e}");
 
@@ -359,7 +427,10 @@ mod tests {
         let e = parse(&bad, "t.yaml").expect_err("unsaved").to_string();
         assert!(e.contains("case tr-x: step 2 (token)"), "{e}");
 
-        let bad = OK.replace("when: profile.replay_protection", "when: profile.replay_protektion");
+        let bad = OK.replace(
+            "when: profile.replay_protection",
+            "when: profile.replay_protektion",
+        );
         let e = parse(&bad, "t.yaml").expect_err("bad field").to_string();
         assert!(e.contains("t.yaml:15:"), "{e}");
         assert!(e.contains("unknown profile field"), "{e}");

@@ -49,7 +49,9 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
     let mut rest = s;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        let name_len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+        let name_len = after
+            .find(|c: char| !is_name_char(c))
+            .unwrap_or(after.len());
         let name = &after[..name_len];
         let next = after[name_len..].chars().next();
         if next.is_none() && NAMES.iter().any(|(n, _)| *n == name) {
@@ -57,7 +59,10 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
         }
         let known = NAMES.iter().any(|(n, _)| *n == name);
         // `{unknown:…}` is literal text (`${jndi:ldap://…}`); `{unknown}` is a typo.
-        if name.is_empty() || !matches!(next, Some('}' | ':' | '|')) || (!known && next == Some(':')) {
+        if name.is_empty()
+            || !matches!(next, Some('}' | ':' | '|'))
+            || (!known && next == Some(':'))
+        {
             // Not a placeholder: keep the brace as text.
             out.push(Piece::Text(&rest[..=open]));
             rest = after;
@@ -77,7 +82,10 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
         };
         let Some((_, takes_arg)) = NAMES.iter().find(|(n, _)| *n == name) else {
             let known: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-            return Err(format!("unknown placeholder {{{name}}} (known: {})", known.join(", ")));
+            return Err(format!(
+                "unknown placeholder {{{name}}} (known: {})",
+                known.join(", ")
+            ));
         };
         if *takes_arg != arg.is_some() {
             return Err(if *takes_arg {
@@ -87,7 +95,10 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
             });
         }
         if let Some(f) = filters.iter().find(|f| !FILTERS.contains(f)) {
-            return Err(format!("unknown filter |{f} (known: {})", FILTERS.join(", ")));
+            return Err(format!(
+                "unknown filter |{f} (known: {})",
+                FILTERS.join(", ")
+            ));
         }
         out.push(Piece::Text(&rest[..open]));
         out.push(Piece::Hole(Placeholder { name, arg, filters }));
@@ -140,7 +151,13 @@ fn apply_filter(f: &str, v: &str) -> String {
         "upper" => v.to_uppercase(),
         "swap_case" => v
             .chars()
-            .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect(),
         "host_port" => url::Url::parse(v)
             .ok()
@@ -170,9 +187,11 @@ pub fn expand_json(
     use serde_json::Value;
     Ok(match v {
         Value::String(s) => Value::String(expand(s, &mut *lookup)?),
-        Value::Array(a) => {
-            Value::Array(a.iter().map(|x| expand_json(x, lookup)).collect::<Result<_, _>>()?)
-        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| expand_json(x, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(o) => Value::Object(
             o.iter()
                 .map(|(k, x)| Ok((k.clone(), expand_json(x, lookup)?)))
@@ -212,25 +231,56 @@ mod tests {
     // Placeholders expand with filters; raw JSON braces stay literal.
     #[test]
     fn expands() {
-        assert_eq!(expand("{token_url}/", look).expect("x"), "https://gw/oauth/token/");
-        assert_eq!(expand("{token_url|swap_scheme}", look).expect("x"), "http://gw/oauth/token");
+        assert_eq!(
+            expand("{token_url}/", look).expect("x"),
+            "https://gw/oauth/token/"
+        );
+        assert_eq!(
+            expand("{token_url|swap_scheme}", look).expect("x"),
+            "http://gw/oauth/token"
+        );
         assert_eq!(expand("{client_id|upper} ", look).expect("x"), "CID ");
         assert_eq!(expand("{client_id|swap_case}", look).expect("x"), "cID");
-        assert_eq!(expand("{listener:j|host_port}", look).expect("x"), "127.0.0.1:9");
-        assert_eq!(expand("{listener:jwks}/k.json", look).expect("x"), "http://127.0.0.1:9/jwks/k.json");
+        assert_eq!(
+            expand("{listener:j|host_port}", look).expect("x"),
+            "127.0.0.1:9"
+        );
+        assert_eq!(
+            expand("{listener:jwks}/k.json", look).expect("x"),
+            "http://127.0.0.1:9/jwks/k.json"
+        );
         let raw = r#"{"alg":"RS256","alg":"none"}"#;
         assert_eq!(expand(raw, look).expect("x"), raw);
         assert_eq!(expand("{}", look).expect("x"), "{}");
-        assert_eq!(expand("${jndi:ldap://{listener:j|host_port}/a}", look).expect("x"), "${jndi:ldap://127.0.0.1:9/a}");
+        assert_eq!(
+            expand("${jndi:ldap://{listener:j|host_port}/a}", look).expect("x"),
+            "${jndi:ldap://127.0.0.1:9/a}"
+        );
     }
 
     // Unknown names, filters and missing arguments are refused.
     #[test]
     fn refuses() {
-        assert!(placeholders("{client}").expect_err("unknown").contains("unknown placeholder"));
-        assert!(placeholders("{token_url|lower}").expect_err("filter").contains("unknown filter"));
-        assert!(placeholders("{listener}").expect_err("arg").contains("needs an argument"));
-        assert!(placeholders("{client_id:x}").expect_err("arg").contains("takes no argument"));
+        assert!(
+            placeholders("{client}")
+                .expect_err("unknown")
+                .contains("unknown placeholder")
+        );
+        assert!(
+            placeholders("{token_url|lower}")
+                .expect_err("filter")
+                .contains("unknown filter")
+        );
+        assert!(
+            placeholders("{listener}")
+                .expect_err("arg")
+                .contains("needs an argument")
+        );
+        assert!(
+            placeholders("{client_id:x}")
+                .expect_err("arg")
+                .contains("takes no argument")
+        );
         assert!(placeholders("{client_id").is_err());
     }
 }

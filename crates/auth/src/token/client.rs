@@ -273,7 +273,17 @@ impl TokenClient {
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
         let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| http_error(url, &e))? {
+        // A body cut short (the peer closed mid-answer) is a transport failure worth a
+        // retry; reqwest reports it as a decode error, which `http_error` does not retry.
+        let body_error = |e: reqwest::Error| match http_error(url, &e) {
+            Error::Http { url, reason, .. } => Error::Http {
+                url,
+                reason,
+                retryable: true,
+            },
+            other => other,
+        };
+        while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
             let room = self.inner.max_body_bytes.saturating_sub(out.len());
             out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if room < chunk.len() {

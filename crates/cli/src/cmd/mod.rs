@@ -3,6 +3,7 @@
 mod bench;
 mod call;
 mod common;
+mod conform;
 mod decode;
 pub mod keygen;
 mod load;
@@ -48,6 +49,8 @@ pub enum Command {
     Bench(bench::Args),
     /// Run a load profile (goose); exit 1 when a threshold is missed.
     Load(load::Args),
+    /// Run conformance suites (RFC 7523 / RFC 6750 catalog); exit 1 when a case failed.
+    Conform(conform::Args),
 }
 
 /// Runs the chosen command.
@@ -65,5 +68,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Serve(a) => serve::run(a, &g).await,
         Command::Bench(a) => bench::run(a, &g),
         Command::Load(a) => load::run(a, &g).await,
+        Command::Conform(a) => conform::run(a, &g).await,
     }
 }

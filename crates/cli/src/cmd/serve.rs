@@ -120,6 +120,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             "api_url": gw.api_url("inventory"),
             "admin_url": gw.admin_url,
             "admin_secret": gw.admin_secret,
+            "tls_certificate_pem": gw.tls_certificate_pem,
         }))?,
         Format::Text => {
             use std::io::Write as _;
@@ -135,6 +136,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 gw.admin_url, gw.admin_secret
             )?;
             writeln!(out, "metrics:        {}/metrics", gw.base_url)?;
+            if let Some(pem) = &gw.tls_certificate_pem {
+                // Public: what clients need as their CA bundle (`tls.ca_bundle`).
+                writeln!(out, "self-signed TLS certificate (trust it as the CA):")?;
+                out.write_all(pem.as_bytes())?;
+            }
             writeln!(out, "press ctrl-c to stop")?;
             out.flush()?;
         }

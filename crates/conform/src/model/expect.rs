@@ -77,7 +77,9 @@ impl StatusSpec {
             .map(|i| match i {
                 StatusItem::Code(c) => c.to_string(),
                 StatusItem::Class(c) => format!("{c}xx"),
-                StatusItem::Profile(p) => crate::expr::ProfileText::Profile(p.clone()).resolve(profile),
+                StatusItem::Profile(p) => {
+                    crate::expr::ProfileText::Profile(p.clone()).resolve(profile)
+                }
             })
             .collect();
         parts.join(" or ")
@@ -99,7 +101,9 @@ fn status_item(raw: RawStatus) -> Result<StatusItem, String> {
             } else if let Ok(c) = s.parse::<u16>() {
                 status_item(RawStatus::Code(c))
             } else {
-                Err(format!("status \"{s}\": expected a code like 400 or a class like 4xx"))
+                Err(format!(
+                    "status \"{s}\": expected a code like 400 or a class like 4xx"
+                ))
             }
         }
     }

@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use expect::{Branch, ChallengeCheck, Expect, HeaderCheck, JsonCheck, OneOrMany, StatusSpec, Verdict};
+pub use expect::{
+    Branch, ChallengeCheck, Expect, HeaderCheck, JsonCheck, OneOrMany, StatusSpec, Verdict,
+};
 pub use mutation::{Mutation, RequestChange};
 
 use crate::expr::Predicate;
@@ -202,7 +204,7 @@ pub enum Step {
     /// A call to a protected API.
     Api(Box<ApiStep>),
     /// A sandbox admin action (revoke, set lifetime, shift clock, register a client).
-    Admin(AdminStep),
+    Admin(Box<AdminStep>),
     /// Waiting: a fixed time, or until a saved token's or assertion's expiry ± offset.
     Wait(WaitStep),
     /// bearing-auth's token manager calling an API, observed on the wire.
@@ -373,7 +375,8 @@ pub struct AdminStep {
 
 fn opt_signed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
-    s.map(|s| crate::expr::parse_signed_duration(&s).map_err(serde::de::Error::custom)).transpose()
+    s.map(|s| crate::expr::parse_signed_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 impl AdminStep {
@@ -396,7 +399,11 @@ impl AdminStep {
 #[serde(deny_unknown_fields)]
 pub struct WaitStep {
     /// A fixed time (`1s`).
-    #[serde(default, deserialize_with = "crate::expr::opt_duration::deserialize", rename = "for")]
+    #[serde(
+        default,
+        deserialize_with = "crate::expr::opt_duration::deserialize",
+        rename = "for"
+    )]
     pub duration: Option<Duration>,
     /// Until the saved token's `expires_in` runs out (measured from when it was issued).
     #[serde(default)]
@@ -405,7 +412,10 @@ pub struct WaitStep {
     #[serde(default)]
     pub until_assertion_exp_of: Option<String>,
     /// Added to the instant waited for (`-1s`: one second before).
-    #[serde(default, deserialize_with = "crate::expr::signed_duration::deserialize")]
+    #[serde(
+        default,
+        deserialize_with = "crate::expr::signed_duration::deserialize"
+    )]
     pub offset: f64,
 }
 

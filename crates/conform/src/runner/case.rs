@@ -12,10 +12,10 @@ use super::check::{self, Ctx, Side};
 use super::listener::Listener;
 use super::{Env, Party};
 use crate::http::{Exchange, Request, Response, Secrets};
+use crate::model::mutation::KeyRef;
 use crate::model::{
     AdminStep, Branch, Case, CertKind, Expect, Invalidate, Mutation, RequestChange, Step, WaitStep,
 };
-use crate::model::mutation::KeyRef;
 use crate::outcome::{CaseResult, Finding, Outcome};
 
 /// What a token step saved for later steps.
@@ -80,9 +80,15 @@ fn case_text(c: &Case) -> String {
             Step::Token(t) => {
                 for m in &t.mutate {
                     match m {
-                        Mutation::SetClaim(map) | Mutation::SetHeader(map) => map.values().for_each(&mut json),
-                        Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => json(&d.value),
-                        Mutation::RawClaims(s) | Mutation::RawHeader(s) => json(&serde_json::Value::String(s.clone())),
+                        Mutation::SetClaim(map) | Mutation::SetHeader(map) => {
+                            map.values().for_each(&mut json);
+                        }
+                        Mutation::DuplicateClaim(d) | Mutation::DuplicateHeader(d) => {
+                            json(&d.value);
+                        }
+                        Mutation::RawClaims(s) | Mutation::RawHeader(s) => {
+                            json(&serde_json::Value::String(s.clone()));
+                        }
                         _ => {}
                     }
                 }
@@ -90,7 +96,9 @@ fn case_text(c: &Case) -> String {
                     match r {
                         RequestChange::SetParam { value, .. }
                         | RequestChange::AddParam { value, .. }
-                        | RequestChange::Header { value, .. } => json(&serde_json::Value::String(value.clone())),
+                        | RequestChange::Header { value, .. } => {
+                            json(&serde_json::Value::String(value.clone()));
+                        }
                         _ => {}
                     }
                 }
@@ -107,7 +115,10 @@ fn case_text(c: &Case) -> String {
 }
 
 fn needs_api(c: &Case) -> bool {
-    c.steps.iter().any(|s| matches!(s, Step::Api(_) | Step::Managed(_))) || case_text(c).contains("{api_url")
+    c.steps
+        .iter()
+        .any(|s| matches!(s, Step::Api(_) | Step::Managed(_)))
+        || case_text(c).contains("{api_url")
 }
 
 fn needs_second(c: &Case) -> bool {
@@ -115,7 +126,9 @@ fn needs_second(c: &Case) -> bool {
         || c.steps.iter().any(|s| match s {
             Step::Token(t) => {
                 t.identity == "second"
-                    || t.mutate.iter().any(|m| matches!(m, Mutation::SignWith(w) if w.key == KeyRef::Second))
+                    || t.mutate
+                        .iter()
+                        .any(|m| matches!(m, Mutation::SignWith(w) if w.key == KeyRef::Second))
             }
             _ => false,
         })
@@ -154,7 +167,10 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
     if let Some(w) = &c.when
         && !w.eval(&env.profile_json)
     {
-        let why = format!("not applicable under profile {}: needs {w}", env.profile.name);
+        let why = format!(
+            "not applicable under profile {}: needs {w}",
+            env.profile.name
+        );
         return result(c, Outcome::Skip, why, start.elapsed());
     }
     if needs_admin(c) && env.admin.is_none() {
@@ -162,7 +178,12 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
         return result(c, Outcome::Skip, why, start.elapsed());
     }
     if needs_api(c) && env.target.apis.is_empty() {
-        return result(c, Outcome::Skip, "the target lists no apis".into(), start.elapsed());
+        return result(
+            c,
+            Outcome::Skip,
+            "the target lists no apis".into(),
+            start.elapsed(),
+        );
     }
     let mut ctx = CaseCtx {
         env,
@@ -200,7 +221,8 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
     for (i, step) in c.cleanup.iter().enumerate() {
         ctx.step = c.steps.len() + i + 1;
         let mut cleanup_budget = env.config.case_timeout;
-        if let StepEnd::Error(e) | StepEnd::Skip(e) = ctx.run_step(step, &mut cleanup_budget).await {
+        if let StepEnd::Error(e) | StepEnd::Skip(e) = ctx.run_step(step, &mut cleanup_budget).await
+        {
             cleanup_error.get_or_insert(format!("cleanup: {e}"));
         }
     }
@@ -245,7 +267,8 @@ pub(crate) async fn register(
         CertKind::WeakRsa => (None, include_str!("weak-rsa-1024.pem").to_owned()),
         CertKind::Valid | CertKind::Expired => {
             let key = Arc::new(
-                SigningKey::generate(bearing_auth::Algorithm::RS256, 2048).map_err(|e| e.to_string())?,
+                SigningKey::generate(bearing_auth::Algorithm::RS256, 2048)
+                    .map_err(|e| e.to_string())?,
             );
             let cert = if kind == CertKind::Expired {
                 let now = SystemClock.now_secs();
@@ -260,10 +283,26 @@ pub(crate) async fn register(
                 .build()
                 .map_err(|e| e.to_string())?;
             let text = cert.to_base64_der();
-            (Some(Party { client_id: client_id.to_owned(), key, cert: Some(cert), signer }), text)
+            (
+                Some(Party {
+                    client_id: client_id.to_owned(),
+                    key,
+                    cert: Some(cert),
+                    signer,
+                }),
+                text,
+            )
         }
     };
-    let (req, resp) = admin.register(client_id, &cert_text, scopes, apis, env.config.request_timeout).await;
+    let (req, resp) = admin
+        .register(
+            client_id,
+            &cert_text,
+            scopes,
+            apis,
+            env.config.request_timeout,
+        )
+        .await;
     Ok((party, req, resp))
 }
 
@@ -278,8 +317,14 @@ pub(crate) async fn register_party(
 ) -> Result<Party, String> {
     let (party, _, resp) = register(env, admin, client_id, kind, scopes, apis).await?;
     match resp {
-        Ok(r) if (200..300).contains(&r.status) => party.ok_or_else(|| "no key for this certificate".into()),
-        Ok(r) => Err(format!("admin API answered {}: {}", r.status, String::from_utf8_lossy(&r.body))),
+        Ok(r) if (200..300).contains(&r.status) => {
+            party.ok_or_else(|| "no key for this certificate".into())
+        }
+        Ok(r) => Err(format!(
+            "admin API answered {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        )),
         Err(e) => Err(e),
     }
 }
@@ -303,7 +348,10 @@ impl CaseCtx<'_> {
         };
         let end = match tokio::time::timeout(limit, fut).await {
             Ok(end) => end,
-            Err(_) => StepEnd::Error(format!("timed out: the case's {} s budget ran out", limit.as_secs())),
+            Err(_) => StepEnd::Error(format!(
+                "timed out: the case's {} s budget ran out",
+                limit.as_secs()
+            )),
         };
         *budget = budget.saturating_sub(started.elapsed());
         end
@@ -321,7 +369,11 @@ impl CaseCtx<'_> {
         if let Some(e) = expect {
             out.push((e, binding));
         }
-        if let Some(b) = branches.iter().find(|b| b.when.as_ref().is_none_or(|w| w.eval(&self.env.profile_json))) {
+        if let Some(b) = branches.iter().find(|b| {
+            b.when
+                .as_ref()
+                .is_none_or(|w| w.eval(&self.env.profile_json))
+        }) {
             out.push((&b.expect, binding));
             if let Some(s) = &b.should {
                 out.push((s, false));
@@ -334,7 +386,13 @@ impl CaseCtx<'_> {
     }
 
     /// Checks an answer against the applicable expectations.
-    pub(crate) fn check_all(&mut self, list: &[(&Expect, bool)], resp: &Response, side: Side, wire: Option<check::Wire>) {
+    pub(crate) fn check_all(
+        &mut self,
+        list: &[(&Expect, bool)],
+        resp: &Response,
+        side: Side,
+        wire: Option<check::Wire>,
+    ) {
         let ctx = Ctx {
             profile: &self.env.profile_json,
             token_type: &self.env.profile.token_type,
@@ -348,15 +406,30 @@ impl CaseCtx<'_> {
     }
 
     /// Records an exchange, scrubbing this case's secrets.
-    pub(crate) fn record(&mut self, label: &str, req: &Request, resp: &Result<Response, String>, elapsed: Duration) {
-        self.exchanges.push(crate::http::record(label, req, resp, elapsed, &self.secrets));
+    pub(crate) fn record(
+        &mut self,
+        label: &str,
+        req: &Request,
+        resp: &Result<Response, String>,
+        elapsed: Duration,
+    ) {
+        self.exchanges.push(crate::http::record(
+            label,
+            req,
+            resp,
+            elapsed,
+            &self.secrets,
+        ));
     }
 
     /// A party by name.
     pub(crate) fn party(&self, name: &str) -> Result<Party, StepEnd> {
         match name {
             "primary" => Ok(self.env.primary.clone()),
-            "second" => self.second.clone().ok_or_else(|| StepEnd::Skip("no second client".into())),
+            "second" => self
+                .second
+                .clone()
+                .ok_or_else(|| StepEnd::Skip("no second client".into())),
             other => self
                 .parties
                 .get(other)
@@ -366,7 +439,9 @@ impl CaseCtx<'_> {
     }
 
     fn saved(&self, name: &str) -> Result<&Saved, StepEnd> {
-        self.saved.get(name).ok_or_else(|| StepEnd::Error(format!("nothing saved as \"{name}\"")))
+        self.saved
+            .get(name)
+            .ok_or_else(|| StepEnd::Error(format!("nothing saved as \"{name}\"")))
     }
 
     async fn admin_step(&mut self, a: &AdminStep) -> StepEnd {
@@ -393,7 +468,8 @@ impl CaseCtx<'_> {
                 }
             }
             let d = if l == "default" {
-                self.lifetime_before.unwrap_or(self.env.profile.access_token_lifetime)
+                self.lifetime_before
+                    .unwrap_or(self.env.profile.access_token_lifetime)
             } else {
                 match humantime::parse_duration(l) {
                     Ok(d) => d,
@@ -449,7 +525,9 @@ impl CaseCtx<'_> {
 
     /// Puts back what the case changed on the gateway: the token lifetime and the clock.
     async fn restore(&mut self) -> Result<(), String> {
-        let Some(admin) = self.env.admin.clone() else { return Ok(()) };
+        let Some(admin) = self.env.admin.clone() else {
+            return Ok(());
+        };
         let t = self.env.config.request_timeout;
         let mut problem = None;
         if let Some(d) = self.lifetime_before.take() {
@@ -478,10 +556,15 @@ impl CaseCtx<'_> {
                 Err(e) => return e,
             };
             let Some(ei) = s.expires_in else {
-                return StepEnd::Error(format!("token \"{name}\" came without a usable expires_in"));
+                return StepEnd::Error(format!(
+                    "token \"{name}\" came without a usable expires_in"
+                ));
             };
             let at = ei + w.offset;
-            (s.issued_at + crate::expr::secs(at), format!("token expiry {ei} s {:+} s", w.offset))
+            (
+                s.issued_at + crate::expr::secs(at),
+                format!("token expiry {ei} s {:+} s", w.offset),
+            )
         } else if let Some(name) = &w.until_assertion_exp_of {
             let s = match self.saved(name) {
                 Ok(s) => s.clone(),
@@ -490,9 +573,15 @@ impl CaseCtx<'_> {
             let Some(exp) = s.exp else {
                 return StepEnd::Error(format!("assertion \"{name}\" has no numeric exp"));
             };
-            #[expect(clippy::cast_precision_loss, reason = "epoch milliseconds fit an f64 exactly")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "epoch milliseconds fit an f64 exactly"
+            )]
             let now = SystemClock.now_millis() as f64 / 1000.0;
-            (Instant::now() + crate::expr::secs(exp + w.offset - now), format!("assertion exp {:+} s", w.offset))
+            (
+                Instant::now() + crate::expr::secs(exp + w.offset - now),
+                format!("assertion exp {:+} s", w.offset),
+            )
         } else {
             return StepEnd::Error("wait names nothing to wait for".into());
         };

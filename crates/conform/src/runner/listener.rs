@@ -29,9 +29,17 @@ struct Served {
 async fn serve(State(s): State<Served>, req: Request) -> Response {
     s.hits.fetch_add(1, Ordering::SeqCst);
     if req.uri().path().ends_with(".pem") {
-        ([("content-type", "application/x-pem-file")], s.pem.as_str().to_owned()).into_response()
+        (
+            [("content-type", "application/x-pem-file")],
+            s.pem.as_str().to_owned(),
+        )
+            .into_response()
     } else {
-        ([("content-type", "application/jwk-set+json")], s.jwks.as_str().to_owned()).into_response()
+        (
+            [("content-type", "application/jwk-set+json")],
+            s.jwks.as_str().to_owned(),
+        )
+            .into_response()
     }
 }
 
@@ -58,7 +66,11 @@ impl Listener {
                 tracing::debug!(error = %e, "conformance listener stopped");
             }
         });
-        Ok(Self { url: format!("http://{addr}/{name}"), hits, task })
+        Ok(Self {
+            url: format!("http://{addr}/{name}"),
+            hits,
+            task,
+        })
     }
 
     /// Requests received so far.
@@ -82,9 +94,19 @@ mod tests {
     async fn counts_requests() {
         let l = Listener::start("jwks", &serde_json::json!({"kty": "RSA"}), "PEM").expect("start");
         assert_eq!(l.hits(), 0);
-        let body = reqwest::get(format!("{}/keys.json", l.url)).await.expect("get").text().await.expect("body");
+        let body = reqwest::get(format!("{}/keys.json", l.url))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
         assert!(body.contains("\"keys\""));
-        let pem = reqwest::get(format!("{}/cert.pem", l.url)).await.expect("get").text().await.expect("body");
+        let pem = reqwest::get(format!("{}/cert.pem", l.url))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
         assert_eq!(pem, "PEM");
         assert_eq!(l.hits(), 2);
     }

@@ -98,8 +98,15 @@ pub(crate) struct Party {
 
 impl Party {
     fn from_target(t: &Target) -> Result<Self> {
-        let id = t.load_identity().map_err(|e| Error::Target(e.to_string()))?;
-        Ok(Self { client_id: t.client_id.clone(), key: id.key, cert: id.certificate, signer: id.signer })
+        let id = t
+            .load_identity()
+            .map_err(|e| Error::Target(e.to_string()))?;
+        Ok(Self {
+            client_id: t.client_id.clone(),
+            key: id.key,
+            cert: id.certificate,
+            signer: id.signer,
+        })
     }
 }
 
@@ -143,7 +150,10 @@ impl Env {
                     return Party::from_target(t).map_err(|e| format!("second target: {e}"));
                 }
                 let Some(admin) = &self.admin else {
-                    return Err("needs a second client: give --second-target, or a sandbox admin API".into());
+                    return Err(
+                        "needs a second client: give --second-target, or a sandbox admin API"
+                            .into(),
+                    );
                 };
                 let name = format!("{}-second", self.run_id);
                 case::register_party(self, admin, &name, crate::model::CertKind::Valid, &[], &[])
@@ -180,13 +190,11 @@ fn rand_u64() -> u64 {
 fn http_client(t: &Target, config: &RunConfig) -> Result<reqwest::Client> {
     let options = TokenClientOptions {
         request_timeout: config.request_timeout,
-        ca_bundle: t.tls.ca_bundle.clone(),
-        client_cert: t.tls.client_cert.clone(),
-        client_key: t.tls.client_key.clone(),
         user_agent: concat!("bearing-conform/", env!("CARGO_PKG_VERSION")).to_owned(),
-        ..TokenClientOptions::default()
+        ..t.token_client_options()
     };
-    let client = TokenClient::new(t.token_url.clone(), &options).map_err(|e| Error::Target(e.to_string()))?;
+    let client = TokenClient::new(t.token_url.clone(), &options)
+        .map_err(|e| Error::Target(e.to_string()))?;
     Ok(client.http().clone())
 }
 
@@ -196,7 +204,11 @@ async fn spawn_case(env: Arc<Env>, c: Case) -> CaseResult {
     match tokio::spawn(async move { case::run_case(&env2, &c).await }).await {
         Ok(r) => r,
         Err(e) => {
-            let r = case::errored(&fallback, format!("the case task failed: {e}"), Duration::ZERO);
+            let r = case::errored(
+                &fallback,
+                format!("the case task failed: {e}"),
+                Duration::ZERO,
+            );
             env.observer.case_finished(&r);
             r
         }
@@ -222,8 +234,12 @@ pub async fn run(
     let attacker_cert = Certificate::self_signed(&attacker, &spec.target.client_id, 1)?;
     let http = http_client(&spec.target, &config)?;
     let admin = match (&spec.target.admin_url, &spec.target.admin_secret) {
-        (Some(url), Some(secret)) => Some(AdminClient::new(http.clone(), url.clone(), secret.clone())),
-        (Some(_), None) => return Err(Error::Target("admin_url given without admin_secret".into())),
+        (Some(url), Some(secret)) => {
+            Some(AdminClient::new(http.clone(), url.clone(), secret.clone()))
+        }
+        (Some(_), None) => {
+            return Err(Error::Target("admin_url given without admin_secret".into()));
+        }
         _ => None,
     };
     let env = Arc::new(Env {
@@ -247,12 +263,17 @@ pub async fn run(
         .flat_map(|s| &s.cases)
         .filter(|c| {
             env.config.only.is_empty()
-                || env.config.only.iter().any(|o| c.id == *o || c.id.starts_with(o.as_str()))
+                || env
+                    .config
+                    .only
+                    .iter()
+                    .any(|o| c.id == *o || c.id.starts_with(o.as_str()))
         })
         .enumerate()
         .collect();
     env.observer.started(cases.len());
-    let (exclusive, parallel): (Vec<_>, Vec<_>) = cases.iter().partition(|(_, c)| case::is_exclusive(c));
+    let (exclusive, parallel): (Vec<_>, Vec<_>) =
+        cases.iter().partition(|(_, c)| case::is_exclusive(c));
     let mut results: Vec<Option<CaseResult>> = vec![None; cases.len()];
     let concurrency = env.config.concurrency.max(1);
     // Each case is its own task, so signing and checking spread over the cores and a panic

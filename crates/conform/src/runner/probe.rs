@@ -70,11 +70,15 @@ pub(crate) fn classify(answer: &[u8]) -> HelloAnswer {
         [] => HelloAnswer::Refused("connection closed".into()),
         [0x15, ..] => HelloAnswer::Refused(format!(
             "alert {}",
-            answer.get(6).map_or_else(|| "?".to_owned(), |d| d.to_string())
+            answer
+                .get(6)
+                .map_or_else(|| "?".to_owned(), |d| d.to_string())
         )),
         // Handshake record whose first message is a ServerHello (type 2): version follows the
         // 4-byte handshake header.
-        [0x16, _, _, _, _, 0x02, _, _, _, hi, lo, ..] => HelloAnswer::ServerHello(u16::from_be_bytes([*hi, *lo])),
+        [0x16, _, _, _, _, 0x02, _, _, _, hi, lo, ..] => {
+            HelloAnswer::ServerHello(u16::from_be_bytes([*hi, *lo]))
+        }
         _ => HelloAnswer::Refused("no ServerHello".into()),
     }
 }
@@ -82,13 +86,21 @@ pub(crate) fn classify(answer: &[u8]) -> HelloAnswer {
 impl CaseCtx<'_> {
     fn probe_finding(&mut self, passed: bool, message: String) {
         let binding = self.case.level.is_binding();
-        self.findings.push(Finding { step: self.step, passed, binding, message });
+        self.findings.push(Finding {
+            step: self.step,
+            passed,
+            binding,
+            message,
+        });
     }
 
     pub(crate) async fn probe_step(&mut self, p: ProbeStep) -> StepEnd {
         let token_url = self.env.target.token_url.clone();
         if token_url.scheme() != "https" {
-            return StepEnd::Skip(format!("the target is plain HTTP ({}): no TLS to probe", token_url.origin().ascii_serialization()));
+            return StepEnd::Skip(format!(
+                "the target is plain HTTP ({}): no TLS to probe",
+                token_url.origin().ascii_serialization()
+            ));
         }
         match p {
             ProbeStep::Tls10 => self.old_tls(0x0301, "TLS 1.0").await,
@@ -128,9 +140,14 @@ impl CaseCtx<'_> {
         };
         match answer {
             HelloAnswer::ServerHello(v) => {
-                self.probe_finding(false, format!("{name} ClientHello answered with a ServerHello (version 0x{v:04x})"));
+                self.probe_finding(
+                    false,
+                    format!("{name} ClientHello answered with a ServerHello (version 0x{v:04x})"),
+                );
             }
-            HelloAnswer::Refused(how) => self.probe_finding(true, format!("{name} handshake refused: {how}")),
+            HelloAnswer::Refused(how) => {
+                self.probe_finding(true, format!("{name} handshake refused: {how}"));
+            }
         }
         StepEnd::Continue
     }
@@ -148,7 +165,10 @@ impl CaseCtx<'_> {
             Request {
                 method: "POST".into(),
                 url: self.env.target.token_url.clone(),
-                headers: vec![("Content-Type".into(), bearing_auth::token::FORM_CONTENT_TYPE.into())],
+                headers: vec![(
+                    "Content-Type".into(),
+                    bearing_auth::token::FORM_CONTENT_TYPE.into(),
+                )],
                 body: Some(form.finish().into_bytes()),
             }
         } else {
@@ -172,7 +192,12 @@ impl CaseCtx<'_> {
             let _ = req.url.set_port(None);
         }
         let started = Instant::now();
-        let resp = crate::http::send(&self.env.http, &req, self.env.config.request_timeout.min(Duration::from_secs(10))).await;
+        let resp = crate::http::send(
+            &self.env.http,
+            &req,
+            self.env.config.request_timeout.min(Duration::from_secs(10)),
+        )
+        .await;
         self.record("probe", &req, &resp, started.elapsed());
         let what = if token { "token request" } else { "api call" };
         match resp {
@@ -207,17 +232,29 @@ mod tests {
         assert_eq!(h[5], 0x01);
         assert_eq!(&h[9..11], &[0x03, 0x01]);
         assert!(h.windows(14).any(|w| w == b"gw.example.com"));
-        assert_eq!(classify(&[]), HelloAnswer::Refused("connection closed".into()));
-        assert!(matches!(classify(&[0x15, 3, 3, 0, 2, 2, 70]), HelloAnswer::Refused(_)));
-        assert_eq!(classify(&[0x16, 3, 1, 0, 50, 0x02, 0, 0, 46, 3, 1, 0]), HelloAnswer::ServerHello(0x0301));
+        assert_eq!(
+            classify(&[]),
+            HelloAnswer::Refused("connection closed".into())
+        );
+        assert!(matches!(
+            classify(&[0x15, 3, 3, 0, 2, 2, 70]),
+            HelloAnswer::Refused(_)
+        ));
+        assert_eq!(
+            classify(&[0x16, 3, 1, 0, 50, 0x02, 0, 0, 46, 3, 1, 0]),
+            HelloAnswer::ServerHello(0x0301)
+        );
     }
 
     // A rustls server (TLS 1.2+ only) refuses a TLS 1.0 ClientHello.
     #[tokio::test]
     async fn rustls_refuses_tls10() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let key = bearing_auth::SigningKey::generate(bearing_auth::Algorithm::ES256, 0).expect("key");
+        let key =
+            bearing_auth::SigningKey::generate(bearing_auth::Algorithm::ES256, 0).expect("key");
         let cert = bearing_auth::Certificate::self_signed(&key, "localhost", 1).expect("cert");
         let config = rustls_server_config(&key, &cert);
         let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
@@ -227,20 +264,31 @@ mod tests {
             }
         });
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        s.write_all(&client_hello(0x0301, "localhost")).await.expect("write");
+        s.write_all(&client_hello(0x0301, "localhost"))
+            .await
+            .expect("write");
         let mut buf = vec![0u8; 64];
         let n = s.read(&mut buf).await.unwrap_or(0);
-        assert!(matches!(classify(&buf[..n]), HelloAnswer::Refused(_)), "{:?}", &buf[..n]);
+        assert!(
+            matches!(classify(&buf[..n]), HelloAnswer::Refused(_)),
+            "{:?}",
+            &buf[..n]
+        );
     }
 
-    fn rustls_server_config(key: &bearing_auth::SigningKey, cert: &bearing_auth::Certificate) -> rustls::ServerConfig {
+    fn rustls_server_config(
+        key: &bearing_auth::SigningKey,
+        cert: &bearing_auth::Certificate,
+    ) -> rustls::ServerConfig {
         let der = rustls_pki_types::CertificateDer::from(cert.der().to_vec());
         let k = rustls_pki_types::PrivateKeyDer::Pkcs8(key.pkcs8_der().expose().to_vec().into());
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![der], k)
-            .expect("server config")
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![der], k)
+        .expect("server config")
     }
 }

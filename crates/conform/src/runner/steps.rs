@@ -25,7 +25,10 @@ const OTHER_CLIENT_BASIC: &str = "conform-other-client:not-a-real-secret";
 fn random_chars(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        bytes.iter_mut().enumerate().for_each(|(i, b)| *b = u8::try_from(i % 251).unwrap_or(0));
+        bytes
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = u8::try_from(i % 251).unwrap_or(0));
     }
     let s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
     s.chars().take(n).collect()
@@ -48,18 +51,35 @@ impl Lookup<'_> {
             "token_url" => env.target.token_url.to_string(),
             "audience" => env.audience(),
             "base_url" => env.base_url(),
-            "api_url" => env.target.apis.first().map(|a| a.url.to_string()).ok_or("the target lists no apis")?,
-            "second_client_id" => self.second.map(|p| p.client_id.clone()).ok_or("no second client")?,
+            "api_url" => env
+                .target
+                .apis
+                .first()
+                .map(|a| a.url.to_string())
+                .ok_or("the target lists no apis")?,
+            "second_client_id" => self
+                .second
+                .map(|p| p.client_id.clone())
+                .ok_or("no second client")?,
             "attacker_x5t" => env.attacker_cert.x5t_s256(),
             "random" => random_chars(arg.and_then(|a| a.parse().ok()).unwrap_or(32)),
-            "basic" => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(OTHER_CLIENT_BASIC)),
-            "assertion" => self.assertion.ok_or("no assertion in this step")?.to_owned(),
+            "basic" => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(OTHER_CLIENT_BASIC)
+            ),
+            "assertion" => self
+                .assertion
+                .ok_or("no assertion in this step")?
+                .to_owned(),
             "now" => SystemClock.now_secs().to_string(),
             "exp" => (SystemClock.now_secs() + 60).to_string(),
             "jti" => random_chars(22),
             "token" => {
                 let n = arg.unwrap_or_default();
-                self.saved.get(n).and_then(|s| s.token.clone()).ok_or_else(|| format!("no token saved as \"{n}\""))?
+                self.saved
+                    .get(n)
+                    .and_then(|s| s.token.clone())
+                    .ok_or_else(|| format!("no token saved as \"{n}\""))?
             }
             "listener" => {
                 let n = arg.unwrap_or_default();
@@ -90,7 +110,9 @@ fn form_encode(params: &[(String, String)]) -> String {
 fn multipart(params: &[(String, String)], boundary: &str) -> Vec<u8> {
     let mut out = String::new();
     for (k, v) in params {
-        out.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+        ));
     }
     out.push_str(&format!("--{boundary}--\r\n"));
     out.into_bytes()
@@ -116,7 +138,10 @@ impl CaseCtx<'_> {
     /// `x5t#S256` for the primary identity.
     fn baseline_header(&self, party: &Party, primary: bool) -> Map<String, Value> {
         let mut h = Map::new();
-        h.insert("alg".into(), Value::String(party.signer.algorithm().as_str().into()));
+        h.insert(
+            "alg".into(),
+            Value::String(party.signer.algorithm().as_str().into()),
+        );
         h.insert("typ".into(), Value::String("JWT".into()));
         if primary {
             let a = &self.env.target.assertion;
@@ -144,52 +169,86 @@ impl CaseCtx<'_> {
     }
 
     /// Builds the assertion of a token step.
-    fn assertion(&mut self, t: &TokenStep, party: &Party) -> Result<(String, Option<String>, Option<f64>), StepEnd> {
+    fn assertion(
+        &mut self,
+        t: &TokenStep,
+        party: &Party,
+    ) -> Result<(String, Option<String>, Option<f64>), StepEnd> {
         let from_saved = |ctx: &Self, n: &str, what: &str| -> Result<Saved, StepEnd> {
-            ctx.saved.get(n).cloned().ok_or_else(|| StepEnd::Error(format!("no {what} saved as \"{n}\"")))
+            ctx.saved
+                .get(n)
+                .cloned()
+                .ok_or_else(|| StepEnd::Error(format!("no {what} saved as \"{n}\"")))
         };
         match &t.assertion {
             AssertionSource::Raw(s) => Ok((s.clone(), None, None)),
             AssertionSource::Reuse(n) => {
                 let s = from_saved(self, n, "assertion")?;
-                let a = s.assertion.ok_or_else(|| StepEnd::Error(format!("step \"{n}\" sent no assertion")))?;
+                let a = s
+                    .assertion
+                    .ok_or_else(|| StepEnd::Error(format!("step \"{n}\" sent no assertion")))?;
                 Ok((a, s.jti, s.exp))
             }
             AssertionSource::AccessTokenOf(n) => {
                 let s = from_saved(self, n, "token")?;
-                let tok = s.token.ok_or_else(|| StepEnd::Error(format!("step \"{n}\" obtained no token")))?;
+                let tok = s
+                    .token
+                    .ok_or_else(|| StepEnd::Error(format!("step \"{n}\" obtained no token")))?;
                 Ok((tok, None, None))
             }
             AssertionSource::Fresh | AssertionSource::JtiOf(_) => {
                 let claims = party.signer.next_claims();
-                let vars = Vars { now: SystemClock.now_millis() as f64 / 1000.0, iat: claims.iat as f64, exp: claims.exp as f64 };
-                let mut map = match serde_json::to_value(&claims) {
-                    Ok(Value::Object(m)) => m,
-                    _ => return Err(StepEnd::Error("cannot serialize the baseline claims".into())),
+                let vars = Vars {
+                    now: SystemClock.now_millis() as f64 / 1000.0,
+                    iat: claims.iat as f64,
+                    exp: claims.exp as f64,
+                };
+                let Ok(Value::Object(mut map)) = serde_json::to_value(&claims) else {
+                    return Err(StepEnd::Error(
+                        "cannot serialize the baseline claims".into(),
+                    ));
                 };
                 if let AssertionSource::JtiOf(n) = &t.assertion {
                     let s = from_saved(self, n, "assertion")?;
-                    let jti = s.jti.ok_or_else(|| StepEnd::Error(format!("assertion \"{n}\" had no jti")))?;
+                    let jti = s
+                        .jti
+                        .ok_or_else(|| StepEnd::Error(format!("assertion \"{n}\" had no jti")))?;
                     map.insert("jti".into(), Value::String(jti));
                 }
                 let header = self.baseline_header(party, t.identity == "primary");
                 let keys = self.keys(party);
                 let profile = self.env.profile_json.clone();
                 let mut lk = self.lookup(None);
-                let built = crate::jwt::build(header, map, &t.mutate, &keys, vars, &profile, &mut |n, a| lk.get(n, a));
+                let built = crate::jwt::build(
+                    header,
+                    map,
+                    &t.mutate,
+                    &keys,
+                    vars,
+                    &profile,
+                    &mut |n, a| lk.get(n, a),
+                );
                 match built {
                     Ok(b) => Ok((b.compact, b.jti, b.exp)),
                     Err(BuildError::Unavailable(why)) => Err(StepEnd::Skip(why)),
-                    Err(BuildError::Failed(why)) => Err(StepEnd::Error(format!("building the assertion: {why}"))),
+                    Err(BuildError::Failed(why)) => {
+                        Err(StepEnd::Error(format!("building the assertion: {why}")))
+                    }
                 }
             }
         }
     }
 
     /// Builds the token request: baseline form, then the request changes in order.
-    fn token_request(&mut self, assertion: &str, changes: &[RequestChange]) -> Result<Request, StepEnd> {
-        let mut params: Vec<(String, String)> =
-            vec![("grant_type".into(), JWT_BEARER_GRANT.into()), ("assertion".into(), assertion.to_owned())];
+    fn token_request(
+        &mut self,
+        assertion: &str,
+        changes: &[RequestChange],
+    ) -> Result<Request, StepEnd> {
+        let mut params: Vec<(String, String)> = vec![
+            ("grant_type".into(), JWT_BEARER_GRANT.into()),
+            ("assertion".into(), assertion.to_owned()),
+        ];
         let mut method = "POST".to_owned();
         let mut encoding = None;
         let mut extra_headers: Vec<(String, String)> = Vec::new();
@@ -202,7 +261,8 @@ impl CaseCtx<'_> {
                         Some(i) => {
                             params[i].1 = v;
                             let mut seen = false;
-                            params.retain(|(k, _)| k != name || !std::mem::replace(&mut seen, true));
+                            params
+                                .retain(|(k, _)| k != name || !std::mem::replace(&mut seen, true));
                         }
                         None => params.push((name.clone(), v)),
                     }
@@ -223,7 +283,11 @@ impl CaseCtx<'_> {
                 }
             }
         }
-        let encoding = encoding.unwrap_or(if method == "GET" { BodyEncoding::Query } else { BodyEncoding::Form });
+        let encoding = encoding.unwrap_or(if method == "GET" {
+            BodyEncoding::Query
+        } else {
+            BodyEncoding::Form
+        });
         let mut url = self.env.target.token_url.clone();
         let mut headers = vec![("Accept".to_owned(), "application/json".to_owned())];
         let body = match encoding {
@@ -233,16 +297,23 @@ impl CaseCtx<'_> {
             }
             BodyEncoding::Json => {
                 headers.push(("Content-Type".into(), "application/json".into()));
-                let obj: Map<String, Value> = params.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+                let obj: Map<String, Value> = params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
                 Some(Value::Object(obj).to_string().into_bytes())
             }
             BodyEncoding::Multipart => {
                 let boundary = format!("bearing-conform-{}", random_chars(16));
-                headers.push(("Content-Type".into(), format!("multipart/form-data; boundary={boundary}")));
+                headers.push((
+                    "Content-Type".into(),
+                    format!("multipart/form-data; boundary={boundary}"),
+                ));
                 Some(multipart(&params, &boundary))
             }
             BodyEncoding::Query => {
-                url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                url.query_pairs_mut()
+                    .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 if method == "GET" {
                     None
                 } else {
@@ -255,18 +326,29 @@ impl CaseCtx<'_> {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case(&n));
             headers.push((n, v));
         }
-        Ok(Request { method, url, headers, body })
+        Ok(Request {
+            method,
+            url,
+            headers,
+            body,
+        })
     }
 
     /// One unmutated token request of the primary identity (used to read the lifetime).
     pub(crate) async fn baseline_token(&mut self) -> Result<Response, String> {
         let a = self.env.primary.signer.sign().map_err(|e| e.to_string())?;
         self.secrets.add(a.expose());
-        let req = self.token_request(a.expose(), &[]).map_err(|_| "cannot build the request".to_owned())?;
+        let req = self
+            .token_request(a.expose(), &[])
+            .map_err(|_| "cannot build the request".to_owned())?;
         let started = Instant::now();
         let resp = crate::http::send(&self.env.http, &req, self.env.config.request_timeout).await;
         if let Ok(r) = &resp
-            && let Some(t) = r.json().and_then(|b| b.get("access_token").and_then(Value::as_str).map(str::to_owned))
+            && let Some(t) = r.json().and_then(|b| {
+                b.get("access_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
         {
             self.secrets.add(&t);
         }
@@ -299,10 +381,16 @@ impl CaseCtx<'_> {
             for r in &results {
                 match r {
                     Ok(resp) => {
-                        if let Some(tok) = resp.json().and_then(|b| b.get("access_token").and_then(Value::as_str).map(str::to_owned)) {
+                        if let Some(tok) = resp.json().and_then(|b| {
+                            b.get("access_token")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        }) {
                             self.secrets.add(&tok);
                         }
-                        if resp.status == 200 && resp.json().is_some_and(|b| b.get("access_token").is_some()) {
+                        if resp.status == 200
+                            && resp.json().is_some_and(|b| b.get("access_token").is_some())
+                        {
                             accepted += 1;
                         }
                         if resp.status >= 500 {
@@ -336,7 +424,11 @@ impl CaseCtx<'_> {
         let started = Instant::now();
         let resp = crate::http::send(&self.env.http, &req, timeout).await;
         let token = resp.as_ref().ok().and_then(|r| {
-            (r.status == 200).then(|| r.json()).flatten().and_then(|b| b.get("access_token").and_then(Value::as_str).map(str::to_owned))
+            (r.status == 200).then(|| r.json()).flatten().and_then(|b| {
+                b.get("access_token")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
         });
         if let Some(tok) = &token {
             self.secrets.add(tok);
@@ -347,14 +439,25 @@ impl CaseCtx<'_> {
             Err(e) => return StepEnd::Error(format!("token request failed: {e}")),
         };
         if let Some(name) = &t.save {
-            let expires_in = resp.json().and_then(|b| b.get("expires_in").cloned()).and_then(|v| match v {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            });
+            let expires_in = resp
+                .json()
+                .and_then(|b| b.get("expires_in").cloned())
+                .and_then(|v| match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                });
             self.saved.insert(
                 name.clone(),
-                Saved { assertion: Some(assertion), jti, exp, token, expires_in, issued_at: started, client_id: party.client_id },
+                Saved {
+                    assertion: Some(assertion),
+                    jti,
+                    exp,
+                    token,
+                    expires_in,
+                    issued_at: started,
+                    client_id: party.client_id,
+                },
             );
         }
         self.check_all(&list, &resp, Side::Token, None);
@@ -367,7 +470,10 @@ impl CaseCtx<'_> {
             None => self.env.target.apis.first(),
         };
         let Some(spec) = spec.cloned() else {
-            return StepEnd::Skip(format!("the target has no api {}", a.api.as_deref().unwrap_or("")));
+            return StepEnd::Skip(format!(
+                "the target has no api {}",
+                a.api.as_deref().unwrap_or("")
+            ));
         };
         let body = match spec.load_body() {
             Ok(b) => b,
@@ -376,7 +482,11 @@ impl CaseCtx<'_> {
         let token = if let Some(n) = &a.token {
             match self.saved.get(n).and_then(|s| s.token.clone()) {
                 Some(t) => Some(t),
-                None => return StepEnd::Error(format!("no token saved as \"{n}\" (the token step failed?)")),
+                None => {
+                    return StepEnd::Error(format!(
+                        "no token saved as \"{n}\" (the token step failed?)"
+                    ));
+                }
             }
         } else if let Some(n) = a.garbage_token {
             Some(random_chars(n))
@@ -389,7 +499,11 @@ impl CaseCtx<'_> {
             None
         };
         let mut url = spec.url.clone();
-        let mut headers: Vec<(String, String)> = spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut headers: Vec<(String, String)> = spec
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if let Some(raw) = &a.authorization {
             match self.expand(raw, None) {
                 Ok(v) => headers.push(("Authorization".into(), v)),
@@ -397,14 +511,25 @@ impl CaseCtx<'_> {
             }
         } else if let Some(tok) = &token {
             let scheme = a.scheme.as_deref().unwrap_or("Bearer");
-            if matches!(a.placement, TokenPlacement::Header | TokenPlacement::HeaderAndQuery) {
+            if matches!(
+                a.placement,
+                TokenPlacement::Header | TokenPlacement::HeaderAndQuery
+            ) {
                 headers.push(("Authorization".into(), format!("{scheme} {tok}")));
             }
-            if matches!(a.placement, TokenPlacement::Query | TokenPlacement::HeaderAndQuery) {
+            if matches!(
+                a.placement,
+                TokenPlacement::Query | TokenPlacement::HeaderAndQuery
+            ) {
                 url.query_pairs_mut().append_pair("access_token", tok);
             }
         }
-        let req = Request { method: spec.method.to_ascii_uppercase(), url, headers, body };
+        let req = Request {
+            method: spec.method.to_ascii_uppercase(),
+            url,
+            headers,
+            body,
+        };
         let started = Instant::now();
         let resp = crate::http::send(&self.env.http, &req, self.env.config.request_timeout).await;
         self.record("api", &req, &resp, started.elapsed());

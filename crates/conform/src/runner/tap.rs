@@ -43,16 +43,32 @@ fn lock(m: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
 }
 
 fn jti_of_form(body: &[u8]) -> Option<String> {
-    let assertion = url::form_urlencoded::parse(body).find(|(k, _)| k == "assertion")?.1.into_owned();
+    let assertion = url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "assertion")?
+        .1
+        .into_owned();
     let d = bearing_auth::DecodedJwt::parse(&assertion).ok()?;
-    d.claims.get("jti").and_then(serde_json::Value::as_str).map(str::to_owned)
+    d.claims
+        .get("jti")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }
 
 const FORWARDED: [&str; 4] = ["content-type", "accept", "authorization", "soapaction"];
 
-async fn forward(State(tap): State<Tap>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> AxumResponse {
+async fn forward(
+    State(tap): State<Tap>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AxumResponse {
     let is_token = uri.path() == "/token";
-    let mut url = if is_token { tap.token_url.clone() } else { tap.api_url.clone() };
+    let mut url = if is_token {
+        tap.token_url.clone()
+    } else {
+        tap.api_url.clone()
+    };
     if !is_token && let Some(q) = uri.query() {
         url.set_query(Some(q));
     }
@@ -62,7 +78,12 @@ async fn forward(State(tap): State<Tap>, method: Method, uri: Uri, headers: Head
         headers: headers
             .iter()
             .filter(|(n, _)| FORWARDED.contains(&n.as_str()))
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: (!body.is_empty()).then(|| body.to_vec()),
     };
@@ -78,22 +99,34 @@ async fn forward(State(tap): State<Tap>, method: Method, uri: Uri, headers: Head
         } else {
             seen.api_calls += 1;
         }
-        let label = if is_token { "token (via tap)" } else { "api (via tap)" };
-        seen.exchanges.push((label.to_owned(), req, resp.clone(), started.elapsed()));
+        let label = if is_token {
+            "token (via tap)"
+        } else {
+            "api (via tap)"
+        };
+        seen.exchanges
+            .push((label.to_owned(), req, resp.clone(), started.elapsed()));
     }
     match resp {
         Ok(r) => {
             let mut out = axum::http::Response::builder()
                 .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY));
             for (n, v) in &r.headers {
-                if !matches!(n.as_str(), "content-length" | "transfer-encoding" | "connection") {
+                if !matches!(
+                    n.as_str(),
+                    "content-length" | "transfer-encoding" | "connection"
+                ) {
                     out = out.header(n.as_str(), v.as_str());
                 }
             }
             out.body(axum::body::Body::from(r.body))
                 .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
         }
-        Err(e) => (StatusCode::BAD_GATEWAY, format!("tap: upstream failed: {e}")).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            format!("tap: upstream failed: {e}"),
+        )
+            .into_response(),
     }
 }
 
@@ -136,14 +169,19 @@ impl CaseCtx<'_> {
         let seen = std::mem::take(&mut *lock(&seen));
         for (_, _, r, _) in &seen.exchanges {
             if let Ok(r) = r
-                && let Some(t) = r.json().and_then(|b| b.get("access_token").and_then(|v| v.as_str().map(str::to_owned)))
+                && let Some(t) = r.json().and_then(|b| {
+                    b.get("access_token")
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                })
             {
                 self.secrets.add(&t);
             }
         }
         for (label, req, resp, d) in &seen.exchanges {
             if let Some(a) = req.body.as_deref().and_then(|b| {
-                url::form_urlencoded::parse(b).find(|(k, _)| k == "assertion").map(|(_, v)| v.into_owned())
+                url::form_urlencoded::parse(b)
+                    .find(|(k, _)| k == "assertion")
+                    .map(|(_, v)| v.into_owned())
             }) {
                 self.secrets.add(&a);
             }
@@ -178,15 +216,22 @@ impl CaseCtx<'_> {
             .timeout(timeout)
             .build()
             .map_err(|e| setup(e.to_string()))?;
-        let token_url: url::Url = format!("http://{addr}/token").parse().map_err(|e: url::ParseError| setup(e.to_string()))?;
-        let mut api_url: url::Url = format!("http://{addr}/api").parse().map_err(|e: url::ParseError| setup(e.to_string()))?;
+        let token_url: url::Url = format!("http://{addr}/token")
+            .parse()
+            .map_err(|e: url::ParseError| setup(e.to_string()))?;
+        let mut api_url: url::Url = format!("http://{addr}/api")
+            .parse()
+            .map_err(|e: url::ParseError| setup(e.to_string()))?;
         api_url.set_query(spec.url.query());
         let client = TokenClient::from_http(plain.clone(), token_url, None, 1024 * 1024);
         let manager = TokenManager::new(
             self.env.primary.signer.clone(),
             client,
             Arc::new(SystemClock),
-            ManagerConfig { max_attempts: 1, ..ManagerConfig::default() },
+            ManagerConfig {
+                max_attempts: 1,
+                ..ManagerConfig::default()
+            },
         )
         .map_err(|e| setup(e.to_string()))?;
         let method = reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
@@ -195,18 +240,26 @@ impl CaseCtx<'_> {
         for i in 0..m.calls {
             if i == 1 && m.invalidate == Invalidate::Revoke {
                 let Some(admin) = self.env.admin.clone() else {
-                    return Err(StepEnd::Skip("needs the sandbox admin API to revoke".into()));
+                    return Err(StepEnd::Skip(
+                        "needs the sandbox admin API to revoke".into(),
+                    ));
                 };
                 let started = Instant::now();
-                let (req, resp) = admin.revoke_client(&self.env.primary.client_id, timeout).await;
+                let (req, resp) = admin
+                    .revoke_client(&self.env.primary.client_id, timeout)
+                    .await;
                 self.record("admin", &req, &resp, started.elapsed());
                 if !resp.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
-                    return Err(StepEnd::Error("the admin API did not revoke the token".into()));
+                    return Err(StepEnd::Error(
+                        "the admin API did not revoke the token".into(),
+                    ));
                 }
             }
             let out = manager
                 .call(|token| {
-                    let mut b = plain.request(method.clone(), api_url.clone()).bearer_auth(token.expose());
+                    let mut b = plain
+                        .request(method.clone(), api_url.clone())
+                        .bearer_auth(token.expose());
                     for (k, v) in &spec.headers {
                         b = b.header(k.as_str(), v.as_str());
                     }
@@ -221,20 +274,39 @@ impl CaseCtx<'_> {
                                 let headers = r
                                     .headers()
                                     .iter()
-                                    .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                                    .map(|(n, v)| {
+                                        (
+                                            n.as_str().to_owned(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
                                     .collect();
                                 let body = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                                (status, Ok(Response { status, headers, body, elapsed: started.elapsed() }))
+                                (
+                                    status,
+                                    Ok(Response {
+                                        status,
+                                        headers,
+                                        body,
+                                        elapsed: started.elapsed(),
+                                    }),
+                                )
                             }
                             Err(e) => (0u16, Err(crate::http::chain(&e))),
                         }
                     }
                 })
                 .await
-                .map_err(|e| StepEnd::Error(format!("the token manager could not get a token: {e}")))?;
+                .map_err(|e| {
+                    StepEnd::Error(format!("the token manager could not get a token: {e}"))
+                })?;
             match out.response.1 {
                 Ok(r) => last = Some(r),
-                Err(e) => return Err(StepEnd::Error(format!("api call through the manager failed: {e}"))),
+                Err(e) => {
+                    return Err(StepEnd::Error(format!(
+                        "api call through the manager failed: {e}"
+                    )));
+                }
             }
         }
         last.ok_or_else(|| StepEnd::Error("no api call was made".into()))

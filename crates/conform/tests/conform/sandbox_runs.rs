@@ -12,9 +12,17 @@ fn assert_all_pass(s: &bearing_conform::RunSummary, allowed_skips: &[&str]) {
     let failing: Vec<_> = s
         .cases
         .iter()
-        .filter(|c| c.outcome != Outcome::Pass && !(c.outcome == Outcome::Skip && allowed_skips.contains(&c.id.as_str())))
+        .filter(|c| {
+            c.outcome != Outcome::Pass
+                && !(c.outcome == Outcome::Skip && allowed_skips.contains(&c.id.as_str()))
+        })
         .collect();
-    assert!(failing.is_empty(), "under {}:\n{}", s.profile, not_passed(s));
+    assert!(
+        failing.is_empty(),
+        "under {}:\n{}",
+        s.profile,
+        not_passed(s)
+    );
     assert!(s.cases.len() >= 100, "only {} cases", s.cases.len());
 }
 
@@ -49,7 +57,10 @@ fn assert_exactly(s: &bearing_conform::RunSummary, expected: &[(&str, Outcome)])
         .map(|c| (c.id.clone(), c.outcome))
         .collect();
     got.sort();
-    let mut want: Vec<(String, Outcome)> = expected.iter().map(|(i, o)| ((*i).to_owned(), *o)).collect();
+    let mut want: Vec<(String, Outcome)> = expected
+        .iter()
+        .map(|(i, o)| ((*i).to_owned(), *o))
+        .collect();
     want.sort();
     assert_eq!(got, want, "\n{}", not_passed(s));
 }

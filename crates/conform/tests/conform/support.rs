@@ -39,7 +39,9 @@ pub async fn sandbox(gateway_profile: Profile) -> Sandbox {
         scope: None,
         response: None,
     });
-    let gateway = bearing_gateway::spawn(config).await.expect("sandbox starts");
+    let gateway = bearing_gateway::spawn(config)
+        .await
+        .expect("sandbox starts");
     let api_url = gateway.api_url("inventory").expect("inventory api");
     let target = Target {
         token_url: gateway.token_url.parse().expect("url"),
@@ -62,7 +64,11 @@ pub async fn sandbox(gateway_profile: Profile) -> Sandbox {
         admin_secret: Some(gateway.admin_secret.clone()),
         origin: None,
     };
-    Sandbox { gateway, target, _dir: dir }
+    Sandbox {
+        gateway,
+        target,
+        _dir: dir,
+    }
 }
 
 /// A built-in profile with the sandbox's short token lifetime (30 s), the way the same profile
@@ -76,14 +82,27 @@ pub fn profile(name: &str) -> Profile {
 /// Runs every bundled suite against `target`, expecting `profile`.
 pub async fn run_bundled(target: Target, profile: Profile) -> RunSummary {
     let suites = bearing_conform::loader::bundled().expect("bundled suites");
-    let spec = RunTargetSpec { target, profile, second: None };
-    let config = RunConfig { concurrency: 4, ..RunConfig::default() };
-    bearing_conform::run(&suites, spec, config, Arc::new(bearing_conform::Quiet)).await.expect("run")
+    let spec = RunTargetSpec {
+        target,
+        profile,
+        second: None,
+    };
+    let config = RunConfig {
+        concurrency: 4,
+        ..RunConfig::default()
+    };
+    bearing_conform::run(&suites, spec, config, Arc::new(bearing_conform::Quiet))
+        .await
+        .expect("run")
 }
 
 /// The ids of cases with this outcome.
 pub fn ids(s: &RunSummary, o: Outcome) -> Vec<String> {
-    s.cases.iter().filter(|c| c.outcome == o).map(|c| c.id.clone()).collect()
+    s.cases
+        .iter()
+        .filter(|c| c.outcome == o)
+        .map(|c| c.id.clone())
+        .collect()
 }
 
 /// A one-line-per-case account of everything that did not pass, for assertion messages.

@@ -1,0 +1,90 @@
+//! Reporters, one per file (hurl's layout): [`terminal`] (progress bar and the table grouped
+//! by category), [`json`] (`summary.json`, pinned by `schemas/conform-summary.schema.json`),
+//! [`junit`] (`junit.xml`, failures apart from errors) and [`html`] (a self-contained
+//! `report.html`). Each writes to an `impl Write`; [`write_all`] puts the files in a folder.
+
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod terminal;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::outcome::RunSummary;
+
+/// The files a run wrote.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The folder.
+    pub dir: PathBuf,
+    /// `summary.json`.
+    pub summary: PathBuf,
+    /// `junit.xml`.
+    pub junit: PathBuf,
+    /// `report.html`.
+    pub html: PathBuf,
+}
+
+/// `reports/<UTC timestamp>-conform` under `base` (e.g. `reports/20261128T043000Z-conform`).
+pub fn default_dir(base: &Path, at: std::time::SystemTime) -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    base.join(format!("{stamp}-conform"))
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Writes `summary.json`, `junit.xml` and `report.html` into `dir` (created if needed).
+///
+/// # Errors
+/// [`Error::Io`] naming the file; [`Error::Report`] if JUnit serialization fails.
+pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportFiles> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let files = ReportFiles {
+        dir: dir.to_owned(),
+        summary: dir.join("summary.json"),
+        junit: dir.join("junit.xml"),
+        html: dir.join("report.html"),
+    };
+    let mut w = create(&files.summary)?;
+    json::write(summary, &mut w).map_err(io(&files.summary))?;
+    w.flush().map_err(io(&files.summary))?;
+    let mut w = create(&files.junit)?;
+    junit::write(summary, &mut w)?;
+    w.flush().map_err(io(&files.junit))?;
+    let mut w = create(&files.html)?;
+    html::write(summary, &mut w).map_err(io(&files.html))?;
+    w.flush().map_err(io(&files.html))?;
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The default folder name is a compact UTC timestamp.
+    #[test]
+    fn folder_name() {
+        let d = default_dir(Path::new("reports"), std::time::UNIX_EPOCH);
+        assert_eq!(d, Path::new("reports/19700101T000000Z-conform"));
+    }
+}

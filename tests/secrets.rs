@@ -1,0 +1,603 @@
+//! Secrets never leak (issue 9): every partner command runs with a known private key and a
+//! known access token, with `RUST_LOG=trace`, and neither the key's PEM body, nor the token,
+//! nor any assertion the gateway received appears in stdout (except `bearing sign`'s, which
+//! *is* the assertion), stderr, or a file under `--report-dir`. `--show-token` is the only
+//! way to print a token. Key files are created 0600; a key readable by others draws a
+//! warning. A generic scan also refuses any complete compact JWT in logs.
+//!
+//! The gateway is a small recording server of this file on 127.0.0.1:0 that issues one known
+//! token, and — for `bearing serve` itself — the real sandbox as a child process.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// The access token the recording gateway issues.
+const TOKEN: &str = "KnownAccessToken0123456789abcdefghijKLMNOPqrst";
+const CLIENT: &str = "SampleConfId";
+
+fn bearing() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BEARING_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("RUST_LOG", "trace").env("NO_COLOR", "1");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bearing().args(args).output().expect("run bearing")
+}
+
+/// A recording gateway: `POST /oauth/token` keeps each assertion and issues [`TOKEN`];
+/// `/api` answers 401 to the first call (so the retry path logs too), then 200 to the token.
+struct Recorder {
+    base: String,
+    assertions: Arc<Mutex<Vec<String>>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn recorder() -> Recorder {
+    use axum::routing::{any, post};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let assertions = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&assertions);
+    let api_calls = Arc::new(Mutex::new(0u32));
+    let app = axum::Router::new()
+        .route(
+            "/oauth/token",
+            post(
+                move |axum::extract::Form(f): axum::extract::Form<HashMap<String, String>>| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        if let Some(a) = f.get("assertion") {
+                            seen.lock().expect("lock").push(a.clone());
+                        }
+                        (
+                            [("content-type", "application/json"), ("cache-control", "no-store")],
+                            format!(
+                                r#"{{"access_token":"{TOKEN}","token_type":"Bearer","expires_in":180}}"#
+                            ),
+                        )
+                    }
+                },
+            ),
+        )
+        .route(
+            "/api",
+            any(move |headers: axum::http::HeaderMap| {
+                let calls = Arc::clone(&api_calls);
+                async move {
+                    let n = {
+                        let mut c = calls.lock().expect("lock");
+                        *c += 1;
+                        *c
+                    };
+                    let ok = headers
+                        .get("authorization")
+                        .is_some_and(|v| v.as_bytes() == format!("Bearer {TOKEN}").as_bytes());
+                    if ok && n > 1 {
+                        (axum::http::StatusCode::OK, "<ok/>")
+                    } else {
+                        (axum::http::StatusCode::UNAUTHORIZED, "{}")
+                    }
+                }
+            }),
+        );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    rt.spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Recorder {
+        base: format!("http://{addr}"),
+        assertions,
+        _rt: rt,
+    }
+}
+
+/// The secrets a run must not show, and a name for each in failure messages.
+struct Secrets {
+    items: Vec<(String, String)>,
+}
+
+impl Secrets {
+    fn new(key_pem: &str) -> Self {
+        let mut items = Vec::new();
+        // Every full line of the PEM body, and the body joined: any of them is a leak.
+        let body: Vec<&str> = key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 40)
+            .collect();
+        for (i, l) in body.iter().enumerate() {
+            items.push((format!("private key line {}", i + 1), (*l).to_owned()));
+        }
+        items.push(("private key body".into(), body.concat()));
+        items.push(("access token".into(), TOKEN.to_owned()));
+        Self { items }
+    }
+
+    fn with(&self, name: &str, value: &str) -> Self {
+        let mut items = self.items.clone();
+        items.push((name.to_owned(), value.to_owned()));
+        Self { items }
+    }
+
+    fn with_all(&self, name: &str, values: &[String]) -> Self {
+        let mut s = Self {
+            items: self.items.clone(),
+        };
+        for v in values {
+            s.items.push((name.to_owned(), v.clone()));
+        }
+        s
+    }
+
+    /// Panics when `text` (named `what`) holds a secret or any full compact JWT.
+    fn assert_absent(&self, what: &str, text: &str) {
+        for (name, value) in &self.items {
+            assert!(
+                !text.contains(value.as_str()),
+                "{what} leaks the {name}:\n{}",
+                excerpt_around(text, value)
+            );
+        }
+        if let Some(jwt) = find_jwt(text) {
+            panic!(
+                "{what} holds a complete JWT: {}…",
+                &jwt[..jwt.len().min(40)]
+            );
+        }
+    }
+
+    fn assert_output(&self, what: &str, out: &Output, check_stdout: bool) {
+        if check_stdout {
+            self.assert_absent(
+                &format!("{what} stdout"),
+                &String::from_utf8_lossy(&out.stdout),
+            );
+        }
+        self.assert_absent(
+            &format!("{what} stderr"),
+            &String::from_utf8_lossy(&out.stderr),
+        );
+    }
+
+    /// Every file under `dir`, recursively.
+    fn assert_dir(&self, what: &str, dir: &Path) {
+        for entry in walk(dir) {
+            let bytes = std::fs::read(&entry).expect("read report file");
+            self.assert_absent(
+                &format!("{what} report file {}", entry.display()),
+                &String::from_utf8_lossy(&bytes),
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn excerpt_around(text: &str, needle: &str) -> String {
+    let i = text.find(needle).unwrap_or(0);
+    let start = text[..i].char_indices().rev().nth(80).map_or(0, |(p, _)| p);
+    text[start..i].to_owned() + "<SECRET>"
+}
+
+/// The first run of base64url-and-dots text that is a complete compact JWS: three
+/// non-empty segments, the first two starting with `eyJ` (a JSON object).
+fn find_jwt(text: &str) -> Option<&str> {
+    let is_tok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.';
+    let mut rest = text;
+    while let Some(i) = rest.find("eyJ") {
+        let tail = &rest[i..];
+        let end = tail.find(|c: char| !is_tok(c)).unwrap_or(tail.len());
+        let cand = &tail[..end];
+        let segs: Vec<&str> = cand.split('.').collect();
+        if segs.len() == 3 && segs.iter().all(|s| s.len() >= 8) && segs[1].starts_with("eyJ") {
+            return Some(cand);
+        }
+        rest = &tail[3..];
+    }
+    None
+}
+
+fn success(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `keygen` into a fresh folder: (folder, key path, cert path, key PEM).
+fn keygen() -> (tempfile::TempDir, String, String, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path().to_str().expect("utf-8").to_owned();
+    let out = run(&["keygen", "--client-id", CLIENT, "--out", &d]);
+    success("keygen", &out);
+    let key = format!("{d}/private.pem");
+    let pem = std::fs::read_to_string(&key).expect("key file");
+    Secrets::new(&pem).assert_output("keygen", &out, true);
+    (dir, key, format!("{d}/cert.pem"), pem)
+}
+
+// keygen writes the key 0600 and never prints it; a key readable by others draws a warning
+// (and one that is not draws none).
+#[cfg(unix)]
+#[test]
+fn key_files_are_private_and_loose_ones_are_flagged() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_dir, key, _cert, _pem) = keygen();
+    let mode = std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "private key mode {mode:o}");
+    let sign = |key: &str| {
+        let out = bearing()
+            .env("RUST_LOG", "warn")
+            .args([
+                "sign",
+                "--key",
+                key,
+                "--client-id",
+                CLIENT,
+                "--aud",
+                "http://127.0.0.1:1/t",
+            ])
+            .output()
+            .expect("sign");
+        success("sign", &out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(!sign(&key).contains("readable by group or others"));
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let warned = sign(&key);
+    assert!(warned.contains("readable by group or others"), "{warned}");
+    assert!(warned.contains("644"), "{warned}");
+}
+
+// sign prints the assertion on stdout (by design) and nothing secret on stderr; decode
+// shows header and claims, never the assertion whole.
+#[test]
+fn sign_and_decode_keep_secrets() {
+    let (_dir, key, cert, pem) = keygen();
+    let secrets = Secrets::new(&pem);
+    let out = run(&[
+        "sign",
+        "--key",
+        &key,
+        "--client-id",
+        CLIENT,
+        "--aud",
+        "http://127.0.0.1:1/oauth/token",
+    ]);
+    success("sign", &out);
+    let assertion = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        find_jwt(&assertion).is_some(),
+        "sign printed no JWT: {assertion}"
+    );
+    secrets.assert_output("sign", &out, false);
+    let secrets = secrets.with("assertion", &assertion);
+    for format in ["text", "json"] {
+        let out = run(&["decode", &assertion, "--cert", &cert, "--output", format]);
+        success("decode", &out);
+        secrets.assert_output(&format!("decode --output {format}"), &out, true);
+        // The signature alone is part of the credential too.
+        let sig = assertion.rsplit('.').next().expect("signature");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(sig));
+    }
+}
+
+// token and call against the recording gateway, text and JSON output, trace logs: no key,
+// no token, no assertion — unless --show-token, which prints the token and nothing more.
+#[test]
+fn token_and_call_keep_secrets() {
+    let (_dir, key, cert, pem) = keygen();
+    let gw = recorder();
+    let token_url = format!("{}/oauth/token", gw.base);
+    let api = format!("{}/api", gw.base);
+    let ident = [
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CLIENT,
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+    ];
+    let mut outputs = Vec::new();
+    for format in ["text", "json"] {
+        let out = bearing()
+            .arg("token")
+            .args(ident)
+            .args(["--output", format])
+            .output()
+            .expect("token");
+        success("token", &out);
+        outputs.push((format!("token --output {format}"), out));
+        for extra in [&["-i"][..], &[][..]] {
+            let out = bearing()
+                .arg("call")
+                .args(ident)
+                .args(["--output", format])
+                .args(extra)
+                .args(["POST", &api, "-d", "<x/>"])
+                .output()
+                .expect("call");
+            success("call", &out);
+            outputs.push((format!("call --output {format} {extra:?}"), out));
+        }
+    }
+    let assertions = gw.assertions.lock().expect("lock").clone();
+    // token ×2 and call ×4, each call fetching twice (the first API answer is a 401).
+    assert!(
+        assertions.len() >= 6,
+        "{} assertions seen",
+        assertions.len()
+    );
+    let secrets = Secrets::new(&pem).with_all("assertion", &assertions);
+    for (what, out) in &outputs {
+        secrets.assert_output(what, out, true);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("TRACE") || err.contains("DEBUG"),
+            "{what}: trace logging is off"
+        );
+    }
+
+    // --show-token is the one way to see the token, in text and JSON.
+    for format in ["text", "json"] {
+        let out = bearing()
+            .arg("token")
+            .args(ident)
+            .args(["--show-token", "--output", format])
+            .output()
+            .expect("token");
+        success("token --show-token", &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains(TOKEN));
+        let latest = gw.assertions.lock().expect("lock").clone();
+        Secrets::new(&pem)
+            .with_all("assertion", &latest)
+            .assert_absent(
+                "token --show-token stderr",
+                &String::from_utf8_lossy(&out.stderr),
+            );
+    }
+}
+
+// bearing serve with trace logging: the assertions it verifies and the tokens it issues
+// never reach its stdout or stderr.
+#[test]
+fn serve_keeps_secrets() {
+    let (_dir, key, cert, pem) = keygen();
+    let mut child = bearing()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--client",
+            &format!("{CLIENT}={cert}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+        s
+    });
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = String::new();
+    let mut token_url = String::new();
+    let mut api_url = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(u) = line.strip_prefix("token endpoint:") {
+            token_url = u.trim().to_owned();
+        }
+        if let Some(u) = line.strip_prefix("inventory API:") {
+            api_url = u.trim().to_owned();
+        }
+        if line.starts_with("press ctrl-c") {
+            break;
+        }
+    }
+    assert!(
+        !token_url.is_empty(),
+        "serve printed no token URL: {printed}"
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut assertions = Vec::new();
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let out = run(&[
+            "sign",
+            "--key",
+            &key,
+            "--client-id",
+            CLIENT,
+            "--aud",
+            &token_url,
+        ]);
+        success("sign", &out);
+        let a = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let (status, token) =
+            rt.block_on(async {
+                let http = reqwest::Client::new();
+                let r = http
+                .post(&token_url)
+                .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .body(format!(
+                    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={a}"
+                ))
+                .send()
+                .await
+                .expect("token request");
+                let status = r.status().as_u16();
+                let v: serde_json::Value = r.json().await.expect("json");
+                let token = v["access_token"].as_str().unwrap_or_default().to_owned();
+                let api = http
+                    .get(&api_url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("api");
+                assert_eq!(api.status().as_u16(), 200);
+                // Replay the assertion: refused, and the refusal must not echo it either.
+                let replay = http
+                .post(&token_url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={a}"
+                ))
+                .send()
+                .await
+                .expect("replay");
+                assert_eq!(replay.status().as_u16(), 400);
+                (status, token)
+            });
+        assert_eq!(status, 200);
+        assertions.push(a);
+        tokens.push(token);
+    }
+    // A call through bearing itself, against the child.
+    let out = run(&[
+        "call",
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CLIENT,
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+        "GET",
+        &api_url,
+    ]);
+    success("call against serve", &out);
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut rest = String::new();
+    for line in lines.map_while(Result::ok) {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let logs = err_reader.join().expect("stderr reader");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "serve logged nothing at trace"
+    );
+    let secrets = Secrets::new(&pem)
+        .with_all("assertion", &assertions)
+        .with_all("access token", &tokens);
+    secrets.assert_absent("serve stdout", &(printed + &rest));
+    secrets.assert_absent("serve stderr", &logs);
+    secrets.assert_output("call against serve", &out, true);
+}
+
+// The commands that write reports (conform, load, certify), when this build has them:
+// run briefly against the recording gateway with --report-dir, and scan every output and
+// every report file.
+#[test]
+fn report_commands_keep_secrets() {
+    let help = String::from_utf8_lossy(&run(&["--help"]).stdout).into_owned();
+    let has = |cmd: &str| {
+        help.lines()
+            .any(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+    };
+    let (_dir, key, cert, pem) = keygen();
+    let gw = recorder();
+    let token_url = format!("{}/oauth/token", gw.base);
+    let reports = tempfile::tempdir().expect("tmp");
+    let ident = [
+        "--token-url",
+        &token_url,
+        "--client-id",
+        CLIENT,
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+    ];
+    let mut ran = Vec::new();
+    if has("conform") {
+        let dir = reports.path().join("conform");
+        let d = dir.to_str().expect("utf-8");
+        let out = bearing()
+            .arg("conform")
+            .args(ident)
+            .args(["--report-dir", d])
+            .output()
+            .expect("conform");
+        ran.push(("conform", out, dir));
+    }
+    if has("load") {
+        let dir = reports.path().join("load");
+        let d = dir.to_str().expect("utf-8");
+        let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load/smoke.yaml");
+        let out = bearing()
+            .arg("load")
+            .arg(&smoke)
+            .args(ident)
+            .args(["--report-dir", d])
+            .output()
+            .expect("load");
+        ran.push(("load", out, dir));
+    }
+    let assertions = gw.assertions.lock().expect("lock").clone();
+    let secrets = Secrets::new(&pem).with_all("assertion", &assertions);
+    for (what, out, dir) in &ran {
+        secrets.assert_output(what, out, true);
+        secrets.assert_dir(what, dir);
+    }
+    eprintln!(
+        "report commands checked: {:?}",
+        ran.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+}
+
+// The scanner itself: finds a JWT in a log line, ignores a redacted one.
+#[test]
+fn jwt_scanner() {
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJhIn0.c2lnbmF0dXJlLWJ5dGVz";
+    assert_eq!(
+        find_jwt(&format!("token request assertion={jwt} ok")),
+        Some(jwt)
+    );
+    assert_eq!(find_jwt("assertion eyJhbGci… (redacted)"), None);
+    assert_eq!(find_jwt("header eyJhbGciOiJSUzI1NiJ9 only"), None);
+}
