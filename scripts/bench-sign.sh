@@ -28,14 +28,15 @@ echo "== building (release)" >&2
 cargo bench --bench signing --no-run >&2
 cargo build --release --bin bearing >&2
 
-# sign/s column of `openssl speed` (3.0 and later table layouts).
+# sign/s column of `openssl speed` (3.0 and later table layouts). -elapsed: divide by wall
+# time like criterion and bearing do (openssl's default divides by its user CPU time).
 openssl_sign() {
-    openssl speed -seconds "$SECONDS_PER" "$@" 2>/dev/null | awk '
+    openssl speed -elapsed -seconds "$SECONDS_PER" "$@" 2>/dev/null | awk '
         found == 0 { for (i = 1; i <= NF; i++) if ($i == "sign/s") { col = i; n = NF; found = 1; next } }
         found == 1 { print $(NF - n + col); exit }'
 }
 
-echo "== openssl speed (${SECONDS_PER}s per test, one core)" >&2
+echo "== openssl speed -elapsed (${SECONDS_PER}s per test, one core)" >&2
 declare -A OSSL
 for a in rsa2048 ecdsap256 ed25519; do
     OSSL[$a]=$(openssl_sign "$a")
@@ -73,12 +74,14 @@ row EdDSA ed25519 2.0
 
 echo
 echo "bearing bench sign, RS256 (2048-bit key), one signer per thread, openssl speed [-multi N] rsa2048 in the same run (median of $ROUNDS rounds each):"
-printf '| %7s | %12s | %14s | %6s | %7s | %7s |\n' threads assertions/s "openssl sign/s" ratio p50µs p99µs
-printf '|%s|\n' "---------|--------------|----------------|--------|---------|---------"
-jq -r '.steps[] | [.threads, .assertions_per_sec, (.openssl_sign_per_sec // 0), (.ratio_to_openssl // 0), .latency_us.p50, .latency_us.p99] | @tsv' \
-    "$OUT/bench-sign.json" | while IFS=$'\t' read -r n r o q p50 p99; do
-    printf '| %7s | %12.0f | %14.0f | %5.2fx | %7.1f | %7.1f |\n' "$n" "$r" "$o" "$q" "$p50" "$p99"
+printf '| %7s | %12s | %14s | %6s | %7s | %7s | %6s |\n' threads assertions/s "openssl sign/s" ratio p50µs p99µs "on CPU"
+printf '|%s|\n' "---------|--------------|----------------|--------|---------|---------|--------"
+jq -r '.steps[] | [.threads, .assertions_per_sec, (.openssl_sign_per_sec // 0), (.ratio_to_openssl // 0), .latency_us.p50, .latency_us.p99, ((.cpu_share // 0) * 100)] | @tsv' \
+    "$OUT/bench-sign.json" | while IFS=$'\t' read -r n r o q p50 p99 c; do
+    printf '| %7s | %12.0f | %14.0f | %5.2fx | %7.1f | %7.1f | %5.0f%% |\n' "$n" "$r" "$o" "$q" "$p50" "$p99" "$c"
 done
+echo "(\"on CPU\": share of threads x wall time the signing threads actually ran; under 100% means"
+echo " other processes competed for the cores during the run, and every rate in it is understated.)"
 one=$(jq -r '.steps[0].openssl_sign_per_sec // empty' "$OUT/bench-sign.json")
 two=$(jq -r --argjson n 2 '.steps[] | select(.threads == $n) | .assertions_per_sec' "$OUT/bench-sign.json")
 if [[ -n "$one" && -n "$two" ]]; then

@@ -81,6 +81,9 @@ fn json_output_matches_schema() {
             s["verification"]["threads_sampled"], s["threads"],
             "every thread sampled"
         );
+        if cfg!(target_os = "linux") {
+            assert!(s["cpu_share"].as_f64().is_some_and(|c| c > 0.0), "{s}");
+        }
         // With openssl on the PATH the ratio is computed in the same run.
         assert_eq!(
             s["ratio_to_openssl"].is_null(),

@@ -74,4 +74,49 @@ pub struct GatewayEvent {
     pub reason: Option<RejectReason>,
     /// Time spent handling, µs.
     pub latency_us: u64,
+    /// Gateway-clock time the request arrived (before injected latency), ms since the epoch.
+    pub received_ms: i64,
+    /// The peer's socket address (attributes answers that carry no client, e.g. faults).
+    pub peer: Option<String>,
+    /// Names of the URL query parameters, in order (values are never kept: they may be secrets).
+    pub query_params: Vec<String>,
+    /// Names of the form body parameters in order, repeats kept (token requests);
+    /// `None` when the body was not read.
+    pub form_params: Option<Vec<String>>,
+    /// Expiry of the access token issued (token requests), gateway clock, ms since the epoch.
+    pub token_expires_ms: Option<i64>,
+    /// The `Retry-After` sent with an injected 429/503, in seconds.
+    pub retry_after_s: Option<u64>,
+}
+
+impl GatewayEvent {
+    /// Names of the query parameters of `uri` (no values).
+    pub fn query_names(uri: &http::Uri) -> Vec<String> {
+        uri.query()
+            .map(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, _)| k.into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The peer address request extension, as text.
+    pub fn peer_of(parts: &http::request::Parts) -> Option<String> {
+        parts
+            .extensions
+            .get::<crate::server::PeerAddr>()
+            .map(|p| p.0.to_string())
+    }
+
+    /// The `Retry-After` header of `headers` in seconds, when numeric.
+    pub fn retry_after_of(headers: &http::HeaderMap) -> Option<u64> {
+        headers
+            .get(http::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
 }

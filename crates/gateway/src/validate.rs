@@ -436,6 +436,17 @@ fn numeric_date(c: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejec
     Ok(Some(ms))
 }
 
+impl AssertionInfo {
+    /// Reads the header and claims of `compact` without verifying anything (for the observer
+    /// when a request is refused before validation); `None` when it does not parse.
+    pub fn peek(compact: &str) -> Option<Self> {
+        let jws = parse_compact(compact).ok()?;
+        let mut i = Self::default();
+        fill_info(&mut i, &jws.header, &jws.claims);
+        Some(i)
+    }
+}
+
 fn fill_info(i: &mut AssertionInfo, h: &Map<String, Value>, c: &Map<String, Value>) {
     let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
     let f = |k: &str| c.get(k).and_then(Value::as_f64);

@@ -122,6 +122,9 @@ struct StepReport {
     per_core_per_sec: f64,
     scaling_efficiency: f64,
     latency_us: Latency,
+    on_cpu_secs: Option<f64>,
+    assertions_per_cpu_sec: Option<f64>,
+    cpu_share: Option<f64>,
     openssl_sign_per_sec: Option<f64>,
     ratio_to_openssl: Option<f64>,
     rounds_assertions_per_sec: Vec<f64>,
@@ -306,6 +309,9 @@ fn step_report(step: &Step, rate_1: f64, openssl: Option<f64>, v: Verification) 
             max: us(h.max()),
             mean: h.mean() / 1000.0,
         },
+        on_cpu_secs: step.on_cpu.map(|d| d.as_secs_f64()),
+        assertions_per_cpu_sec: step.rate_per_cpu_sec(),
+        cpu_share: step.cpu_share(),
         openssl_sign_per_sec: openssl,
         ratio_to_openssl: openssl.filter(|o| *o > 0.0).map(|o| rate / o),
         rounds_assertions_per_sec: vec![rate],
@@ -348,20 +354,21 @@ fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
     match &r.openssl {
         Some(o) => writeln!(
             out,
-            "reference: {} `openssl speed {}` in the same run",
+            "reference: {} `openssl speed -elapsed {}` in the same run",
             o.version, o.algorithm
         )?,
         None => writeln!(out, "reference: none (openssl not run)")?,
     }
     writeln!(
         out,
-        "\n{:>7} {:>13} {:>11} {:>10} {:>9} {:>9} {:>14} {:>8}",
+        "\n{:>7} {:>13} {:>11} {:>10} {:>9} {:>9} {:>7} {:>14} {:>8}",
         "threads",
         "assertions/s",
         "per core/s",
         "scaling",
         "p50 µs",
         "p99 µs",
+        "on CPU",
         "openssl sign/s",
         "ratio"
     )?;
@@ -372,17 +379,27 @@ fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
         let ratio = s
             .ratio_to_openssl
             .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}×"));
+        let on_cpu = s
+            .cpu_share
+            .map_or_else(|| "-".to_owned(), |v| format!("{:.0}%", v * 100.0));
         writeln!(
             out,
-            "{:>7} {:>13.0} {:>11.0} {:>9.0}% {:>9.1} {:>9.1} {:>14} {:>8}",
+            "{:>7} {:>13.0} {:>11.0} {:>9.0}% {:>9.1} {:>9.1} {:>7} {:>14} {:>8}",
             s.threads,
             s.assertions_per_sec,
             s.per_core_per_sec,
             s.scaling_efficiency * 100.0,
             s.latency_us.p50,
             s.latency_us.p99,
+            on_cpu,
             ossl,
             ratio
+        )?;
+    }
+    if r.steps.iter().any(|s| s.cpu_share.is_some_and(|c| c < 0.9)) {
+        writeln!(
+            out,
+            "\nnote: \"on CPU\" under 90%: other processes took CPU time; rates are understated"
         )?;
     }
     let v = &r.verification;

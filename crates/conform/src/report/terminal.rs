@@ -163,3 +163,19 @@ pub fn write_table(
         s.duration.as_secs_f64()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The progress bar takes every observer call without a terminal.
+    #[test]
+    fn progress_observer() {
+        let p = Progress::new(ProgressDrawTarget::hidden());
+        p.started(2);
+        p.case_started("tr-happy-path");
+        p.waiting("ex-token-lifetime", Duration::from_secs(12), "token expiry");
+        assert!(p.bar.message().contains("12 s left"));
+        p.finish();
+    }
+}

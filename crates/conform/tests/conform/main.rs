@@ -3,5 +3,6 @@
 //! on real run output, and the JSON Schema of `summary.json`. One test binary (ripgrep style).
 
 mod reports;
+mod runner_behaviour;
 mod sandbox_runs;
 mod support;

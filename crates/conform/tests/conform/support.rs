@@ -22,6 +22,11 @@ pub struct Sandbox {
 /// Starts a sandbox that behaves by `gateway_profile`, with the portal's inventory API and a
 /// second API (`orders`) so a client can be registered that may not call inventory.
 pub async fn sandbox(gateway_profile: Profile) -> Sandbox {
+    sandbox_with(gateway_profile, Vec::new()).await
+}
+
+/// Like [`sandbox`], with more clients registered in the configuration.
+pub async fn sandbox_with(gateway_profile: Profile, extra: Vec<(String, Certificate)>) -> Sandbox {
     let key = Arc::new(SigningKey::generate(Algorithm::RS256, 2048).expect("key"));
     let cert = Certificate::self_signed(&key, CLIENT_ID, 1).expect("cert");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -29,7 +34,9 @@ pub async fn sandbox(gateway_profile: Profile) -> Sandbox {
     let cert_path = dir.path().join("cert.pem");
     std::fs::write(&key_path, key.to_pkcs8_pem().as_bytes()).expect("write key");
     std::fs::write(&cert_path, cert.to_pem()).expect("write cert");
-    let mut config = GatewayConfig::sandbox(vec![(CLIENT_ID.to_owned(), cert)]);
+    let mut clients = vec![(CLIENT_ID.to_owned(), cert)];
+    clients.extend(extra);
+    let mut config = GatewayConfig::sandbox(clients);
     config.token_lifetime = None;
     config.profile_override = Some(gateway_profile);
     config.apis.push(ApiConfig {

@@ -46,11 +46,14 @@ struct Seen {
     token: Option<String>,
     client_id: Option<String>,
     in_query: bool,
+    received_ms: i64,
+    retry_after_s: Option<u64>,
 }
 
 /// Serves API number `idx`.
 pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -> Response {
     let start = Instant::now();
+    let received_ms = if st.wants_events() { st.now_ms() } else { 0 };
     let (parts, body) = req.into_parts();
     let Some(api) = st.apis().get(idx) else {
         return simple_error(StatusCode::NOT_FOUND, "not_found", "no such api");
@@ -69,7 +72,11 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
                 &st,
                 &parts,
                 idx,
-                Seen::default(),
+                Seen {
+                    received_ms,
+                    retry_after_s: GatewayEvent::retry_after_of(r.headers()),
+                    ..Seen::default()
+                },
                 Outcome::Fault,
                 r.status(),
                 None,
@@ -78,7 +85,10 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
         }
         return r;
     }
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        received_ms,
+        ..Seen::default()
+    };
     let result = authorize(&st, &parts, body, idx, &mut seen).await;
     let (outcome, status, code, response) = match result {
         Ok(()) => (
@@ -139,6 +149,12 @@ fn emit(
         error: code.map(str::to_owned),
         reason: None,
         latency_us: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+        received_ms: seen.received_ms,
+        peer: GatewayEvent::peer_of(parts),
+        query_params: GatewayEvent::query_names(&parts.uri),
+        form_params: None,
+        token_expires_ms: None,
+        retry_after_s: seen.retry_after_s,
     });
 }
 

@@ -63,6 +63,10 @@ struct Seen {
     client_id: Option<String>,
     token: Option<String>,
     params_in_query: bool,
+    received_ms: i64,
+    form_params: Option<Vec<String>>,
+    token_expires_ms: Option<i64>,
+    retry_after_s: Option<u64>,
 }
 
 struct Issued {
@@ -85,6 +89,7 @@ pub(super) async fn wrong_method(State(st): State<AppState>) -> Response {
 /// The token endpoint handler.
 pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response {
     let start = Instant::now();
+    let received_ms = if st.wants_events() { st.now_ms() } else { 0 };
     let (parts, body) = req.into_parts();
     if let Some(r) = apply_faults(
         &st,
@@ -97,7 +102,11 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
             emit(
                 &st,
                 &parts,
-                Seen::default(),
+                Seen {
+                    received_ms,
+                    retry_after_s: GatewayEvent::retry_after_of(r.headers()),
+                    ..Seen::default()
+                },
                 Outcome::Fault,
                 r.status(),
                 None,
@@ -108,7 +117,10 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
         return r;
     }
     let now_ms = st.now_ms();
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        received_ms,
+        ..Seen::default()
+    };
     let want = st.wants_events();
     let result = handle(&st, &parts, body, now_ms, &mut seen, want).await;
     let elapsed = start.elapsed();
@@ -197,6 +209,12 @@ fn emit(
         error,
         reason,
         latency_us: u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
+        received_ms: seen.received_ms,
+        peer: GatewayEvent::peer_of(parts),
+        query_params: GatewayEvent::query_names(&parts.uri),
+        form_params: seen.form_params,
+        token_expires_ms: seen.token_expires_ms,
+        retry_after_s: seen.retry_after_s,
     });
 }
 
@@ -270,6 +288,11 @@ async fn handle(
         && form_urlencoded::parse(q.as_bytes()).any(|(k, _)| KNOWN.contains(&k.as_ref()))
     {
         seen.params_in_query = true;
+        if want {
+            seen.info = form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "assertion")
+                .and_then(|(_, v)| AssertionInfo::peek(&v));
+        }
         return Err(invalid_request(
             "parameters must be sent in the form body, not the URL",
         ));
@@ -292,6 +315,13 @@ async fn handle(
     let bytes = read_body(parts, body, st.config().max_body_bytes)
         .await
         .map_err(|(s, m)| fail(s, "invalid_request", m))?;
+    if want {
+        seen.form_params = Some(
+            form_urlencoded::parse(&bytes)
+                .map(|(k, _)| k.into_owned())
+                .collect(),
+        );
+    }
     let mut params: [Option<String>; KNOWN.len()] = Default::default();
     for (k, v) in form_urlencoded::parse(&bytes) {
         let Some(i) = KNOWN.iter().position(|n| *n == k) else {
@@ -420,6 +450,7 @@ async fn handle(
         body.insert("scope".into(), g.clone().into());
     }
     if want {
+        seen.token_expires_ms = Some(now_ms.saturating_add(lifetime_ms));
         seen.token = Some(token);
     }
     Ok(Issued {

@@ -26,6 +26,9 @@ pub struct Step {
     pub latency_ns: Histogram<u64>,
     /// Assertions kept for verification, per thread.
     pub samples: Vec<Vec<Assertion>>,
+    /// Time the threads actually ran on a CPU, summed (Linux schedstat; `None` elsewhere).
+    /// On a shared machine it is less than `threads × elapsed`.
+    pub on_cpu: Option<Duration>,
 }
 
 impl Step {
@@ -35,6 +38,29 @@ impl Step {
         let n = self.assertions as f64;
         n / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
     }
+
+    /// Assertions per second of CPU time actually used (immune to other processes).
+    pub fn rate_per_cpu_sec(&self) -> Option<f64> {
+        #[expect(clippy::cast_precision_loss, reason = "a rate")]
+        let n = self.assertions as f64;
+        self.on_cpu
+            .map(|c| n / c.as_secs_f64().max(f64::MIN_POSITIVE))
+    }
+
+    /// Share of `threads × elapsed` the threads were on a CPU: 1.0 on an idle machine.
+    pub fn cpu_share(&self) -> Option<f64> {
+        #[expect(clippy::cast_precision_loss, reason = "a small count")]
+        let n = self.threads as f64;
+        let wall = (n * self.elapsed.as_secs_f64()).max(f64::MIN_POSITIVE);
+        self.on_cpu.map(|c| c.as_secs_f64() / wall)
+    }
+}
+
+/// Nanoseconds the calling thread has spent on a CPU (first field of Linux's
+/// `/proc/thread-self/schedstat`), or `None` where that file does not exist.
+fn on_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
 }
 
 /// How the threads get their signer.
@@ -100,6 +126,7 @@ pub fn run_step(
         elapsed: Duration::ZERO,
         latency_ns: new_histogram()?,
         samples: Vec::with_capacity(threads),
+        on_cpu: Some(Duration::ZERO),
     };
     for h in handles {
         let r = h
@@ -110,6 +137,10 @@ pub fn run_step(
             .add(&r.latency_ns)
             .context("merging histograms")?;
         step.samples.push(r.samples);
+        step.on_cpu = step
+            .on_cpu
+            .zip(r.on_cpu_ns)
+            .map(|(t, ns)| t + Duration::from_nanos(ns));
     }
     step.elapsed = start.elapsed();
     Ok(step)
@@ -119,6 +150,7 @@ struct ThreadResult {
     count: u64,
     latency_ns: Histogram<u64>,
     samples: Vec<Assertion>,
+    on_cpu_ns: Option<u64>,
 }
 
 fn new_histogram() -> anyhow::Result<Histogram<u64>> {
@@ -138,6 +170,7 @@ fn sign_until(
     let mut last = None;
     let mut count: u64 = 0;
     start.wait();
+    let cpu_start = on_cpu_ns();
     let end = Instant::now() + duration;
     loop {
         let t = Instant::now();
@@ -154,11 +187,13 @@ fn sign_until(
             last = Some(a);
         }
     }
+    let on_cpu_ns = cpu_start.zip(on_cpu_ns()).map(|(a, b)| b.saturating_sub(a));
     samples.extend(last);
     Ok(ThreadResult {
         count,
         latency_ns,
         samples,
+        on_cpu_ns,
     })
 }
 
@@ -218,6 +253,11 @@ mod tests {
         assert_eq!(step.samples.len(), 2);
         assert!(step.assertions > 0);
         assert_eq!(step.latency_ns.len(), step.assertions);
+        if cfg!(target_os = "linux") {
+            let share = step.cpu_share().expect("schedstat on linux");
+            assert!(share > 0.0 && share < 1.5, "{share}");
+            assert!(step.rate_per_cpu_sec().expect("rate") >= step.rate() * 0.99);
+        }
         let v = verify(&step, &cert, Algorithm::ES256);
         assert_eq!(v.threads_sampled, 2);
         assert!(v.sampled >= 2);

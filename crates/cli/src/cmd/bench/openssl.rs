@@ -28,15 +28,17 @@ pub fn version() -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Runs `openssl speed -seconds S [-multi N] NAME` and returns its sign/s (summed over the
-/// `-multi` children by openssl itself).
+/// Runs `openssl speed -elapsed -seconds S [-multi N] NAME` and returns its sign/s (summed
+/// over the `-multi` children by openssl itself). `-elapsed` divides by wall-clock time, as
+/// bearing does; by default openssl divides by its user CPU time, which flatters it against
+/// a wall-clock rate whenever other processes share the machine.
 ///
 /// # Errors
 /// When openssl cannot be started, exits non-zero, or prints no sign/s figure.
 pub fn speed(name: &str, duration: Duration, processes: usize) -> anyhow::Result<f64> {
     let seconds = duration.as_secs_f64().round().max(1.0).to_string();
     let mut cmd = Command::new("openssl");
-    cmd.args(["speed", "-seconds", &seconds]);
+    cmd.args(["speed", "-elapsed", "-seconds", &seconds]);
     if processes > 1 {
         cmd.args(["-multi", &processes.to_string()]);
     }
