@@ -20,8 +20,6 @@ pub struct Sandbox {
     pub gateway: RunningGateway,
     /// A target for it: token URL, a registered identity, the APIs, the admin API.
     pub target: Target,
-    /// The signing key of the registered identity (also written into `dir`).
-    pub key: Arc<SigningKey>,
     /// Holds the key and certificate files for the sandbox's lifetime.
     _dir: tempfile::TempDir,
 }
@@ -111,7 +109,6 @@ pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
     Ok(Sandbox {
         gateway,
         target,
-        key,
         _dir: dir,
     })
 }

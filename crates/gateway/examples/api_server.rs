@@ -1,6 +1,6 @@
 //! Runs the sandbox gateway for an external load tool: registers a fresh client, obtains a
 //! one-hour access token over HTTP, prints `API_URL=…` and `TOKEN=…` lines, then serves until
-//! stdin closes or ctrl-c. Used by `scripts/api-throughput.sh` (wrk or oha against the
+//! SIGINT (ctrl-c). Used by `scripts/api-throughput.sh` (wrk or oha against the
 //! protected API route).
 //!
 //! Run: `cargo run --release -p bearing-gateway --example api_server`.
@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bearing_auth::{Algorithm, AssertionSigner, Certificate, SigningKey};
 use bearing_gateway::GatewayConfig;
-use tokio::io::AsyncReadExt as _;
 
 #[tokio::main]
 async fn main() {
@@ -30,7 +29,10 @@ async fn main() {
         .expect("sign");
     let body: serde_json::Value = reqwest::Client::new()
         .post(&gw.token_url)
-        .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.expose())])
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion.expose()),
+        ])
         .send()
         .await
         .expect("token request")
@@ -38,14 +40,14 @@ async fn main() {
         .await
         .expect("token json");
     println!("API_URL={}", gw.api_url("inventory").expect("api"));
-    println!("TOKEN={}", body["access_token"].as_str().expect("access_token"));
+    println!(
+        "TOKEN={}",
+        body["access_token"].as_str().expect("access_token")
+    );
     println!("ADMIN_URL={}", gw.admin_url);
     println!("ADMIN_SECRET={}", gw.admin_secret);
-    let mut stdin = tokio::io::stdin();
-    let mut buf = [0u8; 64];
-    tokio::select! {
-        _ = async { while stdin.read(&mut buf).await.map(|n| n > 0).unwrap_or(false) {} } => {}
-        _ = tokio::signal::ctrl_c() => {}
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        eprintln!("cannot wait for ctrl-c: {e}");
     }
     gw.shutdown().await;
 }

@@ -69,7 +69,8 @@ fn run(client: &Arc<Client>, lifetime_ms: i64, jti_keep_ms: i64) {
 fn main() {
     let key = SigningKey::generate(Algorithm::ES256, 0).expect("key");
     let cert = Certificate::self_signed(&key, "SampleConfId", 1).expect("cert");
-    let client = Arc::new(Client::new("SampleConfId", vec![cert], vec![], vec![], vec![]).expect("client"));
+    let client =
+        Arc::new(Client::new("SampleConfId", vec![cert], vec![], vec![], vec![]).expect("client"));
     // Short-lived tokens and assertions: the live window (~1,000 entries) is what 1,000
     // issuances hold, so memory must stay flat.
     run(&client, 200, 200);

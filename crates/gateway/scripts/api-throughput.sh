@@ -12,8 +12,9 @@ cd "$(dirname "$0")/../../.."
 cargo build --release -q -p bearing-gateway --example api_server
 BIN=target/release/examples/api_server
 OUT="$(mktemp)"
-coproc SERVER { "$BIN" > "$OUT"; }
-trap 'exec {SERVER[1]}>&- 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$OUT"' EXIT
+"$BIN" > "$OUT" &
+SERVER_PID=$!
+trap 'kill -INT "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -f "$OUT"' EXIT
 for _ in $(seq 1 100); do grep -q '^ADMIN_SECRET=' "$OUT" && break; sleep 0.1; done
 API_URL="$(sed -n 's/^API_URL=//p' "$OUT")"
 TOKEN="$(sed -n 's/^TOKEN=//p' "$OUT")"

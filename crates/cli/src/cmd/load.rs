@@ -39,6 +39,10 @@ pub struct Args {
     /// Exits 0 when a knee was found, 1 when even the first step failed.
     #[arg(long)]
     pub find_capacity: bool,
+    /// Worker threads for the users (default: all cores, shared with an embedded sandbox).
+    /// On a small machine that also runs the gateway, 1 is fastest.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Override the profile's duration (and drop its stages), e.g. 30s.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -125,12 +129,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let pb = progress_bar(g);
     let mut opts = RunOptions {
         shard: a.shard,
+        worker_threads: a.threads,
         ..RunOptions::default()
     };
     if let Some(pb) = &pb {
         let pb = pb.clone();
         opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
-            pb.set_message(progress_message(p))
+            pb.set_message(progress_message(p));
         }));
     }
     let outcome = if a.find_capacity {

@@ -2,6 +2,7 @@
 //! every rejection rule under both built-in profiles, and tests of the running server.
 
 mod api_rules;
+mod profile_knobs;
 mod proptest_parsers;
 mod server;
 mod support;

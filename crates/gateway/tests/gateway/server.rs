@@ -495,22 +495,45 @@ async fn injected_faults() {
 #[tokio::test]
 async fn tls_self_signed() {
     let mut cfg = GatewayConfig::sandbox(vec![(CLIENT.into(), keys().cert.clone())]);
-    cfg.tls = Some(bearing_gateway::TlsConfig { self_signed: true, ..Default::default() });
+    cfg.tls = Some(bearing_gateway::TlsConfig {
+        self_signed: true,
+        ..Default::default()
+    });
     let gw = spawn(cfg).await.expect("spawn");
-    assert!(gw.base_url.starts_with("https://127.0.0.1:"), "{}", gw.base_url);
-    let pem = gw.tls_certificate_pem.clone().expect("generated certificate");
+    assert!(
+        gw.base_url.starts_with("https://127.0.0.1:"),
+        "{}",
+        gw.base_url
+    );
+    let pem = gw
+        .tls_certificate_pem
+        .clone()
+        .expect("generated certificate");
     let c = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem")])
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
-    let (status, body) = get_token(&c, &gw.token_url, signer(&gw.token_url, None).sign().expect("sign").expose()).await;
+    let (status, body) = get_token(
+        &c,
+        &gw.token_url,
+        signer(&gw.token_url, None).sign().expect("sign").expose(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().expect("token");
-    let r = c.get(gw.api_url("inventory").expect("api")).bearer_auth(token).send().await.expect("api");
+    let r = c
+        .get(gw.api_url("inventory").expect("api"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("api");
     assert_eq!(r.status(), 200);
     let plain = gw.base_url.replacen("https://", "http://", 1);
-    assert!(http().get(format!("{plain}/health")).send().await.is_err(), "plain http must not be served");
+    assert!(
+        http().get(format!("{plain}/health")).send().await.is_err(),
+        "plain http must not be served"
+    );
     gw.shutdown().await;
 }
 
@@ -544,12 +567,28 @@ async fn mtls_client_certificates() {
         ..Default::default()
     });
     let gw = spawn(cfg).await.expect("spawn");
-    let server_ca = reqwest::Certificate::from_pem(gw.tls_certificate_pem.as_deref().expect("pem").as_bytes()).expect("pem");
+    let server_ca =
+        reqwest::Certificate::from_pem(gw.tls_certificate_pem.as_deref().expect("pem").as_bytes())
+            .expect("pem");
     let health = format!("{}/health", gw.base_url);
-    let anonymous = reqwest::Client::builder().tls_certs_only([server_ca.clone()]).build().expect("client");
-    assert!(anonymous.get(&health).send().await.is_err(), "a client without a certificate must be refused");
-    let identity = reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).expect("identity");
-    let partner = reqwest::Client::builder().tls_certs_only([server_ca]).identity(identity).build().expect("client");
-    assert_eq!(partner.get(&health).send().await.expect("health").status(), 200);
+    let anonymous = reqwest::Client::builder()
+        .tls_certs_only([server_ca.clone()])
+        .build()
+        .expect("client");
+    assert!(
+        anonymous.get(&health).send().await.is_err(),
+        "a client without a certificate must be refused"
+    );
+    let identity =
+        reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).expect("identity");
+    let partner = reqwest::Client::builder()
+        .tls_certs_only([server_ca])
+        .identity(identity)
+        .build()
+        .expect("client");
+    assert_eq!(
+        partner.get(&health).send().await.expect("health").status(),
+        200
+    );
     gw.shutdown().await;
 }

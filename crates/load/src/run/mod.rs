@@ -59,6 +59,9 @@ pub struct RunOptions {
     pub progress: Option<ProgressFn>,
     /// Label for progress (defaults to the profile name).
     pub label: Option<String>,
+    /// Run the users on a runtime of their own with this many worker threads (default: on
+    /// the caller's runtime).
+    pub worker_threads: Option<usize>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -66,7 +69,8 @@ impl std::fmt::Debug for RunOptions {
         f.debug_struct("RunOptions")
             .field("shard", &self.shard)
             .field("label", &self.label)
-            .finish()
+            .field("worker_threads", &self.worker_threads)
+            .finish_non_exhaustive()
     }
 }
 
@@ -218,7 +222,26 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         )));
     }
     let goose_started = Instant::now();
-    let executed = Box::pin(attack.execute()).await;
+    let executed = match opts.worker_threads {
+        // The users on a runtime of their own: on a small machine shared with the gateway,
+        // fewer generator threads mean fewer context switches (oha is fastest with one too).
+        Some(n) => {
+            let exec = async move { Box::pin(attack.execute()).await };
+            tokio::task::spawn_blocking(move || {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(n.max(1))
+                    .thread_name("bearing-load")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error::Goose(format!("cannot start the load runtime: {e}")))
+                    .and_then(|rt| rt.block_on(exec).map_err(|e| Error::Goose(e.to_string())))
+            })
+            .await
+            .map_err(|e| Error::Goose(format!("the load runtime failed: {e}")))
+            .and_then(|r| r)
+        }
+        None => Box::pin(attack.execute()).await.map_err(|e| Error::Goose(e.to_string())),
+    };
     let goose_ended = Instant::now();
     done.store(true, Ordering::Release);
     for s in &shared {
@@ -233,7 +256,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     if let Some(p) = &pool {
         p.shutdown();
     }
-    executed.map_err(|e| Error::Goose(e.to_string()))?;
+    executed?;
 
     let t0 = gate.t0.get().copied().unwrap_or(goose_started);
     let collected = collector.finish();

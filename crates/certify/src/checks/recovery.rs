@@ -1,0 +1,237 @@
+//! Checks on how the client recovers: after a 401 it requests exactly one new token and
+//! retries once (no loop, no carrying on with the refused token); after an injected 503 or
+//! 429 it waits for `Retry-After` instead of retrying in a storm (RFC 9110 §10.2.3).
+
+use std::collections::HashSet;
+
+use super::{CheckContext, ClientView, Evidence, human_ms, median};
+use crate::event::{Event, Outcome};
+
+/// Calls with the refused token arriving this soon after the 401 was answered were already
+/// on their way (a concurrent client), not a failure to react.
+const GRACE_MS: i64 = 100;
+/// A 401 this close to the end of the run may have had no time to be recovered from.
+const END_MARGIN_MS: i64 = 2_000;
+/// This many 401 → new token → 401 rounds in a row is a loop.
+const LOOP_ROUNDS: u32 = 3;
+
+/// What followed one 401.
+struct Episode<'a> {
+    at: i64,
+    token: &'a str,
+    same_token_calls: u64,
+    token_requests: u64,
+    accepted: u64,
+    retry: Option<&'a Event>,
+}
+
+fn episode<'a>(events: &[&'a Event], idx: usize) -> Episode<'a> {
+    let c = events[idx];
+    let token = c.token.as_deref().unwrap_or_default();
+    let mut ep = Episode { at: c.at_ms, token, same_token_calls: 0, token_requests: 0, accepted: 0, retry: None };
+    for e in &events[idx + 1..] {
+        if e.is_api_call() {
+            if e.token.as_deref() == Some(token) {
+                if e.at_ms > c.answered_ms + GRACE_MS {
+                    ep.same_token_calls += 1;
+                }
+                continue;
+            }
+            ep.retry = Some(e);
+            break;
+        }
+        ep.token_requests += 1;
+        if e.outcome == Outcome::Accepted {
+            ep.accepted += 1;
+        }
+    }
+    ep
+}
+
+pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
+    let mut ev = Evidence::default();
+    let mut opened: HashSet<&str> = HashSet::new();
+    let (mut judged, mut bad, mut inconclusive) = (0, 0, 0);
+    let mut chain = 0u32;
+    let mut recovery = Vec::new();
+    let mut examples = Vec::new();
+    for (idx, c) in v.events.iter().enumerate() {
+        if !(c.is_api_call() && c.status == 401 && !c.is_fault()) {
+            continue;
+        }
+        let Some(t) = c.token.as_deref() else { continue };
+        if !opened.insert(t) {
+            continue; // a later 401 with the same token belongs to the first one's episode
+        }
+        let ep = episode(&v.events, idx);
+        ev.seen(ep.at);
+        if ep.same_token_calls > 0 {
+            judged += 1;
+            bad += 1;
+            ev.finding(ep.at, format!("after a 401 for {}, {} more calls used that same token", ep.token, ep.same_token_calls));
+            continue;
+        }
+        if ep.accepted > 1 {
+            judged += 1;
+            bad += 1;
+            ev.finding(ep.at, format!("after a 401 for {}, {} new tokens were fetched before the retry", ep.token, ep.accepted));
+            continue;
+        }
+        let Some(r) = ep.retry else {
+            // Nothing to judge: the client stopped, the run ended, or every token request was
+            // refused for reasons other checks report.
+            inconclusive += 1;
+            continue;
+        };
+        if ep.token_requests > 0 && ep.accepted == 0 && ctx.run_end_ms - ep.at < END_MARGIN_MS {
+            inconclusive += 1;
+            continue;
+        }
+        judged += 1;
+        recovery.push(r.at_ms - ep.at);
+        if r.status == 401 {
+            chain += 1;
+            if chain + 1 >= LOOP_ROUNDS {
+                bad += 1;
+                ev.finding(r.at_ms, format!("401 → new token → 401 for {} rounds in a row: a retry loop", chain + 1));
+                chain = 0;
+            }
+        } else {
+            chain = 0;
+        }
+        if examples.len() < 3 {
+            let got = if ep.accepted == 1 { "one new token" } else { "another token" };
+            examples.push((ep.at, format!("401 for {}: {got}, retried {} later", ep.token, human_ms(r.at_ms - ep.at))));
+        }
+    }
+    let mut rec = recovery.clone();
+    let med = median(&mut rec);
+    ev.count("unauthorized", judged + inconclusive).count("judged", judged).count("violations", bad).count("inconclusive", inconclusive);
+    if let Some(m) = med {
+        ev.value("recovery_ms_median", m as f64);
+        ev.value("recovery_ms_max", recovery.iter().copied().max().unwrap_or(0) as f64);
+    }
+    if bad > 0 {
+        return ev.fail(format!("{bad} of {judged} 401 answers were not followed by one new token and one retry"));
+    }
+    for (at, detail) in examples {
+        ev.finding(at, detail);
+    }
+    if judged == 0 {
+        return ev.none(if inconclusive > 0 {
+            "the client got 401 answers but no recovery could be judged (no new token was issued, or the run ended)"
+        } else {
+            "the client never got a 401"
+        });
+    }
+    ev.pass(format!("{judged} 401 answers, each followed by one new token and one retry ({} median)", human_ms(med.unwrap_or(0))))
+}
+
+pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
+    let mut ev = Evidence::default();
+    let (mut faults, mut retries, mut early) = (0, 0, 0);
+    let mut min_gap: Option<i64> = None;
+    let mut max_within = 0;
+    for (idx, f) in v.events.iter().enumerate() {
+        if !(f.is_fault() && matches!(f.status, 429 | 503)) {
+            continue;
+        }
+        faults += 1;
+        ev.seen(f.at_ms);
+        let wait = i64::try_from(f.retry_after_s.unwrap_or(1)).unwrap_or(i64::MAX / 2_000) * 1000;
+        let required = wait - (wait / 10).max(GRACE_MS);
+        let same_kind = |e: &&&Event| e.kind == f.kind && e.at_ms >= f.answered_ms;
+        let Some(next) = v.events[idx + 1..].iter().find(same_kind) else { continue };
+        retries += 1;
+        let gap = next.at_ms - f.answered_ms;
+        min_gap = Some(min_gap.map_or(gap, |m| m.min(gap)));
+        if gap < required {
+            early += 1;
+            let within = v.events[idx + 1..].iter().filter(same_kind).filter(|e| e.at_ms < f.answered_ms + wait).count();
+            max_within = max_within.max(within as u64);
+            ev.finding(next.at_ms, format!("retried {} after a {} with Retry-After {}s ({within} requests within that wait)", human_ms(gap), f.status, wait / 1000));
+        }
+    }
+    ev.count("faults", faults).count("retries", retries).count("early_retries", early).count("requests_in_one_wait_max", max_within);
+    if let Some(g) = min_gap {
+        ev.value("gap_ms_min", g as f64);
+    }
+    if retries == 0 {
+        return ev.none(if faults > 0 { "the client got 503/429 answers but never retried" } else { "the client never got a 503 or 429" });
+    }
+    if early > 0 {
+        return ev.fail(format!("{early} of {retries} retries after a 503/429 came before Retry-After ran out (up to {max_within} requests in one wait)"));
+    }
+    ev.pass(format!("{retries} retries after {faults} 503/429 answers, none before Retry-After (shortest wait {})", human_ms(min_gap.unwrap_or(0))))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::Verdict;
+    use crate::checks::testlog::Log;
+
+    // One new token and one retry after a revocation passes; no 401 at all is no evidence.
+    #[test]
+    fn recovers_after_401() {
+        let mut log = Log::steady(1_000);
+        assert_eq!(log.verdict("recovery.after_401"), Verdict::NoEvidence);
+        log.call_401(1_100, "tok00002");
+        log.token(1_110, "new00000", 1000);
+        log.call(1_120, "new00000");
+        let r = log.result("recovery.after_401");
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        assert_eq!(r.counts["judged"], 1);
+    }
+
+    // Carrying on with the refused token, or fetching several tokens, fails.
+    #[test]
+    fn ignores_401_or_loops() {
+        let mut log = Log::steady(1_000);
+        for i in 0..5 {
+            log.call_401(1_100 + i * 50, "tok00002");
+        }
+        let r = log.result("recovery.after_401");
+        assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+        assert!(r.findings[0].detail.contains("more calls"));
+
+        let mut log = Log::steady(1_000);
+        log.call_401(1_100, "tok00002");
+        for i in 0..4 {
+            log.token(1_110 + i * 10, &format!("loop{i:04}"), 1000);
+        }
+        log.call(1_200, "loop0003");
+        assert_eq!(log.verdict("recovery.after_401"), Verdict::Fail);
+    }
+
+    // Token requests all refused after the 401: not judged here (other checks say why).
+    #[test]
+    fn refused_recovery_is_inconclusive() {
+        let mut log = Log::steady(1_000);
+        log.call_401(1_100, "tok00002");
+        log.token_refused(1_110, "replay");
+        assert_eq!(log.verdict("recovery.after_401"), Verdict::NoEvidence);
+    }
+
+    // Waiting for Retry-After passes; a tight loop fails and counts the storm.
+    #[test]
+    fn backoff() {
+        let mut log = Log::steady(500);
+        assert_eq!(log.verdict("recovery.backoff"), Verdict::NoEvidence);
+        log.fault(600, 503, 1);
+        log.fault(1_610, 503, 1);
+        log.token(2_620, "after000", 1000);
+        let r = log.result("recovery.backoff");
+        assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
+        assert_eq!(r.counts["retries"], 2);
+
+        let mut log = Log::steady(500);
+        for i in 0..20 {
+            log.fault(600 + i * 5, 429, 2);
+        }
+        log.token(800, "after000", 1000);
+        let r = log.result("recovery.backoff");
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.counts["early_retries"], 20);
+        assert!(r.counts["requests_in_one_wait_max"] >= 19, "{r:?}");
+    }
+}

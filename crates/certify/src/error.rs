@@ -1,0 +1,30 @@
+//! Errors of bearing-certify: a bad plan (with `file:line:col`), a gateway that cannot start,
+//! a report that cannot be written.
+
+use std::path::PathBuf;
+
+/// What can go wrong while certifying.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The plan is malformed or invalid; the message starts with `file:line:col` when known.
+    #[error("invalid certification plan: {0}")]
+    Plan(String),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The sandbox gateway could not start or be configured.
+    #[error("gateway: {0}")]
+    Gateway(#[from] bearing_gateway::Error),
+    /// A report could not be produced.
+    #[error("report: {0}")]
+    Report(String),
+}
+
+/// The result type of bearing-certify.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
