@@ -95,8 +95,8 @@ for t in "${TARGETS[@]}"; do
     fi
     execs=$(grep -h "stat::number_of_executed_units" "$log" fuzz/fuzz-*.log 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
     after=$(find "$dir" -type f | wc -l)
-    bytes=$(du -sk "$dir" | cut -f1)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$FUZZ_SECONDS" "$execs" "$before" "$after" "$bytes" "$status" >>"$RESULTS"
+    kbytes=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", (s + 1023) / 1024 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$FUZZ_SECONDS" "$execs" "$before" "$after" "$kbytes" "$status" >>"$RESULTS"
     rm -f fuzz/fuzz-*.log
 done
 

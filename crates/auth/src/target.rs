@@ -521,8 +521,8 @@ mod tests {
             .expect("parse");
         assert!(t.token_client_options().allow_http);
         // A false override leaves the file's setting alone.
-        let mut t2 = t.clone();
-        t2.apply(&TargetOverrides::default());
-        assert!(t2.tls.allow_http);
+        let mut t = t;
+        t.apply(&TargetOverrides::default());
+        assert!(t.tls.allow_http);
     }
 }

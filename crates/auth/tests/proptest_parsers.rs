@@ -537,7 +537,7 @@ pub fn alias_bomb(indent: usize) -> String {
     let mut s = format!("{pad}l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..=9 {
         let prev = format!("*l{}", i - 1);
-        let items = vec![prev.as_str(); 9].join(", ");
+        let items = [prev.as_str(); 9].join(", ");
         s.push_str(&format!("{pad}l{i}: &l{i} [{items}]\n"));
     }
     s

@@ -9,11 +9,13 @@
 //! - [`pacer`]: open-model driving with an even pacer and coordinated-omission correction.
 //! - [`report`]: `summary.json`, `*.hgrm`, HdrHistogram interval logs, `report.html`.
 //! - [`capacity`]: `--find-capacity`, stepping the rate up until a threshold is missed.
+//! - [`merge`]: `bearing report merge`, the shards of a sharded run merged exactly.
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
 pub mod capacity;
 pub mod error;
+pub mod merge;
 pub mod pacer;
 pub mod profile;
 pub mod recorder;
@@ -27,6 +29,7 @@ pub mod threshold;
 
 pub use capacity::{CapacityReport, find_capacity};
 pub use error::{Error, Result};
+pub use merge::{Issue, MergeError, Merged, merge};
 pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
 pub use result::{RunResult, ScenarioResult};
 pub use run::{Progress, ProgressFn, RunOptions, run};

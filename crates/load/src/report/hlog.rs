@@ -43,6 +43,20 @@ pub fn render(r: &RunResult) -> String {
     let mut lines: Vec<(u64, String)> = Vec::new();
     for s in &r.scenarios {
         for i in &s.intervals {
+            // Attempts and failures of the interval (failures without an answer are not
+            // timed, so the histograms alone cannot tell them): a comment line, which log
+            // readers skip, read back by `bearing report merge` (issue 8).
+            lines.push((
+                i.second,
+                format!(
+                    "#[Counts: Tag={}.{},{:.3},{},{}]\n",
+                    s.spec.name,
+                    i.phase.name(),
+                    i.second as f64,
+                    i.count,
+                    i.errors
+                ),
+            ));
             for (which, max, enc) in [
                 ("corrected", i.corrected[3], &i.corrected_encoded),
                 ("uncorrected", i.uncorrected[3], &i.uncorrected_encoded),

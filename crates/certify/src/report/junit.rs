@@ -1,0 +1,56 @@
+//! `junit.xml` through quick-junit (escaping done for us): one test suite per client, one
+//! test case per check. A failed check is a `<failure>`; a check without evidence is
+//! `<skipped>` with the reason, so CI shows it without counting it as passed.
+
+use std::io::Write;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::checks::Verdict;
+use crate::error::{Error, Result};
+use crate::summary::{Summary, rfc3339_ms};
+
+/// Writes the JUnit XML report.
+///
+/// # Errors
+/// [`Error::Report`] when serializing fails.
+pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
+    let mut report = Report::new(format!("bearing certify {}", summary.plan.name));
+    for c in &summary.clients {
+        let mut suite = TestSuite::new(format!("certify {}", c.client_id));
+        suite.add_property(("plan", summary.plan.name.as_str()));
+        suite.add_property(("profile", summary.profile.as_str()));
+        suite.add_property(("token_url", summary.token_url.as_str()));
+        for r in &c.checks {
+            let status = match r.verdict {
+                Verdict::Pass => TestCaseStatus::success(),
+                Verdict::Fail => {
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(r.summary.as_str()).set_type(r.id.as_str());
+                    let mut text = format!("rule: {}\n", r.rule);
+                    for f in &r.findings {
+                        text.push_str(&format!("{}  {}\n", rfc3339_ms(f.at_ms), f.detail));
+                    }
+                    if r.findings_total > r.findings.len() as u64 {
+                        text.push_str(&format!("… {} findings in all\n", r.findings_total));
+                    }
+                    s.set_description(text);
+                    s
+                }
+                Verdict::NoEvidence => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("no evidence: {}", r.summary));
+                    s
+                }
+            };
+            let mut case = TestCase::new(r.id.as_str(), status);
+            case.set_classname(format!("certify.{}", c.client_id));
+            if r.verdict == Verdict::Pass {
+                case.set_system_out(format!("{} (rule: {})", r.summary, r.rule));
+            }
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.serialize(w).map_err(|e| Error::Report(e.to_string()))
+}
