@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(t) = bearing_auth::yaml::from_str::<Target>(text, "fuzz.yaml") {
-        let _ = (t.validate(), t.effective_audience(), t.token_client_options());
+        let _ = (
+            t.validate(),
+            t.effective_audience(),
+            t.token_client_options(),
+        );
     }
     if let Ok(p) = Profile::from_yaml_str(text, "fuzz.yaml") {
         let _ = (p.validate(), p.to_yaml());

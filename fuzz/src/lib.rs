@@ -65,12 +65,7 @@ impl Gateway {
                 .await
                 .expect("the router is infallible");
             let status = resp.status().as_u16();
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
+            let body = resp.into_body().collect().await.expect("body").to_bytes();
             (status, body)
         });
         assert!(

@@ -34,10 +34,12 @@ pub mod runner;
 pub mod summary;
 mod yaml;
 
-pub use checks::{CheckContext, CheckResult, ClientView, Finding, Verdict, catalog, evaluate_client, failed_ids};
+pub use checks::{
+    CheckContext, CheckResult, ClientView, Finding, Verdict, catalog, evaluate_client, failed_ids,
+};
 pub use error::{Error, Result};
 pub use event::{Action, Claims, EndReason, Event, Kind, Mark, Outcome};
 pub use plan::{Phase, Plan, Start, TokenFault};
 pub use recorder::Recorder;
-pub use runner::{CertifyOptions, Certification, Recording};
+pub use runner::{Certification, CertifyOptions, Recording};
 pub use summary::{ClientReport, Overall, Summary, Totals};

@@ -42,8 +42,14 @@ use crate::error::{Error, Result};
 
 /// The bundled plans, by name.
 const BUILTIN: [(&str, &str); 2] = [
-    ("default", include_str!("../../../scenarios/certify/default.yaml")),
-    ("smoke", include_str!("../../../scenarios/certify/smoke.yaml")),
+    (
+        "default",
+        include_str!("../../../scenarios/certify/default.yaml"),
+    ),
+    (
+        "smoke",
+        include_str!("../../../scenarios/certify/smoke.yaml"),
+    ),
 ];
 
 /// When the schedule starts.
@@ -139,8 +145,10 @@ impl Plan {
     /// # Errors
     /// [`Error::Io`] when unreadable, [`Error::Plan`] naming `file:line:col` when invalid.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_yaml_str(&text, &path.display().to_string())
     }
 
@@ -238,7 +246,8 @@ fn one() -> f64 {
 }
 
 fn parse(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|_| format!("{s:?} is not a duration like 30s or 500ms"))
+    humantime::parse_duration(s.trim())
+        .map_err(|_| format!("{s:?} is not a duration like 30s or 500ms"))
 }
 
 fn any_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -275,7 +284,9 @@ fn opt_lifetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
 fn fault_status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
     let v = u16::deserialize(d)?;
     if v != 503 && v != 429 {
-        return Err(serde::de::Error::custom(format!("status {v}: only 503 and 429 are transient")));
+        return Err(serde::de::Error::custom(format!(
+            "status {v}: only 503 and 429 are transient"
+        )));
     }
     Ok(v)
 }
@@ -283,7 +294,9 @@ fn fault_status<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
 fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     let v = f64::deserialize(d)?;
     if !(0.0..=1.0).contains(&v) {
-        return Err(serde::de::Error::custom(format!("probability {v} is not in [0, 1]")));
+        return Err(serde::de::Error::custom(format!(
+            "probability {v} is not in [0, 1]"
+        )));
     }
     Ok(v)
 }
@@ -302,7 +315,10 @@ mod tests {
         assert_eq!(p.wait_for_client, Duration::from_secs(300));
         assert_eq!(p.phases[0].token_lifetime, Some(Duration::from_secs(1)));
         let f = p.phases[1].token_fault.expect("fault");
-        assert_eq!((f.status, f.retry_after, f.probability), (429, Duration::from_secs(2), 1.0));
+        assert_eq!(
+            (f.status, f.retry_after, f.probability),
+            (429, Duration::from_secs(2), 1.0)
+        );
         assert_eq!(p.length(), Duration::from_millis(1500));
     }
 
@@ -319,16 +335,42 @@ mod tests {
     #[test]
     fn errors_are_located() {
         let cases = [
-            ("name: t\nphases:\n  - name: a\n    duration: 1s\n    colour: red\n", "t.yaml:5:", "colour"),
-            ("name: t\nphases:\n  - name: a\n    duration: 0s\n", "t.yaml:4:", "greater than 0"),
-            ("name: t\nphases:\n  - name: a\n    duration: 1s\n    token_fault: { status: 500 }\n", "t.yaml:5:", "500"),
-            ("name: t\nphases:\n  - name: a\n    duration: 1s\n    token_lifetime: 1500ms\n", "t.yaml:5:", "whole seconds"),
-            ("name: t\nphases:\n  - name: a\n    duration: 1s\n  - name: a\n    duration: 1s\n", "t.yaml:5:", "twice"),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: 1s\n    colour: red\n",
+                "t.yaml:5:",
+                "colour",
+            ),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: 0s\n",
+                "t.yaml:4:",
+                "greater than 0",
+            ),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: 1s\n    token_fault: { status: 500 }\n",
+                "t.yaml:5:",
+                "500",
+            ),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: 1s\n    token_lifetime: 1500ms\n",
+                "t.yaml:5:",
+                "whole seconds",
+            ),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: 1s\n  - name: a\n    duration: 1s\n",
+                "t.yaml:5:",
+                "twice",
+            ),
             ("name: t\nphases: []\n", "t.yaml:2:", "at least one phase"),
-            ("name: t\nphases:\n  - name: a\n    duration: soon\n", "t.yaml:4:", "not a duration"),
+            (
+                "name: t\nphases:\n  - name: a\n    duration: soon\n",
+                "t.yaml:4:",
+                "not a duration",
+            ),
         ];
         for (yaml, at, what) in cases {
-            let e = Plan::from_yaml_str(yaml, "t.yaml").expect_err(yaml).to_string();
+            let e = Plan::from_yaml_str(yaml, "t.yaml")
+                .expect_err(yaml)
+                .to_string();
             assert!(e.contains(at) && e.contains(what), "{yaml:?} gave {e}");
         }
     }

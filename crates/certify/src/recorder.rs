@@ -23,7 +23,10 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder for these registered client ids.
     pub fn new(registered: impl IntoIterator<Item = String>) -> Self {
-        Self { registered: registered.into_iter().collect(), ..Self::default() }
+        Self {
+            registered: registered.into_iter().collect(),
+            ..Self::default()
+        }
     }
 
     /// Adds a client id registered later (admin API).
@@ -78,7 +81,11 @@ impl Recorder {
         let event = Event {
             seq: self.events.len() as u64,
             kind,
-            at_ms: if g.received_ms > 0 { g.received_ms } else { g.timestamp_ms },
+            at_ms: if g.received_ms > 0 {
+                g.received_ms
+            } else {
+                g.timestamp_ms
+            },
             answered_ms: g.timestamp_ms,
             client,
             authenticated,

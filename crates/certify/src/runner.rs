@@ -39,7 +39,13 @@ pub struct CertifyOptions {
 impl CertifyOptions {
     /// Options for `gateway` and `plan`, nothing else.
     pub fn new(gateway: GatewayConfig, plan: Plan) -> Self {
-        Self { gateway, plan, duration: None, clock: None, progress: None }
+        Self {
+            gateway,
+            plan,
+            duration: None,
+            clock: None,
+            progress: None,
+        }
     }
 }
 
@@ -96,7 +102,11 @@ impl Certification {
     pub async fn start(opts: CertifyOptions) -> Result<Self> {
         let clients: Vec<String> = opts.gateway.clients.keys().cloned().collect();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let state_opts = StateOptions { clock: opts.clock, event_sink: Some(tx), ..StateOptions::default() };
+        let state_opts = StateOptions {
+            clock: opts.clock,
+            event_sink: Some(tx),
+            ..StateOptions::default()
+        };
         let gateway = bearing_gateway::spawn_with(opts.gateway, state_opts).await?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let (act_tx, act_rx) = watch::channel(false);
@@ -122,7 +132,10 @@ impl Certification {
             }
             rec
         });
-        let baseline = opts.plan.token_lifetime.unwrap_or_else(|| gateway.state.token_lifetime());
+        let baseline = opts
+            .plan
+            .token_lifetime
+            .unwrap_or_else(|| gateway.state.token_lifetime());
         let mut me = Self {
             gateway,
             plan: opts.plan,
@@ -163,7 +176,10 @@ impl Certification {
     }
 
     fn mark(&mut self, action: Action) {
-        let m = Mark { at_ms: self.gateway.state.now_ms(), action };
+        let m = Mark {
+            at_ms: self.gateway.state.now_ms(),
+            action,
+        };
         tracing::info!(mark = ?m.action, "certification plan");
         if let Some(p) = &self.progress {
             let _ = p.send(m.clone());
@@ -174,15 +190,22 @@ impl Certification {
     /// Applies a phase's settings; revokes tokens when `revoke` and the phase asks.
     fn apply(&mut self, phase: &Phase, revoke: bool) {
         let st: AppState = self.gateway.state.clone();
-        self.mark(Action::PhaseStarted { name: phase.name.clone() });
+        self.mark(Action::PhaseStarted {
+            name: phase.name.clone(),
+        });
         let life = phase.token_lifetime.unwrap_or(self.baseline);
         if let Err(e) = st.set_token_lifetime(life) {
             tracing::warn!(error = %e, "token lifetime not changed");
         }
-        self.mark(Action::TokenLifetime { ms: u64::try_from(life.as_millis()).unwrap_or(u64::MAX) });
+        self.mark(Action::TokenLifetime {
+            ms: u64::try_from(life.as_millis()).unwrap_or(u64::MAX),
+        });
         st.faults().clear();
         if phase.token_fault.is_some() || phase.latency.is_some() {
-            let mut spec = FaultSpec { latency: phase.latency, ..FaultSpec::default() };
+            let mut spec = FaultSpec {
+                latency: phase.latency,
+                ..FaultSpec::default()
+            };
             if let Some(f) = phase.token_fault {
                 if f.status == 429 {
                     spec.error_429 = f.probability;
@@ -190,12 +213,24 @@ impl Certification {
                     spec.error_503 = f.probability;
                 }
                 spec.retry_after = f.retry_after;
-                self.mark(Action::TokenFault { status: f.status, retry_after_s: f.retry_after.as_secs(), probability: f.probability });
+                self.mark(Action::TokenFault {
+                    status: f.status,
+                    retry_after_s: f.retry_after.as_secs(),
+                    probability: f.probability,
+                });
             }
             st.faults().set("token", Some(spec));
             if let Some(l) = phase.latency {
-                st.faults().set("*", Some(FaultSpec { latency: Some(l), ..FaultSpec::default() }));
-                self.mark(Action::Latency { ms: u64::try_from(l.as_millis()).unwrap_or(u64::MAX) });
+                st.faults().set(
+                    "*",
+                    Some(FaultSpec {
+                        latency: Some(l),
+                        ..FaultSpec::default()
+                    }),
+                );
+                self.mark(Action::Latency {
+                    ms: u64::try_from(l.as_millis()).unwrap_or(u64::MAX),
+                });
             }
         }
         if revoke && phase.revoke {
@@ -240,7 +275,10 @@ impl Certification {
     }
 
     /// Runs the phases and the settle time; `Some` when ended early.
-    async fn drive(&mut self, stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> Option<EndReason> {
+    async fn drive(
+        &mut self,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Option<EndReason> {
         let t0 = Instant::now();
         let deadline = self.duration.map(|d| t0 + d);
         let mut at = t0;
@@ -264,6 +302,9 @@ impl Certification {
                 () = tokio::time::sleep_until(until) => {}
                 () = stop.as_mut() => return Some(EndReason::Interrupted),
             }
+            if until < at {
+                return Some(EndReason::Duration); // the cap cut this phase short
+            }
         }
         self.settle();
         let until = deadline.unwrap_or(at + self.plan.settle);
@@ -280,7 +321,10 @@ impl Certification {
         context.run_end_ms = ended_ms;
         let clients = st.registry().ids();
         let profile = st.config().profile.clone();
-        let (base_url, token_url) = (self.gateway.base_url.clone(), self.gateway.token_url.clone());
+        let (base_url, token_url) = (
+            self.gateway.base_url.clone(),
+            self.gateway.token_url.clone(),
+        );
         self.gateway.shutdown().await;
         let _ = self.stop_recorder.send(());
         let events = match self.recorder.await {

@@ -217,7 +217,11 @@ impl Summary {
             ended_by: rec.ended_by,
             timeline: rec.marks.clone(),
             unattributed_events: rec.events.iter().filter(|e| e.client.is_none()).count() as u64,
-            verdict: if clients.is_empty() { Overall::Incomplete } else { totals.overall() },
+            verdict: if clients.is_empty() {
+                Overall::Incomplete
+            } else {
+                totals.overall()
+            },
             totals,
             clients,
         }
@@ -246,7 +250,11 @@ fn client_report(id: &str, events: &[Event], rec: &Recording) -> ClientReport {
         verdict: totals.overall(),
         totals,
         token_requests: view.events.iter().filter(|e| e.is_token_request()).count() as u64,
-        tokens_issued: view.events.iter().filter(|e| e.is_token_request() && e.outcome == Outcome::Accepted).count() as u64,
+        tokens_issued: view
+            .events
+            .iter()
+            .filter(|e| e.is_token_request() && e.outcome == Outcome::Accepted)
+            .count() as u64,
         api_calls: view.events.iter().filter(|e| e.is_api_call()).count() as u64,
         faults: view.events.iter().filter(|e| e.is_fault()).count() as u64,
         first_ms: view.events.first().map(|e| e.at_ms),
@@ -262,6 +270,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 /// A gateway-clock timestamp (ms since the epoch) as RFC 3339 with milliseconds.
 pub fn rfc3339_ms(at_ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(at_ms).unwrap_or(0));
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(at_ms).unwrap_or(0));
     rfc3339(t)
 }

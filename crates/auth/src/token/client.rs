@@ -345,8 +345,13 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// Refuses plain HTTP to a host off this machine unless allowed: the assertion (and the
-/// token that comes back) would cross the network in clear text.
-fn check_plain_http(url: &Url, allow_http: bool) -> Result<()> {
+/// token that comes back) would cross the network in clear text. [`TokenClient::new`] calls
+/// it; callers building a client with [`TokenClient::from_http`] should call it themselves.
+///
+/// # Errors
+/// [`Error::Config`] naming the URL and `--allow-http` for `http://` to a host that is not
+/// loopback when `allow_http` is false.
+pub fn check_plain_http(url: &Url, allow_http: bool) -> Result<()> {
     if url.scheme() != "http" || is_loopback(url) {
         return Ok(());
     }

@@ -9,7 +9,8 @@ mod manager;
 mod response;
 
 pub use client::{
-    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions, is_loopback,
+    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
+    check_plain_http, is_loopback,
 };
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};
 pub use manager::{CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager};

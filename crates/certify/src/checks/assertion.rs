@@ -29,7 +29,9 @@ const AFTER_SIGNATURE: [&str; 14] = [
 const BAD_SIGNATURE: [&str; 2] = ["bad_signature", "certificate_not_valid"];
 
 fn read<'a>(v: &ClientView<'a>) -> Vec<(&'a Event, &'a Claims)> {
-    v.token_requests().filter_map(|e| Some((e, e.claims.as_ref()?))).collect()
+    v.token_requests()
+        .filter_map(|e| Some((e, e.claims.as_ref()?)))
+        .collect()
 }
 
 const NONE: &str = "no assertion was read (no token request reached the gateway's parser)";
@@ -43,12 +45,16 @@ pub(super) fn alg(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         ev.seen(e.at_ms);
         let a = c.alg.clone().unwrap_or_else(|| "(none)".into());
         *seen.entry(a.clone()).or_default() += 1;
-        if !ctx.allowed_algs.iter().any(|x| *x == a) {
+        if !ctx.allowed_algs.contains(&a) {
             bad += 1;
             ev.finding(e.at_ms, format!("alg {a} is not allowed"));
         }
     }
-    let list = seen.iter().map(|(a, n)| format!("{a} ×{n}")).collect::<Vec<_>>().join(", ");
+    let list = seen
+        .iter()
+        .map(|(a, n)| format!("{a} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let allowed = ctx.allowed_algs.join(", ");
     let n = all.len() as u64;
     ev.count("assertions", n).count("violations", bad);
@@ -71,7 +77,10 @@ pub(super) fn iss(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
             Some(i) if i == v.client => {}
             Some(i) => {
                 bad += 1;
-                ev.finding(e.at_ms, format!("iss {i:?} is not the client id {:?}", v.client));
+                ev.finding(
+                    e.at_ms,
+                    format!("iss {i:?} is not the client id {:?}", v.client),
+                );
             }
             None => {
                 bad += 1;
@@ -103,14 +112,23 @@ pub(super) fn sub(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             }
             (Some(s), iss) if ctx.sub_must_equal_iss && Some(s) != iss => {
                 bad += 1;
-                ev.finding(e.at_ms, format!("sub {s:?} differs from iss (profile requires sub = iss)"));
+                ev.finding(
+                    e.at_ms,
+                    format!("sub {s:?} differs from iss (profile requires sub = iss)"),
+                );
             }
             _ => {}
         }
     }
     let n = all.len() as u64;
     ev.count("assertions", n).count("violations", bad);
-    ev.judge(n, bad, format!("{n} assertions, all with sub"), format!("{bad} of {n} assertions had a missing or wrong sub"), NONE)
+    ev.judge(
+        n,
+        bad,
+        format!("{n} assertions, all with sub"),
+        format!("{bad} of {n} assertions had a missing or wrong sub"),
+        NONE,
+    )
 }
 
 pub(super) fn aud(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
@@ -127,9 +145,19 @@ pub(super) fn aud(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             }
             Some(list) if !list.iter().any(|a| ctx.audiences.contains(a)) => {
                 bad += 1;
-                let sent = list.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+                let sent = list
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 *wrong.entry(sent.clone()).or_default() += 1;
-                ev.finding(e.at_ms, format!("aud sent: {sent}; expected {:?}", ctx.audiences.join(" or ")));
+                ev.finding(
+                    e.at_ms,
+                    format!(
+                        "aud sent: {sent}; expected {:?}",
+                        ctx.audiences.join(" or ")
+                    ),
+                );
             }
             _ => {}
         }
@@ -140,8 +168,14 @@ pub(super) fn aud(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     ev.judge(
         n,
         bad,
-        format!("{n} assertions, aud = {:?}", ctx.audiences.first().cloned().unwrap_or_default()),
-        format!("{bad} of {n} assertions had aud {sent}, not {:?}", ctx.audiences.join(" or ")),
+        format!(
+            "{n} assertions, aud = {:?}",
+            ctx.audiences.first().cloned().unwrap_or_default()
+        ),
+        format!(
+            "{bad} of {n} assertions had aud {sent}, not {:?}",
+            ctx.audiences.join(" or ")
+        ),
         NONE,
     )
 }
@@ -165,8 +199,15 @@ pub(super) fn lifetime(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             && life > max
         {
             bad += 1;
-            let basis = if c.iat.is_some() { "exp - iat" } else { "exp - arrival" };
-            ev.finding(e.at_ms, format!("{basis} = {} exceeds {}", human_ms(life), human_ms(max)));
+            let basis = if c.iat.is_some() {
+                "exp - iat"
+            } else {
+                "exp - arrival"
+            };
+            ev.finding(
+                e.at_ms,
+                format!("{basis} = {} exceeds {}", human_ms(life), human_ms(max)),
+            );
         }
     }
     let n = all.len() as u64;
@@ -175,11 +216,16 @@ pub(super) fn lifetime(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     if let Some(max) = ctx.max_assertion_lifetime_ms {
         ev.value("lifetime_ms_allowed", max as f64);
     }
-    let max = ctx.max_assertion_lifetime_ms.map_or_else(|| "no maximum".into(), human_ms);
+    let max = ctx
+        .max_assertion_lifetime_ms
+        .map_or_else(|| "no maximum".into(), human_ms);
     ev.judge(
         n,
         bad,
-        format!("{n} assertions, longest lifetime {} (maximum {max})", human_ms(longest)),
+        format!(
+            "{n} assertions, longest lifetime {} (maximum {max})",
+            human_ms(longest)
+        ),
         format!("{bad} of {n} assertions had no exp or a lifetime over {max}"),
         NONE,
     )
@@ -205,17 +251,24 @@ pub(super) fn iat(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         if skew.abs() > ctx.iat_tolerance_ms {
             bad += 1;
             let dir = if skew > 0 { "ahead of" } else { "behind" };
-            ev.finding(e.at_ms, format!("iat is {} {dir} the gateway clock", human_ms(skew.abs())));
+            ev.finding(
+                e.at_ms,
+                format!("iat is {} {dir} the gateway clock", human_ms(skew.abs())),
+            );
         }
     }
     let n = all.len() as u64;
     ev.count("assertions", n).count("violations", bad);
-    ev.value("skew_ms_worst", worst as f64).value("skew_ms_allowed", ctx.iat_tolerance_ms as f64);
+    ev.value("skew_ms_worst", worst as f64)
+        .value("skew_ms_allowed", ctx.iat_tolerance_ms as f64);
     let tol = human_ms(ctx.iat_tolerance_ms);
     ev.judge(
         n,
         bad,
-        format!("{n} assertions with iat, at most {} from the gateway clock (allowed {tol})", human_ms(worst.abs())),
+        format!(
+            "{n} assertions with iat, at most {} from the gateway clock (allowed {tol})",
+            human_ms(worst.abs())
+        ),
         format!("{bad} of {n} assertions had no iat or one more than {tol} from the gateway clock"),
         NONE,
     )
@@ -241,14 +294,22 @@ pub(super) fn jti(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
                     reused += 1;
                     ev.finding(
                         e.at_ms,
-                        format!("jti {:?} sent again ({} times so far, first {} earlier)", short(j), entry.1, human_ms(e.at_ms - entry.0)),
+                        format!(
+                            "jti {:?} sent again ({} times so far, first {} earlier)",
+                            short(j),
+                            entry.1,
+                            human_ms(e.at_ms - entry.0)
+                        ),
                     );
                 }
             }
         }
     }
     let n = all.len() as u64;
-    ev.count("assertions", n).count("distinct_jti", first_seen.len() as u64).count("reused", reused).count("missing", missing);
+    ev.count("assertions", n)
+        .count("distinct_jti", first_seen.len() as u64)
+        .count("reused", reused)
+        .count("missing", missing);
     ev.judge(
         n,
         reused + missing,
@@ -264,7 +325,10 @@ pub(super) fn signature(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     let mut bad = 0;
     for e in v.token_requests() {
         let reason = e.reason.as_deref();
-        if e.outcome == Outcome::Accepted || e.authenticated || reason.is_some_and(|r| AFTER_SIGNATURE.contains(&r)) {
+        if e.outcome == Outcome::Accepted
+            || e.authenticated
+            || reason.is_some_and(|r| AFTER_SIGNATURE.contains(&r))
+        {
             verified += 1;
             ev.seen(e.at_ms);
         } else if let Some(r) = reason.filter(|r| BAD_SIGNATURE.contains(r)) {
@@ -283,7 +347,10 @@ pub(super) fn signature(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         verified + bad,
         bad,
         format!("{verified} assertions verified with the registered certificate"),
-        format!("{bad} of {} assertions were not signed by the registered certificate's key", verified + bad),
+        format!(
+            "{bad} of {} assertions were not signed by the registered certificate's key",
+            verified + bad
+        ),
         "no assertion reached signature verification",
     )
 }
@@ -322,21 +389,42 @@ mod tests {
     #[test]
     fn broken_claims() {
         let mut log = Log::steady(1_000);
-        log.token(1_500, "bad", 1000).claims.as_mut().expect("claims").aud = Some(vec!["https://other.example/token".into()]);
+        log.token(1_500, "bad", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .aud = Some(vec!["https://other.example/token".into()]);
         let r = log.result("assertion.aud");
         assert_eq!(r.verdict, Verdict::Fail);
-        assert!(r.findings[0].detail.contains("\"https://other.example/token\""), "{r:?}");
+        assert!(
+            r.findings[0]
+                .detail
+                .contains("\"https://other.example/token\""),
+            "{r:?}"
+        );
 
         let mut log = Log::steady(1_000);
-        log.token(1_500, "hs", 1000).claims.as_mut().expect("claims").alg = Some("HS256".into());
+        log.token(1_500, "hs", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .alg = Some("HS256".into());
         assert_eq!(log.verdict("assertion.alg"), Verdict::Fail);
 
         let mut log = Log::steady(1_000);
-        log.token(1_500, "x", 1000).claims.as_mut().expect("claims").iss = Some("someone".into());
+        log.token(1_500, "x", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .iss = Some("someone".into());
         assert_eq!(log.verdict("assertion.iss"), Verdict::Fail);
 
         let mut log = Log::steady(1_000);
-        log.token(1_500, "x", 1000).claims.as_mut().expect("claims").sub = None;
+        log.token(1_500, "x", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .sub = None;
         assert_eq!(log.verdict("assertion.sub"), Verdict::Fail);
 
         let mut log = Log::steady(1_000);
@@ -345,10 +433,18 @@ mod tests {
         assert_eq!(log.verdict("assertion.lifetime"), Verdict::Fail);
 
         let mut log = Log::steady(1_000);
-        log.token(1_500, "x", 1000).claims.as_mut().expect("claims").iat = Some(-100.0);
+        log.token(1_500, "x", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .iat = Some(-100.0);
         assert_eq!(log.verdict("assertion.iat"), Verdict::Fail);
         let mut log = Log::steady(1_000);
-        log.token(1_500, "x", 1000).claims.as_mut().expect("claims").iat = None;
+        log.token(1_500, "x", 1000)
+            .claims
+            .as_mut()
+            .expect("claims")
+            .iat = None;
         assert_eq!(log.verdict("assertion.iat"), Verdict::Fail);
     }
 
@@ -357,7 +453,11 @@ mod tests {
     fn reused_jti() {
         let mut log = Log::steady(1_000);
         let j = log.events[0].claims.as_ref().and_then(|c| c.jti.clone());
-        log.token_refused(1_500, "replay").claims.as_mut().expect("claims").jti = j;
+        log.token_refused(1_500, "replay")
+            .claims
+            .as_mut()
+            .expect("claims")
+            .jti = j;
         let r = log.result("assertion.jti");
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.counts["reused"], 1);

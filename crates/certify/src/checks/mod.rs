@@ -62,7 +62,11 @@ impl CheckContext {
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Self {
             audiences,
-            allowed_algs: profile.allowed_algs.iter().map(|a| a.as_str().to_owned()).collect(),
+            allowed_algs: profile
+                .allowed_algs
+                .iter()
+                .map(|a| a.as_str().to_owned())
+                .collect(),
             max_assertion_lifetime_ms: profile.max_assertion_lifetime.map(ms),
             iat_tolerance_ms: ms(profile.leeway.iat_future),
             sub_must_equal_iss: profile.sub_policy == SubPolicy::EqualIss,
@@ -150,7 +154,8 @@ impl Evidence {
     }
     pub(crate) fn value(&mut self, key: &str, v: f64) -> &mut Self {
         if v.is_finite() {
-            self.values.insert(key.to_owned(), (v * 1000.0).round() / 1000.0);
+            self.values
+                .insert(key.to_owned(), (v * 1000.0).round() / 1000.0);
         }
         self
     }
@@ -162,7 +167,10 @@ impl Evidence {
     pub(crate) fn finding(&mut self, at_ms: i64, detail: impl Into<String>) {
         self.findings_total += 1;
         if self.findings.len() < MAX_FINDINGS {
-            self.findings.push(Finding { at_ms, detail: detail.into() });
+            self.findings.push(Finding {
+                at_ms,
+                detail: detail.into(),
+            });
         }
     }
     pub(crate) fn pass(mut self, summary: impl Into<String>) -> Self {
@@ -181,7 +189,14 @@ impl Evidence {
         self
     }
     /// Fail when any finding is a violation, pass when `observed > 0`, else no evidence.
-    pub(crate) fn judge(self, observed: u64, violations: u64, pass: String, fail: String, none: &str) -> Self {
+    pub(crate) fn judge(
+        self,
+        observed: u64,
+        violations: u64,
+        pass: String,
+        fail: String,
+        none: &str,
+    ) -> Self {
         if violations > 0 {
             self.fail(fail)
         } else if observed > 0 {
@@ -212,7 +227,10 @@ pub(crate) struct Issued<'a> {
 impl<'a> ClientView<'a> {
     /// The events of `client` in `log`, by arrival time.
     pub fn of(client: &'a str, log: &'a [Event]) -> Self {
-        let mut events: Vec<&Event> = log.iter().filter(|e| e.client.as_deref() == Some(client)).collect();
+        let mut events: Vec<&Event> = log
+            .iter()
+            .filter(|e| e.client.as_deref() == Some(client))
+            .collect();
         events.sort_by_key(|e| (e.at_ms, e.seq));
         Self { client, events }
     }
@@ -235,7 +253,11 @@ impl<'a> ClientView<'a> {
         self.token_requests()
             .filter(|e| e.outcome == crate::event::Outcome::Accepted)
             .filter_map(|e| {
-                Some(Issued { token: e.token.as_deref()?, at_ms: e.at_ms, expires_ms: e.token_expires_ms? })
+                Some(Issued {
+                    token: e.token.as_deref()?,
+                    at_ms: e.at_ms,
+                    expires_ms: e.token_expires_ms?,
+                })
             })
             .collect()
     }
@@ -254,24 +276,114 @@ pub struct Check {
 }
 
 const CATALOG: &[Check] = &[
-    Check { id: "assertion.alg", title: "assertion signed with an allowed algorithm", rule: "RFC 7523 §5 (RS256), RFC 8725 §3.1; profile allowed_algs", run: assertion::alg },
-    Check { id: "assertion.iss", title: "iss is the registered client id", rule: "RFC 7523 §3 item 1; portal contract (client id = iss)", run: assertion::iss },
-    Check { id: "assertion.sub", title: "sub present (equal to iss when the profile says so)", rule: "RFC 7523 §3 item 2; profile sub_policy", run: assertion::sub },
-    Check { id: "assertion.aud", title: "aud names this gateway's token endpoint", rule: "RFC 7523 §3 item 3, RFC 7519 §4.1.3 (exact string)", run: assertion::aud },
-    Check { id: "assertion.lifetime", title: "exp present and exp - iat within the profile maximum", rule: "RFC 7523 §3 item 4; profile max_assertion_lifetime", run: assertion::lifetime },
-    Check { id: "assertion.iat", title: "iat present and close to the gateway clock", rule: "RFC 7523 §3 item 6; portal contract (iat); profile leeway.iat_future", run: assertion::iat },
-    Check { id: "assertion.jti", title: "a fresh jti on every token request", rule: "RFC 7523 §3 item 7, RFC 7519 §4.1.7; portal contract (new assertion per token request)", run: assertion::jti },
-    Check { id: "assertion.signature", title: "signed by the key of the registered certificate", rule: "RFC 7523 §3 item 9, RFC 8725 §3.8; portal contract (registered certificate)", run: assertion::signature },
-    Check { id: "token_request.form_post", title: "POST with a form-encoded body", rule: "RFC 6749 §3.2, RFC 7523 §2.1", run: request::form_post },
-    Check { id: "token_request.grant_type", title: "grant_type is urn:ietf:params:oauth:grant-type:jwt-bearer", rule: "RFC 7523 §2.1, RFC 7521 §4.1", run: request::grant_type },
-    Check { id: "token_request.single_params", title: "each parameter sent once", rule: "RFC 6749 §3.2 (parameters MUST NOT be included more than once)", run: request::single_params },
-    Check { id: "token_request.no_query", title: "nothing in the URL query", rule: "RFC 6749 §3.2 (entity body), §2.3.1 (credentials MUST NOT be in the URI)", run: request::no_query },
-    Check { id: "token_use.bearer_header", title: "token sent as Authorization: Bearer (not query or body)", rule: "RFC 6750 §2.1, §2 (one method), §2.3 (query SHOULD NOT)", run: usage::bearer_header },
-    Check { id: "token_use.reuse", title: "token reused across calls, not fetched per call", rule: "portal contract (token valid for expires_in); RFC 6749 §5.1", run: usage::reuse },
-    Check { id: "token_use.refresh_ahead", title: "new token requested before the current one expires", rule: "portal contract (re-token before expires_in runs out)", run: usage::refresh_ahead },
-    Check { id: "token_use.not_expired", title: "no API call with an expired token", rule: "RFC 6750 §3.1 (invalid_token); portal contract", run: usage::not_expired },
-    Check { id: "recovery.after_401", title: "after a 401: one new token request and one retry, no loop", rule: "portal contract (new token on any 401), RFC 6750 §3.1", run: recovery::after_401 },
-    Check { id: "recovery.backoff", title: "backs off after 503/429 (honours Retry-After), no retry storm", rule: "RFC 9110 §10.2.3 and §15.6.4, RFC 6585 §4", run: recovery::backoff },
+    Check {
+        id: "assertion.alg",
+        title: "assertion signed with an allowed algorithm",
+        rule: "RFC 7523 §5 (RS256), RFC 8725 §3.1; profile allowed_algs",
+        run: assertion::alg,
+    },
+    Check {
+        id: "assertion.iss",
+        title: "iss is the registered client id",
+        rule: "RFC 7523 §3 item 1; portal contract (client id = iss)",
+        run: assertion::iss,
+    },
+    Check {
+        id: "assertion.sub",
+        title: "sub present (equal to iss when the profile says so)",
+        rule: "RFC 7523 §3 item 2; profile sub_policy",
+        run: assertion::sub,
+    },
+    Check {
+        id: "assertion.aud",
+        title: "aud names this gateway's token endpoint",
+        rule: "RFC 7523 §3 item 3, RFC 7519 §4.1.3 (exact string)",
+        run: assertion::aud,
+    },
+    Check {
+        id: "assertion.lifetime",
+        title: "exp present and exp - iat within the profile maximum",
+        rule: "RFC 7523 §3 item 4; profile max_assertion_lifetime",
+        run: assertion::lifetime,
+    },
+    Check {
+        id: "assertion.iat",
+        title: "iat present and close to the gateway clock",
+        rule: "RFC 7523 §3 item 6; portal contract (iat); profile leeway.iat_future",
+        run: assertion::iat,
+    },
+    Check {
+        id: "assertion.jti",
+        title: "a fresh jti on every token request",
+        rule: "RFC 7523 §3 item 7, RFC 7519 §4.1.7; portal contract (new assertion per token request)",
+        run: assertion::jti,
+    },
+    Check {
+        id: "assertion.signature",
+        title: "signed by the key of the registered certificate",
+        rule: "RFC 7523 §3 item 9, RFC 8725 §3.8; portal contract (registered certificate)",
+        run: assertion::signature,
+    },
+    Check {
+        id: "token_request.form_post",
+        title: "POST with a form-encoded body",
+        rule: "RFC 6749 §3.2, RFC 7523 §2.1",
+        run: request::form_post,
+    },
+    Check {
+        id: "token_request.grant_type",
+        title: "grant_type is urn:ietf:params:oauth:grant-type:jwt-bearer",
+        rule: "RFC 7523 §2.1, RFC 7521 §4.1",
+        run: request::grant_type,
+    },
+    Check {
+        id: "token_request.single_params",
+        title: "each parameter sent once",
+        rule: "RFC 6749 §3.2 (parameters MUST NOT be included more than once)",
+        run: request::single_params,
+    },
+    Check {
+        id: "token_request.no_query",
+        title: "nothing in the URL query",
+        rule: "RFC 6749 §3.2 (entity body), §2.3.1 (credentials MUST NOT be in the URI)",
+        run: request::no_query,
+    },
+    Check {
+        id: "token_use.bearer_header",
+        title: "token sent as Authorization: Bearer (not query or body)",
+        rule: "RFC 6750 §2.1, §2 (one method), §2.3 (query SHOULD NOT)",
+        run: usage::bearer_header,
+    },
+    Check {
+        id: "token_use.reuse",
+        title: "token reused across calls, not fetched per call",
+        rule: "portal contract (token valid for expires_in); RFC 6749 §5.1",
+        run: usage::reuse,
+    },
+    Check {
+        id: "token_use.refresh_ahead",
+        title: "new token requested before the current one expires",
+        rule: "portal contract (re-token before expires_in runs out)",
+        run: usage::refresh_ahead,
+    },
+    Check {
+        id: "token_use.not_expired",
+        title: "no API call with an expired token",
+        rule: "RFC 6750 §3.1 (invalid_token); portal contract",
+        run: usage::not_expired,
+    },
+    Check {
+        id: "recovery.after_401",
+        title: "after a 401: one new token request and one retry, no loop",
+        rule: "portal contract (new token on any 401), RFC 6750 §3.1",
+        run: recovery::after_401,
+    },
+    Check {
+        id: "recovery.backoff",
+        title: "backs off after 503/429 (honours Retry-After), no retry storm",
+        rule: "RFC 9110 §10.2.3 and §15.6.4, RFC 6585 §4",
+        run: recovery::backoff,
+    },
 ];
 
 /// Every check, in report order.
@@ -304,7 +416,11 @@ pub fn evaluate_client(view: &ClientView<'_>, ctx: &CheckContext) -> Vec<CheckRe
 
 /// The ids of the failed checks.
 pub fn failed_ids(results: &[CheckResult]) -> BTreeSet<String> {
-    results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.id.clone()).collect()
+    results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 /// `350 ms`, `1.25 s`, `2 min 5 s`: a duration for findings.

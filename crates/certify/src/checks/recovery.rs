@@ -28,7 +28,14 @@ struct Episode<'a> {
 fn episode<'a>(events: &[&'a Event], idx: usize) -> Episode<'a> {
     let c = events[idx];
     let token = c.token.as_deref().unwrap_or_default();
-    let mut ep = Episode { at: c.at_ms, token, same_token_calls: 0, token_requests: 0, accepted: 0, retry: None };
+    let mut ep = Episode {
+        at: c.at_ms,
+        token,
+        same_token_calls: 0,
+        token_requests: 0,
+        accepted: 0,
+        retry: None,
+    };
     for e in &events[idx + 1..] {
         if e.is_api_call() {
             if e.token.as_deref() == Some(token) {
@@ -59,7 +66,9 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         if !(c.is_api_call() && c.status == 401 && !c.is_fault()) {
             continue;
         }
-        let Some(t) = c.token.as_deref() else { continue };
+        let Some(t) = c.token.as_deref() else {
+            continue;
+        };
         if !opened.insert(t) {
             continue; // a later 401 with the same token belongs to the first one's episode
         }
@@ -68,13 +77,25 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         if ep.same_token_calls > 0 {
             judged += 1;
             bad += 1;
-            ev.finding(ep.at, format!("after a 401 for {}, {} more calls used that same token", ep.token, ep.same_token_calls));
+            ev.finding(
+                ep.at,
+                format!(
+                    "after a 401 for {}, {} more calls used that same token",
+                    ep.token, ep.same_token_calls
+                ),
+            );
             continue;
         }
         if ep.accepted > 1 {
             judged += 1;
             bad += 1;
-            ev.finding(ep.at, format!("after a 401 for {}, {} new tokens were fetched before the retry", ep.token, ep.accepted));
+            ev.finding(
+                ep.at,
+                format!(
+                    "after a 401 for {}, {} new tokens were fetched before the retry",
+                    ep.token, ep.accepted
+                ),
+            );
             continue;
         }
         let Some(r) = ep.retry else {
@@ -93,26 +114,51 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             chain += 1;
             if chain + 1 >= LOOP_ROUNDS {
                 bad += 1;
-                ev.finding(r.at_ms, format!("401 → new token → 401 for {} rounds in a row: a retry loop", chain + 1));
+                ev.finding(
+                    r.at_ms,
+                    format!(
+                        "401 → new token → 401 for {} rounds in a row: a retry loop",
+                        chain + 1
+                    ),
+                );
                 chain = 0;
             }
         } else {
             chain = 0;
         }
         if examples.len() < 3 {
-            let got = if ep.accepted == 1 { "one new token" } else { "another token" };
-            examples.push((ep.at, format!("401 for {}: {got}, retried {} later", ep.token, human_ms(r.at_ms - ep.at))));
+            let got = if ep.accepted == 1 {
+                "one new token"
+            } else {
+                "another token"
+            };
+            examples.push((
+                ep.at,
+                format!(
+                    "401 for {}: {got}, retried {} later",
+                    ep.token,
+                    human_ms(r.at_ms - ep.at)
+                ),
+            ));
         }
     }
     let mut rec = recovery.clone();
     let med = median(&mut rec);
-    ev.count("unauthorized", judged + inconclusive).count("judged", judged).count("violations", bad).count("inconclusive", inconclusive);
+    ev.count("unauthorized", judged + inconclusive)
+        .count("judged", judged)
+        .count("violations", bad)
+        .count("inconclusive", inconclusive);
     if let Some(m) = med {
         ev.value("recovery_ms_median", m as f64);
-        ev.value("recovery_ms_max", recovery.iter().copied().max().unwrap_or(0) as f64);
+        ev.value(
+            "recovery_ms_max",
+            recovery.iter().copied().max().unwrap_or(0) as f64,
+        );
     }
     if bad > 0 {
-        return ev.fail(format!("{bad} of {judged} 401 answers were not followed by one new token and one retry"));
+        return ev.fail(format!(
+            "{bad} of {judged} 401 answers were not followed by one new token and one retry"
+        ));
     }
     for (at, detail) in examples {
         ev.finding(at, detail);
@@ -124,7 +170,10 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             "the client never got a 401"
         });
     }
-    ev.pass(format!("{judged} 401 answers, each followed by one new token and one retry ({} median)", human_ms(med.unwrap_or(0))))
+    ev.pass(format!(
+        "{judged} 401 answers, each followed by one new token and one retry ({} median)",
+        human_ms(med.unwrap_or(0))
+    ))
 }
 
 pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
@@ -141,23 +190,36 @@ pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         let wait = i64::try_from(f.retry_after_s.unwrap_or(1)).unwrap_or(i64::MAX / 2_000) * 1000;
         let required = wait - (wait / 10).max(GRACE_MS);
         let same_kind = |e: &&&Event| e.kind == f.kind && e.at_ms >= f.answered_ms;
-        let Some(next) = v.events[idx + 1..].iter().find(same_kind) else { continue };
+        let Some(next) = v.events[idx + 1..].iter().find(same_kind) else {
+            continue;
+        };
         retries += 1;
         let gap = next.at_ms - f.answered_ms;
         min_gap = Some(min_gap.map_or(gap, |m| m.min(gap)));
         if gap < required {
             early += 1;
-            let within = v.events[idx + 1..].iter().filter(same_kind).filter(|e| e.at_ms < f.answered_ms + wait).count();
+            let within = v.events[idx + 1..]
+                .iter()
+                .filter(same_kind)
+                .filter(|e| e.at_ms < f.answered_ms + wait)
+                .count();
             max_within = max_within.max(within as u64);
             ev.finding(next.at_ms, format!("retried {} after a {} with Retry-After {}s ({within} requests within that wait)", human_ms(gap), f.status, wait / 1000));
         }
     }
-    ev.count("faults", faults).count("retries", retries).count("early_retries", early).count("requests_in_one_wait_max", max_within);
+    ev.count("faults", faults)
+        .count("retries", retries)
+        .count("early_retries", early)
+        .count("requests_in_one_wait_max", max_within);
     if let Some(g) = min_gap {
         ev.value("gap_ms_min", g as f64);
     }
     if retries == 0 {
-        return ev.none(if faults > 0 { "the client got 503/429 answers but never retried" } else { "the client never got a 503 or 429" });
+        return ev.none(if faults > 0 {
+            "the client got 503/429 answers but never retried"
+        } else {
+            "the client never got a 503 or 429"
+        });
     }
     if early > 0 {
         return ev.fail(format!("{early} of {retries} retries after a 503/429 came before Retry-After ran out (up to {max_within} requests in one wait)"));

@@ -10,8 +10,10 @@ const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const NONE: &str = "no token request was seen";
 
 fn is_form(ct: Option<&str>) -> bool {
-    ct.and_then(|c| c.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    ct.and_then(|c| c.split(';').next()).is_some_and(|m| {
+        m.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
 }
 
 pub(super) fn form_post(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
@@ -26,7 +28,10 @@ pub(super) fn form_post(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         } else if !is_form(e.content_type.as_deref()) {
             bad += 1;
             let ct = e.content_type.as_deref().unwrap_or("(none)");
-            ev.finding(e.at_ms, format!("Content-Type {ct:?}, not application/x-www-form-urlencoded"));
+            ev.finding(
+                e.at_ms,
+                format!("Content-Type {ct:?}, not application/x-www-form-urlencoded"),
+            );
         }
     }
     ev.count("token_requests", n).count("violations", bad);
@@ -83,7 +88,11 @@ pub(super) fn single_params(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence
         n += 1;
         ev.seen(e.at_ms);
         let mut seen = BTreeSet::new();
-        let repeated: BTreeSet<&str> = form.iter().filter(|p| !seen.insert(p.as_str())).map(String::as_str).collect();
+        let repeated: BTreeSet<&str> = form
+            .iter()
+            .filter(|p| !seen.insert(p.as_str()))
+            .map(String::as_str)
+            .collect();
         if !repeated.is_empty() {
             bad += 1;
             let list = repeated.into_iter().collect::<Vec<_>>().join(", ");
@@ -136,7 +145,12 @@ mod tests {
     #[test]
     fn request_shape() {
         let log = Log::steady(1_000);
-        for id in ["token_request.form_post", "token_request.grant_type", "token_request.single_params", "token_request.no_query"] {
+        for id in [
+            "token_request.form_post",
+            "token_request.grant_type",
+            "token_request.single_params",
+            "token_request.no_query",
+        ] {
             assert_eq!(log.verdict(id), Verdict::Pass, "{id}");
         }
         let mut log = Log::steady(500);
@@ -151,7 +165,11 @@ mod tests {
         let e = log.token_refused(600, "malformed");
         e.reason = None;
         e.grant_type = None;
-        e.form_params = Some(vec!["grant_type".into(), "assertion".into(), "assertion".into()]);
+        e.form_params = Some(vec![
+            "grant_type".into(),
+            "assertion".into(),
+            "assertion".into(),
+        ]);
         let r = log.result("token_request.single_params");
         assert_eq!(r.verdict, Verdict::Fail);
         assert!(r.findings[0].detail.contains("assertion"));

@@ -9,7 +9,10 @@ pub(crate) const AUD: &str = "http://gw.test/oauth/token";
 pub(crate) const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 pub(crate) fn ctx() -> CheckContext {
-    CheckContext { audiences: vec![AUD.to_owned()], ..CheckContext::default() }
+    CheckContext {
+        audiences: vec![AUD.to_owned()],
+        ..CheckContext::default()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -147,7 +150,10 @@ impl Log {
     }
 
     pub(crate) fn result(&self, id: &str) -> CheckResult {
-        self.results().into_iter().find(|r| r.id == id).expect("known check id")
+        self.results()
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("known check id")
     }
 
     pub(crate) fn verdict(&self, id: &str) -> Verdict {

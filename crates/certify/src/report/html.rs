@@ -44,7 +44,12 @@ impl<W: Write> Html<W> {
     fn text(&mut self, s: &str) -> io::Result<()> {
         self.out.write_all(escape(s).as_bytes())
     }
-    fn el(&mut self, tag: &'static str, attrs: &[(&'static str, &str)], text: &str) -> io::Result<()> {
+    fn el(
+        &mut self,
+        tag: &'static str,
+        attrs: &[(&'static str, &str)],
+        text: &str,
+    ) -> io::Result<()> {
         self.open(tag, attrs)?;
         self.text(text)?;
         self.close(tag)
@@ -104,11 +109,18 @@ pub fn write(w: &mut impl Write, s: &Summary, events: &[Event]) -> io::Result<()
     h.el("title", &[], &format!("bearing certify: {}", s.plan.name))?;
     h.fixed(STYLE)?;
     h.fixed("</head><body>")?;
-    h.el("h1", &[], &format!("Client certification — plan {}", s.plan.name))?;
+    h.el(
+        "h1",
+        &[],
+        &format!("Client certification — plan {}", s.plan.name),
+    )?;
     let (cls, label) = overall(s.verdict);
     h.open("p", &[])?;
     h.el("span", &[("class", cls)], label)?;
-    h.text(&format!(" · {} pass, {} fail, {} no evidence", s.totals.pass, s.totals.fail, s.totals.no_evidence))?;
+    h.text(&format!(
+        " · {} pass, {} fail, {} no evidence",
+        s.totals.pass, s.totals.fail, s.totals.no_evidence
+    ))?;
     h.close("p")?;
     meta(&mut h, s)?;
     timeline(&mut h, s)?;
@@ -127,12 +139,22 @@ fn meta<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
     let length = s.plan_started_ms.map_or(0, |p| s.ended_ms - p);
     let rows: [(&str, String); 8] = [
         ("plan", format!("{} ({})", s.plan.name, s.plan.origin)),
-        ("description", s.plan.description.clone().unwrap_or_default()),
+        (
+            "description",
+            s.plan.description.clone().unwrap_or_default(),
+        ),
         ("profile", s.profile.clone()),
         ("token endpoint", s.token_url.clone()),
         ("accepted aud", s.audiences.join(", ")),
         ("started", s.started_at.clone()),
-        ("ended by", format!("{} after {:.1} s", s.ended_by.as_str(), length as f64 / 1000.0)),
+        (
+            "ended by",
+            format!(
+                "{} after {:.1} s",
+                s.ended_by.as_str(),
+                length as f64 / 1000.0
+            ),
+        ),
         ("tool", s.tool.clone()),
     ];
     for (k, v) in rows {
@@ -150,8 +172,15 @@ fn describe(a: &Action) -> String {
         Action::PhaseStarted { name } => format!("phase {name}"),
         Action::TokenLifetime { ms } => format!("token lifetime {:.1} s", *ms as f64 / 1000.0),
         Action::Revoked { tokens } => format!("revoked {tokens} tokens"),
-        Action::TokenFault { status, retry_after_s, probability } => {
-            format!("token endpoint answers {status} (Retry-After {retry_after_s} s, {:.0}% of requests)", probability * 100.0)
+        Action::TokenFault {
+            status,
+            retry_after_s,
+            probability,
+        } => {
+            format!(
+                "token endpoint answers {status} (Retry-After {retry_after_s} s, {:.0}% of requests)",
+                probability * 100.0
+            )
         }
         Action::Latency { ms } => format!("{ms} ms added latency"),
         Action::FaultsCleared => "faults cleared".into(),
@@ -164,7 +193,12 @@ fn timeline<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
     h.el("h2", &[], "Plan timeline")?;
     let origin = s.plan_started_ms.unwrap_or(s.ended_ms);
     h.open("table", &[])?;
-    for m in s.timeline.iter().filter(|m| !matches!(m.action, Action::TokenLifetime { .. } | Action::FaultsCleared)) {
+    for m in s.timeline.iter().filter(|m| {
+        !matches!(
+            m.action,
+            Action::TokenLifetime { .. } | Action::FaultsCleared
+        )
+    }) {
         h.open("tr", &[])?;
         h.el("td", &[], &rel(m.at_ms, origin))?;
         h.el("td", &[], &describe(&m.action))?;
@@ -177,17 +211,26 @@ fn timeline<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
 fn phases(s: &Summary) -> Vec<(i64, i64, String)> {
     let mut out: Vec<(i64, i64, String)> = Vec::new();
     for m in &s.timeline {
-        let boundary = matches!(m.action, Action::PhaseStarted { .. } | Action::Settling | Action::Ended { .. });
-        if boundary && let Some(last) = out.last_mut() && last.1 == i64::MAX {
+        let boundary = matches!(
+            m.action,
+            Action::PhaseStarted { .. } | Action::Settling | Action::Ended { .. }
+        );
+        if boundary
+            && let Some(last) = out.last_mut()
+            && last.1 == i64::MAX
+        {
             last.1 = m.at_ms;
         }
+        // The first phase is set up before the client comes; its span starts with the plan.
         if let Action::PhaseStarted { name } = &m.action
-            && s.plan_started_ms.is_some_and(|p| m.at_ms >= p)
+            && let Some(p) = s.plan_started_ms
         {
-            out.push((m.at_ms, i64::MAX, name.clone()));
+            out.push((m.at_ms.max(p), i64::MAX, name.clone()));
         }
     }
-    if let Some(last) = out.last_mut() && last.1 == i64::MAX {
+    if let Some(last) = out.last_mut()
+        && last.1 == i64::MAX
+    {
         last.1 = s.ended_ms;
     }
     out
@@ -200,15 +243,50 @@ fn chart<W: Write>(h: &mut Html<W>, s: &Summary, evs: &[&Event], origin: i64) ->
     let end = s.ended_ms.max(start + 1);
     let x = |t: i64| ((t - start) as f64 / (end - start) as f64 * WIDTH).clamp(0.0, WIDTH);
     let view = format!("0 0 {WIDTH} 130");
-    h.open("svg", &[("viewBox", &view), ("width", "100%"), ("role", "img"), ("aria-label", "timeline")])?;
+    h.open(
+        "svg",
+        &[
+            ("viewBox", &view),
+            ("width", "100%"),
+            ("role", "img"),
+            ("aria-label", "timeline"),
+        ],
+    )?;
     for (i, (a, b, name)) in phases(s).iter().enumerate() {
         let fill = if i % 2 == 0 { "#eef3fb" } else { "#f7f1e6" };
         let (xa, xb) = (x(*a), x(*b));
-        h.empty("rect", &[("x", &format!("{xa:.1}")), ("y", "0"), ("width", &format!("{:.1}", (xb - xa).max(0.5))), ("height", "130"), ("fill", fill)])?;
-        h.el("text", &[("x", &format!("{:.1}", xa + 2.0)), ("y", "12"), ("font-size", "10"), ("fill", "#555")], name)?;
+        h.empty(
+            "rect",
+            &[
+                ("x", &format!("{xa:.1}")),
+                ("y", "0"),
+                ("width", &format!("{:.1}", (xb - xa).max(0.5))),
+                ("height", "130"),
+                ("fill", fill),
+            ],
+        )?;
+        h.el(
+            "text",
+            &[
+                ("x", &format!("{:.1}", xa + 2.0)),
+                ("y", "12"),
+                ("font-size", "10"),
+                ("fill", "#555"),
+            ],
+            name,
+        )?;
     }
     for (row, y, label) in [(true, 45.0, "token requests"), (false, 95.0, "API calls")] {
-        h.el("text", &[("x", "2"), ("y", &format!("{:.0}", y - 16.0)), ("font-size", "10"), ("fill", "#333")], label)?;
+        h.el(
+            "text",
+            &[
+                ("x", "2"),
+                ("y", &format!("{:.0}", y - 16.0)),
+                ("font-size", "10"),
+                ("fill", "#333"),
+            ],
+            label,
+        )?;
         let mut buckets: Vec<u8> = vec![0; WIDTH as usize + 1];
         for e in evs.iter().filter(|e| e.is_token_request() == row) {
             let b = x(e.at_ms) as usize;
@@ -225,15 +303,48 @@ fn chart<W: Write>(h: &mut Html<W>, s: &Summary, evs: &[&Event], origin: i64) ->
                 2 => "#ef6c00",
                 _ => "#c62828",
             };
-            h.empty("rect", &[("x", &px.to_string()), ("y", &format!("{:.0}", y - 10.0)), ("width", "1"), ("height", "20"), ("fill", colour)])?;
+            h.empty(
+                "rect",
+                &[
+                    ("x", &px.to_string()),
+                    ("y", &format!("{:.0}", y - 10.0)),
+                    ("width", "1"),
+                    ("height", "20"),
+                    ("fill", colour),
+                ],
+            )?;
         }
     }
-    h.el("text", &[("x", "2"), ("y", "126"), ("font-size", "10"), ("fill", "#555")], &rel(start, origin))?;
-    h.el("text", &[("x", &format!("{:.0}", WIDTH - 60.0)), ("y", "126"), ("font-size", "10"), ("fill", "#555")], &rel(end, origin))?;
+    h.el(
+        "text",
+        &[
+            ("x", "2"),
+            ("y", "126"),
+            ("font-size", "10"),
+            ("fill", "#555"),
+        ],
+        &rel(start, origin),
+    )?;
+    h.el(
+        "text",
+        &[
+            ("x", &format!("{:.0}", WIDTH - 60.0)),
+            ("y", "126"),
+            ("font-size", "10"),
+            ("fill", "#555"),
+        ],
+        &rel(end, origin),
+    )?;
     h.close("svg")
 }
 
-fn client<W: Write>(h: &mut Html<W>, s: &Summary, c: &ClientReport, events: &[Event], origin: i64) -> io::Result<()> {
+fn client<W: Write>(
+    h: &mut Html<W>,
+    s: &Summary,
+    c: &ClientReport,
+    events: &[Event],
+    origin: i64,
+) -> io::Result<()> {
     let (cls, label) = overall(c.verdict);
     h.open("h2", &[])?;
     h.text(&format!("Client {} — ", c.client_id))?;
@@ -247,7 +358,10 @@ fn client<W: Write>(h: &mut Html<W>, s: &Summary, c: &ClientReport, events: &[Ev
             c.token_requests, c.tokens_issued, c.api_calls, c.faults, c.totals.pass, c.totals.fail, c.totals.no_evidence
         ),
     )?;
-    let evs: Vec<&Event> = events.iter().filter(|e| e.client.as_deref() == Some(c.client_id.as_str())).collect();
+    let evs: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.client.as_deref() == Some(c.client_id.as_str()))
+        .collect();
     chart(h, s, &evs, origin)?;
     h.open("table", &[])?;
     h.open("tr", &[])?;
@@ -281,7 +395,17 @@ fn check_row<W: Write>(h: &mut Html<W>, r: &CheckResult, origin: i64) -> io::Res
         h.el("summary", &[("class", "small")], "evidence")?;
         h.open("ul", &[("class", "small")])?;
         if let (Some(a), Some(b)) = (r.first_ms, r.last_ms) {
-            h.el("li", &[], &format!("from {} to {} ({} to {})", rel(a, origin), rel(b, origin), rfc3339_ms(a), rfc3339_ms(b)))?;
+            h.el(
+                "li",
+                &[],
+                &format!(
+                    "from {} to {} ({} to {})",
+                    rel(a, origin),
+                    rel(b, origin),
+                    rfc3339_ms(a),
+                    rfc3339_ms(b)
+                ),
+            )?;
         }
         for (k, v) in &r.counts {
             h.el("li", &[], &format!("{k}: {v}"))?;
@@ -290,10 +414,18 @@ fn check_row<W: Write>(h: &mut Html<W>, r: &CheckResult, origin: i64) -> io::Res
             h.el("li", &[], &format!("{k}: {v}"))?;
         }
         for f in &r.findings {
-            h.el("li", &[], &format!("{}  {}", rel(f.at_ms, origin), f.detail))?;
+            h.el(
+                "li",
+                &[],
+                &format!("{}  {}", rel(f.at_ms, origin), f.detail),
+            )?;
         }
         if r.findings_total > r.findings.len() as u64 {
-            h.el("li", &[], &format!("… {} findings in all", r.findings_total))?;
+            h.el(
+                "li",
+                &[],
+                &format!("… {} findings in all", r.findings_total),
+            )?;
         }
         h.close("ul")?;
         h.close("details")?;

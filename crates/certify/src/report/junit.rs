@@ -52,5 +52,7 @@ pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
         }
         report.add_test_suite(suite);
     }
-    report.serialize(w).map_err(|e| Error::Report(e.to_string()))
+    report
+        .serialize(w)
+        .map_err(|e| Error::Report(e.to_string()))
 }

@@ -45,11 +45,17 @@ pub fn default_dir(base: &Path, at: SystemTime) -> PathBuf {
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
     std::fs::File::create(path)
         .map(std::io::BufWriter::new)
-        .map_err(|source| Error::Io { path: path.to_owned(), source })
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io { path: path.to_owned(), source }
+    move |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes `summary.json`, `report.html`, `junit.xml` and `events.jsonl` into `dir` (created

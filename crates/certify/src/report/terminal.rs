@@ -16,7 +16,11 @@ pub struct Options {
 }
 
 fn paint(o: Options, code: &str, text: &str) -> String {
-    if o.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if o.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 fn seconds(ms: i64) -> String {
@@ -53,7 +57,14 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
         writeln!(
             w,
             "client {}: {v}  ({} pass, {} fail, {} no evidence) - {} token requests, {} tokens issued, {} API calls, {} faults",
-            c.client_id, c.totals.pass, c.totals.fail, c.totals.no_evidence, c.token_requests, c.tokens_issued, c.api_calls, c.faults
+            c.client_id,
+            c.totals.pass,
+            c.totals.fail,
+            c.totals.no_evidence,
+            c.token_requests,
+            c.tokens_issued,
+            c.api_calls,
+            c.faults
         )?;
         let width = c.checks.iter().map(|r| r.id.len()).max().unwrap_or(0);
         for r in &c.checks {
@@ -65,7 +76,12 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
             writeln!(w, "  [{tag}] {:width$}  {}", r.id, r.summary)?;
             if r.verdict == Verdict::Fail {
                 for f in r.findings.iter().take(o.findings.max(1)) {
-                    writeln!(w, "         {:>10}  {}", seconds(f.at_ms - origin), f.detail)?;
+                    writeln!(
+                        w,
+                        "         {:>10}  {}",
+                        seconds(f.at_ms - origin),
+                        f.detail
+                    )?;
                 }
                 let shown = r.findings.len().min(o.findings.max(1)) as u64;
                 if r.findings_total > shown {
@@ -76,17 +92,28 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
         }
     }
     if s.unattributed_events > 0 {
-        writeln!(w, "\n{} requests could not be attributed to a registered client", s.unattributed_events)?;
+        writeln!(
+            w,
+            "\n{} requests could not be attributed to a registered client",
+            s.unattributed_events
+        )?;
     }
     writeln!(w)?;
     let t = s.totals;
     let line = match s.verdict {
         Overall::Pass => paint(o, "32;1", "CERTIFIED: every check passed"),
-        Overall::Fail => paint(o, "31;1", &format!("NOT CERTIFIED: {} checks failed", t.fail)),
+        Overall::Fail => paint(
+            o,
+            "31;1",
+            &format!("NOT CERTIFIED: {} checks failed", t.fail),
+        ),
         Overall::Incomplete => paint(
             o,
             "33;1",
-            &format!("NOT CERTIFIED YET: {} checks saw no evidence (run the client through the whole plan)", t.no_evidence),
+            &format!(
+                "NOT CERTIFIED YET: {} checks saw no evidence (run the client through the whole plan)",
+                t.no_evidence
+            ),
         ),
     };
     writeln!(w, "{line}")

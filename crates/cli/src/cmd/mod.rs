@@ -2,6 +2,7 @@
 
 mod bench;
 mod call;
+mod certify;
 mod common;
 mod conform;
 mod decode;
@@ -51,6 +52,8 @@ pub enum Command {
     Load(load::Args),
     /// Run conformance suites (RFC 7523 / RFC 6750 catalog); exit 1 when a case failed.
     Conform(conform::Args),
+    /// Watch a partner's client against the sandbox gateway and certify what it does.
+    Certify(certify::Args),
 }
 
 /// Runs the chosen command.
@@ -69,5 +72,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Bench(a) => bench::run(a, &g),
         Command::Load(a) => load::run(a, &g).await,
         Command::Conform(a) => conform::run(a, &g).await,
+        Command::Certify(a) => certify::run(a, &g).await,
     }
 }

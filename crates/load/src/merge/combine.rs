@@ -233,15 +233,16 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
     let mut scenarios = Vec::new();
     let mut scenario_threshold_count = 0;
     for (i, rs) in first.summary.scenarios.iter().enumerate() {
-        let kind: ScenarioKind = serde_json::from_value(serde_json::Value::String(
-            rs.kind.clone(),
-        ))
-        .map_err(|_| {
-            Issue::unusable(
-                &first.dir,
-                format!("summary.json: scenario {:?}: unknown kind {:?}", rs.name, rs.kind),
-            )
-        })?;
+        let kind: ScenarioKind = serde_json::from_value(serde_json::Value::String(rs.kind.clone()))
+            .map_err(|_| {
+                Issue::unusable(
+                    &first.dir,
+                    format!(
+                        "summary.json: scenario {:?}: unknown kind {:?}",
+                        rs.name, rs.kind
+                    ),
+                )
+            })?;
         scenario_threshold_count += rs.thresholds.len();
         let spec = ScenarioSpec {
             name: rs.name.clone(),
@@ -356,7 +357,12 @@ pub(crate) fn evaluate_thresholds(r: &mut RunResult) {
             .spec
             .thresholds
             .iter()
-            .map(|t| t.evaluate(&s.phase_stats(t.phase.unwrap_or(main), seconds), &s.spec.name))
+            .map(|t| {
+                t.evaluate(
+                    &s.phase_stats(t.phase.unwrap_or(main), seconds),
+                    &s.spec.name,
+                )
+            })
             .collect();
     }
     r.thresholds = r

@@ -93,9 +93,14 @@ impl Issue {
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Missing { dir, reason } => write!(f, "{}: missing shard: {reason}", dir.display()),
+            Self::Missing { dir, reason } => {
+                write!(f, "{}: missing shard: {reason}", dir.display())
+            }
             Self::Gap { index, count } => {
-                write!(f, "shard {index}/{count}: missing: no directory holds its report")
+                write!(
+                    f,
+                    "shard {index}/{count}: missing: no directory holds its report"
+                )
             }
             Self::Failed { index, dir, reason } => {
                 write!(f, "{}: shard {index} failed: {reason}", dir.display())
@@ -191,10 +196,7 @@ pub struct Merged {
 pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     if dirs.is_empty() {
         return Err(MergeError {
-            issues: vec![Issue::unusable(
-                Path::new(""),
-                "no shard directories given",
-            )],
+            issues: vec![Issue::unusable(Path::new(""), "no shard directories given")],
         });
     }
     let mut shards = Vec::new();
@@ -222,8 +224,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 pub fn write(m: &Merged, out: &Path) -> crate::Result<Written> {
     let mut w = report::write(&m.result, None, out)?;
     let p = out.join(SHARDS_FILE);
-    let json =
-        serde_json::to_vec_pretty(&m.info).map_err(|e| Error::Histogram(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&m.info).map_err(|e| Error::Histogram(e.to_string()))?;
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     w.files.push(SHARDS_FILE.to_owned());
     Ok(w)

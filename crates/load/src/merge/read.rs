@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, LogEntry, LogIteratorError,
-};
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry, LogIteratorError};
 
 use super::Issue;
 use crate::report::summary::{Latency, SCHEMA_ID, Summary};
@@ -88,7 +86,10 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Issue> {
             "the shard ran --find-capacity; capacity searches are not merged",
         ));
     }
-    let (index, count) = summary.shard.as_ref().map_or((0, 1), |s| (s.index, s.count));
+    let (index, count) = summary
+        .shard
+        .as_ref()
+        .map_or((0, 1), |s| (s.index, s.count));
     if count == 0 || index >= count {
         return Err(Issue::unusable(
             dir,
@@ -322,10 +323,7 @@ fn check_complete(s: &Shard) -> Result<(), Issue> {
             if ps.ok + ps.errors != ps.count {
                 return Err(Issue::unusable(
                     &s.dir,
-                    format!(
-                        "summary.json: {}.{pname}: ok + errors != count",
-                        sc.name
-                    ),
+                    format!("summary.json: {}.{pname}: ok + errors != count", sc.name),
                 ));
             }
         }

@@ -240,7 +240,9 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
             .map_err(|e| Error::Goose(format!("the load runtime failed: {e}")))
             .and_then(|r| r)
         }
-        None => Box::pin(attack.execute()).await.map_err(|e| Error::Goose(e.to_string())),
+        None => Box::pin(attack.execute())
+            .await
+            .map_err(|e| Error::Goose(e.to_string())),
     };
     let goose_ended = Instant::now();
     done.store(true, Ordering::Release);

@@ -1,0 +1,227 @@
+//! End-to-end tests of `bearing certify`: the binary runs the certification gateway, a
+//! partner client (bearing-auth's `TokenManager`) talks to it over HTTP through the bundled
+//! `smoke` plan, and the reports land in --report-dir; bad input exits 2 with the position;
+//! SIGTERM still writes the report.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bearing_auth::token::{ManagerConfig, TokenClient, TokenClientOptions, TokenManager};
+use bearing_auth::{AssertionSigner, SigningKey, SystemClock};
+
+fn bearing() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
+    for v in [
+        "BEARING_TARGET",
+        "BEARING_PRIVATE_KEY",
+        "BEARING_CLIENT_ID",
+        "BEARING_TOKEN_URL",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// A key pair from `bearing keygen` in `dir`: (private key path, certificate path).
+fn keygen(dir: &Path, id: &str) -> (String, String) {
+    let d = dir.to_str().expect("utf-8");
+    let out = bearing()
+        .args(["keygen", "--client-id", id, "--out", d])
+        .output()
+        .expect("keygen");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (format!("{d}/private.pem"), format!("{d}/cert.pem"))
+}
+
+/// Starts `bearing certify` and reads its banner (the readiness poll): (child, token URL, API URL).
+fn certify(args: &[&str]) -> (Child, String, String, std::thread::JoinHandle<String>) {
+    let mut child = bearing()
+        .args(["certify", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn bearing certify");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut token_url, mut api_url) = (String::new(), String::new());
+    let mut line = String::new();
+    while reader.read_line(&mut line).expect("read") > 0 {
+        if let Some(u) = line.strip_prefix("token endpoint:") {
+            token_url = u.trim().to_owned();
+        }
+        if let Some(u) = line.strip_prefix("inventory API:") {
+            api_url = u.trim().to_owned();
+        }
+        if line.starts_with("press ctrl-c") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(
+        token_url.starts_with("http://127.0.0.1:"),
+        "no token URL printed"
+    );
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = reader.read_to_string(&mut s);
+        s
+    });
+    (child, token_url, api_url, rest)
+}
+
+// A TokenManager client certified through the smoke plan by the real binary: exit 0, every
+// check passes, and summary.json, report.html, junit.xml are in --report-dir.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_manager_is_certified_end_to_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, cert) = keygen(dir.path(), "partner");
+    let reports = dir.path().join("out");
+    let (mut child, token_url, api_url, rest) = certify(&[
+        "--client",
+        &format!("partner={cert}"),
+        "--plan",
+        "smoke",
+        "--report-dir",
+        reports.to_str().expect("utf-8"),
+    ]);
+
+    let key = Arc::new(SigningKey::from_file(Path::new(&key)).expect("key"));
+    let signer = AssertionSigner::builder(key, "partner")
+        .audience(token_url.as_str())
+        .build()
+        .expect("signer");
+    let client = TokenClient::new(
+        token_url.parse().expect("url"),
+        &TokenClientOptions::default(),
+    )
+    .expect("client");
+    let m = TokenManager::new(
+        signer,
+        client,
+        Arc::new(SystemClock),
+        ManagerConfig {
+            max_attempts: 5,
+            ..ManagerConfig::default()
+        },
+    )
+    .expect("manager");
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = tokio::spawn({
+        let stop = Arc::clone(&stop);
+        async move {
+            let http = m.client().http().clone();
+            while !stop.load(Ordering::Relaxed) {
+                let r = m
+                    .call(|t| http.post(&api_url).bearer_auth(t.expose()).send())
+                    .await;
+                let pause = match r {
+                    Ok(_) => Duration::from_millis(30),
+                    Err(bearing_auth::Error::Token(t)) => {
+                        t.retry_after().unwrap_or(Duration::from_secs(1))
+                    }
+                    Err(_) => Duration::from_secs(1),
+                };
+                tokio::time::sleep(pause).await;
+            }
+        }
+    });
+    let status = tokio::task::spawn_blocking(move || child.wait().expect("wait"))
+        .await
+        .expect("join");
+    stop.store(true, Ordering::Relaxed);
+    let _ = worker.await;
+    let out = rest.join().expect("stdout");
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("CERTIFIED: every check passed"), "{out}");
+    assert!(out.contains("phase token-503"), "{out}");
+
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("summary.json")).expect("summary.json"),
+    )
+    .expect("json");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/certify-summary.schema.json"))
+            .expect("schema");
+    let v = jsonschema::validator_for(&schema).expect("schema compiles");
+    assert!(
+        v.is_valid(&summary),
+        "summary.json does not match its schema"
+    );
+    assert_eq!(summary["verdict"], "pass");
+    assert_eq!(summary["clients"][0]["totals"]["pass"], 18);
+    for f in ["report.html", "junit.xml", "events.jsonl"] {
+        assert!(reports.join(f).is_file(), "{f} missing");
+    }
+}
+
+// A bad plan is bad input: exit 2, and the message points at file:line:col.
+#[test]
+fn bad_plan_exits_2_with_position() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, cert) = keygen(dir.path(), "partner");
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        "name: x\nphases:\n  - name: a\n    duration: 1s\n    revoke: maybe\n",
+    )
+    .expect("write");
+    let out = bearing()
+        .args([
+            "certify",
+            "--listen",
+            "127.0.0.1:0",
+            "--client",
+            &format!("partner={cert}"),
+            "--plan",
+        ])
+        .arg(&plan)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("plan.yaml:5:"), "{err}");
+    let out = bearing()
+        .args(["certify", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "no --client is bad input");
+}
+
+// SIGTERM (like ctrl-c) ends the wait for a client and the report is still written.
+#[cfg(unix)]
+#[test]
+fn sigterm_still_writes_the_report() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, cert) = keygen(dir.path(), "partner");
+    let reports = dir.path().join("out");
+    let (child, _, _, rest) = certify(&[
+        "--client",
+        &format!("partner={cert}"),
+        "--report-dir",
+        reports.to_str().expect("utf-8"),
+    ]);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let mut child = child;
+    let status = child.wait().expect("wait");
+    let out = rest.join().expect("stdout");
+    assert_eq!(status.code(), Some(1), "not certified: {out}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("summary.json")).expect("summary.json"),
+    )
+    .expect("json");
+    assert_eq!(summary["ended_by"], "interrupted");
+    assert_eq!(summary["verdict"], "incomplete");
+    assert!(out.contains("NOT CERTIFIED YET"), "{out}");
+}
