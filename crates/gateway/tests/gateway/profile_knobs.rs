@@ -92,9 +92,9 @@ async fn expired_registered_certificate() {
         let f = Fixture::with_config(&p, c);
         let r = f.token(&f.assertion()).await;
         if issued {
-            r.assert_issued()
+            r.assert_issued();
         } else {
-            r.assert_token_error(400, "invalid_grant")
+            r.assert_token_error(400, "invalid_grant");
         }
     }
 }

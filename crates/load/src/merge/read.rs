@@ -15,10 +15,14 @@ use crate::stats::{LatencyStats, Phase, new_histogram};
 /// `(scenario, phase)`.
 pub(crate) type Key = (String, Phase);
 
+/// `(attempts, failures)` per Unix second, per `(scenario, phase)`.
+pub(crate) type CountsByKey = BTreeMap<Key, BTreeMap<u64, (u64, u64)>>;
+
 /// One interval of one scenario and phase, as logged (several entries of one second add up).
 #[derive(Debug, Clone)]
 pub(crate) struct LoggedInterval {
     /// Unix second it covers.
+    #[allow(dead_code, reason = "kept for diagnostics in Debug output")]
     pub epoch_second: u64,
     pub corrected: Histogram<u64>,
     pub uncorrected: Histogram<u64>,
@@ -36,7 +40,7 @@ pub(crate) struct Shard {
     pub intervals: BTreeMap<Key, BTreeMap<u64, LoggedInterval>>,
     /// Attempts and failures per `(scenario, phase)` and Unix second, when the log has them
     /// (`#[Counts: …]` lines).
-    pub counts: Option<BTreeMap<Key, BTreeMap<u64, (u64, u64)>>>,
+    pub counts: Option<CountsByKey>,
 }
 
 fn failed(dir: &Path, index: u32, reason: impl Into<String>) -> Issue {
@@ -135,7 +139,7 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Issue> {
 
 type Parsed = (
     BTreeMap<Key, BTreeMap<u64, LoggedInterval>>,
-    Option<BTreeMap<Key, BTreeMap<u64, (u64, u64)>>>,
+    Option<CountsByKey>,
 );
 
 /// Splits a tag `{scenario}.{phase}[.{corrected|uncorrected}]` (scenario names hold no dot).
@@ -215,12 +219,9 @@ fn parse_log(log: &[u8], base: u64) -> Result<Parsed, String> {
 
 /// Reads the `#[Counts: Tag=<scenario>.<phase>,<second>,<count>,<errors>]` lines; `None` when
 /// the log has none (a log written before they existed).
-fn parse_counts(
-    log: &[u8],
-    base: u64,
-) -> Result<Option<BTreeMap<Key, BTreeMap<u64, (u64, u64)>>>, String> {
+fn parse_counts(log: &[u8], base: u64) -> Result<Option<CountsByKey>, String> {
     let text = String::from_utf8_lossy(log);
-    let mut out: BTreeMap<Key, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
+    let mut out: CountsByKey = BTreeMap::new();
     let mut any = false;
     for (n, line) in text.lines().enumerate() {
         let Some(rest) = line.strip_prefix("#[Counts: Tag=") else {
