@@ -18,6 +18,8 @@
 
 mod combine;
 mod read;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -122,6 +122,14 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Issue> {
         ));
     }
     let log = std::fs::read(&lp).map_err(|e| Issue::unusable(dir, format!("{log_name}: {e}")))?;
+    // The writer ends every line: a log that stops mid-line was cut short while written.
+    if !log.ends_with(b"\n") {
+        return Err(failed(
+            dir,
+            index,
+            format!("incomplete: {log_name} ends mid-line (cut short while being written)"),
+        ));
+    }
     let (intervals, counts) = parse_log(&log, summary.base_epoch_secs)
         .map_err(|e| Issue::unusable(dir, format!("{log_name}: {e}")))?;
     let shard = Shard {

@@ -59,6 +59,10 @@ fn put(dir: &Path, name: &str, data: &[u8], files: &mut Vec<String>) -> Result<(
 
 /// Writes the report set of `r` (and of a capacity search, when given) into `dir`.
 ///
+/// `summary.json` is written last, through a temporary file renamed into place: its
+/// presence says the report set is complete, which is how `bearing report merge` tells a
+/// shard that finished from one that died while writing (issue 8).
+///
 /// # Errors
 /// [`Error::Io`] naming the file that could not be written.
 pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Result<Written> {
@@ -66,7 +70,6 @@ pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Res
     let summary = Summary::new(r, capacity);
     let mut files = Vec::new();
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Histogram(e.to_string()))?;
-    put(dir, "summary.json", &json, &mut files)?;
     for s in &r.scenarios {
         for p in Phase::ALL {
             let d = &s.phases[p as usize];
@@ -85,6 +88,11 @@ pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Res
         html::render(r, &summary).as_bytes(),
         &mut files,
     )?;
+    let tmp = dir.join(".summary.json.partial");
+    std::fs::write(&tmp, &json).map_err(|e| Error::io(&tmp, e))?;
+    let p = dir.join("summary.json");
+    std::fs::rename(&tmp, &p).map_err(|e| Error::io(&p, e))?;
+    files.insert(0, "summary.json".to_owned());
     Ok(Written {
         dir: dir.to_owned(),
         summary,
