@@ -211,3 +211,76 @@ fn allow_http_reaches_a_non_loopback_sandbox() {
         stderr(&out)
     );
 }
+
+// `bearing load` against the HTTPS sandbox: with the target's CA bundle every request
+// succeeds (the per-user clients trust it); without it, the run fails rather than silently
+// measuring TLS errors. A plain-http target off loopback is refused before any traffic.
+#[test]
+fn load_over_tls_uses_the_targets_ca_bundle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, cert) = keygen(dir.path());
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-self-signed",
+        "--client",
+        &format!("{CLIENT}={cert}"),
+    ]);
+    let token_url = server.info["token_url"].as_str().expect("token_url");
+    let api_url = server.info["api_url"].as_str().expect("api_url");
+    let pem = server.info["tls_certificate_pem"].as_str().expect("pem");
+    std::fs::write(dir.path().join("sandbox-ca.pem"), pem).expect("write ca");
+    let target = dir.path().join("target.yaml");
+    let body = |tls: &str| {
+        format!(
+            "token_url: {token_url}\nclient_id: {CLIENT}\nprivate_key: private.pem\n\
+             certificate: cert.pem\n{tls}apis:\n  - {{ name: api, method: GET, url: {api_url} }}\n"
+        )
+    };
+    let profile = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/load/smoke.yaml");
+    let report = dir.path().join("report");
+    let load = |t: &std::path::Path, report: &std::path::Path| {
+        run(&[
+            "load",
+            profile,
+            "--target",
+            t.to_str().expect("utf-8"),
+            "--duration",
+            "1s",
+            "--threads",
+            "1",
+            "--quiet",
+            "--report-dir",
+            report.to_str().expect("utf-8"),
+        ])
+    };
+
+    std::fs::write(&target, body("tls: { ca_bundle: sandbox-ca.pem }\n")).expect("target");
+    let out = load(&target, &report);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("summary.json")).expect("summary"))
+            .expect("json");
+    let text = s.to_string();
+    assert!(!text.contains("transport"), "TLS errors in {text}");
+
+    // Without the CA the sandbox's certificate is not trusted: the run does not pass.
+    std::fs::write(&target, body("")).expect("target");
+    let out = load(&target, &dir.path().join("report-no-ca"));
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Plain http to a host off this machine: refused up front, exit 2.
+    std::fs::write(
+        &target,
+        format!(
+            "token_url: http://gw.example.com/oauth/token\nclient_id: {CLIENT}\n\
+             private_key: {key}\napis:\n  - {{ name: api, method: GET, url: http://gw.example.com/api }}\n"
+        ),
+    )
+    .expect("target");
+    let started = std::time::Instant::now();
+    let out = load(&target, &dir.path().join("report-http"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--allow-http"), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

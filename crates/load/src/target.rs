@@ -57,6 +57,9 @@ pub struct LoadTarget {
     target: Target,
     x5t: Option<String>,
     jti_prefix: String,
+    /// CA bundle / mTLS identity from the target's `tls` block; `None` when the defaults
+    /// (system roots, no client certificate) apply.
+    tls: Option<bearing_auth::token::TlsMaterial>,
 }
 
 impl LoadTarget {
@@ -66,6 +69,14 @@ impl LoadTarget {
     /// # Errors
     /// Key, certificate or body-file errors; [`Error::Target`] for an unusable API spec.
     pub fn from_target(target: &Target, jti_prefix: &str) -> Result<Self> {
+        // Assertions and tokens are credentials: no clear text off this machine unless the
+        // target says so (the same rule as the token client).
+        bearing_auth::token::check_plain_http(&target.token_url, target.tls.allow_http)?;
+        for a in &target.apis {
+            bearing_auth::token::check_plain_http(&a.url, target.tls.allow_http)?;
+        }
+        let tls = bearing_auth::token::TlsMaterial::load(&target.token_client_options())?;
+        let tls = (!tls.is_default()).then_some(tls);
         let identity = target.load_identity()?;
         let x5t = if target.assertion.x5t {
             identity
@@ -116,6 +127,7 @@ impl LoadTarget {
             target: target.clone(),
             x5t,
             jti_prefix: jti_prefix.to_owned(),
+            tls,
         })
     }
 
@@ -133,6 +145,25 @@ impl LoadTarget {
                 Error::Target("the target lists no apis; api scenarios need one".into())
             }),
         }
+    }
+
+    /// An HTTP client for one simulated user when the target has its own TLS settings (CA
+    /// bundle, mTLS identity); `None` when goose's per-user client (system roots) will do.
+    ///
+    /// # Errors
+    /// [`Error::Target`] when reqwest refuses the TLS settings.
+    pub fn user_client(&self, timeout: std::time::Duration) -> Result<Option<reqwest::Client>> {
+        let Some(tls) = &self.tls else {
+            return Ok(None);
+        };
+        let builder = reqwest::Client::builder()
+            .user_agent(concat!("bearing/", env!("CARGO_PKG_VERSION")))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        tls.apply(builder)
+            .build()
+            .map(Some)
+            .map_err(|e| Error::Target(format!("cannot build the http client: {e}")))
     }
 
     /// The base URL (`scheme://host:port`) goose is given.

@@ -102,6 +102,95 @@ impl RawResponse {
     }
 }
 
+/// The TLS settings of [`TokenClientOptions`] read and checked once (CA bundle, mTLS
+/// identity), ready to apply to any number of HTTP clients: the load generator builds one
+/// client per simulated user with the same material.
+#[derive(Clone, Default)]
+pub struct TlsMaterial {
+    roots: Vec<reqwest::Certificate>,
+    roots_only: bool,
+    identity: Option<reqwest::Identity>,
+    danger_accept_invalid_certs: bool,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("roots", &self.roots.len())
+            .field("roots_only", &self.roots_only)
+            .field("identity", &self.identity.as_ref().map(|_| "…"))
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .finish()
+    }
+}
+
+impl TlsMaterial {
+    /// Reads the CA bundle and the client identity the options name.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for an unreadable file; [`Error::InvalidCertificate`] /
+    /// [`Error::InvalidKey`] naming the file at fault; [`Error::KeyMismatch`] when the client
+    /// certificate does not match its key; [`Error::Config`] for a certificate without a key
+    /// (or the reverse) or `ca_bundle_only` without a bundle.
+    pub fn load(options: &TokenClientOptions) -> Result<Self> {
+        let mut m = Self {
+            danger_accept_invalid_certs: options.danger_accept_invalid_certs,
+            roots_only: options.ca_bundle_only,
+            ..Self::default()
+        };
+        if let Some(path) = &options.ca_bundle {
+            m.roots = load_ca_bundle(path)?;
+        } else if options.ca_bundle_only {
+            return Err(Error::Config(
+                "ca_bundle_only is set but no ca_bundle is given".into(),
+            ));
+        }
+        match (&options.client_cert, &options.client_key) {
+            (Some(cert), Some(key)) => m.identity = Some(load_identity(cert, key)?),
+            (None, None) => {}
+            (Some(c), None) => {
+                return Err(Error::Config(format!(
+                    "client certificate {} given without client_key",
+                    c.display()
+                )));
+            }
+            (None, Some(k)) => {
+                return Err(Error::Config(format!(
+                    "client key {} given without client_cert",
+                    k.display()
+                )));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Whether nothing differs from a default client (system roots, no client identity).
+    pub fn is_default(&self) -> bool {
+        self.roots.is_empty() && self.identity.is_none() && !self.danger_accept_invalid_certs
+    }
+
+    /// The builder with these roots, identity and verification setting.
+    pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        if !self.roots.is_empty() {
+            builder = if self.roots_only {
+                builder.tls_certs_only(self.roots.clone())
+            } else {
+                builder.tls_certs_merge(self.roots.clone())
+            };
+        }
+        if let Some(id) = &self.identity {
+            builder = builder.identity(id.clone());
+        }
+        if self.danger_accept_invalid_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        builder
+    }
+}
+
 /// Posts assertions to one token endpoint. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct TokenClient {
@@ -134,37 +223,9 @@ impl TokenClient {
             .user_agent(options.user_agent.clone())
             // A redirect would send the assertion to another URL (307/308 keep the body).
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(path) = &options.ca_bundle {
-            let certs = load_ca_bundle(path)?;
-            builder = if options.ca_bundle_only {
-                builder.tls_certs_only(certs)
-            } else {
-                builder.tls_certs_merge(certs)
-            };
-        } else if options.ca_bundle_only {
-            return Err(Error::Config(
-                "ca_bundle_only is set but no ca_bundle is given".into(),
-            ));
-        }
-        match (&options.client_cert, &options.client_key) {
-            (Some(cert), Some(key)) => builder = builder.identity(load_identity(cert, key)?),
-            (None, None) => {}
-            (Some(c), None) => {
-                return Err(Error::Config(format!(
-                    "client certificate {} given without client_key",
-                    c.display()
-                )));
-            }
-            (None, Some(k)) => {
-                return Err(Error::Config(format!(
-                    "client key {} given without client_cert",
-                    k.display()
-                )));
-            }
-        }
+        builder = TlsMaterial::load(options)?.apply(builder);
         if options.danger_accept_invalid_certs {
             tracing::warn!(url = %token_url, "TLS certificate verification is disabled");
-            builder = builder.tls_danger_accept_invalid_certs(true);
         }
         let http = builder.build().map_err(|e| {
             Error::Config(format!(

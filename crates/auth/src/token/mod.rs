@@ -9,7 +9,7 @@ mod manager;
 mod response;
 
 pub use client::{
-    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
+    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TlsMaterial, TokenClient, TokenClientOptions,
     check_plain_http, is_loopback,
 };
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};

@@ -396,15 +396,28 @@ fn build_attack(
     c.timeout = Some(format!("{}", timeout.as_secs_f64()));
     let mut attack =
         GooseAttack::initialize_with_config(c).map_err(|e| Error::Goose(e.to_string()))?;
+    // A target with its own CA bundle or mTLS identity gets one client per user built with
+    // it (goose's own client only knows the system roots). Built once here so a bad setting
+    // fails before the run.
+    let custom_tls = target.user_client(timeout)?.is_some();
+    let target = Arc::new(target.clone());
     for sh in shared {
         let shc = Arc::clone(sh);
+        let target = Arc::clone(&target);
         let f: TransactionFunction = Arc::new(move |user| {
             let sh = Arc::clone(&shc);
             let first = user.get_session_data::<Ran>().is_none();
             if first {
                 user.set_session_data(Ran);
             }
-            let client = user.client.clone();
+            let client = if first && custom_tls {
+                match target.user_client(timeout) {
+                    Ok(Some(c)) => c,
+                    _ => user.client.clone(),
+                }
+            } else {
+                user.client.clone()
+            };
             Box::pin(async move {
                 if first {
                     crate::scenario::run_user(sh, client).await;

@@ -261,7 +261,10 @@ mod tests {
             // spread over the busy threads.
             let per_cpu = step.rate_per_cpu_sec().expect("rate");
             let expected = step.rate() / (2.0 * share);
-            assert!((per_cpu - expected).abs() <= expected * 1e-6, "{per_cpu} vs {expected}");
+            assert!(
+                (per_cpu - expected).abs() <= expected * 1e-6,
+                "{per_cpu} vs {expected}"
+            );
         }
         let v = verify(&step, &cert, Algorithm::ES256);
         assert_eq!(v.threads_sampled, 2);
