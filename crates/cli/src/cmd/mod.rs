@@ -8,6 +8,7 @@ mod conform;
 mod decode;
 pub mod keygen;
 mod load;
+mod report;
 mod serve;
 mod sign;
 mod token;
@@ -54,6 +55,8 @@ pub enum Command {
     Conform(conform::Args),
     /// Watch a partner's client against the sandbox gateway and certify what it does.
     Certify(certify::Args),
+    /// Work on written reports: `report merge` merges the shards of a sharded load run.
+    Report(report::Args),
 }
 
 /// Runs the chosen command.
@@ -73,5 +76,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Load(a) => load::run(a, &g).await,
         Command::Conform(a) => conform::run(a, &g).await,
         Command::Certify(a) => certify::run(a, &g).await,
+        Command::Report(a) => report::run(a, &g).await,
     }
 }
