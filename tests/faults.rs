@@ -551,7 +551,8 @@ async fn cli_reports_each_fault() {
 }
 
 /// A gateway that never answers: `bearing token` gives up at its 30 s request timeout and
-/// `bearing call` after three such attempts. Ignored in CI for its length;
+/// `bearing call` after three such attempts (`--timeout` bounds both: see
+/// `cli_timeout_flag_bounds_a_stall`). Ignored in CI for its length;
 /// `scripts/faults.sh` runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "takes 2 minutes: the CLI's default request timeout is 30 s"]
@@ -580,4 +581,30 @@ async fn cli_gives_up_on_a_stall() {
         &["timed out", "timeout"],
         seen - 1,
     );
+}
+
+// `--timeout` bounds the whole command on a gateway that accepts and never answers: token
+// and call give up within it (plus process start), exit 3, and say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_timeout_flag_bounds_a_stall() {
+    let srv = Broken::start(Mode::Stall).await;
+    let mut args = token_args(&srv.token_url());
+    args.extend(["--timeout".into(), "1s".into()]);
+    let (out, took) = bearing(args).await;
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+
+    let mut args = call_args(&srv.token_url(), &format!("{}/api", srv.base));
+    args.extend(["--timeout".into(), "2s".into()]);
+    let (out, took) = bearing(args).await;
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("no answer within 2s"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -38,6 +38,9 @@ pub struct Args {
     /// Also print the response status line and headers.
     #[arg(short = 'i', long)]
     pub include: bool,
+    /// Give up after this long in all (token requests, the call and its one retry), e.g. 10s.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 struct Request {
@@ -99,41 +102,60 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
     let req = build_request(&a, &target)?;
-    let manager = target.token_manager()?;
+    let id = target.load_identity()?;
+    let mut opts = target.token_client_options();
+    opts.request_timeout = a.timeout;
+    opts.connect_timeout = opts.connect_timeout.min(a.timeout);
+    let manager = bearing_auth::TokenManager::new(
+        id.signer,
+        bearing_auth::TokenClient::new(target.token_url.clone(), &opts)?,
+        std::sync::Arc::new(bearing_auth::SystemClock),
+        bearing_auth::token::ManagerConfig::default(),
+    )?;
     let http = manager.client().http().clone();
-    let outcome = manager
-        .call(|token| {
-            let mut b = http
-                .request(req.method.clone(), req.url.clone())
-                .bearer_auth(token.expose());
-            for (k, v) in &req.headers {
-                b = b.header(k, v);
-            }
-            if let Some(body) = &req.body {
-                b = b.body(body.clone());
-            }
-            async move {
-                let resp = b.send().await?;
-                let status = resp.status().as_u16();
-                let headers: Vec<(String, String)> = resp
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
-                let body = resp.bytes().await?;
-                Ok::<_, reqwest::Error>((status, (headers, body)))
-            }
-        })
-        .await?;
+    let call = manager.call(|token| {
+        let mut b = http
+            .request(req.method.clone(), req.url.clone())
+            .bearer_auth(token.expose());
+        for (k, v) in &req.headers {
+            b = b.header(k, v);
+        }
+        if let Some(body) = &req.body {
+            b = b.body(body.clone());
+        }
+        async move {
+            let resp = b.send().await?;
+            let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, (headers, body)))
+        }
+    });
+    // One deadline over everything: a gateway that accepts connections and never answers
+    // must not hold the command for retries × request timeout.
+    let outcome = tokio::time::timeout(a.timeout, call).await;
     let stats = manager.stats();
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
+    let outcome = outcome.map_err(|_| {
+        anyhow::anyhow!(
+            "no answer within {} ({} {}, or its token endpoint {})",
+            humantime::format_duration(a.timeout),
+            req.method,
+            req.url,
+            target.token_url
+        )
+    })??;
     let (status, (headers, body)) = outcome
         .response
         .with_context(|| format!("calling {} {}", req.method, req.url))?;

@@ -24,6 +24,9 @@ pub struct Args {
     /// A `scope` form parameter.
     #[arg(long)]
     pub scope: Option<String>,
+    /// Give up when the token endpoint has not answered within this long, e.g. 10s.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Runs `bearing token`.
@@ -35,6 +38,8 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let id = target.load_identity()?;
     let mut opts = target.token_client_options();
     opts.scope.clone_from(&a.scope);
+    opts.request_timeout = a.timeout;
+    opts.connect_timeout = opts.connect_timeout.min(a.timeout);
     let client = bearing_auth::token::TokenClient::new(target.token_url.clone(), &opts)?;
     let assertion = id.signer.sign()?;
     let result = client.request_token(&assertion).await;
