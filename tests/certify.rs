@@ -114,13 +114,18 @@ async fn token_manager_is_certified_end_to_end() {
     )
     .expect("manager");
     let stop = Arc::new(AtomicBool::new(false));
+    let tokens = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let worker = tokio::spawn({
         let stop = Arc::clone(&stop);
+        let tokens = Arc::clone(&tokens);
         async move {
             let http = m.client().http().clone();
             while !stop.load(Ordering::Relaxed) {
                 let r = m
-                    .call(|t| http.post(&api_url).bearer_auth(t.expose()).send())
+                    .call(|t| {
+                        tokens.lock().expect("lock").insert(t.expose().to_owned());
+                        http.post(&api_url).bearer_auth(t.expose()).send()
+                    })
                     .await;
                 let pause = match r {
                     Ok(_) => Duration::from_millis(30),
@@ -159,6 +164,41 @@ async fn token_manager_is_certified_end_to_end() {
     assert_eq!(summary["clients"][0]["totals"]["pass"], 18);
     for f in ["report.html", "junit.xml", "events.jsonl"] {
         assert!(reports.join(f).is_file(), "{f} missing");
+    }
+
+    // Secrets never reach the reports or the terminal: no access token the client used, no
+    // assertion (a compact JWS always starts `eyJ`), no line of the private key.
+    let tokens = tokens.lock().expect("lock").clone();
+    assert!(!tokens.is_empty());
+    let key_pem = std::fs::read_to_string(dir.path().join("private.pem")).expect("key");
+    let key_lines: Vec<&str> = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .collect();
+    let mut texts = vec![("stdout".to_owned(), out.clone())];
+    for e in std::fs::read_dir(&reports).expect("reports") {
+        let p = e.expect("entry").path();
+        if p.is_file() {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+            texts.push((p.display().to_string(), text));
+        }
+    }
+    for (what, text) in &texts {
+        for t in &tokens {
+            assert!(!text.contains(t.as_str()), "{what} holds an access token");
+        }
+        let jws = text.match_indices("eyJ").any(|(i, _)| {
+            let rest = &text[i..];
+            let seg: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect();
+            seg.split('.').count() == 3 && seg.len() > 100
+        });
+        assert!(!jws, "{what} holds an assertion");
+        for l in &key_lines {
+            assert!(!text.contains(l), "{what} holds a line of the private key");
+        }
     }
 }
 
