@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Soak (issue 9): runs the sandbox (`bearing serve`, release build) under sustained
+# Soak (issues 7 and 9): runs the sandbox (`bearing serve`, release build) under sustained
 # `bearing load` — token requests with fresh assertions and API calls — for SOAK_SECONDS,
-# sampling the server every SAMPLE_SECONDS: resident memory, open file descriptors, and the
-# token and jti (replay) store sizes from the admin counters. Prints the table and whether
-# each figure stayed bounded (its maximum over the second half within 25 % of the first
-# half's, or under a small floor).
+# sampling every SAMPLE_SECONDS: the server's resident memory, open file descriptors, and
+# token and jti (replay) store sizes from the admin counters, and the load generator's
+# resident memory. Prints the table, whether each figure stayed bounded (its maximum over
+# the second half within 25 % of the first half's, or under a small floor), and the load
+# generator's RSS at the end over its RSS at 1 minute (issue 7: within 1.2x after 10 min).
 #
 # Usage: scripts/soak.sh                    (10 minutes)
 #   SOAK_SECONDS=600     how long the load runs
@@ -79,12 +80,13 @@ echo "== soak: ${SOAK_SECONDS}s at ${SOAK_RATE}/s against $TOKEN_URL (server pid
 LOAD_PID=$!
 
 sample() {
-    local t=$1 rss fds c
+    local t=$1 rss fds c lrss
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVE_PID/status")
+    lrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$LOAD_PID/status" 2>/dev/null || echo 0)
     fds=$(ls "/proc/$SERVE_PID/fd" | wc -l)
     c=$(curl -sf -H "X-Admin-Secret: $SECRET" "$ADMIN_URL/counters")
-    printf '%s\t%s\t%s\t%s\n' "$t" "$rss" "$fds" \
-        "$(jq -r '[.tokens_active, .replay_entries, .tokens_issued, ([.token_errors[]] | add // 0), ([.api_calls[][]] | add // 0)] | @tsv' <<<"$c")"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$fds" \
+        "$(jq -r '[.tokens_active, .replay_entries, .tokens_issued, ([.token_errors[]] | add // 0), ([.api_calls[][]] | add // 0)] | @tsv' <<<"$c")" "${lrss:-0}"
 }
 
 START=$(date +%s)
@@ -103,11 +105,11 @@ kill -0 "$SERVE_PID" 2>/dev/null || { echo "soak.sh: the server died" >&2; cat "
 echo
 echo "Soak: ${SOAK_SECONDS}s at ${SOAK_RATE}/s (token lifetime $TOKEN_LIFETIME), sandbox sampled every ${SAMPLE_SECONDS}s"
 awk -F'\t' '
-    BEGIN { printf "%7s %9s %6s %14s %12s %14s %12s %12s\n", "t (s)", "RSS (MB)", "fds", "tokens active", "jti entries", "tokens issued", "token errors", "api calls" }
-    { printf "%7d %9.1f %6d %14d %12d %14d %12d %12d\n", $1, $2 / 1024, $3, $4, $5, $6, $7, $8 }' "$WORK/samples.tsv"
+    BEGIN { printf "%7s %9s %6s %14s %12s %14s %12s %12s %14s\n", "t (s)", "RSS (MB)", "fds", "tokens active", "jti entries", "tokens issued", "token errors", "api calls", "load RSS (MB)" }
+    { printf "%7d %9.1f %6d %14d %12d %14d %12d %12d %14.1f\n", $1, $2 / 1024, $3, $4, $5, $6, $7, $8, $9 / 1024 }' "$WORK/samples.tsv"
 echo
 awk -F'\t' '
-    { t[NR] = $1; rss[NR] = $2; fds[NR] = $3; tok[NR] = $4; jti[NR] = $5; n = NR }
+    { t[NR] = $1; rss[NR] = $2; fds[NR] = $3; tok[NR] = $4; jti[NR] = $5; lrss[NR] = $9; n = NR }
     function maxr(a, from, to,   m, i) { m = 0; for (i = from; i <= to; i++) if (a[i] > m) m = a[i]; return m }
     function verdict(name, a, floor,   h, m1, m2) {
         h = int(n / 2)
@@ -117,6 +119,9 @@ awk -F'\t' '
     END {
         if (n < 5) { print "too few samples for a verdict (run longer)"; exit }
         verdict("RSS (kB)", rss, 65536); verdict("fds", fds, 64); verdict("tokens active", tok, 1000); verdict("jti entries", jti, 1000)
+        # The load generator at about 1 minute and at its last sample before it exited.
+        for (i = 1; i <= n; i++) { if (t[i] >= 60 && at1 == "") at1 = i; if (lrss[i] > 0) last = i }
+        if (at1 != "" && last > at1) printf "load RSS       at %ds %.1f MB, at %ds %.1f MB: %.2fx (target <= 1.2x)\n", t[at1], lrss[at1] / 1024, t[last], lrss[last] / 1024, lrss[last] / lrss[at1]
     }' "$WORK/samples.tsv"
 echo
 echo "bearing load exit code: $LOAD_RC (1 = a threshold missed); its summary:"
