@@ -21,6 +21,10 @@ use measure::{KeySharing, Step, Verification};
 
 /// Flags of `bearing bench`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  bearing bench sign                               # RS256 on 1..N threads, next to openssl\n  \
+    bearing bench sign --alg ES256 --threads 2 --duration 5s"
+)]
 pub struct Args {
     /// What to benchmark.
     #[command(subcommand)]
@@ -81,63 +85,104 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
 
 /// The JSON document of `bench sign` (schemas/bench-sign.schema.json).
 #[derive(Debug, Serialize)]
-struct Report {
-    alg: &'static str,
-    key: KeyInfo,
-    duration_secs: f64,
-    rounds: u8,
-    machine: Machine,
-    openssl: Option<OpensslInfo>,
-    steps: Vec<StepReport>,
-    verification: Verification,
-    ok: bool,
+pub struct Report {
+    /// The JWS algorithm.
+    pub alg: &'static str,
+    /// The key signed with.
+    pub key: KeyInfo,
+    /// Signing time per thread count and round, seconds.
+    pub duration_secs: f64,
+    /// Rounds per thread count.
+    pub rounds: u8,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// The openssl reference, when it ran.
+    pub openssl: Option<OpensslInfo>,
+    /// One step per thread count.
+    pub steps: Vec<StepReport>,
+    /// Sampled assertions verified with the key's certificate, all steps.
+    pub verification: Verification,
+    /// Whether every sampled assertion verified.
+    pub ok: bool,
 }
 
+/// The key of a benchmark.
 #[derive(Debug, Serialize)]
-struct KeyInfo {
-    kind: String,
-    source: String,
+pub struct KeyInfo {
+    /// `RSA-2048`, `EC P-256`, …
+    pub kind: String,
+    /// `generated` or the key file's path.
+    pub source: String,
 }
 
+/// The machine a benchmark ran on.
 #[derive(Debug, Serialize)]
-struct Machine {
-    cpus: usize,
-    cpu_model: Option<String>,
-    os: &'static str,
-    arch: &'static str,
+pub struct Machine {
+    /// Cores available.
+    pub cpus: usize,
+    /// `/proc/cpuinfo`'s model name.
+    pub cpu_model: Option<String>,
+    /// Operating system.
+    pub os: &'static str,
+    /// CPU architecture.
+    pub arch: &'static str,
 }
 
+/// The `openssl speed` reference.
 #[derive(Debug, Serialize)]
-struct OpensslInfo {
-    version: String,
-    algorithm: String,
+pub struct OpensslInfo {
+    /// `openssl version`.
+    pub version: String,
+    /// The `openssl speed` test (`rsa2048`).
+    pub algorithm: String,
 }
 
+/// One thread count.
 #[derive(Debug, Serialize)]
-struct StepReport {
-    threads: usize,
-    assertions: u64,
-    elapsed_secs: f64,
-    assertions_per_sec: f64,
-    per_core_per_sec: f64,
-    scaling_efficiency: f64,
-    latency_us: Latency,
-    on_cpu_secs: Option<f64>,
-    assertions_per_cpu_sec: Option<f64>,
-    cpu_share: Option<f64>,
-    openssl_sign_per_sec: Option<f64>,
-    ratio_to_openssl: Option<f64>,
-    rounds_assertions_per_sec: Vec<f64>,
-    rounds_openssl_sign_per_sec: Vec<f64>,
-    verification: Verification,
+pub struct StepReport {
+    /// Threads signing at once.
+    pub threads: usize,
+    /// Assertions signed (median round).
+    pub assertions: u64,
+    /// Wall time, seconds.
+    pub elapsed_secs: f64,
+    /// Assertions per second, all threads.
+    pub assertions_per_sec: f64,
+    /// Assertions per second per thread.
+    pub per_core_per_sec: f64,
+    /// Rate over `threads` × the one-thread rate.
+    pub scaling_efficiency: f64,
+    /// Time per signature.
+    pub latency_us: Latency,
+    /// Time the threads were on a CPU (Linux only).
+    pub on_cpu_secs: Option<f64>,
+    /// Assertions per second of CPU time.
+    pub assertions_per_cpu_sec: Option<f64>,
+    /// Share of `threads × elapsed` spent on a CPU.
+    pub cpu_share: Option<f64>,
+    /// `openssl speed`'s sign/s with as many processes.
+    pub openssl_sign_per_sec: Option<f64>,
+    /// Our rate over openssl's.
+    pub ratio_to_openssl: Option<f64>,
+    /// Our rate in each round.
+    pub rounds_assertions_per_sec: Vec<f64>,
+    /// openssl's rate in each round.
+    pub rounds_openssl_sign_per_sec: Vec<f64>,
+    /// Sampled assertions of this step verified.
+    pub verification: Verification,
 }
 
+/// Time per signature, µs.
 #[derive(Debug, Serialize)]
-struct Latency {
-    p50: f64,
-    p99: f64,
-    max: f64,
-    mean: f64,
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
 }
 
 fn check_args(a: &SignArgs) -> anyhow::Result<(Algorithm, usize)> {
@@ -178,27 +223,67 @@ fn load_key(a: &SignArgs, alg: Algorithm) -> anyhow::Result<(SigningKey, String)
 }
 
 fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
-    let (alg, max_threads) = check_args(a)?;
     let format = if a.json { Format::Json } else { g.output };
+    let progress = !g.quiet;
+    let measured = measure_sign(a, &|line: &str| {
+        if progress {
+            eprintln!("{line}");
+        }
+    })?;
+    if let Some(why) = &measured.openssl_skipped {
+        tracing::warn!("{why}: no hardware reference");
+    }
+    let report = measured.report;
+    match format {
+        Format::Json => crate::output::print_json(&serde_json::to_value(&report)?)?,
+        Format::Text => print_text(&report, &mut std::io::stdout().lock())?,
+    }
+    if report.ok {
+        Ok(Exit::Ok)
+    } else {
+        let v = &report.verification;
+        eprintln!(
+            "error: {} of {} sampled assertions did not verify with the key's certificate",
+            v.sampled - v.valid,
+            v.sampled
+        );
+        Ok(Exit::Failed)
+    }
+}
+
+/// What [`measure_sign`] measured, and why openssl was not run (when it was not).
+#[derive(Debug)]
+pub struct Measured {
+    /// The report (`--output json` of `bench sign`).
+    pub report: Report,
+    /// Why there is no openssl reference: `--no-openssl`, not on the PATH, no matching test.
+    pub openssl_skipped: Option<String>,
+}
+
+/// Runs the signing benchmark described by `a` (each thread count 1..=N, alternating with
+/// `openssl speed` when it is on the PATH) and returns the report; `progress` gets one line
+/// per measurement as it starts. Shared by `bench sign` and `bearing demo`.
+///
+/// # Errors
+/// Bad flags or key (exit 2), a signing failure.
+pub fn measure_sign(a: &SignArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Measured> {
+    let (alg, max_threads) = check_args(a)?;
     let (key, source) = load_key(a, alg)?;
     let key = Arc::new(key);
     let cert = Certificate::self_signed(&key, "bearing-bench", 1)?;
-    let openssl = if a.no_openssl {
-        None
+    let (openssl, openssl_skipped) = if a.no_openssl {
+        (None, Some("--no-openssl given".to_owned()))
     } else {
         match (openssl::version(), openssl::speed_name(alg, key.kind())) {
-            (Some(version), Some(algorithm)) => Some(OpensslInfo { version, algorithm }),
-            (None, _) => {
-                tracing::warn!("openssl is not on the PATH: no hardware reference");
-                None
-            }
-            (Some(_), None) => {
-                tracing::warn!(
+            (Some(version), Some(algorithm)) => (Some(OpensslInfo { version, algorithm }), None),
+            (None, _) => (None, Some("openssl not found".to_owned())),
+            (Some(_), None) => (
+                None,
+                Some(format!(
                     "openssl speed has no test for {alg} with a {} key",
                     key.kind()
-                );
-                None
-            }
+                )),
+            ),
         }
     };
     let sharing = if a.shared_key {
@@ -206,7 +291,6 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     } else {
         KeySharing::PerThread
     };
-    let progress = !g.quiet;
     let mut steps = Vec::with_capacity(max_threads);
     let mut total = Verification::default();
     let mut rate_1 = None;
@@ -217,13 +301,11 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
         let mut theirs = Vec::with_capacity(usize::from(a.rounds));
         let mut v = Verification::default();
         for round in 1..=a.rounds {
-            if progress {
-                let d = humantime::format_duration(a.duration);
-                eprintln!(
-                    "bench sign: {alg}, {n} thread(s), {d}, round {round}/{}…",
-                    a.rounds
-                );
-            }
+            let d = humantime::format_duration(a.duration);
+            progress(&format!(
+                "bench sign: {alg}, {n} thread(s), {d}, round {round}/{}…",
+                a.rounds
+            ));
             let step = measure::run_step(&key, alg, n, a.duration, sharing)?;
             let rv = measure::verify(&step, &cert, alg);
             v.sampled += rv.sampled;
@@ -231,12 +313,10 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
             v.threads_sampled = v.threads_sampled.max(rv.threads_sampled);
             ours.push(step);
             if let Some(o) = &openssl {
-                if progress {
-                    eprintln!(
-                        "bench sign: openssl speed {}, {n} process(es)…",
-                        o.algorithm
-                    );
-                }
+                progress(&format!(
+                    "bench sign: openssl speed {}, {n} process(es)…",
+                    o.algorithm
+                ));
                 match openssl::speed(&o.algorithm, a.duration, n) {
                     Ok(r) => theirs.push(r),
                     Err(e) => tracing::warn!("{e:#}"),
@@ -271,20 +351,10 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
         verification: total,
         ok,
     };
-    match format {
-        Format::Json => crate::output::print_json(&serde_json::to_value(&report)?)?,
-        Format::Text => print_text(&report, &mut std::io::stdout().lock())?,
-    }
-    if ok {
-        Ok(Exit::Ok)
-    } else {
-        eprintln!(
-            "error: {} of {} sampled assertions did not verify with the key's certificate",
-            total.sampled - total.valid,
-            total.sampled
-        );
-        Ok(Exit::Failed)
-    }
+    Ok(Measured {
+        report,
+        openssl_skipped,
+    })
 }
 
 fn step_report(step: &Step, rate_1: f64, openssl: Option<f64>, v: Verification) -> StepReport {

@@ -19,7 +19,7 @@ use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
 /// The embedded sandbox's token lifetime; the expectation profile carries the same value.
-const SANDBOX_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+pub const SANDBOX_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
 
 /// Flags of `bearing conform`.
 #[derive(Debug, clap::Args)]

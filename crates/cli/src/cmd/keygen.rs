@@ -13,8 +13,9 @@ use crate::output::{Format, Global};
 /// Flags of `bearing keygen`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
-    writes keys/private.pem (0600) and keys/cert.pem, prints the certificate to register"
+    after_help = "Examples:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
+    # writes keys/private.pem (0600) and keys/cert.pem, prints the certificate to register\n  \
+    bearing keygen --client-id SampleConfId --out keys/ --alg ES256"
 )]
 pub struct Args {
     /// The client id, used as the certificate's common name.

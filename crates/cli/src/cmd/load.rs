@@ -83,7 +83,8 @@ fn progress_bar(g: &Global) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-fn progress_message(p: &bearing_load::Progress) -> String {
+/// The live progress line of a load run (shared with `bearing demo`).
+pub fn progress_message(p: &bearing_load::Progress) -> String {
     if let Some((done, total)) = p.preparing {
         return format!("{}: {done}/{total} ({:.0}/s)", p.label, p.rate);
     }

@@ -4,8 +4,10 @@ mod bench;
 mod call;
 mod certify;
 mod common;
+mod completions;
 mod conform;
 mod decode;
+mod demo;
 pub mod keygen;
 mod load;
 mod report;
@@ -22,7 +24,18 @@ use crate::output::Global;
 ///
 /// Every command runs against an embedded sandbox gateway when no target is given.
 #[derive(Debug, Parser)]
-#[command(name = "bearing", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "bearing",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        bearing demo                                   # start here: conformance, load, signing\n  \
+        bearing conform --target target.yaml           # is a real gateway conformant?\n  \
+        bearing load scenarios/load/api.yaml           # API calls at 2000/s against the sandbox\n  \
+        bearing help <command>                         # every command has examples"
+)]
 pub struct Cli {
     /// Flags shared by every command.
     #[command(flatten)]
@@ -35,6 +48,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start here: conformance suites, a load run and a signing benchmark on the sandbox.
+    Demo(demo::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(display_order = 100)]
+    Completions(completions::Args),
     /// Generate a private key (PKCS#8 PEM, mode 0600) and a self-signed certificate to register.
     Keygen(keygen::Args),
     /// Print one signed assertion.
@@ -56,6 +74,9 @@ pub enum Command {
     /// Watch a partner's client against the sandbox gateway and certify what it does.
     Certify(certify::Args),
     /// Work on written reports: `report merge` merges the shards of a sharded load run.
+    #[command(after_help = "Examples:\n  \
+        bearing report merge run/shard-0 run/shard-1 run/shard-2 --out run/merged\n  \
+        bearing report merge --help                    # what merging checks, exit codes")]
     Report(report::Args),
 }
 
@@ -66,6 +87,8 @@ pub enum Command {
 pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let g = cli.global;
     match cli.command {
+        Command::Demo(a) => Box::pin(demo::run(a, &g)).await,
+        Command::Completions(a) => completions::run(&a),
         Command::Keygen(a) => keygen::run(a, &g),
         Command::Sign(a) => sign::run(a, &g),
         Command::Decode(a) => decode::run(a, &g),
