@@ -27,13 +27,16 @@ const SECONDS: u64 = 3;
 /// Each sample, as both figures: corrected (from the intended start) and uncorrected.
 type Sample = (u64, u64);
 
+/// One second of one phase: timed samples (value, ok) and untimed failures.
+type Second = (Vec<(Sample, bool)>, u64);
+
 /// What one shard did, sample by sample, so the expected merge can be computed apart.
 struct ShardData {
     index: u32,
     /// Whole Unix second the shard's log counts from (shard 2 starts a second late).
     base: u64,
     /// `(scenario, phase) -> second past base -> (timed samples (value, ok), untimed failures)`.
-    samples: BTreeMap<(usize, Phase), BTreeMap<u64, (Vec<(Sample, bool)>, u64)>>,
+    samples: BTreeMap<(usize, Phase), BTreeMap<u64, Second>>,
 }
 
 /// A deterministic xorshift stream per (shard, scenario, phase, second).
