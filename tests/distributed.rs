@@ -222,6 +222,13 @@ fn local_three_shard_run_merges_exactly() {
     let v = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = v.iter_errors(&m).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    assert!(v.is_valid(&printed["summary"]));
+    let merge_schema = json_file(&root().join("schemas/load-merge.schema.json"));
+    let mv = jsonschema::validator_for(&merge_schema).expect("schema compiles");
+    for doc in [&printed["shards"], &json_file(&merged.join("shards.json"))] {
+        let errors: Vec<String> = mv.iter_errors(doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
 
     // Counts: the merged totals are the sums of the shards'.
     let totals = m["totals"].as_object().expect("totals");

@@ -30,7 +30,8 @@ use crate::error::Error;
 use crate::report::{self, Written};
 use crate::result::RunResult;
 
-/// File written beside the merged report set, naming the shards it came from.
+/// File written beside the merged report set, naming the shards it came from (schema in
+/// `schemas/load-merge.schema.json`).
 pub const SHARDS_FILE: &str = "shards.json";
 
 /// Schema id written in [`SHARDS_FILE`].
