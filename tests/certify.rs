@@ -175,7 +175,7 @@ async fn token_manager_is_certified_end_to_end() {
         .lines()
         .filter(|l| !l.starts_with("-----") && l.len() > 20)
         .collect();
-    let mut texts = vec![("stdout".to_owned(), out.clone())];
+    let mut texts = vec![("stdout".to_owned(), out)];
     for e in std::fs::read_dir(&reports).expect("reports") {
         let p = e.expect("entry").path();
         if p.is_file() {
