@@ -230,7 +230,7 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
             eprintln!("{line}");
         }
     })?;
-    if let Some(why) = &measured.openssl_skipped {
+    if let Some(why) = measured.openssl_skipped.as_ref().filter(|_| !a.no_openssl) {
         tracing::warn!("{why}: no hardware reference");
     }
     let report = measured.report;
@@ -272,7 +272,7 @@ pub fn measure_sign(a: &SignArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Mea
     let key = Arc::new(key);
     let cert = Certificate::self_signed(&key, "bearing-bench", 1)?;
     let (openssl, openssl_skipped) = if a.no_openssl {
-        (None, Some("--no-openssl given".to_owned()))
+        (None, Some("openssl not run (--no-openssl)".to_owned()))
     } else {
         match (openssl::version(), openssl::speed_name(alg, key.kind())) {
             (Some(version), Some(algorithm)) => (Some(OpensslInfo { version, algorithm }), None),

@@ -240,7 +240,7 @@ pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
                 h.row(&[
                     &format!(
                         "openssl speed, same primitive ({})",
-                        b.openssl_version.as_deref().unwrap_or("openssl")
+                        super::summary::short_version(b.openssl_version.as_deref())
                     ),
                     &format!("{o:.0}"),
                     "",

@@ -295,7 +295,7 @@ fn thousands(v: f64) -> String {
 }
 
 /// `OpenSSL 3.0.19` out of `OpenSSL 3.0.19 27 Jan 2026 (Library: …)`.
-fn short_version(v: Option<&str>) -> String {
+pub fn short_version(v: Option<&str>) -> String {
     v.map_or_else(
         || "openssl".to_owned(),
         |v| v.split_whitespace().take(2).collect::<Vec<_>>().join(" "),
