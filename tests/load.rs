@@ -211,4 +211,22 @@ fn find_capacity_reports_the_knee() {
         dir.path().join("cap0").to_str().expect("utf-8"),
     ]);
     assert_eq!(o.status.code(), Some(1), "no step passed: {}", text(&o));
+
+    // A `rate >=` floor meant for the profile's own rate does not fail the lower steps: the
+    // bundled api profile (rate >= 1900/s) finds a knee from 100/s.
+    let p = profile(
+        dir.path(),
+        "floor.yaml",
+        "duration: 1s\nusers: 4\nthresholds: ['rate >= 1900/s', 'rate <= 250/s']\ncapacity: { start: 100/s, step: 100/s, max: 1000/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let out_dir = dir.path().join("floor");
+    let o = bearing(&[
+        "load",
+        &p,
+        "--find-capacity",
+        "--report-dir",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
+    assert_eq!(summary(&out_dir)["capacity"]["knee"], 200.0);
 }

@@ -11,6 +11,7 @@ use crate::profile::{Profile, Rate, ScenarioKind};
 use crate::result::RunResult;
 use crate::run::{RunOptions, run};
 use crate::target::LoadTarget;
+use crate::threshold::{Metric, Op, Threshold};
 
 /// Share of the asked rate a step must achieve to pass.
 pub const MIN_ACHIEVED: f64 = 0.95;
@@ -78,6 +79,14 @@ pub async fn find_capacity(
         p.stages.clear();
         p.start_rate = None;
         p.duration = Some(c.step_duration);
+        // A `rate >= …` floor is written for the profile's own rate; at a lower step it would
+        // fail for no fault of the gateway. Each step is held to its own asked rate instead
+        // (below). Ceilings (`rate <= …`) still apply.
+        let keep = |t: &Threshold| !(t.metric == Metric::Rate && matches!(t.op, Op::Ge | Op::Gt));
+        p.thresholds.retain(keep);
+        for s in &mut p.scenarios {
+            s.thresholds.retain(keep);
+        }
         let mut o = opts.clone();
         o.label = Some(format!("{} @ {rate:.0}/s", profile.display_name()));
         let r = Box::pin(run(&p, target, &o)).await?;
