@@ -232,6 +232,58 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
         "{} against {} — {:.2}s measured",
         s.profile.name, s.target, s.duration_s
     )?;
+    write_scenarios(&mut out, s)?;
+    if let Some(c) = &s.capacity {
+        writeln!(
+            out,
+            "  capacity knee: {}",
+            c.knee
+                .map_or("none (the first step failed)".into(), |k| format!(
+                    "{k:.0}/s"
+                ))
+        )?;
+        for st in &c.steps {
+            writeln!(
+                out,
+                "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}",
+                st.rate,
+                st.achieved_rate,
+                fmt_us(st.p99_us as f64),
+                if st.passed { "pass" } else { "FAIL" },
+                if st.missed.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", st.missed.join("; "))
+                }
+            )?;
+        }
+    }
+    for t in &s.thresholds {
+        writeln!(
+            out,
+            "  {} {} [{}]: {}",
+            if t.passed { "✓" } else { "✗" },
+            t.expr,
+            t.scope,
+            t.actual_display
+        )?;
+    }
+    writeln!(
+        out,
+        "{} · report: {}",
+        if s.passed { "PASS" } else { "FAIL" },
+        dir.join("report.html").display()
+    )?;
+    Ok(())
+}
+
+/// The per-scenario lines of a load summary (rates, percentiles, signing, tokens, storm):
+/// shared by `bearing load` and `bearing report merge`.
+pub(crate) fn write_scenarios(
+    out: &mut impl std::io::Write,
+    s: &report::Summary,
+) -> std::io::Result<()> {
+    use bearing_load::threshold::fmt_us;
     for sc in &s.scenarios {
         writeln!(
             out,
@@ -294,46 +346,5 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
             )?;
         }
     }
-    if let Some(c) = &s.capacity {
-        writeln!(
-            out,
-            "  capacity knee: {}",
-            c.knee
-                .map_or("none (the first step failed)".into(), |k| format!(
-                    "{k:.0}/s"
-                ))
-        )?;
-        for st in &c.steps {
-            writeln!(
-                out,
-                "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}",
-                st.rate,
-                st.achieved_rate,
-                fmt_us(st.p99_us as f64),
-                if st.passed { "pass" } else { "FAIL" },
-                if st.missed.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", st.missed.join("; "))
-                }
-            )?;
-        }
-    }
-    for t in &s.thresholds {
-        writeln!(
-            out,
-            "  {} {} [{}]: {}",
-            if t.passed { "✓" } else { "✗" },
-            t.expr,
-            t.scope,
-            t.actual_display
-        )?;
-    }
-    writeln!(
-        out,
-        "{} · report: {}",
-        if s.passed { "PASS" } else { "FAIL" },
-        dir.join("report.html").display()
-    )?;
     Ok(())
 }

@@ -162,7 +162,6 @@ fn refused(e: &merge::MergeError, g: &Global) -> anyhow::Result<Exit> {
 }
 
 fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
-    use bearing_load::threshold::fmt_us;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -200,35 +199,7 @@ fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
             sh.dir
         )?;
     }
-    for sc in &s.scenarios {
-        writeln!(
-            out,
-            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}",
-            sc.name,
-            sc.kind,
-            sc.users,
-            sc.offered_rate,
-            sc.achieved_rate,
-            sc.target_rate
-                .map(|t| format!(" (asked {t:.1}/s)"))
-                .unwrap_or_default()
-        )?;
-        for (name, p) in &sc.phases {
-            let c = &p.latency_us.corrected;
-            writeln!(
-                out,
-                "    {name:<6} {:>8} × {:>9.1}/s  p50 {:>8}  p99 {:>8}  p99.9 {:>8}  max {:>8}  errors {} ({:.3}%)",
-                p.count,
-                p.rate,
-                fmt_us(c.p50 as f64),
-                fmt_us(c.p99 as f64),
-                fmt_us(c.p999 as f64),
-                fmt_us(c.max as f64),
-                p.errors,
-                p.error_rate * 100.0
-            )?;
-        }
-    }
+    crate::cmd::load::write_scenarios(&mut out, s)?;
     for t in &s.thresholds {
         writeln!(
             out,
