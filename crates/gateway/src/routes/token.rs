@@ -240,11 +240,35 @@ pub(super) fn is_form(parts: &Parts) -> bool {
 }
 
 /// Reads the body up to `limit` bytes; `Err` is the refusal (413 when too large).
+/// The most of a refused (oversized) body the gateway still reads and discards, and for how
+/// long, so that a client still sending it reads the 413 instead of a reset connection (a
+/// "lingering close"; without it hyper clients report a broken pipe, not the answer).
+const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
+const DRAIN_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and discards what is left of a refused body, bounded in bytes and time.
+async fn drain(mut body: Body, mut left: u64) {
+    use http_body_util::BodyExt as _;
+    let _ = tokio::time::timeout(DRAIN_MAX_TIME, async {
+        while left > 0 {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                    left = left.saturating_sub(n);
+                }
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
 pub(super) async fn read_body(
     parts: &Parts,
     body: Body,
     limit: usize,
 ) -> Result<bytes::Bytes, (StatusCode, String)> {
+    use http_body_util::BodyExt as _;
     let too_large = || {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -255,23 +279,34 @@ pub(super) async fn read_body(
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        && len.parse::<u64>().map_or(true, |n| n > limit as u64)
     {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = src {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return too_large();
+        match len.parse::<u64>() {
+            Ok(n) if n <= limit as u64 => {}
+            Ok(n) if n <= DRAIN_MAX_BYTES => {
+                drain(body, n).await;
+                return Err(too_large());
             }
-            src = s.source();
+            _ => return Err(too_large()),
         }
-        (
-            StatusCode::BAD_REQUEST,
-            "request body could not be read".into(),
-        )
-    })
+    }
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "request body could not be read".into(),
+            ));
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                drain(body, DRAIN_MAX_BYTES).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
 }
 
 async fn handle(
