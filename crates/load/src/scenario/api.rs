@@ -2,18 +2,24 @@
 //! [`TokenManager`] (refresh-ahead, single-flight, one retry after a 401). Every HTTP attempt
 //! is timed on its own, so API calls = 2xx + the 401s that the manager retried (expected
 //! after a revocation or expiry) + failures.
+//!
+//! On a plain `http://` API each user sends its calls on its own keep-alive connection
+//! ([`Http1Client`]); on `https://` through its reqwest client (the target's CA bundle and
+//! mTLS identity). Token requests always go through reqwest.
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
+use super::http1::Http1Client;
 use super::{Driver, ScenarioShared, status_failure, transport_kind};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
+use crate::target::ApiCall;
 
 /// One timed HTTP attempt inside [`TokenManager::call`].
 #[derive(Debug, Clone)]
@@ -59,6 +65,10 @@ pub(super) async fn run(
     if let Ok(mut m) = sh.managers.lock() {
         m.push(manager.clone());
     }
+    // Taken out for an attempt and put back (attempts of one user never overlap), so no
+    // lock is held across an await.
+    let fast: Option<Mutex<Option<Http1Client>>> =
+        Http1Client::for_api(&api, sh.timeout).map(|c| Mutex::new(Some(c)));
     let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
     let mut recovered = false;
     while let Some(intended) = driver.next(sh, deadline).await {
@@ -67,28 +77,34 @@ pub(super) async fn run(
         }
         let call = manager
             .call(|token| {
-                let mut req = client
-                    .request(api.method.clone(), api.url.clone())
-                    .timeout(sh.timeout);
-                for (k, v) in &api.headers {
-                    req = req.header(k.clone(), v.clone());
-                }
-                if let Some(b) = &api.body {
-                    req = req.body(b.clone());
-                }
-                let req = req.bearer_auth(token.expose());
-                let attempts = &attempts;
+                let req = fast.is_none().then(|| {
+                    let mut req = client
+                        .request(api.method.clone(), api.url.clone())
+                        .timeout(sh.timeout);
+                    for (k, v) in &api.headers {
+                        req = req.header(k.clone(), v.clone());
+                    }
+                    if let Some(b) = &api.body {
+                        req = req.body(b.clone());
+                    }
+                    req.bearer_auth(token.expose())
+                });
+                let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
                 async move {
                     let started = Instant::now();
-                    let result = match req.send().await {
-                        Ok(resp) => {
-                            let status = resp.status().as_u16();
-                            match resp.bytes().await {
-                                Ok(_) => Ok(status),
-                                Err(e) => Err(transport_kind(&e)),
+                    let result = match (req, fast) {
+                        (Some(req), _) => match req.send().await {
+                            Ok(resp) => {
+                                let status = resp.status().as_u16();
+                                match resp.bytes().await {
+                                    Ok(_) => Ok(status),
+                                    Err(e) => Err(transport_kind(&e)),
+                                }
                             }
-                        }
-                        Err(e) => Err(transport_kind(&e)),
+                            Err(e) => Err(transport_kind(&e)),
+                        },
+                        (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
+                        (None, None) => Err("transport".into()),
                     };
                     let status = result.as_ref().ok().copied();
                     if let Ok(mut a) = attempts.lock() {
@@ -151,4 +167,23 @@ pub(super) async fn run(
             rec.record(Phase::Api, from, a.started, a.done, &outcome);
         }
     }
+}
+
+/// One attempt on the user's own connection, taken out of `slot` for the attempt.
+async fn send_fast(
+    slot: &Mutex<Option<Http1Client>>,
+    api: &ApiCall,
+    timeout: Duration,
+    token: &str,
+) -> Result<u16, Cow<'static, str>> {
+    let taken = slot.lock().ok().and_then(|mut s| s.take());
+    // Only an attempt cancelled midway leaves the slot empty: start with a new connection.
+    let Some(mut c) = taken.or_else(|| Http1Client::for_api(api, timeout)) else {
+        return Err("transport".into());
+    };
+    let result = c.send(token).await;
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(c);
+    }
+    result
 }

@@ -7,5 +7,6 @@
 mod support;
 
 mod basics;
+mod connections;
 mod reports;
 mod scenarios;
