@@ -121,6 +121,8 @@ struct Shared {
     /// Consumers in [`AssertionPool::take`] wait here while the queue is empty.
     available: tokio::sync::Notify,
     shutdown: AtomicBool,
+    /// Set by [`AssertionPool::stop_minting`]: workers exit, what is ready is still handed out.
+    minting_stopped: AtomicBool,
     live_workers: AtomicUsize,
     capacity: usize,
     margin_millis: i64,
@@ -138,6 +140,11 @@ impl Shared {
 
     fn is_stopped(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Whether workers must stop minting: shut down, or minting stopped.
+    fn stop_workers(&self) -> bool {
+        self.is_stopped() || self.minting_stopped.load(Ordering::Acquire)
     }
 
     /// Whether `a` may still be handed out at `now_millis`: `now < exp - margin`.
@@ -195,7 +202,7 @@ impl Shared {
 
     /// One worker: sign, wait for room, push; until shutdown or a signing failure.
     fn work(&self, signer: &AssertionSigner) {
-        while !self.is_stopped() {
+        while !self.stop_workers() {
             let assertion = match signer.sign() {
                 Ok(a) => a,
                 Err(e) => {
@@ -207,7 +214,7 @@ impl Shared {
             self.counters.minted.fetch_add(1, Ordering::Relaxed);
             let mut q = self.lock();
             loop {
-                if self.is_stopped() {
+                if self.stop_workers() {
                     return;
                 }
                 self.purge_front(&mut q);
@@ -279,6 +286,7 @@ impl AssertionPool {
             not_full: Condvar::new(),
             available: tokio::sync::Notify::new(),
             shutdown: AtomicBool::new(false),
+            minting_stopped: AtomicBool::new(false),
             live_workers: AtomicUsize::new(signers.len()),
             capacity: config.capacity,
             margin_millis: i64::try_from(config.margin.as_millis()).unwrap_or(i64::MAX),
@@ -357,7 +365,12 @@ impl AssertionPool {
             }
             if self.shared.live_workers.load(Ordering::Acquire) == 0 {
                 break Err(Error::Signing(
-                    "assertion pool has no running worker".into(),
+                    if self.shared.minting_stopped.load(Ordering::Acquire) {
+                        "assertion pool exhausted: minting was stopped (refill: false)"
+                    } else {
+                        "assertion pool has no running worker"
+                    }
+                    .into(),
                 ));
             }
             if waited_since.is_none() {
@@ -421,6 +434,18 @@ impl AssertionPool {
             elapsed,
             fill_rate_per_sec,
         }
+    }
+
+    /// Stops minting: the workers exit after their current signature, and what is ready is
+    /// still handed out; once it is gone, [`Self::take`] fails instead of waiting. For a run
+    /// whose assertions were all minted ahead (prefill), so no core signs while it measures.
+    /// Does not wait for the workers.
+    pub fn stop_minting(&self) {
+        {
+            let _q = self.shared.lock();
+            self.shared.minting_stopped.store(true, Ordering::Release);
+        }
+        self.shared.not_full.notify_all();
     }
 
     /// Stops the workers and waits for them (at most one signature each). Consumers waiting

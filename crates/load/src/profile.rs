@@ -175,6 +175,11 @@ pub struct PoolSpec {
     /// Fill the pool before the clock starts (up to `capacity`), so a short run's offered
     /// load is not limited by signing. Defaults to true.
     pub prefill: bool,
+    /// Keep minting during the run as assertions are used. Defaults to true. `false` (with
+    /// `prefill`) mints everything before the clock starts and none during the run, so no
+    /// core signs while the run measures: for a gateway on the same machine, or to measure
+    /// the offered rate alone. A run that outlasts the pool counts the rest as errors.
+    pub refill: bool,
 }
 
 impl Default for PoolSpec {
@@ -183,6 +188,7 @@ impl Default for PoolSpec {
             capacity: 20_000,
             workers: None,
             prefill: true,
+            refill: true,
         }
     }
 }
@@ -445,6 +451,9 @@ impl Profile {
         }
         if self.pool.capacity == 0 || self.pool.workers == Some(0) {
             return Err("pool: capacity and workers must be at least 1".into());
+        }
+        if !self.pool.refill && !self.pool.prefill {
+            return Err("pool: refill: false needs prefill: true (nothing would be minted)".into());
         }
         Ok(())
     }

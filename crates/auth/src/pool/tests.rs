@@ -88,6 +88,34 @@ fn bounded_by_capacity() {
     );
 }
 
+// After stop_minting, what is ready is still handed out, nothing more is minted, and an
+// empty pool answers with an error at once instead of waiting.
+#[test]
+fn stop_minting_drains_then_fails() {
+    let clock = ManualClock::new(T0);
+    let s = signer(Algorithm::EdDSA, &clock);
+    let pool = AssertionPool::from_signer(&s, config(&clock, 2, 8)).expect("pool");
+    wait_until("a full pool", || pool.len() == 8);
+    pool.stop_minting();
+    wait_until("workers gone", || pool.is_stopped());
+    let minted = pool.stats().minted;
+    let ready = pool.len();
+    assert!(ready >= 8, "{ready}");
+    let rt = runtime();
+    let mut seen = HashSet::new();
+    for _ in 0..ready {
+        let a = rt.block_on(pool.take()).expect("a ready assertion");
+        assert!(seen.insert(a.jti().expect("jti").to_owned()));
+    }
+    let err = rt.block_on(pool.take()).expect_err("exhausted");
+    assert!(err.to_string().contains("exhausted"), "{err}");
+    assert_eq!(
+        pool.stats().minted,
+        minted,
+        "nothing minted after stop_minting"
+    );
+}
+
 // Once exp - margin has passed, ready assertions are discarded and counted, never handed out.
 #[test]
 fn stale_assertions_are_discarded() {

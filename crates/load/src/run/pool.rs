@@ -77,6 +77,9 @@ pub(super) async fn start_pool(
                 break;
             }
         }
+        if !profile.pool.refill {
+            pool.stop_minting();
+        }
     }
     Ok((pool, prefilled))
 }
