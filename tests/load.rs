@@ -230,3 +230,38 @@ fn find_capacity_reports_the_knee() {
     assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
     assert_eq!(summary(&out_dir)["capacity"]["knee"], 200.0);
 }
+
+// `pool: { refill: false }`: the prefilled assertions are used, nothing is minted during the
+// run, and a run that outlasts them counts the rest as errors (exit 1), never a hang.
+#[test]
+fn pool_without_refill_uses_the_prefill_then_fails_fast() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = profile(
+        dir.path(),
+        "burst.yaml",
+        "duration: 1s\nusers: 4\nrate: 200/s\npool: { capacity: 64, prefill: true, refill: false }\nthresholds: ['error_rate < 0.1%']\nscenarios: [{name: token, kind: token}]\n",
+    );
+    let out_dir = dir.path().join("burst");
+    let started = std::time::Instant::now();
+    let o = bearing(&["load", &p, "--report-dir", out_dir.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let s = summary(&out_dir);
+    let sc = &s["scenarios"][0];
+    let signing = &sc["signing"];
+    assert_eq!(signing["prefilled"], 64, "{signing:#}");
+    let used = signing["assertions_used"].as_u64().expect("used");
+    assert!(used <= 64 + 2, "{used} assertions used from a pool of 64");
+    let token = &sc["phases"]["token"];
+    assert!(token["errors"].as_u64().expect("errors") > 0, "{token:#}");
+
+    // refill: false without prefill would mint nothing: bad input.
+    let p = profile(
+        dir.path(),
+        "bad.yaml",
+        "duration: 1s\nusers: 1\npool: { prefill: false, refill: false }\nscenarios: [{name: token, kind: token}]\n",
+    );
+    let o = bearing(&["load", &p]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("refill"), "{}", text(&o));
+}
