@@ -167,18 +167,23 @@ fn shard_takes_its_share() {
     assert_eq!(s["scenarios"][0]["users"], 2);
 }
 
-// --find-capacity steps the rate up until a threshold is missed and reports the knee; it
-// exits 0 when a knee was found (the report is the run at the knee), 1 when even the first
-// step failed.
-#[test]
-fn find_capacity_reports_the_knee() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// Runs `bearing load --find-capacity` on an `api` profile with these thresholds and
+/// capacity steps (100/s, +100/s, 500 ms each, up to `max`): (output, report directory).
+fn find_capacity(
+    dir: &Path,
+    name: &str,
+    users: u32,
+    thresholds: &str,
+    max: u32,
+) -> (Output, std::path::PathBuf) {
     let p = profile(
-        dir.path(),
-        "cap.yaml",
-        "duration: 1s\nusers: 4\nthresholds: ['rate <= 250/s']\ncapacity: { start: 100/s, step: 100/s, max: 1000/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
+        dir,
+        &format!("{name}.yaml"),
+        &format!(
+            "duration: 1s\nusers: {users}\nthresholds: [{thresholds}]\ncapacity: {{ start: 100/s, step: 100/s, max: {max}/s, step_duration: 500ms }}\nscenarios: [{{name: api, kind: api}}]\n"
+        ),
     );
-    let out_dir = dir.path().join("cap");
+    let out_dir = dir.join(name);
     let o = bearing(&[
         "load",
         &p,
@@ -186,6 +191,16 @@ fn find_capacity_reports_the_knee() {
         "--report-dir",
         out_dir.to_str().expect("utf-8"),
     ]);
+    (o, out_dir)
+}
+
+// --find-capacity steps the rate up until a threshold is missed and reports the knee; it
+// exits 0 when a knee was found (the report is the run at the knee), 1 when even the first
+// step failed.
+#[test]
+fn find_capacity_reports_the_knee() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (o, out_dir) = find_capacity(dir.path(), "cap", 4, "'rate <= 250/s'", 1000);
     assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
     let s = summary(&out_dir);
     let cap = &s["capacity"];
@@ -198,35 +213,18 @@ fn find_capacity_reports_the_knee() {
         "the report is the run at the knee"
     );
 
-    let p = profile(
-        dir.path(),
-        "cap0.yaml",
-        "duration: 1s\nusers: 2\nthresholds: ['rate <= 50/s']\ncapacity: { start: 100/s, step: 100/s, max: 300/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
-    );
-    let o = bearing(&[
-        "load",
-        &p,
-        "--find-capacity",
-        "--report-dir",
-        dir.path().join("cap0").to_str().expect("utf-8"),
-    ]);
+    let (o, _) = find_capacity(dir.path(), "cap0", 2, "'rate <= 50/s'", 300);
     assert_eq!(o.status.code(), Some(1), "no step passed: {}", text(&o));
 
     // A `rate >=` floor meant for the profile's own rate does not fail the lower steps: the
     // bundled api profile (rate >= 1900/s) finds a knee from 100/s.
-    let p = profile(
+    let (o, out_dir) = find_capacity(
         dir.path(),
-        "floor.yaml",
-        "duration: 1s\nusers: 4\nthresholds: ['rate >= 1900/s', 'rate <= 250/s']\ncapacity: { start: 100/s, step: 100/s, max: 1000/s, step_duration: 500ms }\nscenarios: [{name: api, kind: api}]\n",
+        "floor",
+        4,
+        "'rate >= 1900/s', 'rate <= 250/s'",
+        1000,
     );
-    let out_dir = dir.path().join("floor");
-    let o = bearing(&[
-        "load",
-        &p,
-        "--find-capacity",
-        "--report-dir",
-        out_dir.to_str().expect("utf-8"),
-    ]);
     assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
     assert_eq!(summary(&out_dir)["capacity"]["knee"], 200.0);
 }

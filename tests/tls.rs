@@ -72,12 +72,10 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-// The self-signed sandbox speaks HTTPS; token and call succeed with its certificate as the
-// CA bundle (target file tls.ca_bundle) and fail verification without it.
-#[test]
-fn serve_tls_self_signed_reached_with_its_ca() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (key, cert) = keygen(dir.path());
+/// `bearing serve --tls-self-signed` for a fresh identity in `dir`, its certificate written
+/// to `dir/sandbox-ca.pem`: (server, key path, token URL, API URL).
+fn tls_sandbox(dir: &std::path::Path) -> (Server, String, String, String) {
+    let (key, cert) = keygen(dir);
     let server = serve(&[
         "--listen",
         "127.0.0.1:0",
@@ -85,15 +83,27 @@ fn serve_tls_self_signed_reached_with_its_ca() {
         "--client",
         &format!("{CLIENT}={cert}"),
     ]);
-    let token_url = server.info["token_url"].as_str().expect("token_url");
-    let api_url = server.info["api_url"].as_str().expect("api_url");
-    assert!(token_url.starts_with("https://127.0.0.1:"), "{token_url}");
+    let token_url = server.info["token_url"]
+        .as_str()
+        .expect("token_url")
+        .to_owned();
+    let api_url = server.info["api_url"].as_str().expect("api_url").to_owned();
     let pem = server.info["tls_certificate_pem"]
         .as_str()
         .expect("the self-signed certificate is printed");
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let ca = dir.path().join("sandbox-ca.pem");
-    std::fs::write(&ca, pem).expect("write ca");
+    std::fs::write(dir.join("sandbox-ca.pem"), pem).expect("write ca");
+    (server, key, token_url, api_url)
+}
+
+// The self-signed sandbox speaks HTTPS; token and call succeed with its certificate as the
+// CA bundle (target file tls.ca_bundle) and fail verification without it.
+#[test]
+fn serve_tls_self_signed_reached_with_its_ca() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_server, key, token_url, api_url) = tls_sandbox(dir.path());
+    let (token_url, api_url) = (token_url.as_str(), api_url.as_str());
+    assert!(token_url.starts_with("https://127.0.0.1:"), "{token_url}");
     let target = dir.path().join("target.yaml");
     std::fs::write(
         &target,
@@ -218,18 +228,7 @@ fn allow_http_reaches_a_non_loopback_sandbox() {
 #[test]
 fn load_over_tls_uses_the_targets_ca_bundle() {
     let dir = tempfile::tempdir().expect("tmp");
-    let (key, cert) = keygen(dir.path());
-    let server = serve(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-self-signed",
-        "--client",
-        &format!("{CLIENT}={cert}"),
-    ]);
-    let token_url = server.info["token_url"].as_str().expect("token_url");
-    let api_url = server.info["api_url"].as_str().expect("api_url");
-    let pem = server.info["tls_certificate_pem"].as_str().expect("pem");
-    std::fs::write(dir.path().join("sandbox-ca.pem"), pem).expect("write ca");
+    let (_server, key, token_url, api_url) = tls_sandbox(dir.path());
     let target = dir.path().join("target.yaml");
     let body = |tls: &str| {
         format!(

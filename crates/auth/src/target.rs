@@ -378,10 +378,22 @@ impl Target {
     /// # Errors
     /// Identity or client errors.
     pub fn token_manager(&self) -> Result<crate::token::TokenManager> {
+        self.token_manager_with(&self.token_client_options())
+    }
+
+    /// As [`Self::token_manager`], with token client options of the caller's (timeouts,
+    /// scope) in place of [`Self::token_client_options`].
+    ///
+    /// # Errors
+    /// Identity or client errors.
+    pub fn token_manager_with(
+        &self,
+        options: &crate::token::TokenClientOptions,
+    ) -> Result<crate::token::TokenManager> {
         let id = self.load_identity()?;
         crate::token::TokenManager::new(
             id.signer,
-            self.token_client()?,
+            crate::token::TokenClient::new(self.token_url.clone(), options)?,
             Arc::new(crate::clock::SystemClock),
             crate::token::ManagerConfig::default(),
         )

@@ -102,16 +102,10 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
     let req = build_request(&a, &target)?;
-    let id = target.load_identity()?;
     let mut opts = target.token_client_options();
     opts.request_timeout = a.timeout;
     opts.connect_timeout = opts.connect_timeout.min(a.timeout);
-    let manager = bearing_auth::TokenManager::new(
-        id.signer,
-        bearing_auth::TokenClient::new(target.token_url.clone(), &opts)?,
-        std::sync::Arc::new(bearing_auth::SystemClock),
-        bearing_auth::token::ManagerConfig::default(),
-    )?;
+    let manager = target.token_manager_with(&opts)?;
     let http = manager.client().http().clone();
     let call = manager.call(|token| {
         let mut b = http

@@ -258,6 +258,18 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
             )?;
         }
     }
+    write_verdict(&mut out, s, "report", dir)?;
+    Ok(())
+}
+
+/// The threshold lines and the verdict with the report's path: shared by `bearing load` and
+/// `bearing report merge` (`what` names the report: "report", "merged report").
+pub(crate) fn write_verdict(
+    out: &mut impl std::io::Write,
+    s: &report::Summary,
+    what: &str,
+    dir: &std::path::Path,
+) -> std::io::Result<()> {
     for t in &s.thresholds {
         writeln!(
             out,
@@ -270,11 +282,10 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
     }
     writeln!(
         out,
-        "{} · report: {}",
+        "{} · {what}: {}",
         if s.passed { "PASS" } else { "FAIL" },
         dir.join("report.html").display()
-    )?;
-    Ok(())
+    )
 }
 
 /// The per-scenario lines of a load summary (rates, percentiles, signing, tokens, storm):

@@ -200,21 +200,6 @@ fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
         )?;
     }
     crate::cmd::load::write_scenarios(&mut out, s)?;
-    for t in &s.thresholds {
-        writeln!(
-            out,
-            "  {} {} [{}]: {}",
-            if t.passed { "✓" } else { "✗" },
-            t.expr,
-            t.scope,
-            t.actual_display
-        )?;
-    }
-    writeln!(
-        out,
-        "{} · merged report: {}",
-        if s.passed { "PASS" } else { "FAIL" },
-        dir.join("report.html").display()
-    )?;
+    crate::cmd::load::write_verdict(&mut out, s, "merged report", dir)?;
     Ok(())
 }

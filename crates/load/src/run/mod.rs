@@ -399,7 +399,7 @@ fn build_attack(
     // A target with its own CA bundle or mTLS identity gets one client per user built with
     // it (goose's own client only knows the system roots). Built once here so a bad setting
     // fails before the run.
-    let custom_tls = target.user_client(timeout)?.is_some();
+    target.user_client(timeout)?;
     let target = Arc::new(target.clone());
     for sh in shared {
         let shc = Arc::clone(sh);
@@ -410,14 +410,8 @@ fn build_attack(
             if first {
                 user.set_session_data(Ran);
             }
-            let client = if first && custom_tls {
-                match target.user_client(timeout) {
-                    Ok(Some(c)) => c,
-                    _ => user.client.clone(),
-                }
-            } else {
-                user.client.clone()
-            };
+            let own = first.then(|| target.user_client(timeout).ok().flatten());
+            let client = own.flatten().unwrap_or_else(|| user.client.clone());
             Box::pin(async move {
                 if first {
                     crate::scenario::run_user(sh, client).await;
