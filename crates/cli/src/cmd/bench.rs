@@ -1,9 +1,6 @@
-//! `bearing bench …`: benchmarks. `bench sign` measures full assertion signing on 1..=N
-//! threads, one signer (and one parsed key) per thread, next to `openssl speed` for the same
-//! primitive in the same run, and verifies a sample of what every thread signed.
-
-mod measure;
-mod openssl;
+//! `bearing bench …`: flags, dispatch and printing. The measuring lives in bearing-bench:
+//! `bench sign` (signing on 1..=N threads next to `openssl speed`) and `bench verify` (the
+//! sandbox's validation path next to openssl's verify/s, a breakdown and sizing figures).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,19 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bearing_auth::{Algorithm, Certificate, SigningKey};
+use bearing_auth::{Algorithm, SigningKey};
+use bearing_bench::{KeySharing, SignConfig, VerifyConfig, VerifyReport};
 use serde::Serialize;
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
-use measure::{KeySharing, Step, Verification};
+pub use bearing_bench::{SignMeasured as Measured, SignReport as Report};
 
 /// Flags of `bearing bench`.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  bearing bench sign                               # RS256 on 1..N threads, next to openssl\n  \
-    bearing bench sign --alg ES256 --threads 2 --duration 5s"
+    bearing bench sign --alg ES256 --threads 2 --duration 5s\n  \
+    bearing bench verify --alg RS256,ES256,EdDSA --report bench.html"
 )]
 pub struct Args {
     /// What to benchmark.
@@ -36,6 +35,8 @@ pub struct Args {
 pub enum BenchCommand {
     /// Assertion signing throughput per core and across cores, next to `openssl speed`.
     Sign(SignArgs),
+    /// Assertion validation throughput (the sandbox's path), next to `openssl speed` verify/s.
+    Verify(VerifyArgs),
 }
 
 /// Flags of `bearing bench sign`.
@@ -73,6 +74,38 @@ pub struct SignArgs {
     pub shared_key: bool,
 }
 
+/// Flags of `bearing bench verify`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  bearing bench verify                              # RS256, ES256, EdDSA on 1..N threads\n  \
+    bearing bench verify --alg RS256 --key-bits 4096 --threads 1 --duration 3s\n  \
+    bearing bench verify --rounds 3 --report verify.html --output json > verify.json")]
+pub struct VerifyArgs {
+    /// Algorithms, comma-separated: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
+    #[arg(long, value_delimiter = ',', default_value = "RS256,ES256,EdDSA")]
+    pub alg: Vec<String>,
+    /// RSA modulus size of the generated keys: 2048, 3072 or 4096.
+    #[arg(long, default_value_t = 2048)]
+    pub key_bits: usize,
+    /// Highest thread count; every count 1, 2, … N is measured. Defaults to the cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// How long each thread count validates (openssl speed runs as long), e.g. 5s.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub duration: Duration,
+    /// Rounds per thread count, alternating with openssl; the median round is reported.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=15))]
+    pub rounds: u8,
+    /// Do not run `openssl speed` even when it is on the PATH.
+    #[arg(long)]
+    pub no_openssl: bool,
+    /// Grant rate the sizing line plans for (grants per second).
+    #[arg(long, default_value_t = 10_000.0)]
+    pub grants_per_sec: f64,
+    /// Also write a self-contained HTML report (bars per algorithm) to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
 /// Runs `bearing bench …`.
 ///
 /// # Errors
@@ -80,132 +113,25 @@ pub struct SignArgs {
 pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     match a.command {
         BenchCommand::Sign(s) => run_sign(&s, g),
+        BenchCommand::Verify(v) => run_verify(&v, g),
     }
 }
 
-/// The JSON document of `bench sign` (schemas/bench-sign.schema.json).
-#[derive(Debug, Serialize)]
-pub struct Report {
-    /// The JWS algorithm.
-    pub alg: &'static str,
-    /// The key signed with.
-    pub key: KeyInfo,
-    /// Signing time per thread count and round, seconds.
-    pub duration_secs: f64,
-    /// Rounds per thread count.
-    pub rounds: u8,
-    /// The machine it ran on.
-    pub machine: Machine,
-    /// The openssl reference, when it ran.
-    pub openssl: Option<OpensslInfo>,
-    /// One step per thread count.
-    pub steps: Vec<StepReport>,
-    /// Sampled assertions verified with the key's certificate, all steps.
-    pub verification: Verification,
-    /// Whether every sampled assertion verified.
-    pub ok: bool,
+fn parse_alg(s: &str) -> anyhow::Result<Algorithm> {
+    Ok(s.parse().map_err(|e| BadInput(format!("--alg: {e}")))?)
 }
 
-/// The key of a benchmark.
-#[derive(Debug, Serialize)]
-pub struct KeyInfo {
-    /// `RSA-2048`, `EC P-256`, …
-    pub kind: String,
-    /// `generated` or the key file's path.
-    pub source: String,
-}
-
-/// The machine a benchmark ran on.
-#[derive(Debug, Serialize)]
-pub struct Machine {
-    /// Cores available.
-    pub cpus: usize,
-    /// `/proc/cpuinfo`'s model name.
-    pub cpu_model: Option<String>,
-    /// Operating system.
-    pub os: &'static str,
-    /// CPU architecture.
-    pub arch: &'static str,
-}
-
-/// The `openssl speed` reference.
-#[derive(Debug, Serialize)]
-pub struct OpensslInfo {
-    /// `openssl version`.
-    pub version: String,
-    /// The `openssl speed` test (`rsa2048`).
-    pub algorithm: String,
-}
-
-/// One thread count.
-#[derive(Debug, Serialize)]
-pub struct StepReport {
-    /// Threads signing at once.
-    pub threads: usize,
-    /// Assertions signed (median round).
-    pub assertions: u64,
-    /// Wall time, seconds.
-    pub elapsed_secs: f64,
-    /// Assertions per second, all threads.
-    pub assertions_per_sec: f64,
-    /// Assertions per second per thread.
-    pub per_core_per_sec: f64,
-    /// Rate over `threads` × the one-thread rate.
-    pub scaling_efficiency: f64,
-    /// Time per signature.
-    pub latency_us: Latency,
-    /// Time the threads were on a CPU (Linux only).
-    pub on_cpu_secs: Option<f64>,
-    /// Assertions per second of CPU time.
-    pub assertions_per_cpu_sec: Option<f64>,
-    /// Share of `threads × elapsed` spent on a CPU.
-    pub cpu_share: Option<f64>,
-    /// `openssl speed`'s sign/s with as many processes.
-    pub openssl_sign_per_sec: Option<f64>,
-    /// Our rate over openssl's.
-    pub ratio_to_openssl: Option<f64>,
-    /// Our rate in each round.
-    pub rounds_assertions_per_sec: Vec<f64>,
-    /// openssl's rate in each round.
-    pub rounds_openssl_sign_per_sec: Vec<f64>,
-    /// Sampled assertions of this step verified.
-    pub verification: Verification,
-}
-
-/// Time per signature, µs.
-#[derive(Debug, Serialize)]
-pub struct Latency {
-    /// Median.
-    pub p50: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Slowest.
-    pub max: f64,
-    /// Mean.
-    pub mean: f64,
-}
-
-fn check_args(a: &SignArgs) -> anyhow::Result<(Algorithm, usize)> {
-    let alg: Algorithm = a.alg.parse().map_err(|e| BadInput(format!("--alg: {e}")))?;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = a.threads.unwrap_or(cores);
-    if threads == 0 {
-        return Err(BadInput("--threads must be at least 1".into()).into());
-    }
-    if a.duration.is_zero() {
-        return Err(BadInput("--duration must be > 0".into()).into());
-    }
-    if a.duration > Duration::from_secs(3600) {
-        return Err(BadInput("--duration must be at most 1h".into()).into());
-    }
-    if threads > cores {
+fn threads(t: Option<usize>) -> anyhow::Result<usize> {
+    let n = t.unwrap_or_else(bearing_bench::cores);
+    let n = bearing_bench::check_threads(n).map_err(|e| BadInput(e.to_string()))?;
+    if n > bearing_bench::cores() {
         tracing::warn!(
-            threads,
-            cores,
-            "more threads than cores: rates past {cores} measure contention"
+            threads = n,
+            cores = bearing_bench::cores(),
+            "more threads than cores: rates past the core count measure contention"
         );
     }
-    Ok((alg, threads))
+    Ok(n)
 }
 
 fn load_key(a: &SignArgs, alg: Algorithm) -> anyhow::Result<(SigningKey, String)> {
@@ -222,6 +148,46 @@ fn load_key(a: &SignArgs, alg: Algorithm) -> anyhow::Result<(SigningKey, String)
     Ok(key)
 }
 
+/// The engine's settings from the flags.
+fn sign_config(a: &SignArgs) -> anyhow::Result<SignConfig> {
+    let alg = parse_alg(&a.alg)?;
+    let threads = threads(a.threads)?;
+    bearing_bench::check_duration(a.duration).map_err(|e| BadInput(e.to_string()))?;
+    let (key, key_source) = load_key(a, alg)?;
+    Ok(SignConfig {
+        alg,
+        key: Arc::new(key),
+        key_source,
+        threads,
+        duration: a.duration,
+        rounds: a.rounds,
+        openssl: !a.no_openssl,
+        sharing: if a.shared_key {
+            KeySharing::Shared
+        } else {
+            KeySharing::PerThread
+        },
+    })
+}
+
+/// Runs the signing benchmark described by `a`; shared by `bench sign` and `bearing demo`.
+///
+/// # Errors
+/// Bad flags or key (exit 2), a signing failure.
+pub fn measure_sign(a: &SignArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Measured> {
+    let c = sign_config(a)?;
+    bearing_bench::measure_sign(&c, progress).map_err(bench_error)
+}
+
+/// Bad settings of the engine exit 2 like bad flags.
+fn bench_error(e: bearing_bench::Error) -> anyhow::Error {
+    if e.is_bad_input() {
+        BadInput(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
 fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     let format = if a.json { Format::Json } else { g.output };
     let progress = !g.quiet;
@@ -236,7 +202,7 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     let report = measured.report;
     match format {
         Format::Json => crate::output::print_json(&serde_json::to_value(&report)?)?,
-        Format::Text => print_text(&report, &mut std::io::stdout().lock())?,
+        Format::Text => print_sign(&report, &mut std::io::stdout().lock())?,
     }
     if report.ok {
         Ok(Exit::Ok)
@@ -251,176 +217,96 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     }
 }
 
-/// What [`measure_sign`] measured, and why openssl was not run (when it was not).
-#[derive(Debug)]
-pub struct Measured {
-    /// The report (`--output json` of `bench sign`).
-    pub report: Report,
-    /// Why there is no openssl reference: `--no-openssl`, not on the PATH, no matching test.
-    pub openssl_skipped: Option<String>,
+/// The JSON document of `bench verify` (schemas/bench-verify.schema.json).
+#[derive(Debug, Serialize)]
+pub struct VerifyDocument {
+    /// One report per algorithm, in the order asked.
+    pub algorithms: Vec<VerifyReport>,
 }
 
-/// Runs the signing benchmark described by `a` (each thread count 1..=N, alternating with
-/// `openssl speed` when it is on the PATH) and returns the report; `progress` gets one line
-/// per measurement as it starts. Shared by `bench sign` and `bearing demo`.
-///
-/// # Errors
-/// Bad flags or key (exit 2), a signing failure.
-pub fn measure_sign(a: &SignArgs, progress: &dyn Fn(&str)) -> anyhow::Result<Measured> {
-    let (alg, max_threads) = check_args(a)?;
-    let (key, source) = load_key(a, alg)?;
-    let key = Arc::new(key);
-    let cert = Certificate::self_signed(&key, "bearing-bench", 1)?;
-    let (openssl, openssl_skipped) = if a.no_openssl {
-        (None, Some("openssl not run (--no-openssl)".to_owned()))
-    } else {
-        match (openssl::version(), openssl::speed_name(alg, key.kind())) {
-            (Some(version), Some(algorithm)) => (Some(OpensslInfo { version, algorithm }), None),
-            (None, _) => (None, Some("openssl not found".to_owned())),
-            (Some(_), None) => (
-                None,
-                Some(format!(
-                    "openssl speed has no test for {alg} with a {} key",
-                    key.kind()
-                )),
-            ),
+fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
+    let algs = a
+        .alg
+        .iter()
+        .map(|s| parse_alg(s.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if algs.is_empty() {
+        return Err(BadInput("--alg: name at least one algorithm".into()).into());
+    }
+    let threads = threads(a.threads)?;
+    bearing_bench::check_duration(a.duration).map_err(|e| BadInput(e.to_string()))?;
+    if !(a.grants_per_sec.is_finite() && a.grants_per_sec > 0.0) {
+        return Err(BadInput("--grants-per-sec must be a positive number".into()).into());
+    }
+    let quiet = g.quiet;
+    let progress = |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
         }
     };
-    let sharing = if a.shared_key {
-        KeySharing::Shared
-    } else {
-        KeySharing::PerThread
-    };
-    let mut steps = Vec::with_capacity(max_threads);
-    let mut total = Verification::default();
-    let mut rate_1 = None;
-    for n in 1..=max_threads {
-        // Rounds alternate bearing and openssl so both see the same machine; the median
-        // round of each side is reported (a shared machine disturbs single rounds).
-        let mut ours = Vec::with_capacity(usize::from(a.rounds));
-        let mut theirs = Vec::with_capacity(usize::from(a.rounds));
-        let mut v = Verification::default();
-        for round in 1..=a.rounds {
-            let d = humantime::format_duration(a.duration);
-            progress(&format!(
-                "bench sign: {alg}, {n} thread(s), {d}, round {round}/{}…",
-                a.rounds
-            ));
-            let step = measure::run_step(&key, alg, n, a.duration, sharing)?;
-            let rv = measure::verify(&step, &cert, alg);
-            v.sampled += rv.sampled;
-            v.valid += rv.valid;
-            v.threads_sampled = v.threads_sampled.max(rv.threads_sampled);
-            ours.push(step);
-            if let Some(o) = &openssl {
-                progress(&format!(
-                    "bench sign: openssl speed {}, {n} process(es)…",
-                    o.algorithm
-                ));
-                match openssl::speed(&o.algorithm, a.duration, n) {
-                    Ok(r) => theirs.push(r),
-                    Err(e) => tracing::warn!("{e:#}"),
-                }
-            }
+    let mut reports = Vec::with_capacity(algs.len());
+    for alg in algs {
+        let key = SigningKey::generate(alg, a.key_bits)?;
+        let c = VerifyConfig {
+            alg,
+            key: Arc::new(key),
+            key_source: "generated".into(),
+            threads,
+            duration: a.duration,
+            rounds: a.rounds,
+            openssl: !a.no_openssl,
+            grants_per_sec: a.grants_per_sec,
+        };
+        let m = bearing_bench::measure_verify(&c, &progress).map_err(bench_error)?;
+        if let Some(why) = m.openssl_skipped.as_ref().filter(|_| !a.no_openssl) {
+            tracing::warn!("{why}: no hardware reference for {alg}");
         }
-        total.sampled += v.sampled;
-        total.valid += v.valid;
-        total.threads_sampled += v.threads_sampled;
-        ours.sort_by(|x, y| x.rate().total_cmp(&y.rate()));
-        theirs.sort_by(f64::total_cmp);
-        let step = &ours[ours.len() / 2];
-        let ossl = theirs.get(theirs.len() / 2).copied();
-        let rate_1 = *rate_1.get_or_insert(step.rate());
-        let mut r = step_report(step, rate_1, ossl, v);
-        r.rounds_assertions_per_sec = ours.iter().map(Step::rate).collect();
-        r.rounds_openssl_sign_per_sec = theirs;
-        steps.push(r);
+        reports.push(m.report);
     }
-    let ok = total.valid == total.sampled && total.sampled > 0;
-    let report = Report {
-        alg: alg.as_str(),
-        key: KeyInfo {
-            kind: key.kind().to_string(),
-            source,
-        },
-        duration_secs: a.duration.as_secs_f64(),
-        rounds: a.rounds,
-        machine: machine(),
-        openssl,
-        steps,
-        verification: total,
-        ok,
+    if let Some(path) = &a.report {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        );
+        bearing_bench::html::write_verify(&reports, &mut w)
+            .and_then(|()| w.flush())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let doc = VerifyDocument {
+        algorithms: reports,
     };
-    Ok(Measured {
-        report,
-        openssl_skipped,
-    })
-}
-
-fn step_report(step: &Step, rate_1: f64, openssl: Option<f64>, v: Verification) -> StepReport {
-    let rate = step.rate();
-    #[expect(clippy::cast_precision_loss, reason = "small counts and ns values")]
-    let (n, us) = (step.threads as f64, |ns: u64| ns as f64 / 1000.0);
-    let h = &step.latency_ns;
-    StepReport {
-        threads: step.threads,
-        assertions: step.assertions,
-        elapsed_secs: step.elapsed.as_secs_f64(),
-        assertions_per_sec: rate,
-        per_core_per_sec: rate / n,
-        scaling_efficiency: if rate_1 > 0.0 {
-            rate / (n * rate_1)
-        } else {
-            0.0
-        },
-        latency_us: Latency {
-            p50: us(h.value_at_quantile(0.5)),
-            p99: us(h.value_at_quantile(0.99)),
-            max: us(h.max()),
-            mean: h.mean() / 1000.0,
-        },
-        on_cpu_secs: step.on_cpu.map(|d| d.as_secs_f64()),
-        assertions_per_cpu_sec: step.rate_per_cpu_sec(),
-        cpu_share: step.cpu_share(),
-        openssl_sign_per_sec: openssl,
-        ratio_to_openssl: openssl.filter(|o| *o > 0.0).map(|o| rate / o),
-        rounds_assertions_per_sec: vec![rate],
-        rounds_openssl_sign_per_sec: openssl.into_iter().collect(),
-        verification: v,
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::to_value(&doc)?)?,
+        Format::Text => print_verify(&doc.algorithms, &mut std::io::stdout().lock())?,
     }
-}
-
-fn machine() -> Machine {
-    let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
-        s.lines().find_map(|l| {
-            l.strip_prefix("model name")?
-                .split_once(':')
-                .map(|(_, m)| m.trim().to_owned())
-        })
-    });
-    Machine {
-        cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-        cpu_model,
-        os: std::env::consts::OS,
-        arch: std::env::consts::ARCH,
+    if let Some(path) = &a.report {
+        eprintln!("report: {}", path.display());
     }
+    Ok(Exit::Ok)
 }
 
-fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
-    let m = &r.machine;
-    writeln!(
+fn dash(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "-".to_owned(), f)
+}
+
+fn print_machine(out: &mut impl Write, m: &bearing_bench::Machine) -> std::io::Result<()> {
+    write!(
         out,
-        "{}, key {} ({}), {}s × {} round(s) per thread count; {} cores ({}, {}/{})",
-        r.alg,
-        r.key.kind,
-        r.key.source,
-        r.duration_secs,
-        r.rounds,
+        "{} cores ({}, {}/{})",
         m.cpus,
         m.cpu_model.as_deref().unwrap_or("unknown cpu"),
         m.os,
         m.arch
+    )
+}
+
+fn print_sign(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
+    write!(
+        out,
+        "{}, key {} ({}), {}s × {} round(s) per thread count; ",
+        r.alg, r.key.kind, r.key.source, r.duration_secs, r.rounds,
     )?;
+    print_machine(out, &r.machine)?;
+    writeln!(out)?;
     match &r.openssl {
         Some(o) => writeln!(
             out,
@@ -431,7 +317,7 @@ fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\n{:>7} {:>13} {:>11} {:>10} {:>9} {:>9} {:>7} {:>14} {:>8}",
+        "\n{:>7} {:>13} {:>11} {:>8} {:>9} {:>9} {:>7} {:>11} {:>14} {:>7}",
         "threads",
         "assertions/s",
         "per core/s",
@@ -439,47 +325,155 @@ fn print_text(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
         "p50 µs",
         "p99 µs",
         "on CPU",
+        "per CPU-s",
         "openssl sign/s",
         "ratio"
     )?;
     for s in &r.steps {
-        let ossl = s
-            .openssl_sign_per_sec
-            .map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
-        let ratio = s
-            .ratio_to_openssl
-            .map_or_else(|| "-".to_owned(), |v| format!("{v:.2}×"));
-        let on_cpu = s
-            .cpu_share
-            .map_or_else(|| "-".to_owned(), |v| format!("{:.0}%", v * 100.0));
         writeln!(
             out,
-            "{:>7} {:>13.0} {:>11.0} {:>9.0}% {:>9.1} {:>9.1} {:>7} {:>14} {:>8}",
+            "{:>7} {:>13.0} {:>11.0} {:>7.0}% {:>9.1} {:>9.1} {:>7} {:>11} {:>14} {:>7}",
             s.threads,
             s.assertions_per_sec,
             s.per_core_per_sec,
             s.scaling_efficiency * 100.0,
             s.latency_us.p50,
             s.latency_us.p99,
-            on_cpu,
-            ossl,
-            ratio
+            dash(s.cpu_share, |v| format!("{:.0}%", v * 100.0)),
+            dash(s.assertions_per_cpu_sec, |v| format!("{v:.0}")),
+            dash(s.openssl_sign_per_sec, |v| format!("{v:.0}")),
+            dash(s.ratio_to_openssl, |v| format!("{v:.2}×")),
         )?;
     }
-    if r.steps.iter().any(|s| s.cpu_share.is_some_and(|c| c < 0.9)) {
-        writeln!(
-            out,
-            "\nnote: \"on CPU\" under 90%: other processes took CPU time; rates are understated"
-        )?;
-    }
+    busy_note(out, r.steps.iter().filter_map(|s| s.cpu_share))?;
     let v = &r.verification;
+    let most = r.steps.last().map_or(0, |s| s.threads);
+    let who = if v.threads_sampled == most {
+        format!("every thread of every step, up to {most}")
+    } else {
+        format!("{} of the {most} threads of the largest step", v.threads_sampled)
+    };
     writeln!(
         out,
-        "\nverified {} of {} sampled assertions (from {} threads) with the key's certificate: {}",
+        "\nverified {} of {} sampled assertions (from {who}) with the key's certificate: {}",
         v.valid,
         v.sampled,
-        v.threads_sampled,
         if r.ok { "all valid" } else { "FAILED" }
+    )
+}
+
+fn busy_note(out: &mut impl Write, mut shares: impl Iterator<Item = f64>) -> std::io::Result<()> {
+    if shares.any(|c| c < 0.9) {
+        writeln!(
+            out,
+            "\nnote: \"on CPU\" under 90%: other processes took CPU time, so the wall-clock \
+             rates are understated; \"per CPU-s\" is the rate per second actually on a CPU"
+        )?;
+    }
+    Ok(())
+}
+
+fn print_verify(reports: &[VerifyReport], out: &mut impl Write) -> std::io::Result<()> {
+    let Some(first) = reports.first() else {
+        return Ok(());
+    };
+    write!(
+        out,
+        "bench verify: {}s × {} round(s) per thread count; ",
+        first.duration_secs, first.rounds
+    )?;
+    print_machine(out, &first.machine)?;
+    writeln!(out)?;
+    writeln!(out, "path: {}", first.path)?;
+    match &first.openssl {
+        Some(o) => writeln!(
+            out,
+            "reference: {} `openssl speed -elapsed [-multi N]` verify/s in the same run, rounds alternating",
+            o.version
+        )?,
+        None => writeln!(out, "reference: none (openssl not run)")?,
+    }
+    for r in reports {
+        writeln!(out, "\n{} ({})", r.alg, r.key.kind)?;
+        writeln!(
+            out,
+            "{:>7} {:>11} {:>11} {:>8} {:>8} {:>7} {:>11} {:>16} {:>7}",
+            "threads",
+            "verified/s",
+            "per core/s",
+            "p50 µs",
+            "p99 µs",
+            "on CPU",
+            "per CPU-s",
+            "openssl verify/s",
+            "ratio"
+        )?;
+        for s in &r.steps {
+            writeln!(
+                out,
+                "{:>7} {:>11.0} {:>11.0} {:>8.1} {:>8.1} {:>7} {:>11} {:>16} {:>7}",
+                s.threads,
+                s.verified_per_sec,
+                s.per_core_per_sec,
+                s.latency_us.p50,
+                s.latency_us.p99,
+                dash(s.cpu_share, |v| format!("{:.0}%", v * 100.0)),
+                dash(s.verified_per_cpu_sec, |v| format!("{v:.0}")),
+                dash(s.openssl_verify_per_sec, |v| format!("{v:.0}")),
+                dash(s.ratio_to_openssl, |v| format!("{v:.2}×")),
+            )?;
+        }
+        let b = &r.breakdown;
+        let pct = |us: f64| {
+            if b.total_us > 0.0 {
+                us / b.total_us * 100.0
+            } else {
+                0.0
+            }
+        };
+        writeln!(
+            out,
+            "  one validation {:.2} µs: signature {:.2} ({:.0}%), base64url {:.2} ({:.0}%), \
+             JSON {:.2} ({:.0}%), claims {:.2} ({:.0}%), replay store {:.2} ({:.0}%)",
+            b.total_us,
+            b.signature_us,
+            pct(b.signature_us),
+            b.base64_us,
+            pct(b.base64_us),
+            b.json_us,
+            pct(b.json_us),
+            b.claims_us,
+            pct(b.claims_us),
+            b.replay_us,
+            pct(b.replay_us),
+        )?;
+    }
+    writeln!(out, "\nsizing (one core):")?;
+    for r in reports {
+        writeln!(out, "  {}", r.sizing.sentence())?;
+    }
+    if let Some(s) = reports.first().map(|r| &r.sizing) {
+        writeln!(
+            out,
+            "  Keycloak publishes ~{:.0} client-credentials grants/s per vCPU (HTTP, new TLS \
+             connections, database, token issuance); validation alone is not a grant, so the \
+             ratios ({}) are upper bounds, not a comparison of gateways",
+            s.keycloak_grants_per_vcpu,
+            reports
+                .iter()
+                .map(|r| format!(
+                    "{} {:.0}×",
+                    r.alg, r.sizing.validation_vs_keycloak_grant
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    busy_note(
+        out,
+        reports
+            .iter()
+            .flat_map(|r| r.steps.iter().filter_map(|s| s.cpu_share)),
     )
 }
 
@@ -506,53 +500,42 @@ mod tests {
             (a.alg.as_str(), a.key_bits, a.duration),
             ("RS256", 2048, Duration::from_secs(10))
         );
-        assert!(check_args(&a).is_ok());
         for bad in [
             &["--alg", "HS256"][..],
             &["--threads", "0"],
+            &["--threads", "100000"],
             &["--duration", "0s"],
         ] {
-            let e = check_args(&args(bad)).expect_err("bad input");
+            let e = sign_config(&args(bad)).expect_err("bad input");
             assert_eq!(crate::exit::classify(&e), Exit::BadInput, "{bad:?}");
         }
     }
 
-    // The text table shows each thread count with its ratio, and the verification line.
+    // The text table shows each thread count with its ratio and per-CPU-second rate, and
+    // the verification line counts the threads of the largest step, not a sum over steps.
     #[test]
     fn text_output() {
-        let key = Arc::new(SigningKey::generate(Algorithm::EdDSA, 0).expect("key"));
-        let cert = Certificate::self_signed(&key, "bearing-bench", 1).expect("cert");
-        let step = measure::run_step(
-            &key,
-            Algorithm::EdDSA,
-            1,
-            Duration::from_millis(20),
-            KeySharing::PerThread,
-        )
-        .expect("step");
-        let v = measure::verify(&step, &cert, Algorithm::EdDSA);
-        let r = Report {
-            alg: "EdDSA",
-            key: KeyInfo {
-                kind: "Ed25519".into(),
-                source: "generated".into(),
-            },
-            duration_secs: 0.02,
+        let c = SignConfig {
+            alg: Algorithm::EdDSA,
+            key: Arc::new(SigningKey::generate(Algorithm::EdDSA, 0).expect("key")),
+            key_source: "generated".into(),
+            threads: 2,
+            duration: Duration::from_millis(20),
             rounds: 1,
-            machine: machine(),
-            openssl: Some(OpensslInfo {
-                version: "OpenSSL 3.0.19".into(),
-                algorithm: "ed25519".into(),
-            }),
-            steps: vec![step_report(&step, step.rate(), Some(step.rate() / 2.0), v)],
-            verification: v,
-            ok: true,
+            openssl: false,
+            sharing: KeySharing::PerThread,
         };
+        let mut r = bearing_bench::measure_sign(&c, &|_| {}).expect("measure").report;
+        for s in &mut r.steps {
+            s.openssl_sign_per_sec = Some(s.assertions_per_sec / 2.0);
+            s.ratio_to_openssl = Some(2.0);
+        }
         let mut out = Vec::new();
-        print_text(&r, &mut out).expect("write");
+        print_sign(&r, &mut out).expect("write");
         let text = String::from_utf8(out).expect("utf-8");
         assert!(text.contains("2.00×"), "{text}");
-        assert!(text.contains("100%"), "{text}");
+        assert!(text.contains("per CPU-s"), "{text}");
         assert!(text.contains("all valid"), "{text}");
+        assert!(text.contains("(from every thread of every step, up to 2)"), "{text}");
     }
 }

@@ -5,13 +5,11 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use bearing_auth::{Algorithm, Assertion, AssertionSigner, Certificate, DecodedJwt, SigningKey};
 use hdrhistogram::Histogram;
 
-/// Client id and audience of benchmark assertions (realistic lengths, obviously not real).
-const CLIENT_ID: &str = "bearing-bench-client";
-const AUDIENCE: &str = "https://gateway.bench.invalid/oauth/token";
+use crate::machine::on_cpu_ns;
+use crate::{CLIENT_ID, Error, Result};
 
 /// What one run on `threads` threads measured.
 #[derive(Debug)]
@@ -56,13 +54,6 @@ impl Step {
     }
 }
 
-/// Nanoseconds the calling thread has spent on a CPU (first field of Linux's
-/// `/proc/thread-self/schedstat`), or `None` where that file does not exist.
-fn on_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
 /// How the threads get their signer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySharing {
@@ -70,17 +61,6 @@ pub enum KeySharing {
     PerThread,
     /// All threads sign with one parsed key (aws-lc then locks the RSA blinding cache).
     Shared,
-}
-
-/// Builds a signer for benchmark assertions on `key`.
-///
-/// # Errors
-/// When `alg` does not fit the key.
-pub fn signer(key: Arc<SigningKey>, alg: Algorithm) -> anyhow::Result<AssertionSigner> {
-    Ok(AssertionSigner::builder(key, CLIENT_ID)
-        .audience(AUDIENCE)
-        .algorithm(alg)
-        .build()?)
 }
 
 /// Signs on `threads` threads for `duration`.
@@ -93,7 +73,7 @@ pub fn run_step(
     threads: usize,
     duration: Duration,
     sharing: KeySharing,
-) -> anyhow::Result<Step> {
+) -> Result<Step> {
     let signers = (0..threads)
         .map(|_| {
             let k = match sharing {
@@ -103,9 +83,9 @@ pub fn run_step(
                 )?),
                 KeySharing::Shared => Arc::clone(key),
             };
-            signer(k, alg)
+            crate::signer(k, alg)
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles = signers
         .into_iter()
@@ -115,9 +95,9 @@ pub fn run_step(
             std::thread::Builder::new()
                 .name(format!("bench-sign-{i}"))
                 .spawn(move || sign_until(&s, &b, duration))
-                .with_context(|| format!("starting signing thread {i}"))
+                .map_err(|source| Error::Thread { index: i, source })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     barrier.wait();
     let start = Instant::now();
     let mut step = Step {
@@ -129,13 +109,11 @@ pub fn run_step(
         on_cpu: Some(Duration::ZERO),
     };
     for h in handles {
-        let r = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a signing thread panicked"))??;
+        let r = h.join().map_err(|_| Error::Panicked)??;
         step.assertions += r.count;
         step.latency_ns
             .add(&r.latency_ns)
-            .context("merging histograms")?;
+            .map_err(|e| Error::Histogram(e.to_string()))?;
         step.samples.push(r.samples);
         step.on_cpu = step
             .on_cpu
@@ -153,9 +131,9 @@ struct ThreadResult {
     on_cpu_ns: Option<u64>,
 }
 
-fn new_histogram() -> anyhow::Result<Histogram<u64>> {
-    // 1 ns .. 60 s, 3 significant figures.
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).context("creating a histogram")
+/// A latency histogram: 1 ns .. 60 s, 3 significant figures.
+pub(crate) fn new_histogram() -> Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| Error::Histogram(e.to_string()))
 }
 
 /// The hot loop. Keeps the 1st, 2nd, 4th, 8th … assertion and the last one: a bounded
@@ -164,7 +142,7 @@ fn sign_until(
     signer: &AssertionSigner,
     start: &Barrier,
     duration: Duration,
-) -> anyhow::Result<ThreadResult> {
+) -> Result<ThreadResult> {
     let mut latency_ns = new_histogram()?;
     let mut samples = Vec::new();
     let mut last = None;
@@ -177,7 +155,7 @@ fn sign_until(
         if t >= end {
             break;
         }
-        let a = signer.sign().context("signing an assertion")?;
+        let a = signer.sign()?;
         let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
         latency_ns.saturating_record(ns);
         count += 1;
@@ -197,14 +175,16 @@ fn sign_until(
     })
 }
 
-/// Outcome of verifying the kept assertions of one step.
+/// Outcome of verifying the kept assertions of one step (or of all steps).
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct Verification {
     /// Assertions checked.
     pub sampled: usize,
     /// Of which verified with the public key and carried the expected claims.
     pub valid: usize,
-    /// Threads that contributed at least one sample.
+    /// Threads that contributed at least one sample: per step, at most its thread count;
+    /// over a sweep, the largest step's (threads are new in every step, so summing the
+    /// steps would count "3 threads" for a 1-and-2-thread sweep).
     pub threads_sampled: usize,
 }
 
