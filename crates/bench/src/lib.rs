@@ -26,14 +26,15 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 pub use error::{Error, Result};
-pub use machine::{Machine, check_duration, check_threads, cores, max_threads};
+pub use machine::{Machine, check_duration, check_threads, cores, max_threads, on_cpu_ns};
 pub use openssl::OpensslInfo;
 pub use sign::{
     KeyInfo, KeySharing, SignConfig, SignMeasured, SignReport, SignStep, Step, Verification,
     measure_sign, step_report,
 };
 pub use sizing::Sizing;
-pub use verify::{Breakdown, VerifyConfig, VerifyReport, VerifyStep, measure_verify};
+pub use verify::measure::{Pool, Sandbox};
+pub use verify::{Breakdown, VerifyConfig, VerifyMeasured, VerifyReport, VerifyStep, measure_verify};
 
 /// Client id of benchmark assertions (a realistic length, obviously not real).
 pub const CLIENT_ID: &str = "bearing-bench-client";

@@ -42,7 +42,7 @@ pub fn cores() -> usize {
 
 /// Nanoseconds the calling thread has spent on a CPU (first field of Linux's
 /// `/proc/thread-self/schedstat`), or `None` where that file does not exist.
-pub(crate) fn on_cpu_ns() -> Option<u64> {
+pub fn on_cpu_ns() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     s.split_whitespace().next()?.parse().ok()
 }
