@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Signing speed against the hardware limit, in one run on this machine:
 #   1. `openssl speed` rsa2048 / ecdsap256 / ed25519 (one core),
-#   2. the criterion bench benches/signing.rs (stock jsonwebtoken::encode and bearing's signer),
+#   2. the criterion bench crates/bench/benches/signing.rs (stock jsonwebtoken::encode and bearing's signer),
 #   3. `bearing bench sign --alg RS256 --threads 2` (1 and 2 threads, each next to
 #      `openssl speed [-multi 2] rsa2048` run by bearing itself),
 # then prints the ratio table against the targets of issue 4.
@@ -25,7 +25,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 echo "== building (release)" >&2
-cargo bench --bench signing --no-run >&2
+cargo bench -p bearing-bench --bench signing --no-run >&2
 cargo build --release --bin bearing >&2
 
 # sign/s column of `openssl speed` (3.0 and later table layouts). -elapsed: divide by wall
@@ -43,8 +43,8 @@ for a in rsa2048 ecdsap256 ed25519; do
     echo "   $a: ${OSSL[$a]} sign/s" >&2
 done
 
-echo "== criterion: cargo bench --bench signing -- 'RS256-2048|ES256|EdDSA'" >&2
-cargo bench --bench signing -- 'RS256-2048|ES256|EdDSA' >&2
+echo "== criterion: cargo bench -p bearing-bench --bench signing -- 'RS256-2048|ES256|EdDSA'" >&2
+cargo bench -p bearing-bench --bench signing -- 'RS256-2048|ES256|EdDSA' >&2
 
 # Median ns per iteration -> per second.
 rate() { jq -r '1e9 / .median.point_estimate' "$TARGET_DIR/criterion/$1/$2/new/estimates.json"; }

@@ -131,7 +131,7 @@ fn ops<'a>(
     use ring::signature as rs;
 
     let signer = bearing_bench::signer(Arc::clone(key), c.alg).expect("signer");
-    let signer = Box::leak(Box::new(signer));
+    let signer: &'a _ = Box::leak(Box::new(signer));
     let pem = key.to_pkcs8_pem();
     let der = key.pkcs8_der().expose().to_vec();
     let public = sandbox.cert.public_key().bytes().to_vec();

@@ -7,9 +7,9 @@
 //! same PKCS#8 PEM; what `encode` still repeats per call is its own business.
 //!
 //! ```text
-//! cargo bench --bench signing                    # full run, a few minutes
-//! cargo bench --bench signing -- 'ES256|EdDSA'   # a regex filter on the bench ids
-//! cargo bench --bench signing -- --test          # CI smoke: each bench runs once
+//! cargo bench -p bearing-bench --bench signing                 # full run, a few minutes
+//! cargo bench -p bearing-bench --bench signing -- 'ES256|EdDSA'   # a regex filter on the bench ids
+//! cargo bench -p bearing-bench --bench signing -- --test          # CI smoke: each bench runs once
 //! ```
 //! `scripts/bench-sign.sh` puts the results next to `openssl speed` from the same run.
 
