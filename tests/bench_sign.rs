@@ -184,10 +184,16 @@ fn bad_input_exits_2() {
         (&["bench", "sign", "--alg", "HS256"][..], "--alg"),
         (&["bench", "sign", "--alg", "none"], "--alg"),
         (&["bench", "sign", "--threads", "0"], "--threads"),
-        (&["bench", "sign", "--threads", "100000"], "--threads: 100000 is out of range"),
+        (
+            &["bench", "sign", "--threads", "100000"],
+            "--threads: 100000 is out of range",
+        ),
         (&["bench", "verify", "--threads", "0"], "--threads"),
         (&["bench", "verify", "--alg", "HS256"], "--alg"),
-        (&["bench", "verify", "--grants-per-sec", "0"], "--grants-per-sec"),
+        (
+            &["bench", "verify", "--grants-per-sec", "0"],
+            "--grants-per-sec",
+        ),
         (&["bench", "sign", "--duration", "0s"], "--duration"),
         (&["bench", "sign", "--rounds", "0"], "--rounds"),
         (&["bench", "sign", "--key-bits", "1024"], "1024"),

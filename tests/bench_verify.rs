@@ -76,7 +76,10 @@ fn json_and_html_output() {
         let s = &r["sizing"];
         let per_core = s["verify_per_core_per_sec"].as_f64().expect("rate");
         let cores = s["cores_for_validation"].as_f64().expect("cores");
-        assert!((cores - 5000.0 / per_core).abs() < 1e-6 * cores.max(1.0), "{s}");
+        assert!(
+            (cores - 5000.0 / per_core).abs() < 1e-6 * cores.max(1.0),
+            "{s}"
+        );
         assert!(s["sign_per_core_per_sec"].as_f64().expect("sign") > 0.0);
     }
     let page = std::fs::read_to_string(&html).expect("report written");
@@ -109,6 +112,9 @@ fn text_output() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("verified/s"), "{text}");
     assert!(text.contains("one validation"), "{text}");
-    assert!(text.contains("a token endpoint that must verify 10000 grants/s needs"), "{text}");
+    assert!(
+        text.contains("a token endpoint that must verify 10000 grants/s needs"),
+        "{text}"
+    );
     assert!(text.contains("Keycloak publishes ~120"), "{text}");
 }

@@ -120,7 +120,10 @@ fn jwt_alg(a: Algorithm) -> jsonwebtoken::Algorithm {
 
 /// Every library's operations for one case; `None` where a library lacks the algorithm or
 /// refuses the key.
-#[expect(clippy::too_many_lines, reason = "one list of operations per library, read together")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one list of operations per library, read together"
+)]
 fn ops<'a>(
     c: &Case,
     key: &'a Arc<SigningKey>,
@@ -190,14 +193,16 @@ fn ops<'a>(
                 black_box(&out);
             }) as Op<'a>
         }),
-        Algorithm::ES256 => aws::EcdsaKeyPair::from_pkcs8(&aws::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-            .ok()
-            .map(|k| {
-                let rng = aws_lc_rs::rand::SystemRandom::new();
-                Box::new(move || {
-                    black_box(k.sign(&rng, msg).expect("sign"));
-                }) as Op<'a>
-            }),
+        Algorithm::ES256 => {
+            aws::EcdsaKeyPair::from_pkcs8(&aws::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .ok()
+                .map(|k| {
+                    let rng = aws_lc_rs::rand::SystemRandom::new();
+                    Box::new(move || {
+                        black_box(k.sign(&rng, msg).expect("sign"));
+                    }) as Op<'a>
+                })
+        }
         _ => aws::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
             .ok()
             .map(|k| {
@@ -206,7 +211,12 @@ fn ops<'a>(
                 }) as Op<'a>
             }),
     };
-    v.push(("sign", "aws-lc-rs raw", "signature over a ready signing input", aws_sign));
+    v.push((
+        "sign",
+        "aws-lc-rs raw",
+        "signature over a ready signing input",
+        aws_sign,
+    ));
     let ring_sign: Option<Op<'a>> = match c.alg {
         Algorithm::RS256 => rs::RsaKeyPair::from_pkcs8(der).ok().map(|k| {
             let rng = rng.clone();
@@ -235,7 +245,12 @@ fn ops<'a>(
                 }) as Op<'a>
             }),
     };
-    v.push(("sign", "ring raw", "signature over a ready signing input", ring_sign));
+    v.push((
+        "sign",
+        "ring raw",
+        "signature over a ready signing input",
+        ring_sign,
+    ));
     // Verify.
     let now = pool.now_ms;
     let mut i = 0usize;
@@ -275,7 +290,12 @@ fn ops<'a>(
             assert!(k.verify_sig(msg, sig).is_ok());
         }) as Op<'a>
     });
-    v.push(("verify", "aws-lc-rs raw", "signature only, public key parsed once", aws_verify));
+    v.push((
+        "verify",
+        "aws-lc-rs raw",
+        "signature only, public key parsed once",
+        aws_verify,
+    ));
     let ring_params: &'static dyn rs::VerificationAlgorithm = match c.alg {
         Algorithm::RS256 => &rs::RSA_PKCS1_2048_8192_SHA256,
         Algorithm::ES256 => &rs::ECDSA_P256_SHA256_FIXED,
@@ -311,8 +331,16 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(d)
     };
-    let secs = Duration::from_secs_f64(if smoke { 0.05 } else { env("BENCH_SECONDS", 3.0) });
-    let rounds = if smoke { 1 } else { env("ROUNDS", 2.0) as usize };
+    let secs = Duration::from_secs_f64(if smoke {
+        0.05
+    } else {
+        env("BENCH_SECONDS", 3.0)
+    });
+    let rounds = if smoke {
+        1
+    } else {
+        env("ROUNDS", 2.0) as usize
+    };
     let openssl = !smoke && bearing_bench::openssl::version().is_some();
     let mut rows: Vec<Row> = Vec::new();
     let mut ossl_rows: Vec<(&str, Vec<f64>, Vec<f64>)> = Vec::new();
@@ -349,7 +377,10 @@ fn main() {
         let mut r = 0;
         for (ci, (c, ops)) in CASES.iter().zip(&mut all_ops).enumerate() {
             if openssl {
-                eprintln!("round {round}/{rounds}: openssl speed -elapsed {}", c.openssl);
+                eprintln!(
+                    "round {round}/{rounds}: openssl speed -elapsed {}",
+                    c.openssl
+                );
                 match bearing_bench::openssl::speed(c.openssl, secs, 1) {
                     Ok(s) => {
                         ossl_rows[ci].1.push(s.sign_per_sec);
@@ -425,6 +456,7 @@ fn main() {
         "rows": rows,
     });
     if let Ok(path) = std::env::var("BENCH_JSON") {
-        std::fs::write(&path, serde_json::to_vec_pretty(&json).expect("json")).expect("write BENCH_JSON");
+        std::fs::write(&path, serde_json::to_vec_pretty(&json).expect("json"))
+            .expect("write BENCH_JSON");
     }
 }

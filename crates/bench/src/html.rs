@@ -102,7 +102,11 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 pub fn write_verify(reports: &[VerifyReport], out: impl Write) -> io::Result<()> {
     let mut h = Html { out };
     h.head("bearing bench verify")?;
-    h.el("h1", None, "Assertion verification and signing, per algorithm")?;
+    h.el(
+        "h1",
+        None,
+        "Assertion verification and signing, per algorithm",
+    )?;
     h.el(
         "p",
         None,

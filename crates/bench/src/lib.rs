@@ -34,7 +34,9 @@ pub use sign::{
 };
 pub use sizing::Sizing;
 pub use verify::measure::{Pool, Sandbox};
-pub use verify::{Breakdown, VerifyConfig, VerifyMeasured, VerifyReport, VerifyStep, measure_verify};
+pub use verify::{
+    Breakdown, VerifyConfig, VerifyMeasured, VerifyReport, VerifyStep, measure_verify,
+};
 
 /// Client id of benchmark assertions (a realistic length, obviously not real).
 pub const CLIENT_ID: &str = "bearing-bench-client";

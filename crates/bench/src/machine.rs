@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(check_threads(1).ok(), Some(1));
         assert_eq!(check_threads(cores()).ok(), Some(cores()));
         let e = check_threads(100_000).expect_err("too many").to_string();
-        assert!(e.starts_with("--threads: 100000 is out of range: 1 to "), "{e}");
+        assert!(
+            e.starts_with("--threads: 100000 is out of range: 1 to "),
+            "{e}"
+        );
         assert!(check_duration(std::time::Duration::ZERO).is_err());
     }
 }

@@ -103,7 +103,10 @@ pub fn speed(name: &str, duration: Duration, processes: usize) -> Result<Speed, 
         )));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    match (parse_column(&text, "sign/s"), parse_column(&text, "verify/s")) {
+    match (
+        parse_column(&text, "sign/s"),
+        parse_column(&text, "verify/s"),
+    ) {
         (Some(sign_per_sec), Some(verify_per_sec)) => Ok(Speed {
             sign_per_sec,
             verify_per_sec,

@@ -86,9 +86,21 @@ mod tests {
     // X grants/s over M verifications per core is the core count; the sentence says so.
     #[test]
     fn cores_for_a_grant_rate() {
-        let s = Sizing::new(Algorithm::RS256, "RSA-2048", 4000.0, 50_000.0, None, None, 10_000.0);
+        let s = Sizing::new(
+            Algorithm::RS256,
+            "RSA-2048",
+            4000.0,
+            50_000.0,
+            None,
+            None,
+            10_000.0,
+        );
         assert!((s.cores_for_validation - 0.2).abs() < 1e-9);
         assert!((s.validation_vs_keycloak_grant - 50_000.0 / 120.0).abs() < 1e-9);
-        assert!(s.sentence().contains("needs 0.20 cores"), "{}", s.sentence());
+        assert!(
+            s.sentence().contains("needs 0.20 cores"),
+            "{}",
+            s.sentence()
+        );
     }
 }

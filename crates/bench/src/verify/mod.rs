@@ -120,7 +120,10 @@ pub fn measure_verify(c: &VerifyConfig, progress: &dyn Fn(&str)) -> Result<Verif
         return Err(Error::setting("--rounds", "must be at least 1"));
     }
     if !(c.grants_per_sec.is_finite() && c.grants_per_sec > 0.0) {
-        return Err(Error::setting("--grants-per-sec", "must be a positive number"));
+        return Err(Error::setting(
+            "--grants-per-sec",
+            "must be a positive number",
+        ));
     }
     let alg = c.alg;
     c.key.kind().check(alg)?;
@@ -169,7 +172,9 @@ pub fn measure_verify(c: &VerifyConfig, progress: &dyn Fn(&str)) -> Result<Verif
         s.rounds_openssl_verify_per_sec = theirs;
         steps.push(s);
     }
-    progress(&format!("bench verify: {alg}, breakdown of one validation…"));
+    progress(&format!(
+        "bench verify: {alg}, breakdown of one validation…"
+    ));
     let signer = crate::signer(Arc::clone(&c.key), alg)?;
     let pool = Pool::sign(&signer, measure::POOL)?;
     let slice = (c.duration / 10).clamp(Duration::from_millis(50), Duration::from_millis(500));

@@ -76,9 +76,11 @@ pub struct SignArgs {
 
 /// Flags of `bearing bench verify`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  bearing bench verify                              # RS256, ES256, EdDSA on 1..N threads\n  \
+#[command(
+    after_help = "Examples:\n  bearing bench verify                              # RS256, ES256, EdDSA on 1..N threads\n  \
     bearing bench verify --alg RS256 --key-bits 4096 --threads 1 --duration 3s\n  \
-    bearing bench verify --rounds 3 --report verify.html --output json > verify.json")]
+    bearing bench verify --rounds 3 --report verify.html --output json > verify.json"
+)]
 pub struct VerifyArgs {
     /// Algorithms, comma-separated: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
     #[arg(long, value_delimiter = ',', default_value = "RS256,ES256,EdDSA")]
@@ -351,7 +353,10 @@ fn print_sign(r: &Report, out: &mut impl Write) -> std::io::Result<()> {
     let who = if v.threads_sampled == most {
         format!("every thread of every step, up to {most}")
     } else {
-        format!("{} of the {most} threads of the largest step", v.threads_sampled)
+        format!(
+            "{} of the {most} threads of the largest step",
+            v.threads_sampled
+        )
     };
     writeln!(
         out,
@@ -461,10 +466,7 @@ fn print_verify(reports: &[VerifyReport], out: &mut impl Write) -> std::io::Resu
             s.keycloak_grants_per_vcpu,
             reports
                 .iter()
-                .map(|r| format!(
-                    "{} {:.0}×",
-                    r.alg, r.sizing.validation_vs_keycloak_grant
-                ))
+                .map(|r| format!("{} {:.0}×", r.alg, r.sizing.validation_vs_keycloak_grant))
                 .collect::<Vec<_>>()
                 .join(", ")
         )?;
@@ -525,7 +527,9 @@ mod tests {
             openssl: false,
             sharing: KeySharing::PerThread,
         };
-        let mut r = bearing_bench::measure_sign(&c, &|_| {}).expect("measure").report;
+        let mut r = bearing_bench::measure_sign(&c, &|_| {})
+            .expect("measure")
+            .report;
         for s in &mut r.steps {
             s.openssl_sign_per_sec = Some(s.assertions_per_sec / 2.0);
             s.ratio_to_openssl = Some(2.0);
@@ -536,6 +540,9 @@ mod tests {
         assert!(text.contains("2.00×"), "{text}");
         assert!(text.contains("per CPU-s"), "{text}");
         assert!(text.contains("all valid"), "{text}");
-        assert!(text.contains("(from every thread of every step, up to 2)"), "{text}");
+        assert!(
+            text.contains("(from every thread of every step, up to 2)"),
+            "{text}"
+        );
     }
 }
