@@ -19,6 +19,7 @@ pub mod dir;
 pub mod error;
 pub mod expect;
 pub mod html;
+pub mod rerun;
 pub mod run;
 
 pub use dir::{ReportDir, default_dir, write_atomic};
