@@ -197,7 +197,12 @@ fn conform_rows(s: &Value) -> Vec<Row> {
             (
                 c["id"].as_str().unwrap_or_default().to_owned(),
                 c["outcome"].as_str().unwrap_or_default().to_owned(),
-                c["reason"].as_str().unwrap_or_default().to_owned(),
+                c["reason"]
+                    .as_str()
+                    .filter(|r| !r.is_empty())
+                    .or_else(|| c["findings"][0]["message"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
             )
         })
         .collect()
