@@ -390,3 +390,57 @@ fn signed_bundles_and_tampering() {
     assert_eq!(p99["name"], "p99");
     assert_eq!(p99["beyond_noise"], false, "a run is within noise of itself");
 }
+
+// certify: --expect-fail ids are check ids (an unknown one is refused before the gateway
+// starts), a non-empty --report-dir is refused before it listens, and a run stopped before
+// any client came still writes its folder and a signed bundle, with the listed check as an
+// expected failure in JUnit; the unlisted checks (no evidence) still fail the run.
+#[cfg(unix)]
+#[test]
+fn certify_expect_fail_and_bundle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (key, cert) = keygen(&dir.path().join("keys"), "partner");
+    let client = format!("partner={}", s(&cert));
+    let list = dir.path().join("expected.yaml");
+    std::fs::write(&list, "- id: no-such-check\n  reason: x\n").expect("write");
+    let out = run(&["certify", "--listen", "127.0.0.1:0", "--client", &client, "--expect-fail", s(&list)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no-such-check"), "{}", text(&out.stderr));
+    let used = dir.path().join("keys");
+    let out = run(&["certify", "--listen", "127.0.0.1:0", "--client", &client, "--report-dir", s(&used)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not empty"), "{}", text(&out.stderr));
+
+    std::fs::write(&list, "- id: assertion.aud\n  reason: client signs the API URL as aud (ticket P-7)\n").expect("write");
+    let reports = dir.path().join("out");
+    let bundle = dir.path().join("certify.tar.gz");
+    let mut child = bearing()
+        .args(["certify", "--listen", "127.0.0.1:0", "--client", &client, "--expect-fail", s(&list)])
+        .args(["--report-dir", s(&reports), "--bundle", s(&bundle), "--sign-key", s(&key)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn certify");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    while reader.read_line(&mut line).expect("read") > 0 && !line.starts_with("press ctrl-c") {
+        line.clear();
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).expect("read");
+    assert_eq!(child.wait().expect("wait").code(), Some(1), "{rest}");
+    assert!(rest.contains("assertion.aud: expected failure"), "{rest}");
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
+    assert!(junit.contains("expected failure: client signs the API URL as aud"), "{junit}");
+    let summary = json(&reports.join("summary.json"));
+    let schema = json(Path::new("schemas/certify-summary.schema.json"));
+    assert!(jsonschema::validator_for(&schema).expect("schema").is_valid(&summary));
+    let out = verify(&bundle, &cert);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("certify report"), "{}", text(&out.stdout));
+}
