@@ -162,6 +162,9 @@ pub struct Summary {
     pub totals: Totals,
     /// The overall verdict.
     pub verdict: Overall,
+    /// `--expect-fail FILE` as applied to this run (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failures: Option<bearing_report::expect::ExpectReport>,
 }
 
 fn ms(d: std::time::Duration) -> u64 {
@@ -224,7 +227,52 @@ impl Summary {
             },
             totals,
             clients,
+            expected_failures: None,
         }
+    }
+
+    /// Applies an `--expect-fail` list of check ids: a check failed when it failed or saw
+    /// no evidence for any client, passed when it passed for every client.
+    pub fn apply_expected(&mut self, list: &bearing_report::expect::ExpectList, today: &str) {
+        use bearing_report::expect::Seen;
+        let report = list.apply(
+            |id| {
+                let verdicts: Vec<Verdict> = self
+                    .clients
+                    .iter()
+                    .filter_map(|c| c.checks.iter().find(|r| r.id == id).map(|r| r.verdict))
+                    .collect();
+                if verdicts.is_empty() {
+                    Seen::NotRun
+                } else if verdicts.iter().all(|v| *v == Verdict::Pass) {
+                    Seen::Passed
+                } else {
+                    Seen::Failed
+                }
+            },
+            today,
+        );
+        self.expected_failures = Some(report);
+    }
+
+    /// The `--expect-fail` entry that makes check `id`'s failure an expected one.
+    pub fn expected_failure(&self, id: &str) -> Option<&bearing_report::expect::Applied> {
+        self.expected_failures.as_ref()?.expected(id)
+    }
+
+    /// Whether every check passed for every client, failures listed in `--expect-fail`
+    /// aside (and no listed check now passes): what the exit code says.
+    pub fn is_certified_with_expected(&self) -> bool {
+        let Some(x) = &self.expected_failures else {
+            return self.is_certified();
+        };
+        !self.clients.is_empty()
+            && x.stale().next().is_none()
+            && self.clients.iter().all(|c| {
+                c.checks
+                    .iter()
+                    .all(|r| r.verdict == Verdict::Pass || x.expected(&r.id).is_some())
+            })
     }
 
     /// The client report of `id`.

@@ -189,11 +189,46 @@ pub struct RunSummary {
     pub counts: Counts,
     /// Per case, in suite order.
     pub cases: Vec<CaseResult>,
+    /// `--expect-fail FILE` as applied to this run (issue 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_failures: Option<bearing_report::expect::ExpectReport>,
+    /// `--rerun-failed PREV`: the run this one continues (issue 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continues: Option<bearing_report::rerun::Continues>,
 }
 
 impl RunSummary {
-    /// Whether every case passed, warned or was skipped (exit code 0).
+    /// Whether every case passed, warned, was skipped or failed as expected (exit code 0).
     pub fn is_success(&self) -> bool {
-        self.counts.fail == 0 && self.counts.error == 0
+        self.unexpected_failures() == 0
+    }
+
+    /// Failed and errored cases that `--expect-fail` does not list.
+    pub fn unexpected_failures(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+            .filter(|c| self.expected_failure(&c.id).is_none())
+            .count()
+    }
+
+    /// The `--expect-fail` entry that makes case `id`'s failure an expected one.
+    pub fn expected_failure(&self, id: &str) -> Option<&bearing_report::expect::Applied> {
+        self.expected_failures.as_ref()?.expected(id)
+    }
+
+    /// Applies an `--expect-fail` list (fail/error = failed, pass/warn = passed, skip or
+    /// absent = not run) and records it in the summary.
+    pub fn apply_expected(&mut self, list: &bearing_report::expect::ExpectList, today: &str) {
+        use bearing_report::expect::Seen;
+        let report = list.apply(
+            |id| match self.cases.iter().find(|c| c.id == id).map(|c| c.outcome) {
+                Some(Outcome::Fail | Outcome::Error) => Seen::Failed,
+                Some(Outcome::Pass | Outcome::Warn) => Seen::Passed,
+                Some(Outcome::Skip) | None => Seen::NotRun,
+            },
+            today,
+        );
+        self.expected_failures = Some(report);
     }
 }

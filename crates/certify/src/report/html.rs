@@ -9,64 +9,8 @@ use crate::checks::{CheckResult, Verdict};
 use crate::event::{Action, Event, Outcome};
 use crate::summary::{ClientReport, Overall, Summary, rfc3339_ms};
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Writes elements: names are `'static` (trusted), text and attribute values are escaped.
-struct Html<W: Write> {
-    out: W,
-}
-
-impl<W: Write> Html<W> {
-    fn open(&mut self, tag: &'static str, attrs: &[(&'static str, &str)]) -> io::Result<()> {
-        write!(self.out, "<{tag}")?;
-        for (k, v) in attrs {
-            write!(self.out, " {k}=\"{}\"", escape(v))?;
-        }
-        write!(self.out, ">")
-    }
-    fn close(&mut self, tag: &'static str) -> io::Result<()> {
-        write!(self.out, "</{tag}>")
-    }
-    fn text(&mut self, s: &str) -> io::Result<()> {
-        self.out.write_all(escape(s).as_bytes())
-    }
-    fn el(
-        &mut self,
-        tag: &'static str,
-        attrs: &[(&'static str, &str)],
-        text: &str,
-    ) -> io::Result<()> {
-        self.open(tag, attrs)?;
-        self.text(text)?;
-        self.close(tag)
-    }
-    /// A void element (`<rect …/>`).
-    fn empty(&mut self, tag: &'static str, attrs: &[(&'static str, &str)]) -> io::Result<()> {
-        write!(self.out, "<{tag}")?;
-        for (k, v) in attrs {
-            write!(self.out, " {k}=\"{}\"", escape(v))?;
-        }
-        write!(self.out, "/>")
-    }
-    /// Static markup (the style sheet); never run data.
-    fn fixed(&mut self, s: &'static str) -> io::Result<()> {
-        self.out.write_all(s.as_bytes())
-    }
-}
+pub use bearing_report::escape;
+use bearing_report::Html;
 
 const STYLE: &str = "<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -104,7 +48,7 @@ fn rel(ms: i64, origin: i64) -> String {
 /// # Errors
 /// Write errors.
 pub fn write(w: &mut impl Write, s: &Summary, events: &[Event]) -> io::Result<()> {
-    let mut h = Html { out: w };
+    let mut h = Html::new(w);
     h.fixed("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")?;
     h.el("title", &[], &format!("bearing certify: {}", s.plan.name))?;
     h.fixed(STYLE)?;
@@ -123,6 +67,9 @@ pub fn write(w: &mut impl Write, s: &Summary, events: &[Event]) -> io::Result<()
     ))?;
     h.close("p")?;
     meta(&mut h, s)?;
+    if let Some(x) = &s.expected_failures {
+        bearing_report::expect::write_html(&mut h, x)?;
+    }
     timeline(&mut h, s)?;
     let origin = s.plan_started_ms.unwrap_or(s.ended_ms);
     for c in &s.clients {

@@ -22,7 +22,14 @@ pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
         suite.add_property(("profile", summary.profile.as_str()));
         suite.add_property(("token_url", summary.token_url.as_str()));
         for r in &c.checks {
+            let expected = summary.expected_failure(&r.id);
             let status = match r.verdict {
+                Verdict::Fail | Verdict::NoEvidence if expected.is_some() => {
+                    let mut s = TestCaseStatus::skipped();
+                    let why = expected.map(|e| e.reason.as_str()).unwrap_or_default();
+                    s.set_message(format!("expected failure: {why}"));
+                    s
+                }
                 Verdict::Pass => TestCaseStatus::success(),
                 Verdict::Fail => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -45,7 +52,7 @@ pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
             };
             let mut case = TestCase::new(r.id.as_str(), status);
             case.set_classname(format!("certify.{}", c.client_id));
-            if r.verdict == Verdict::Pass {
+            if r.verdict == Verdict::Pass || expected.is_some() {
                 case.set_system_out(format!("{} (rule: {})", r.summary, r.rule));
             }
             suite.add_test_case(case);

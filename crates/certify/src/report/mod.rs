@@ -34,12 +34,7 @@ pub struct Written {
 
 /// `reports/<UTC timestamp>-certify` under `base` (e.g. `reports/20261128T043000Z-certify`).
 pub fn default_dir(base: &Path, at: SystemTime) -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(at)
-        .to_string()
-        .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
-        .collect();
-    base.join(format!("{stamp}-certify"))
+    bearing_report::default_dir(base, "certify", at)
 }
 
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {

@@ -16,6 +16,7 @@ use bearing_certify::report::{self, terminal};
 use bearing_certify::{Action, Certification, CertifyOptions, Mark, Plan, Summary};
 use bearing_gateway::GatewayConfig;
 
+use crate::cmd::evidence;
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
@@ -47,6 +48,13 @@ pub struct Args {
     /// Total observation time from the plan's start: cuts the plan short or observes longer.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Known deviations (YAML list of check `id`, `reason`, optional `expires: YYYY-MM-DD`):
+    /// a listed check that fails does not fail the run; one that now passes exits 1.
+    #[arg(long, value_name = "FILE")]
+    pub expect_fail: Option<PathBuf>,
+    /// Report folder and bundle.
+    #[command(flatten)]
+    pub evidence: crate::cmd::evidence::EvidenceArgs,
 }
 
 fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
@@ -97,6 +105,19 @@ fn describe(m: &Mark) -> Option<String> {
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let config = config_from(&a)?;
     let plan = Plan::resolve(&a.plan).map_err(|e| BadInput(e.to_string()))?;
+    let expect = evidence::expect_list(
+        a.expect_fail.as_deref(),
+        bearing_certify::checks::catalog()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+    )?;
+    // The report folder, bundle and key are checked before the gateway starts (issue 21).
+    let dir = a
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| report::default_dir(Path::new("reports"), std::time::SystemTime::now()));
+    let prepared = evidence::prepare(Some(&dir), &a.evidence)?;
     let text = g.output == Format::Text;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Mark>();
     let mut opts = CertifyOptions::new(config, plan);
@@ -152,17 +173,28 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     });
     let recording = run.run(stop).await;
     let _ = printer.await;
-    let summary = Summary::from_recording(&recording);
-    let dir = a
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| report::default_dir(Path::new("reports"), std::time::SystemTime::now()));
-    let written = report::write_all(&summary, &recording.events, &dir);
+    let mut summary = Summary::from_recording(&recording);
+    if let Some(l) = &expect {
+        summary.apply_expected(l, &bearing_report::expect::today());
+    }
+    // Results are printed whatever happens to the files (issue 21: nothing lost).
+    let written = match prepared.path() {
+        Some(p) => report::write_all(&summary, &recording.events, p).map(|_| ()),
+        None => Ok(()),
+    };
+    let finished = match written {
+        Ok(()) => prepared.finish(),
+        Err(e) => Err(anyhow::Error::new(e)),
+    };
+    let (final_dir, manifest) = match &finished {
+        Ok((d, m)) => (d.clone(), m.clone()),
+        Err(_) => (None, None),
+    };
     match g.output {
         Format::Json => {
             let mut v = serde_json::to_value(&summary)?;
-            if let (Ok(w), Some(obj)) = (&written, v.as_object_mut()) {
-                obj.insert("report_dir".into(), w.dir.display().to_string().into());
+            if let (Some(d), Some(obj)) = (&final_dir, v.as_object_mut()) {
+                obj.insert("report_dir".into(), d.display().to_string().into());
             }
             crate::output::print_json(&v)?;
         }
@@ -171,13 +203,19 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             writeln!(out)?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             terminal::write(&mut out, &summary, terminal::Options { color, findings: 3 })?;
-            if let Ok(w) = &written {
-                writeln!(out, "reports: {}", w.html.display())?;
+            if let Some(x) = &summary.expected_failures {
+                bearing_report::expect::write_text(&mut out, x)?;
+            }
+            if let Some(d) = &final_dir {
+                writeln!(out, "reports: {}", d.join("report.html").display())?;
+            }
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
+                writeln!(out, "{}", evidence::bundle_line(b, m, a.evidence.sign_key.is_some()))?;
             }
         }
     }
-    written.with_context(|| format!("writing the reports into {}", dir.display()))?;
-    Ok(if summary.is_certified() {
+    finished.with_context(|| format!("writing the reports into {}", dir.display()))?;
+    Ok(if summary.is_certified_with_expected() {
         Exit::Ok
     } else {
         Exit::Failed

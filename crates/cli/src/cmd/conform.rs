@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use bearing_auth::{Profile, Target};
 use bearing_conform::report::terminal::{Progress, TableOptions};
 use bearing_conform::{RunConfig, RunTargetSpec, report};
 
 use crate::cmd::common::TargetArgs;
+use crate::cmd::evidence;
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
@@ -61,6 +61,17 @@ pub struct Args {
     /// List every case in the table, not only those that did not pass.
     #[arg(long)]
     pub all: bool,
+    /// Known deviations (YAML list of `id`, `reason`, optional `expires: YYYY-MM-DD`): a
+    /// listed case that fails does not fail the run; one that now passes exits 1.
+    #[arg(long, value_name = "FILE")]
+    pub expect_fail: Option<PathBuf>,
+    /// Run only the cases that failed or errored in a previous run (its summary.json or
+    /// report folder), with the same suites and profile.
+    #[arg(long, value_name = "PREV/summary.json")]
+    pub rerun_failed: Option<PathBuf>,
+    /// Report folder and bundle.
+    #[command(flatten)]
+    pub evidence: crate::cmd::evidence::EvidenceArgs,
 }
 
 fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
@@ -82,7 +93,24 @@ fn resolve_profile(name: &str) -> anyhow::Result<Profile> {
 /// written (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Bad input stops everything before any request is made.
-    let suites = bearing_conform::loader::load(&a.suites).map_err(conform_error)?;
+    let mut suites = bearing_conform::loader::load(&a.suites).map_err(conform_error)?;
+    let expect = evidence::expect_list(
+        a.expect_fail.as_deref(),
+        suites
+            .iter()
+            .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+            .collect::<Vec<_>>(),
+    )?;
+    let previous = match &a.rerun_failed {
+        Some(p) => {
+            let prev = bearing_report::rerun::Previous::load(p).map_err(evidence::report_error)?;
+            for s in &mut suites {
+                s.cases.retain(|c| prev.continues.cases.contains(&c.id));
+            }
+            Some(prev)
+        }
+        None => None,
+    };
     let second = match &a.second_target {
         Some(p) => Some(
             Target::from_file(p)
@@ -109,6 +137,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             .unwrap_or_else(|| "rfc-strict".into());
         (target, resolve_profile(&name)?, None)
     };
+    if let Some(prev) = &previous {
+        let names: Vec<String> = suites.iter().map(|s| s.suite.clone()).collect();
+        prev.check_same(&names, &profile.name)
+            .map_err(evidence::report_error)?;
+    }
+    // The report folder, bundle and key are checked before any request too (issue 21).
+    let report_dir = (!a.no_report).then(|| {
+        a.report_dir.clone().unwrap_or_else(|| {
+            report::default_dir(std::path::Path::new("reports"), std::time::SystemTime::now())
+        })
+    });
+    let prepared = evidence::prepare(report_dir.as_deref(), &a.evidence)?;
     let show_progress = !g.quiet && std::io::stderr().is_terminal();
     let progress = Progress::new(if show_progress {
         indicatif::ProgressDrawTarget::stderr()
@@ -130,29 +170,32 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let summary = result.map_err(conform_error)?;
+    let mut summary = result.map_err(conform_error)?;
     if summary.cases.is_empty() {
         return Err(BadInput("no case matches the suites and --case filters given".into()).into());
     }
-    let files = if a.no_report {
-        None
-    } else {
-        let dir = a.report_dir.clone().unwrap_or_else(|| {
-            report::default_dir(
-                std::path::Path::new("reports"),
-                std::time::SystemTime::now(),
-            )
-        });
-        Some(
-            report::write_all(&summary, &dir)
-                .with_context(|| format!("writing reports to {}", dir.display()))?,
-        )
+    if let Some(l) = &expect {
+        summary.apply_expected(l, &bearing_report::expect::today());
+    }
+    summary.continues = previous.map(|p| p.continues);
+    // Results are printed whatever happens to the files (issue 21: nothing lost).
+    let written = prepared
+        .path()
+        .map(|p| report::write_all(&summary, p))
+        .transpose();
+    let finished = match written {
+        Ok(_) => prepared.finish().map_err(|e| e.context("writing reports")),
+        Err(e) => Err(anyhow::Error::new(e).context("writing reports")),
+    };
+    let (dir, manifest) = match &finished {
+        Ok((d, m)) => (d.clone(), m.clone()),
+        Err(_) => (None, None),
     };
     match g.output {
         Format::Json => {
             let mut v = serde_json::to_value(&summary)?;
-            if let (Some(f), Some(obj)) = (&files, v.as_object_mut()) {
-                obj.insert("report_dir".into(), f.dir.display().to_string().into());
+            if let (Some(d), Some(obj)) = (&dir, v.as_object_mut()) {
+                obj.insert("report_dir".into(), d.display().to_string().into());
             }
             crate::output::print_json(&v)?;
         }
@@ -168,16 +211,34 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                     all_cases: a.all,
                 },
             )?;
-            if let Some(f) = &files {
-                writeln!(out, "reports: {}", f.html.display())?;
+            if let Some(d) = &dir {
+                writeln!(out, "reports: {}", d.join("report.html").display())?;
+            }
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
+                writeln!(out, "{}", evidence::bundle_line(b, m, a.evidence.sign_key.is_some()))?;
             }
         }
     }
-    Ok(if summary.counts.fail > 0 {
-        Exit::Failed
-    } else if summary.counts.error > 0 {
-        Exit::CouldNotRun
-    } else {
-        Exit::Ok
-    })
+    finished?;
+    let stale = summary
+        .expected_failures
+        .as_ref()
+        .is_some_and(|x| x.stale().next().is_some());
+    let unexpected: Vec<_> = summary
+        .cases
+        .iter()
+        .filter(|c| summary.expected_failure(&c.id).is_none())
+        .collect();
+    Ok(
+        if stale || unexpected.iter().any(|c| c.outcome == bearing_conform::Outcome::Fail) {
+            Exit::Failed
+        } else if unexpected
+            .iter()
+            .any(|c| c.outcome == bearing_conform::Outcome::Error)
+        {
+            Exit::CouldNotRun
+        } else {
+            Exit::Ok
+        },
+    )
 }

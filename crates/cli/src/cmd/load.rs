@@ -49,6 +49,9 @@ pub struct Args {
     /// Override the profile's duration (and drop its stages), e.g. 30s.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Report folder and bundle.
+    #[command(flatten)]
+    pub evidence: crate::cmd::evidence::EvidenceArgs,
 }
 
 /// Parses `i/N` with 0 <= i < N.
@@ -126,6 +129,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             .validate()
             .map_err(|m| BadInput(format!("--duration: {m}")))?;
     }
+    // The report folder, bundle and key are checked before anything runs (issue 21).
+    let dir = match &a.report_dir {
+        Some(d) => d.clone(),
+        None => {
+            let mut name = profile.display_name().to_owned();
+            if let Some((i, n)) = a.shard {
+                name.push_str(&format!("-shard{i}of{n}"));
+            }
+            report::default_dir(std::path::Path::new("reports"), &name, SystemTime::now())
+        }
+    };
+    let prepared = crate::cmd::evidence::prepare(Some(&dir), &a.evidence)?;
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
     let load_target = LoadTarget::from_target(&target, &bearing_load::run::jti_prefix(a.shard))
         .map_err(bad_profile)
@@ -158,26 +173,38 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         s.shutdown().await;
     }
     let (result, capacity) = outcome.map_err(bad_profile)?;
-    let dir = match &a.report_dir {
-        Some(d) => d.clone(),
-        None => {
-            let mut name = profile.display_name().to_owned();
-            if let Some((i, n)) = a.shard {
-                name.push_str(&format!("-shard{i}of{n}"));
-            }
-            report::default_dir(std::path::Path::new("reports"), &name, SystemTime::now())
-        }
+    // Results are printed whatever happens to the files (issue 21: nothing lost).
+    let staged = prepared.path().unwrap_or(&dir).to_owned();
+    let s = match report::write(&result, capacity.clone(), &staged) {
+        Ok(w) => Ok(w.summary),
+        Err(e) => Err((report::Summary::new(&result, capacity), e)),
     };
-    let written = report::write(&result, capacity, &dir)
-        .with_context(|| format!("writing the report into {}", dir.display()))?;
-    let s = &written.summary;
+    let (s, write_error) = match s {
+        Ok(s) => (s, None),
+        Err((s, e)) => (s, Some(e)),
+    };
+    let finished = match write_error {
+        None => prepared.finish(),
+        Some(e) => Err(anyhow::Error::new(e)),
+    };
+    let manifest = finished.as_ref().ok().and_then(|(_, m)| m.clone());
+    let s = &s;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "report_dir": dir.display().to_string(),
             "summary": s,
         }))?,
-        Format::Text => print_text(s, &dir)?,
+        Format::Text => {
+            print_text(s, &dir)?;
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
+                println!(
+                    "{}",
+                    crate::cmd::evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
+                );
+            }
+        }
     }
+    finished.with_context(|| format!("writing the report into {}", dir.display()))?;
     // Nothing got through at all: the gateway was not reachable.
     let network: Vec<_> = s
         .totals

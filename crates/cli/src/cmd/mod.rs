@@ -8,6 +8,7 @@ mod completions;
 mod conform;
 mod decode;
 mod demo;
+mod evidence;
 pub mod keygen;
 mod load;
 mod report;

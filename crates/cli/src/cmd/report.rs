@@ -5,6 +5,8 @@
 //! threshold was missed, 2 when the shards are not one run (another profile, another N, a
 //! duplicate) or a file is malformed.
 
+mod evidence;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,6 +31,12 @@ pub struct Args {
 pub enum ReportCommand {
     /// Merge the shard reports of one sharded load run into one report, exactly.
     Merge(MergeArgs),
+    /// What changed between two runs (verdicts, or load percentiles); exit 1 on a regression.
+    Diff(evidence::DiffArgs),
+    /// Pack a report folder into a tar.gz with a SHA-256 manifest, signed as a JWS.
+    Bundle(evidence::BundleArgs),
+    /// Check a bundle's hashes and signature and print what it claims.
+    Verify(evidence::VerifyArgs),
 }
 
 /// Flags of `bearing report merge`.
@@ -70,6 +78,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             }
             run_merge(&m, g)
         }
+        ReportCommand::Diff(d) => evidence::run_diff(&d, g),
+        ReportCommand::Bundle(b) => evidence::run_bundle(&b, g),
+        ReportCommand::Verify(v) => evidence::run_verify(&v, g),
     }
 }
 

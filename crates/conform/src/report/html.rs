@@ -8,57 +8,8 @@ use std::io::{self, Write};
 use crate::model::Category;
 use crate::outcome::{CaseResult, Counts, Outcome, RunSummary};
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Writes elements: names are `'static` (trusted), text and attribute values are escaped.
-struct Html<W: Write> {
-    out: W,
-}
-
-impl<W: Write> Html<W> {
-    fn open(&mut self, tag: &'static str, attrs: &[(&'static str, &str)]) -> io::Result<()> {
-        write!(self.out, "<{tag}")?;
-        for (k, v) in attrs {
-            write!(self.out, " {k}=\"{}\"", escape(v))?;
-        }
-        write!(self.out, ">")
-    }
-    fn close(&mut self, tag: &'static str) -> io::Result<()> {
-        write!(self.out, "</{tag}>")
-    }
-    fn text(&mut self, s: &str) -> io::Result<()> {
-        self.out.write_all(escape(s).as_bytes())
-    }
-    /// A whole element with text content.
-    fn el(
-        &mut self,
-        tag: &'static str,
-        attrs: &[(&'static str, &str)],
-        text: &str,
-    ) -> io::Result<()> {
-        self.open(tag, attrs)?;
-        self.text(text)?;
-        self.close(tag)
-    }
-    /// Static markup (the style sheet); never run data.
-    fn fixed(&mut self, s: &'static str) -> io::Result<()> {
-        self.out.write_all(s.as_bytes())
-    }
-}
+pub use bearing_report::escape;
+use bearing_report::Html;
 
 const STYLE: &str = "<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
@@ -183,7 +134,7 @@ fn case_row<W: Write>(h: &mut Html<W>, c: &CaseResult) -> io::Result<()> {
 /// # Errors
 /// Write errors.
 pub fn write(s: &RunSummary, out: impl Write) -> io::Result<()> {
-    let mut h = Html { out };
+    let mut h = Html::new(out);
     h.fixed("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")?;
     h.el(
         "title",
@@ -219,6 +170,21 @@ pub fn write(s: &RunSummary, out: impl Write) -> io::Result<()> {
     }
     h.close("p")?;
     bar(&mut h, &s.counts)?;
+    if let Some(c) = &s.continues {
+        h.el(
+            "p",
+            &[],
+            &format!(
+                "Re-run of the {} case(s) that failed or errored in {} (started {}).",
+                c.cases.len(),
+                c.summary,
+                c.started_at
+            ),
+        )?;
+    }
+    if let Some(x) = &s.expected_failures {
+        bearing_report::expect::write_html(&mut h, x)?;
+    }
     for cat in Category::ALL {
         let cases: Vec<&CaseResult> = s.cases.iter().filter(|c| c.category == cat).collect();
         if cases.is_empty() {

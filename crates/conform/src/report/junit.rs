@@ -22,7 +22,14 @@ pub fn report(summary: &RunSummary) -> Report {
         }
         let mut suite = TestSuite::new(cat.as_str());
         for c in cases {
+            let expected = summary.expected_failure(&c.id);
             let status = match c.outcome {
+                Outcome::Fail | Outcome::Error if expected.is_some() => {
+                    let mut s = TestCaseStatus::skipped();
+                    let why = expected.map(|e| e.reason.as_str()).unwrap_or_default();
+                    s.set_message(format!("expected failure: {why}"));
+                    s
+                }
                 Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
                 Outcome::Fail => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -48,6 +55,8 @@ pub fn report(summary: &RunSummary) -> Report {
                 .add_property(("citation", c.citation.as_str()));
             if c.outcome == Outcome::Warn {
                 tc.set_system_out(format!("warning: {}", c.reason));
+            } else if expected.is_some() {
+                tc.set_system_out(format!("{}: {}", c.outcome, c.reason));
             }
             suite.add_test_case(tc);
         }

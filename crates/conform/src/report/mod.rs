@@ -28,12 +28,7 @@ pub struct ReportFiles {
 
 /// `reports/<UTC timestamp>-conform` under `base` (e.g. `reports/20261128T043000Z-conform`).
 pub fn default_dir(base: &Path, at: std::time::SystemTime) -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(at)
-        .to_string()
-        .chars()
-        .filter(|c| !matches!(c, '-' | ':'))
-        .collect();
-    base.join(format!("{stamp}-conform"))
+    bearing_report::default_dir(base, "conform", at)
 }
 
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {

@@ -149,7 +149,25 @@ pub fn write_table(
         }
     }
     writeln!(out)?;
-    let verdict = if s.counts.fail > 0 {
+    if let Some(c) = &s.continues {
+        writeln!(
+            out,
+            "re-run of {} case(s) that failed in {} ({})",
+            c.cases.len(),
+            c.summary,
+            c.started_at
+        )?;
+    }
+    if let Some(x) = &s.expected_failures {
+        bearing_report::expect::write_text(out, x)?;
+    }
+    let unexpected = s.unexpected_failures();
+    let verdict = if unexpected == 0 && s.counts.fail + s.counts.error > 0 {
+        format!(
+            "{} case(s) failed, every one listed as an expected failure",
+            s.counts.fail + s.counts.error
+        )
+    } else if s.counts.fail > 0 {
         format!("{} case(s) failed", s.counts.fail)
     } else if s.counts.error > 0 {
         format!("{} case(s) could not run", s.counts.error)

@@ -305,5 +305,7 @@ pub async fn run(
         suites: suites.iter().map(|s| s.suite.clone()).collect(),
         counts: Counts::of(&results),
         cases: results,
+        expected_failures: None,
+        continues: None,
     })
 }

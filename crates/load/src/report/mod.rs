@@ -24,19 +24,7 @@ pub const INTERVAL_LOG: &str = "intervals.hlog";
 
 /// `root/<UTC timestamp>-<name>` (e.g. `reports/20261128T043122Z-api-steady`).
 pub fn default_dir(root: &Path, name: &str, now: SystemTime) -> PathBuf {
-    let ts = humantime::format_rfc3339_seconds(now).to_string();
-    let compact: String = ts.chars().filter(|c| !matches!(c, '-' | ':')).collect();
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    root.join(format!("{compact}-{safe}"))
+    bearing_report::default_dir(root, name, now)
 }
 
 /// What [`write`] wrote.

@@ -2,72 +2,21 @@
 //! reports) and `bench/report.html` (the signing benchmark, which has no HTML of its own).
 //! Self-contained like every bearing report: inline CSS, no scripts, no URL at all — partner
 //! networks are often closed. Built with a small escaping writer: tag and attribute names are
-//! static strings; every piece of run data goes through [`escape`].
+//! static strings; every piece of run data goes through `bearing_report::escape`.
 
 use std::io::{self, Write};
 
-use bearing_conform::report::html::escape;
+use bearing_report::Html;
 
 use super::summary::{PhaseBrief, Summary};
 use crate::cmd::bench::Report as BenchReport;
 
-/// Writes elements: names are `'static` (trusted), text and attribute values are escaped.
-struct Html<W: Write> {
-    out: W,
-}
-
-impl<W: Write> Html<W> {
-    fn open(&mut self, tag: &'static str, attrs: &[(&'static str, &str)]) -> io::Result<()> {
-        write!(self.out, "<{tag}")?;
-        for (k, v) in attrs {
-            write!(self.out, " {k}=\"{}\"", escape(v))?;
-        }
-        write!(self.out, ">")
-    }
-    fn close(&mut self, tag: &'static str) -> io::Result<()> {
-        write!(self.out, "</{tag}>")
-    }
-    fn text(&mut self, s: &str) -> io::Result<()> {
-        self.out.write_all(escape(s).as_bytes())
-    }
-    fn el(&mut self, tag: &'static str, attrs: &[(&'static str, &str)], s: &str) -> io::Result<()> {
-        self.open(tag, attrs)?;
-        self.text(s)?;
-        self.close(tag)
-    }
-    /// Static markup; never run data.
-    fn fixed(&mut self, s: &'static str) -> io::Result<()> {
-        self.out.write_all(s.as_bytes())
-    }
-    fn head(&mut self, title: &str) -> io::Result<()> {
-        self.fixed("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")?;
-        self.el("title", &[], title)?;
-        self.fixed(STYLE)?;
-        self.fixed("</head><body>\n")
-    }
-    fn row(&mut self, cells: &[&str]) -> io::Result<()> {
-        self.open("tr", &[])?;
-        for c in cells {
-            self.el("td", &[], c)?;
-        }
-        self.close("tr")
-    }
-    fn header_row(&mut self, cells: &[&str]) -> io::Result<()> {
-        self.open("tr", &[])?;
-        for c in cells {
-            self.el("th", &[], c)?;
-        }
-        self.close("tr")
-    }
-    fn verdict(&mut self, passed: bool) -> io::Result<()> {
-        if passed {
-            self.el("span", &[("class", "pass")], "PASS")
-        } else {
-            self.el("span", &[("class", "fail")], "FAIL")
-        }
-    }
-    fn link(&mut self, href: &str, s: &str) -> io::Result<()> {
-        self.el("a", &[("href", href)], s)
+/// A PASS/FAIL badge.
+fn verdict<W: Write>(h: &mut Html<W>, passed: bool) -> io::Result<()> {
+    if passed {
+        h.el("span", &[("class", "pass")], "PASS")
+    } else {
+        h.el("span", &[("class", "fail")], "FAIL")
     }
 }
 
@@ -89,11 +38,11 @@ fn ms(v: f64) -> String {
 /// # Errors
 /// A write error.
 pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
-    let mut h = Html { out };
-    h.head("bearing demo")?;
+    let mut h = Html::new(out);
+    h.head("bearing demo", STYLE)?;
     h.open("h1", &[])?;
     h.text("bearing demo ")?;
-    h.verdict(s.passed)?;
+    verdict(&mut h, s.passed)?;
     h.close("h1")?;
     h.el(
         "p",
@@ -119,7 +68,7 @@ pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
     let c = &s.conformance;
     h.open("h2", &[])?;
     h.text("Conformance ")?;
-    h.verdict(c.passed)?;
+    verdict(&mut h, c.passed)?;
     h.close("h2")?;
     h.el(
         "p",
@@ -170,7 +119,7 @@ pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
     let l = &s.load;
     h.open("h2", &[])?;
     h.text("Load ")?;
-    h.verdict(l.passed)?;
+    verdict(&mut h, l.passed)?;
     h.close("h2")?;
     h.el(
         "p",
@@ -209,7 +158,7 @@ pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
         h.el("td", &[], &t.scope)?;
         h.el("td", &[], &t.actual)?;
         h.open("td", &[])?;
-        h.verdict(t.passed)?;
+        verdict(&mut h, t.passed)?;
         h.close("td")?;
         h.close("tr")?;
     }
@@ -279,11 +228,11 @@ pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
 /// # Errors
 /// A write error.
 pub fn write_bench(r: &BenchReport, out: impl Write) -> io::Result<()> {
-    let mut h = Html { out };
-    h.head("bearing bench sign")?;
+    let mut h = Html::new(out);
+    h.head("bearing bench sign", STYLE)?;
     h.open("h1", &[])?;
     h.text("Signing benchmark ")?;
-    h.verdict(r.ok)?;
+    verdict(&mut h, r.ok)?;
     h.close("h1")?;
     h.el(
         "p",

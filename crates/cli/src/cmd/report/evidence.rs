@@ -1,0 +1,216 @@
+//! `bearing report diff | bundle | verify` (issue 17): what changed between two runs, and
+//! report folders packed into signed bundles that anyone holding the signer's certificate
+//! can check.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use bearing_auth::Certificate;
+use bearing_report::bundle::{self, Signature, Verification};
+use bearing_report::diff::{self, Tolerance};
+
+use crate::cmd::evidence::{SignWith, TOOL, report_error};
+use crate::exit::{BadInput, Exit};
+use crate::output::{Format, Global};
+
+/// Flags of `bearing report diff`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    bearing report diff reports/20261201T090000Z-conform reports/20261205T090000Z-conform\n  \
+    bearing report diff old/summary.json new/summary.json --output json\n  \
+    bearing report diff load-a load-b --tolerance 5 --html diff.html\n\n\
+    conform/certify: every case or check whose verdict changed, regressions first, with the \
+    evidence line of each side. load: rate, error rate and corrected p50/p90/p99/p99.9 per \
+    scenario and phase, % change, and whether a percentile moved beyond noise (the runs' 95% \
+    confidence intervals of that quantile, read off the .hgrm files, do not overlap).\n\n\
+    Exit codes: 0 no regression, 1 a regression, 2 unreadable runs or runs of different kinds.")]
+pub struct DiffArgs {
+    /// The old run (report folder or its summary.json).
+    pub old: PathBuf,
+    /// The new run.
+    pub new: PathBuf,
+    /// load: a latency percentile up, or the rate down, by more than this % is a regression.
+    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    pub tolerance: f64,
+    /// load: an error-rate rise of more than this many percentage points is a regression.
+    #[arg(long, default_value_t = 0.1, value_name = "POINTS")]
+    pub error_tolerance: f64,
+    /// Also write the diff as a self-contained HTML page (refused if the file exists).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Flags of `bearing report bundle`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    bearing report bundle reports/20261205T090000Z-conform --out conform.tar.gz --sign-key keys/private.pem\n  \
+    bearing report verify conform.tar.gz --cert keys/cert.pem\n\n\
+    The bundle holds the report folder, manifest.json (SHA-256 of every file, tool version, \
+    token URL and client id, profile and its hash, start and end, verdict; never a key, an \
+    assertion or a token) and manifest.jws (the manifest signed with --sign-key).\n\n\
+    Exit codes: 0 written, 2 not a report folder, --out exists, unusable key.")]
+pub struct BundleArgs {
+    /// The report folder (written by conform, certify or load).
+    pub dir: PathBuf,
+    /// The bundle to write (tar.gz); refused if it exists.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Sign the manifest with this private key (unsigned without it).
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// The JWS algorithm (default from the key: RS256, ES256, ES384, EdDSA).
+    #[arg(long, value_name = "ALG", requires = "sign_key")]
+    pub sign_alg: Option<String>,
+}
+
+/// Flags of `bearing report verify`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    bearing report verify conform.tar.gz --cert partner-cert.pem\n  \
+    bearing report verify conform.tar.gz --output json\n\n\
+    Checks every file against the manifest's SHA-256 and the manifest's signature against the \
+    certificate, then prints what the bundle claims.\n\n\
+    Exit codes: 0 every hash matched and the signature verified (or the bundle is unsigned, \
+    which is said), 1 a file was edited, added or removed or the signature does not verify, \
+    2 not a bundle (corrupt, truncated, manifest not JSON, alg none/HMAC).")]
+pub struct VerifyArgs {
+    /// The bundle.
+    pub file: PathBuf,
+    /// The signer's certificate (PEM, DER or Base64 DER).
+    #[arg(long, value_name = "CERT")]
+    pub cert: Option<PathBuf>,
+}
+
+/// Runs `bearing report diff`.
+///
+/// # Errors
+/// Bad input (exit 2); the HTML page cannot be written (exit 3).
+pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
+    if !(a.tolerance >= 0.0 && a.error_tolerance >= 0.0) {
+        return Err(BadInput("--tolerance and --error-tolerance must be 0 or more".into()).into());
+    }
+    if let Some(h) = &a.html {
+        bearing_report::dir::check_new_file(h, "--html").map_err(report_error)?;
+    }
+    let d = diff::diff(
+        &a.old,
+        &a.new,
+        Tolerance {
+            percent: a.tolerance,
+            error_points: a.error_tolerance,
+        },
+    )
+    .map_err(report_error)?;
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::to_value(&d)?)?,
+        Format::Text => diff::write_text(&mut std::io::stdout().lock(), &d)?,
+    }
+    if let Some(h) = &a.html {
+        let mut page = Vec::new();
+        diff::write_html(&mut page, &d)?;
+        bearing_report::write_atomic(h, &page).map_err(report_error)?;
+        if g.output == Format::Text {
+            println!("html: {}", h.display());
+        }
+    }
+    Ok(if d.regressions > 0 {
+        Exit::Failed
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Runs `bearing report bundle`.
+///
+/// # Errors
+/// Bad input (exit 2); the bundle cannot be written (exit 3).
+pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
+    let sign = match &a.sign_key {
+        Some(k) => Some(SignWith::load(k, a.sign_alg.as_deref())?),
+        None => None,
+    };
+    let signer = sign.as_ref().map(SignWith::signer);
+    let m = bundle::create(&a.dir, &a.out, signer.as_ref(), TOOL).map_err(report_error)?;
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::json!({
+            "bundle": a.out.display().to_string(),
+            "signed": sign.is_some(),
+            "manifest": m,
+        }))?,
+        Format::Text => println!(
+            "{}",
+            crate::cmd::evidence::bundle_line(&a.out, &m, sign.is_some())
+        ),
+    }
+    Ok(Exit::Ok)
+}
+
+/// Runs `bearing report verify`.
+///
+/// # Errors
+/// Bad input: unreadable certificate, not a bundle (exit 2).
+pub fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
+    let cert = match &a.cert {
+        Some(c) => Some(Certificate::from_file(c).map_err(|e| BadInput(format!("--cert: {e}")))?),
+        None => None,
+    };
+    let v = bundle::verify(&a.file, cert.as_ref()).map_err(report_error)?;
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::json!({
+            "ok": v.is_ok(),
+            "verification": v,
+        }))?,
+        Format::Text => print_verification(&v, a)?,
+    }
+    Ok(if v.is_ok() { Exit::Ok } else { Exit::Failed })
+}
+
+fn print_verification(v: &Verification, a: &VerifyArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let m = &v.manifest;
+    writeln!(out, "bundle {}: {} report by {}", a.file.display(), m.kind.as_str(), m.report_tool.as_deref().unwrap_or(&m.tool))?;
+    writeln!(
+        out,
+        "  target     {} (client {})",
+        m.target.token_url.as_deref().unwrap_or("—"),
+        m.target.client_id.as_deref().unwrap_or("—")
+    )?;
+    writeln!(
+        out,
+        "  profile    {} (sha256 {})",
+        m.profile.name,
+        m.profile.sha256.as_deref().unwrap_or("unknown")
+    )?;
+    writeln!(
+        out,
+        "  ran        {} → {}",
+        m.started_at.as_deref().unwrap_or("?"),
+        m.ended_at.as_deref().unwrap_or("?")
+    )?;
+    writeln!(out, "  verdict    {}", m.verdict)?;
+    writeln!(out, "  bundled    {} by {}", m.bundled_at, m.tool)?;
+    writeln!(out, "  files      {} of {} hashes checked", v.files_checked, m.files.len())?;
+    for p in &v.problems {
+        writeln!(out, "  FAILED {}: {}", p.file, p.problem)?;
+    }
+    let cert = a.cert.as_ref().map(|c| c.display().to_string()).unwrap_or_default();
+    match &v.signature {
+        Signature::Unsigned => writeln!(out, "  signature  none: the bundle is unsigned (hashes checked only)")?,
+        Signature::NotChecked { alg } => writeln!(
+            out,
+            "  signature  {alg}, not checked: pass --cert with the signer's certificate"
+        )?,
+        Signature::Valid { alg } => writeln!(out, "  signature  {alg}, verified with {cert}")?,
+        Signature::Invalid { reason } => writeln!(out, "  FAILED signature: {reason} ({cert})")?,
+    }
+    writeln!(
+        out,
+        "{}",
+        if v.is_ok() {
+            "OK: every file matches the manifest"
+        } else {
+            "NOT OK: the bundle does not match what was signed"
+        }
+    )?;
+    Ok(())
+}
