@@ -145,7 +145,7 @@ impl Plan {
     /// # Errors
     /// [`Error::Io`] when unreadable, [`Error::Plan`] naming `file:line:col` when invalid.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;

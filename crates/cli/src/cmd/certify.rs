@@ -66,7 +66,8 @@ fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
         c.add_client(id, cert);
     }
     c.validate().map_err(|e| BadInput(e.to_string()))?;
-    c.load_profile().map_err(|e| BadInput(e.to_string()))?;
+    c.load_profile()
+        .map_err(|e| BadInput(format!("--profile: {e}")))?;
     Ok(c)
 }
 
@@ -95,8 +96,11 @@ fn describe(m: &Mark) -> Option<String> {
 /// # Errors
 /// Bad flags, certificate or plan (exit 2); a gateway that cannot start (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
+    if a.duration.is_some_and(|d| d.is_zero()) {
+        return Err(BadInput("--duration: must be more than 0s".into()).into());
+    }
     let config = config_from(&a)?;
-    let plan = Plan::resolve(&a.plan).map_err(|e| BadInput(e.to_string()))?;
+    let plan = Plan::resolve(&a.plan).map_err(|e| BadInput(format!("--plan: {e}")))?;
     let text = g.output == Format::Text;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Mark>();
     let mut opts = CertifyOptions::new(config, plan);
