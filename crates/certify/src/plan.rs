@@ -136,6 +136,10 @@ impl Plan {
     pub fn resolve(name_or_path: &str) -> Result<Self> {
         match Self::builtin(name_or_path) {
             Some(p) => Ok(p),
+            None if !Path::new(name_or_path).exists() => Err(Error::Plan(format!(
+                "{name_or_path:?}: not one of the bundled plans ({}) nor a file",
+                BUILTIN.map(|(n, _)| n).join(", ")
+            ))),
             None => Self::from_file(Path::new(name_or_path)),
         }
     }

@@ -100,7 +100,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         return Err(BadInput("--duration: must be more than 0s".into()).into());
     }
     let config = config_from(&a)?;
-    let plan = Plan::resolve(&a.plan).map_err(|e| BadInput(format!("--plan: {e}")))?;
+    let plan = Plan::resolve(&a.plan).context("--plan")?;
     let text = g.output == Format::Text;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Mark>();
     let mut opts = CertifyOptions::new(config, plan);
@@ -148,9 +148,25 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     }
     let printer = tokio::spawn(async move {
+        // The first phase is set up before the client arrives (so its first token already
+        // follows the phase), but is announced only once the plan starts.
+        let mut before_start = Some(Vec::new());
         while let Some(m) = rx.recv().await {
-            if let Some(line) = describe(&m).filter(|_| text) {
-                println!("{line}");
+            let Some(line) = describe(&m).filter(|_| text) else {
+                continue;
+            };
+            match (&mut before_start, &m.action) {
+                (Some(_), Action::PlanStarted) => {
+                    println!("{line}");
+                    for l in before_start.take().unwrap_or_default() {
+                        println!("{l}");
+                    }
+                }
+                (Some(held), Action::PhaseStarted { .. } | Action::TokenLifetime { .. })
+                | (Some(held), Action::TokenFault { .. } | Action::Latency { .. }) => {
+                    held.push(line);
+                }
+                _ => println!("{line}"),
             }
         }
     });

@@ -15,7 +15,7 @@ pub struct TargetArgs {
     #[arg(long, short = 't', env = "BEARING_TARGET")]
     pub target: Option<PathBuf>,
     /// The token endpoint URL (beats the target file).
-    #[arg(long, env = "BEARING_TOKEN_URL")]
+    #[arg(long, env = "BEARING_TOKEN_URL", value_parser = parse_token_url)]
     pub token_url: Option<url::Url>,
     /// The assertion audience; defaults to the token URL.
     #[arg(long = "aud", env = "BEARING_AUDIENCE")]
@@ -141,4 +141,12 @@ pub fn source_of(flag: &'static str, env: &'static str) -> &'static str {
     } else {
         env
     }
+}
+
+/// Parses `--token-url`, saying so when the bad value came from `BEARING_TOKEN_URL`.
+fn parse_token_url(s: &str) -> Result<url::Url, String> {
+    url::Url::parse(s).map_err(|e| match source_of("--token-url", "BEARING_TOKEN_URL") {
+        "BEARING_TOKEN_URL" => format!("{e} (the value comes from BEARING_TOKEN_URL)"),
+        _ => e.to_string(),
+    })
 }

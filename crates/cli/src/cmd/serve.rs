@@ -57,8 +57,8 @@ pub struct Args {
 /// Bad flags or files.
 pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
     let mut c = match &a.config {
-        Some(p) => GatewayConfig::from_file(p)
-            .with_context(|| format!("reading gateway configuration {}", p.display()))?,
+        // Its errors name the file (and line:column).
+        Some(p) => GatewayConfig::from_file(p)?,
         None => GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ..GatewayConfig::default()
