@@ -146,7 +146,11 @@ fn table() -> Vec<Case> {
         },
         Case {
             says: &["control character"],
-            ..case("call: CRLF in a header", &["call", "-H", "X-A: a\r\nX-B: b"], 2)
+            ..case(
+                "call: CRLF in a header",
+                &["call", "-H", "X-A: a\r\nX-B: b"],
+                2,
+            )
         },
         Case {
             says: &["\"ftp\" is not http or https"],
@@ -171,7 +175,11 @@ fn table() -> Vec<Case> {
         },
         Case {
             says: &["cannot read {dir}/nonutf8.yaml"],
-            ..case("conform: non-UTF-8 suite", &["conform", "{dir}/nonutf8.yaml"], 2)
+            ..case(
+                "conform: non-UTF-8 suite",
+                &["conform", "{dir}/nonutf8.yaml"],
+                2,
+            )
         },
         Case {
             says: &["--out {dir}/afile", "is a file"],
@@ -185,7 +193,15 @@ fn table() -> Vec<Case> {
             says: &["--days"],
             ..case(
                 "keygen: --days 0",
-                &["keygen", "--client-id", "c", "--out", "{dir}/k0", "--days", "0"],
+                &[
+                    "keygen",
+                    "--client-id",
+                    "c",
+                    "--out",
+                    "{dir}/k0",
+                    "--days",
+                    "0",
+                ],
                 2,
             )
         },
@@ -298,7 +314,13 @@ fn table() -> Vec<Case> {
             says: &["BEARING_TOKEN_URL"],
             ..case(
                 "token: bad BEARING_TOKEN_URL",
-                &["token", "--client-id", "c", "--key", "{dir}/keys/private.pem"],
+                &[
+                    "token",
+                    "--client-id",
+                    "c",
+                    "--key",
+                    "{dir}/keys/private.pem",
+                ],
                 2,
             )
         },
@@ -400,7 +422,12 @@ fn bad_inputs_exit_2_naming_the_culprit_once() {
             wrong.push("panicked".into());
         }
         if !wrong.is_empty() {
-            failures.push(format!("{}: {}\n  stderr: {}", c.what, wrong.join("; "), err.trim()));
+            failures.push(format!(
+                "{}: {}\n  stderr: {}",
+                c.what,
+                wrong.join("; "),
+                err.trim()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -433,7 +460,8 @@ fn bundled_load_profiles_parse() {
             .expect("listed")
             .unwrap_or_else(|e| panic!("bundled profile {name}: {e}"));
         assert_eq!(p.display_name(), name);
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/load/{name}.yaml"));
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/load/{name}.yaml"));
         assert_eq!(std::fs::read_to_string(file).expect("file"), text, "{name}");
     }
     assert!(bearing_load::Profile::bundled("nope").is_none());
@@ -444,5 +472,9 @@ fn bundled_load_profiles_parse() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
         })
         .count();
-    assert_eq!(files, bearing_load::profile::BUNDLED.len(), "a profile file is not bundled");
+    assert_eq!(
+        files,
+        bearing_load::profile::BUNDLED.len(),
+        "a profile file is not bundled"
+    );
 }

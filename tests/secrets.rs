@@ -651,7 +651,13 @@ fn malformed_key_text_is_never_echoed() {
     std::fs::write(&one_line_file, &one_line).expect("write");
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let secrets = Secrets::new(&pem).with("one-line key", &one_line);
-    let sign = ["sign", "--client-id", CLIENT, "--aud", "https://gw.example/t"];
+    let sign = [
+        "sign",
+        "--client-id",
+        CLIENT,
+        "--aud",
+        "https://gw.example/t",
+    ];
     let cases: Vec<(&str, Output)> = vec![
         (
             "one-line key file",
@@ -722,10 +728,12 @@ fn url_credentials_are_refused_and_masked() {
     let target = dir.path().join("target.yaml");
     std::fs::write(
         &target,
-        format!("token_url: {with_creds}
+        format!(
+            "token_url: {with_creds}
 client_id: {CLIENT}
 private_key: {key}
-"),
+"
+        ),
     )
     .expect("target");
     let ident = ["--client-id", CLIENT, "--key", &key];
@@ -783,9 +791,15 @@ private_key: {key}
         let text = String::from_utf8_lossy(&out.stderr).into_owned()
             + &String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(2), "{what}: {text}");
-        assert!(!text.contains(PASSWORD), "{what} prints the password: {text}");
+        assert!(
+            !text.contains(PASSWORD),
+            "{what} prints the password: {text}"
+        );
         assert!(text.contains(":***@"), "{what}: no masked URL: {text}");
-        assert!(text.contains(culprit), "{what}: does not name {culprit}: {text}");
+        assert!(
+            text.contains(culprit),
+            "{what}: does not name {culprit}: {text}"
+        );
     }
     assert!(!dir.path().join("r").exists(), "load wrote a report");
     assert!(
@@ -823,7 +837,10 @@ fn serve_does_not_echo_a_supplied_admin_secret() {
     let _ = child.wait();
     let logs = err_reader.join().expect("stderr");
     assert!(printed.contains("admin API:"), "no banner: {printed}");
-    assert!(!printed.contains(SECRET), "banner echoes the secret:\n{printed}");
+    assert!(
+        !printed.contains(SECRET),
+        "banner echoes the secret:\n{printed}"
+    );
     assert!(!logs.contains(SECRET), "logs echo the secret:\n{logs}");
 }
 

@@ -44,8 +44,7 @@ pub fn classify(err: &anyhow::Error) -> Exit {
 
 /// The exit code of one error of the chain, when its type decides it.
 fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
-    if cause.downcast_ref::<BadInput>().is_some() || cause.downcast_ref::<clap::Error>().is_some()
-    {
+    if cause.downcast_ref::<BadInput>().is_some() || cause.downcast_ref::<clap::Error>().is_some() {
         return Some(Exit::BadInput);
     }
     if cause.downcast_ref::<CouldNotRun>().is_some() {

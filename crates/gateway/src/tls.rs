@@ -91,17 +91,17 @@ impl TlsSetup {
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let mut sc = builder
-            .with_single_cert(chain, key)
-            .map_err(|e| {
-                let files = files.as_deref().unwrap_or("the generated certificate and key");
-                match e {
-                    rustls::Error::InconsistentKeys(_) => tls(format!(
-                        "{files} do not belong together: the certificate is not the key's"
-                    )),
-                    e => tls(format!("{files}: {e}")),
-                }
-            })?;
+        let mut sc = builder.with_single_cert(chain, key).map_err(|e| {
+            let files = files
+                .as_deref()
+                .unwrap_or("the generated certificate and key");
+            match e {
+                rustls::Error::InconsistentKeys(_) => tls(format!(
+                    "{files} do not belong together: the certificate is not the key's"
+                )),
+                e => tls(format!("{files}: {e}")),
+            }
+        })?;
         sc.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(sc)),

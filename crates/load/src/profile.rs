@@ -303,12 +303,14 @@ impl Profile {
     /// [`Error::Profile`] if the bundled text is malformed (a test keeps them valid).
     pub fn bundled(name: &str) -> Option<Result<Self>> {
         let (n, text) = BUNDLED.iter().find(|(n, _)| *n == name)?;
-        Some(Self::from_yaml(text, &format!("bundled profile {n}")).map(|mut p| {
-            if p.name.is_none() {
-                p.name = Some((*n).to_owned());
-            }
-            p
-        }))
+        Some(
+            Self::from_yaml(text, &format!("bundled profile {n}")).map(|mut p| {
+                if p.name.is_none() {
+                    p.name = Some((*n).to_owned());
+                }
+                p
+            }),
+        )
     }
 
     /// Reads and validates a profile file; the name defaults to the file stem.

@@ -109,7 +109,11 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
 /// plain http to another machine unless the target allows it (RFC 6750 §5.3: tokens only
 /// over TLS).
 fn check_url(url: &url::Url, from_flag: bool, target: &bearing_auth::Target) -> anyhow::Result<()> {
-    let what = if from_flag { "URL" } else { "the target's api url" };
+    let what = if from_flag {
+        "URL"
+    } else {
+        "the target's api url"
+    };
     if !matches!(url.scheme(), "http" | "https") {
         return Err(BadInput(format!(
             "{what} {}: scheme {:?} is not http or https",
@@ -119,8 +123,7 @@ fn check_url(url: &url::Url, from_flag: bool, target: &bearing_auth::Target) -> 
         .into());
     }
     bearing_auth::token::refuse_url_credentials(url, what).map_err(|e| BadInput(e.to_string()))?;
-    if url.scheme() == "http" && !bearing_auth::token::is_loopback(url) && !target.tls.allow_http
-    {
+    if url.scheme() == "http" && !bearing_auth::token::is_loopback(url) && !target.tls.allow_http {
         return Err(BadInput(format!(
             "{what} {url} uses plain http to a host that is not loopback: the bearer token would \
              cross the network in clear text (RFC 6750 §5.3); use https, or pass --allow-http \

@@ -83,9 +83,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Bad input stops everything before any request is made.
     let suites = bearing_conform::loader::load(&a.suites).map_err(conform_error)?;
     let second = match &a.second_target {
-        Some(p) => Some(
-            Target::from_file(p).with_context(|| format!("--second-target {}", p.display()))?,
-        ),
+        Some(p) => {
+            Some(Target::from_file(p).with_context(|| format!("--second-target {}", p.display()))?)
+        }
         None => None,
     };
     let (target, profile, sandbox) = if a.target.is_empty() {
