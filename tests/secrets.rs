@@ -555,6 +555,12 @@ fn report_commands_keep_secrets() {
         "--cert",
         &cert,
     ];
+    // Both commands are part of every build: a help text that lost one must fail here, not
+    // make this test check nothing.
+    assert!(
+        has("conform") && has("load"),
+        "`bearing --help` lists no conform or no load:\n{help}"
+    );
     let mut ran = Vec::new();
     if has("conform") {
         let dir = reports.path().join("conform");
@@ -609,10 +615,233 @@ fn report_commands_keep_secrets() {
         secrets.assert_output(what, out, true);
         secrets.assert_dir(what, dir);
     }
-    eprintln!(
-        "report commands checked: {:?}",
-        ran.iter().map(|r| r.0).collect::<Vec<_>>()
+    let names: Vec<&str> = ran.iter().map(|r| r.0).collect();
+    assert_eq!(names, ["conform", "load"], "report commands checked");
+    assert!(
+        !assertions.is_empty(),
+        "the recording gateway saw no assertion: the commands did not run against it"
     );
+}
+
+/// Whether `text` holds a run of decimal bytes such as `[80, 82, 73, 86, …]`: how the PEM
+/// parser's error quotes what it choked on (for a one-line key, the whole key).
+fn has_byte_dump(text: &str) -> bool {
+    let mut run = 0;
+    for tok in text.split([',', '[', ']']) {
+        if tok.trim().parse::<u8>().is_ok() {
+            run += 1;
+            if run >= 16 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+// Key material given the wrong way (a PEM key with its line breaks stripped, as a file or in
+// BEARING_PRIVATE_KEY; the bare Base64 body in BEARING_PRIVATE_KEY, damaged) is refused
+// with a reason, never echoed: no key line, no key body, no byte dump.
+#[test]
+fn malformed_key_text_is_never_echoed() {
+    let (dir, _key, _cert, pem) = keygen();
+    let one_line: String = pem.lines().collect();
+    let one_line_file = dir.path().join("one-line.pem");
+    std::fs::write(&one_line_file, &one_line).expect("write");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let secrets = Secrets::new(&pem).with("one-line key", &one_line);
+    let sign = [
+        "sign",
+        "--client-id",
+        CLIENT,
+        "--aud",
+        "https://gw.example/t",
+    ];
+    let cases: Vec<(&str, Output)> = vec![
+        (
+            "one-line key file",
+            bearing()
+                .args(sign)
+                .arg("--key")
+                .arg(&one_line_file)
+                .output()
+                .expect("run"),
+        ),
+        (
+            "one-line key in BEARING_PRIVATE_KEY",
+            bearing()
+                .args(sign)
+                .env("BEARING_PRIVATE_KEY", &one_line)
+                .output()
+                .expect("run"),
+        ),
+        (
+            "damaged Base64 body in BEARING_PRIVATE_KEY",
+            bearing()
+                .args(sign)
+                .env("BEARING_PRIVATE_KEY", format!("{body}#"))
+                .output()
+                .expect("run"),
+        ),
+        (
+            "truncated Base64 body in BEARING_PRIVATE_KEY",
+            bearing()
+                .args(sign)
+                .env("BEARING_PRIVATE_KEY", &body[..body.len() - 7])
+                .output()
+                .expect("run"),
+        ),
+    ];
+    for (what, out) in &cases {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {err}");
+        assert!(err.contains("invalid private key"), "{what}: {err}");
+        assert!(!has_byte_dump(&err), "{what} dumps bytes: {err}");
+        assert!(err.len() < 2000, "{what}: {} bytes of stderr", err.len());
+        secrets.assert_output(what, out, true);
+        // Any 24 characters of the body are enough to recognise an echo.
+        for chunk in body.as_bytes().chunks(24).filter(|c| c.len() == 24) {
+            let chunk = std::str::from_utf8(chunk).expect("ascii");
+            assert!(!err.contains(chunk), "{what} echoes key text: {err}");
+        }
+    }
+    // The intact Base64 body is key material, not a file name: it signs.
+    let out = bearing()
+        .args(sign)
+        .env("BEARING_PRIVATE_KEY", &body)
+        .output()
+        .expect("run");
+    success("Base64 body in BEARING_PRIVATE_KEY", &out);
+    secrets.assert_output("Base64 body in BEARING_PRIVATE_KEY", &out, false);
+}
+
+// A URL with a password is refused (exit 2) wherever it comes from (flag, environment,
+// target file, `call`'s URL), printed masked, and nothing is sent.
+#[test]
+fn url_credentials_are_refused_and_masked() {
+    const PASSWORD: &str = "Pa55w0rdX";
+    let (dir, key, _cert, _pem) = keygen();
+    let gw = recorder();
+    let host = gw.base.trim_start_matches("http://").to_owned();
+    let with_creds = format!("http://alice:{PASSWORD}@{host}/oauth/token");
+    let target = dir.path().join("target.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "token_url: {with_creds}
+client_id: {CLIENT}
+private_key: {key}
+"
+        ),
+    )
+    .expect("target");
+    let ident = ["--client-id", CLIENT, "--key", &key];
+    let cases: Vec<(&str, &str, Output)> = vec![
+        (
+            "--token-url",
+            "--token-url",
+            bearing()
+                .args(["token", "--token-url", &with_creds])
+                .args(ident)
+                .output()
+                .expect("run"),
+        ),
+        (
+            "BEARING_TOKEN_URL",
+            "BEARING_TOKEN_URL",
+            bearing()
+                .arg("token")
+                .args(ident)
+                .env("BEARING_TOKEN_URL", &with_creds)
+                .output()
+                .expect("run"),
+        ),
+        (
+            "target file",
+            "token_url",
+            bearing()
+                .arg("token")
+                .arg("--target")
+                .arg(&target)
+                .output()
+                .expect("run"),
+        ),
+        (
+            "load with a target file",
+            "token_url",
+            bearing()
+                .args(["load", "smoke", "--target"])
+                .arg(&target)
+                .arg("--report-dir")
+                .arg(dir.path().join("r"))
+                .output()
+                .expect("run"),
+        ),
+        (
+            "call URL",
+            "URL",
+            bearing()
+                .args(["call", "GET", &format!("http://bob:{PASSWORD}@{host}/api")])
+                .output()
+                .expect("run"),
+        ),
+    ];
+    for (what, culprit, out) in &cases {
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{what}: {text}");
+        assert!(
+            !text.contains(PASSWORD),
+            "{what} prints the password: {text}"
+        );
+        assert!(text.contains(":***@"), "{what}: no masked URL: {text}");
+        assert!(
+            text.contains(culprit),
+            "{what}: does not name {culprit}: {text}"
+        );
+    }
+    assert!(!dir.path().join("r").exists(), "load wrote a report");
+    assert!(
+        gw.assertions.lock().expect("lock").is_empty(),
+        "an assertion was sent to a URL with credentials"
+    );
+}
+
+// `serve --admin-secret S` never prints S (a generated secret is printed: it is news).
+#[test]
+fn serve_does_not_echo_a_supplied_admin_secret() {
+    const SECRET: &str = "MyOwnAdminSecret42";
+    let mut child = bearing()
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-secret", SECRET])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+        s
+    });
+    let mut printed = String::new();
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("press ctrl-c") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logs = err_reader.join().expect("stderr");
+    assert!(printed.contains("admin API:"), "no banner: {printed}");
+    assert!(
+        !printed.contains(SECRET),
+        "banner echoes the secret:\n{printed}"
+    );
+    assert!(!logs.contains(SECRET), "logs echo the secret:\n{logs}");
 }
 
 // The scanner itself: finds a JWT in a log line, ignores a redacted one.

@@ -119,8 +119,12 @@ impl SigningKey {
             path: path.to_owned(),
             source,
         })?;
+        let bytes = zeroize::Zeroizing::new(bytes);
+        let key = Self::from_bytes(&bytes, Some(&path.display().to_string()))?;
+        // Only a file that holds a key is worth a permission warning (a certificate passed as
+        // `--key` is refused first, with the reason).
         warn_if_world_readable(path);
-        Self::from_bytes(&bytes, Some(&path.display().to_string()))
+        Ok(key)
     }
 
     /// Parses a key from PEM (`PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`) or DER.
@@ -131,9 +135,11 @@ impl SigningKey {
     pub fn from_bytes(bytes: &[u8], origin: Option<&str>) -> Result<Self> {
         let trimmed = bytes.trim_ascii_start();
         if trimmed.starts_with(b"-----BEGIN") {
-            let der = PrivateKeyDer::from_pem_slice(trimmed).map_err(|e| {
-                Error::key(origin, format!("no usable private key PEM block ({e})"))
-            })?;
+            if let Some(reason) = pem_refusal(trimmed) {
+                return Err(Error::key(origin, reason));
+            }
+            let der = PrivateKeyDer::from_pem_slice(trimmed)
+                .map_err(|e| Error::key(origin, pem_error_reason(&e)))?;
             match der {
                 PrivateKeyDer::Pkcs8(d) => Self::from_pkcs8(d.secret_pkcs8_der(), origin),
                 PrivateKeyDer::Pkcs1(d) => Self::from_pkcs1(d.secret_pkcs1_der(), origin),
@@ -404,6 +410,40 @@ fn rsa_bits_hint(der: &[u8]) -> Option<usize> {
     let n = n.iter().position(|b| *b != 0).map_or(&[][..], |i| &n[i..]);
     let first = *n.first()?;
     Some((n.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+}
+
+/// Why a PEM text that is not a usable private key is refused, when its BEGIN line says so:
+/// an encrypted key, or a certificate given where a key belongs.
+fn pem_refusal(pem: &[u8]) -> Option<&'static str> {
+    let has = |needle: &[u8]| pem.windows(needle.len()).any(|w| w == needle);
+    if has(b"-----BEGIN ENCRYPTED PRIVATE KEY") || has(b"Proc-Type: 4,ENCRYPTED") {
+        return Some(
+            "encrypted private keys are not supported; decrypt it first, e.g. \
+             `openssl pkcs8 -in key.pem -out key-plain.pem` (then chmod 600)",
+        );
+    }
+    if has(b"-----BEGIN CERTIFICATE") && !has(b"PRIVATE KEY-----") {
+        return Some("this is a certificate, not a private key (give it as --cert)");
+    }
+    None
+}
+
+/// A PEM parse error in words, never with the bytes it choked on: the rustls-pki-types
+/// messages quote the marker or line as decimal bytes, which for a key with its newlines
+/// stripped is the whole key.
+pub fn pem_error_reason(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error as P;
+    let what = match e {
+        P::MissingSectionEnd { .. } => {
+            "the PEM block has no END line; if the key was pasted on one line, \
+             keep its line breaks"
+        }
+        P::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed",
+        P::Base64Decode(_) => "the PEM body is not valid Base64",
+        P::NoItemsFound => "no PRIVATE KEY PEM block",
+        _ => "the PEM text cannot be read",
+    };
+    format!("no usable private key PEM block: {what}")
 }
 
 #[cfg(unix)]

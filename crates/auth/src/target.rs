@@ -245,12 +245,25 @@ impl Target {
                 "{origin}: token_url must be http(s)"
             )));
         }
+        use crate::token::refuse_url_credentials as refuse;
+        refuse(&self.token_url, &format!("{origin}: token_url"))?;
+        if let Some(u) = &self.admin_url {
+            refuse(u, &format!("{origin}: admin_url"))?;
+        }
         let mut names = std::collections::HashSet::new();
         for api in &self.apis {
             if !names.insert(api.name.as_str()) {
                 return Err(Error::Config(format!(
                     "{origin}: api name {:?} appears twice",
                     api.name
+                )));
+            }
+            refuse(&api.url, &format!("{origin}: api {:?} url", api.name))?;
+            if !matches!(api.url.scheme(), "http" | "https") {
+                return Err(Error::Config(format!(
+                    "{origin}: api {:?} url must be http(s), not {}",
+                    api.name,
+                    api.url.scheme()
                 )));
             }
             if api.body.is_some() && api.body_file.is_some() {
@@ -400,17 +413,49 @@ impl Target {
     }
 }
 
-/// Loads a private key given as a path, or as PEM text (from `BEARING_PRIVATE_KEY`).
+/// Loads a private key given as a path, as PEM text, or as the bare Base64 body of a DER key
+/// (from `BEARING_PRIVATE_KEY` or `--key`). Key text is never echoed in an error.
 ///
 /// # Errors
 /// As [`SigningKey::from_file`] / [`SigningKey::from_bytes`].
 pub fn load_key(path_or_pem: &Path) -> Result<SigningKey> {
-    let s = path_or_pem.as_os_str().to_string_lossy();
+    const ORIGIN: &str = "the key text (BEARING_PRIVATE_KEY or --key)";
+    let s = zeroize::Zeroizing::new(path_or_pem.as_os_str().to_string_lossy().into_owned());
     if s.trim_start().starts_with("-----BEGIN") {
-        SigningKey::from_bytes(s.as_bytes(), Some("BEARING_PRIVATE_KEY"))
-    } else {
-        SigningKey::from_file(path_or_pem)
+        return SigningKey::from_bytes(s.as_bytes(), Some(ORIGIN));
     }
+    if path_or_pem.exists() {
+        return SigningKey::from_file(path_or_pem);
+    }
+    let body: zeroize::Zeroizing<String> =
+        zeroize::Zeroizing::new(s.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+    let base64_like = body.len() >= 64
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if base64_like {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| {
+                Error::key(
+                    Some(ORIGIN),
+                    "the value looks like Base64 key text but does not decode \
+                     (not echoed); give a file path, or PEM text with its BEGIN/END lines",
+                )
+            })?;
+        return SigningKey::from_bytes(&der, Some(ORIGIN));
+    }
+    // A long value or one with line breaks is key text gone wrong, not a path: never echo it.
+    if s.len() > 255 || s.contains(['\n', '\r']) {
+        return Err(Error::key(
+            Some(ORIGIN),
+            "the value is neither a readable file nor PEM text (not echoed: it may be \
+             key material); give a file path, or PEM text with its BEGIN/END lines",
+        ));
+    }
+    SigningKey::from_file(path_or_pem)
 }
 
 /// Values that beat the target file (flags, or the environment).

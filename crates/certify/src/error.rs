@@ -10,8 +10,17 @@ pub enum Error {
     /// The plan is malformed or invalid; the message starts with `file:line:col` when known.
     #[error("invalid certification plan: {0}")]
     Plan(String),
+    /// A file given by the user could not be read (missing, a folder, not UTF-8).
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -19,7 +28,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The sandbox gateway could not start or be configured.
-    #[error("gateway: {0}")]
+    #[error(transparent)]
     Gateway(#[from] bearing_gateway::Error),
     /// A report could not be produced.
     #[error("report: {0}")]

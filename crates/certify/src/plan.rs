@@ -136,6 +136,10 @@ impl Plan {
     pub fn resolve(name_or_path: &str) -> Result<Self> {
         match Self::builtin(name_or_path) {
             Some(p) => Ok(p),
+            None if !Path::new(name_or_path).exists() => Err(Error::Plan(format!(
+                "{name_or_path:?}: not one of the bundled plans ({}) nor a file",
+                BUILTIN.map(|(n, _)| n).join(", ")
+            ))),
             None => Self::from_file(Path::new(name_or_path)),
         }
     }
@@ -145,7 +149,7 @@ impl Plan {
     /// # Errors
     /// [`Error::Io`] when unreadable, [`Error::Plan`] naming `file:line:col` when invalid.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;

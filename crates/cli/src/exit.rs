@@ -31,23 +31,79 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub struct BadInput(pub String);
 
-/// Decides the exit code of an error: bad input (2) or could not run (3).
+/// An error that stopped a command from running (gateway unreachable, …): exits 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CouldNotRun(pub String);
+
+/// Decides the exit code of an error by the kind of the first typed error in its chain:
+/// bad input (2) or could not run (3). Never by the words of a message.
 pub fn classify(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.downcast_ref::<BadInput>().is_some()
-            || cause.downcast_ref::<clap::Error>().is_some()
-        {
-            return Exit::BadInput;
-        }
-        if let Some(e) = cause.downcast_ref::<bearing_auth::Error>() {
-            use bearing_auth::Error as E;
-            return match e {
-                E::Http { .. } | E::Token(_) | E::Signing(_) => Exit::CouldNotRun,
-                _ => Exit::BadInput,
-            };
-        }
+    err.chain().find_map(kind).unwrap_or(Exit::CouldNotRun)
+}
+
+/// The exit code of one error of the chain, when its type decides it.
+fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    if cause.downcast_ref::<BadInput>().is_some() || cause.downcast_ref::<clap::Error>().is_some() {
+        return Some(Exit::BadInput);
     }
-    Exit::CouldNotRun
+    if cause.downcast_ref::<CouldNotRun>().is_some() {
+        return Some(Exit::CouldNotRun);
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::Error>() {
+        return Some(auth_kind(e));
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
+        return Some(gateway_kind(e));
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_load::Error>() {
+        use bearing_load::Error as E;
+        return match e {
+            E::Profile(_) | E::Threshold { .. } | E::Target(_) | E::Read { .. } => {
+                Some(Exit::BadInput)
+            }
+            // `#[error(transparent)]`: the wrapped error is not a link of the chain.
+            E::Auth(e) => Some(auth_kind(e)),
+            _ => Some(Exit::CouldNotRun),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_conform::Error>() {
+        use bearing_conform::Error as E;
+        return match e {
+            E::Suite(_) | E::Target(_) | E::Read { .. } => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            _ => Some(Exit::CouldNotRun),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_certify::Error>() {
+        use bearing_certify::Error as E;
+        return match e {
+            E::Plan(_) | E::Read { .. } => Some(Exit::BadInput),
+            E::Gateway(e) => Some(gateway_kind(e)),
+            _ => Some(Exit::CouldNotRun),
+        };
+    }
+    None
+}
+
+/// A listen address that cannot be bound could not run; the rest is configuration.
+fn gateway_kind(e: &bearing_gateway::Error) -> Exit {
+    use bearing_gateway::Error as E;
+    match e {
+        E::Bind { .. } => Exit::CouldNotRun,
+        E::Auth(e) => auth_kind(e),
+        _ => Exit::BadInput,
+    }
+}
+
+/// Transport, token endpoint and crypto failures could not run; everything else about keys,
+/// certificates, claims and configuration is the user's input.
+fn auth_kind(e: &bearing_auth::Error) -> Exit {
+    use bearing_auth::Error as E;
+    match e {
+        E::Http { .. } | E::Token(_) | E::Signing(_) => Exit::CouldNotRun,
+        _ => Exit::BadInput,
+    }
 }
 
 /// Whether the error is a broken pipe (`bearing … | head`), which counts as success.

@@ -14,8 +14,17 @@ pub enum Error {
     /// A suite file is malformed: the message starts with `file:line:col`.
     #[error("{0}")]
     Suite(String),
+    /// A file given by the user could not be read (missing, a folder, not UTF-8).
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A file could not be read or written.
-    #[error("cannot access {path}: {source}")]
+    #[error("cannot access {path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -42,7 +51,7 @@ impl Error {
     /// environment (exit code 3).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Self::Suite(_) | Self::Target(_) => true,
+            Self::Suite(_) | Self::Target(_) | Self::Read { .. } => true,
             Self::Auth(e) => !matches!(
                 e,
                 bearing_auth::Error::Http { .. } | bearing_auth::Error::Signing(_)

@@ -71,7 +71,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Suite> {
 /// # Errors
 /// [`Error::Io`] or [`Error::Suite`].
 pub fn load_file(path: &Path) -> Result<Suite> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -105,7 +105,7 @@ pub fn load(names: &[String]) -> Result<Vec<Suite>> {
         let path = Path::new(name);
         if path.is_dir() {
             let mut files: Vec<_> = std::fs::read_dir(path)
-                .map_err(|source| Error::Io {
+                .map_err(|source| Error::Read {
                     path: path.to_owned(),
                     source,
                 })?

@@ -259,7 +259,17 @@ impl GatewayConfig {
             Some(p) => p.clone(),
             None => match Profile::builtin(&self.profile) {
                 Some(p) => p,
-                None => Profile::from_file(&self.resolve_path(Path::new(&self.profile)))?,
+                None => {
+                    let path = self.resolve_path(Path::new(&self.profile));
+                    if !path.exists() {
+                        return Err(Error::Config(format!(
+                            "profile {:?}: not one of {} nor a file",
+                            self.profile,
+                            bearing_auth::profile::BUILTIN_PROFILES.join(", ")
+                        )));
+                    }
+                    Profile::from_file(&path)?
+                }
             },
         };
         if let Some(l) = self.token_lifetime {

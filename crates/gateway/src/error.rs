@@ -15,7 +15,7 @@ pub enum Error {
     #[error("invalid gateway configuration: {0}")]
     Config(String),
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -24,7 +24,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: String,

@@ -28,6 +28,7 @@ pub(crate) struct TlsSetup {
 impl TlsSetup {
     pub(crate) fn load(t: &TlsConfig, config: &GatewayConfig) -> Result<Self> {
         let tls = |m: String| Error::Tls(m);
+        let mut files = None;
         let (chain, key, generated_pem) = if t.self_signed {
             let ck = rcgen::generate_simple_self_signed(vec![
                 "localhost".to_owned(),
@@ -51,9 +52,15 @@ impl TlsSetup {
             if chain.is_empty() {
                 return Err(tls(format!("{}: no CERTIFICATE block", cert.display())));
             }
-            let key = PrivateKeyDer::from_pem_file(&key)
-                .map_err(|e| tls(format!("{}: {e}", key.display())))?;
-            (chain, key, None)
+            let der = PrivateKeyDer::from_pem_file(&key).map_err(|e| {
+                tls(format!(
+                    "{}: {}",
+                    key.display(),
+                    bearing_auth::key::pem_error_reason(&e)
+                ))
+            })?;
+            files = Some(format!("{} and {}", cert.display(), key.display()));
+            (chain, der, None)
         };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
@@ -78,13 +85,23 @@ impl TlsSetup {
                 } else {
                     v.allow_unauthenticated()
                 };
-                let verifier = v.build().map_err(|e| tls(format!("client ca: {e}")))?;
+                let verifier = v
+                    .build()
+                    .map_err(|e| tls(format!("client ca {}: {e}", ca.display())))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let mut sc = builder
-            .with_single_cert(chain, key)
-            .map_err(|e| tls(format!("certificate/key: {e}")))?;
+        let mut sc = builder.with_single_cert(chain, key).map_err(|e| {
+            let files = files
+                .as_deref()
+                .unwrap_or("the generated certificate and key");
+            match e {
+                rustls::Error::InconsistentKeys(_) => tls(format!(
+                    "{files} do not belong together: the certificate is not the key's"
+                )),
+                e => tls(format!("{files}: {e}")),
+            }
+        })?;
         sc.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(sc)),

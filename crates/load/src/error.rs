@@ -32,8 +32,17 @@ pub enum Error {
     /// goose refused the configuration or failed while running.
     #[error("goose: {0}")]
     Goose(String),
+    /// A file given by the user (a profile) could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A report file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -44,6 +53,15 @@ pub enum Error {
     /// Histogram (de)serialization failed.
     #[error("histogram: {0}")]
     Histogram(String),
+    /// A report document could not be encoded as JSON.
+    #[error("cannot encode {what} as json")]
+    Encode {
+        /// The document (`summary.json`, …).
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl Error {

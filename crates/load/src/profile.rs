@@ -269,17 +269,59 @@ pub struct Profile {
     pub capacity: CapacitySpec,
 }
 
+/// The most users one `bearing load` process accepts: each is a task with its own connection
+/// and buffers, and users are allocated up front (10⁹ users asked for 112 GB).
+pub const MAX_USERS: usize = 100_000;
+
 fn default_users() -> usize {
     16
 }
 
+/// The load profiles shipped in `scenarios/load/`, by name: `bearing load smoke` runs
+/// `scenarios/load/smoke.yaml` from any folder, as `bearing conform` takes suite names.
+pub const BUNDLED: [(&str, &str); 8] = [
+    ("api", include_str!("../../../scenarios/load/api.yaml")),
+    ("demo", include_str!("../../../scenarios/load/demo.yaml")),
+    ("mixed", include_str!("../../../scenarios/load/mixed.yaml")),
+    (
+        "refresh-storm",
+        include_str!("../../../scenarios/load/refresh-storm.yaml"),
+    ),
+    ("sign", include_str!("../../../scenarios/load/sign.yaml")),
+    ("smoke", include_str!("../../../scenarios/load/smoke.yaml")),
+    (
+        "token-burst",
+        include_str!("../../../scenarios/load/token-burst.yaml"),
+    ),
+    ("token", include_str!("../../../scenarios/load/token.yaml")),
+];
+
 impl Profile {
+    /// A bundled profile by name (see [`BUNDLED`]); `None` for an unknown name.
+    ///
+    /// # Errors
+    /// [`Error::Profile`] if the bundled text is malformed (a test keeps them valid).
+    pub fn bundled(name: &str) -> Option<Result<Self>> {
+        let (n, text) = BUNDLED.iter().find(|(n, _)| *n == name)?;
+        Some(
+            Self::from_yaml(text, &format!("bundled profile {n}")).map(|mut p| {
+                if p.name.is_none() {
+                    p.name = Some((*n).to_owned());
+                }
+                p
+            }),
+        )
+    }
+
     /// Reads and validates a profile file; the name defaults to the file stem.
     ///
     /// # Errors
     /// [`Error::Profile`] naming `file:line:col` or the field; [`Error::Io`].
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut p = Self::from_yaml(&text, &path.display().to_string())?;
         if p.name.is_none() {
             p.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -335,6 +377,13 @@ impl Profile {
         }
         if self.users == 0 {
             return Err("users: must be at least 1".into());
+        }
+        if self.users > MAX_USERS {
+            return Err(format!(
+                "users: {} is more than the {MAX_USERS} one generator can hold \
+                 (each user is a task with its own connection); split the run with --shard",
+                self.users
+            ));
         }
         if self.users < self.scenarios.len() {
             return Err(format!(

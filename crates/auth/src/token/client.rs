@@ -216,6 +216,7 @@ impl TokenClient {
     /// [`Error::KeyMismatch`] when the client certificate does not match its key.
     pub fn new(token_url: Url, options: &TokenClientOptions) -> Result<Self> {
         check_url(&token_url)?;
+        refuse_url_credentials(&token_url, "token url")?;
         check_plain_http(&token_url, options.allow_http)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
@@ -388,9 +389,38 @@ fn check_url(url: &Url) -> Result<()> {
     match url.scheme() {
         "http" | "https" => Ok(()),
         other => Err(Error::Config(format!(
-            "token url {url}: scheme {other:?} is not http or https"
+            "token url {}: scheme {other:?} is not http or https",
+            mask_url(url)
         ))),
     }
+}
+
+/// `url` as text with its user info masked (`http://alice:***@host/…`), for messages.
+pub fn mask_url(url: &Url) -> String {
+    let mut masked = url.clone();
+    if !url.password().unwrap_or("").is_empty() {
+        let _ = masked.set_password(Some("***"));
+    } else if !url.username().is_empty() {
+        let _ = masked.set_username("***");
+    }
+    masked.to_string()
+}
+
+/// Refuses a URL with user info (`http://alice:secret@…`): it would go out as HTTP Basic,
+/// into the assertion's `aud`, the reports and the logs. `what` names where the URL came
+/// from (`--token-url`, `BEARING_TOKEN_URL`, `target.yaml: token_url`).
+///
+/// # Errors
+/// [`Error::Config`] naming `what` and the URL with the credentials masked.
+pub fn refuse_url_credentials(url: &Url, what: &str) -> Result<()> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "{what}: {} carries credentials in the URL; refused (they would be sent as HTTP \
+         Basic and written into assertions, reports and logs): remove the user:password part",
+        mask_url(url)
+    )))
 }
 
 /// Whether `url` names a loopback host: `localhost`, `127.0.0.0/8` or `::1`.
@@ -479,7 +509,7 @@ fn load_identity(cert_path: &Path, key_path: &Path) -> Result<reqwest::Identity>
     let certs = pem_certificates(&read(cert_path)?, &cert_origin)?;
     let key_pem = zeroize::Zeroizing::new(read(key_path)?);
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| Error::key(Some(&key_origin), format!("no usable PEM private key: {e}")))?;
+        .map_err(|e| Error::key(Some(&key_origin), crate::key::pem_error_reason(&e)))?;
     let leaf = crate::cert::Certificate::from_der(&certs[0], Some(&cert_origin))?;
     if let Ok(k) = crate::key::SigningKey::from_bytes(&key_pem, Some(&key_origin)) {
         leaf.check_matches(&k)?;

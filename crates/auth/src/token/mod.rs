@@ -10,7 +10,7 @@ mod response;
 
 pub use client::{
     FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TlsMaterial, TokenClient, TokenClientOptions,
-    check_plain_http, is_loopback,
+    check_plain_http, is_loopback, mask_url, refuse_url_credentials,
 };
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};
 pub use manager::{CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager};

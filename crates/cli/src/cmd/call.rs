@@ -82,7 +82,8 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
     };
     if let Some(d) = &a.data {
         req.body = Some(match d.strip_prefix('@') {
-            Some(path) => std::fs::read(path).with_context(|| format!("reading -d @{path}"))?,
+            Some(path) => std::fs::read(path)
+                .map_err(|e| BadInput(format!("-d @{path}: cannot read {path}: {e}")))?,
             None => d.clone().into_bytes(),
         });
     }
@@ -90,9 +91,47 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
         let (k, v) = h
             .split_once(':')
             .ok_or_else(|| BadInput(format!("-H {h:?}: expected 'Name: value'")))?;
-        req.headers.insert(k.trim().to_owned(), v.trim().to_owned());
+        let (k, v) = (k.trim(), v.trim());
+        reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| BadInput(format!("-H {h:?}: {k:?} is not a valid header name")))?;
+        reqwest::header::HeaderValue::from_str(v).map_err(|_| {
+            BadInput(format!(
+                "-H {h:?}: the value holds a control character (CR, LF, …); refused"
+            ))
+        })?;
+        req.headers.insert(k.to_owned(), v.to_owned());
     }
+    check_url(&req.url, a.url.is_some(), target)?;
     Ok(req)
+}
+
+/// The API URL must be http(s), carry no credentials, and not take the bearer token over
+/// plain http to another machine unless the target allows it (RFC 6750 §5.3: tokens only
+/// over TLS).
+fn check_url(url: &url::Url, from_flag: bool, target: &bearing_auth::Target) -> anyhow::Result<()> {
+    let what = if from_flag {
+        "URL"
+    } else {
+        "the target's api url"
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(BadInput(format!(
+            "{what} {}: scheme {:?} is not http or https",
+            bearing_auth::token::mask_url(url),
+            url.scheme()
+        ))
+        .into());
+    }
+    bearing_auth::token::refuse_url_credentials(url, what).map_err(|e| BadInput(e.to_string()))?;
+    if url.scheme() == "http" && !bearing_auth::token::is_loopback(url) && !target.tls.allow_http {
+        return Err(BadInput(format!(
+            "{what} {url} uses plain http to a host that is not loopback: the bearer token would \
+             cross the network in clear text (RFC 6750 §5.3); use https, or pass --allow-http \
+             (tls.allow_http in a target file) for a test gateway"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Runs `bearing call`. Exits 1 when the API does not answer 2xx.
@@ -100,6 +139,9 @@ fn build_request(a: &Args, target: &bearing_auth::Target) -> anyhow::Result<Requ
 /// # Errors
 /// Bad input (exit 2), or transport / token errors (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
+    if a.timeout.is_zero() {
+        return Err(BadInput("--timeout: must be more than 0s".into()).into());
+    }
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
     let req = build_request(&a, &target)?;
     let mut opts = target.token_client_options();

@@ -74,7 +74,8 @@ fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
         c.add_client(id, cert);
     }
     c.validate().map_err(|e| BadInput(e.to_string()))?;
-    c.load_profile().map_err(|e| BadInput(e.to_string()))?;
+    c.load_profile()
+        .map_err(|e| BadInput(format!("--profile: {e}")))?;
     Ok(c)
 }
 
@@ -103,8 +104,11 @@ fn describe(m: &Mark) -> Option<String> {
 /// # Errors
 /// Bad flags, certificate or plan (exit 2); a gateway that cannot start (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
+    if a.duration.is_some_and(|d| d.is_zero()) {
+        return Err(BadInput("--duration: must be more than 0s".into()).into());
+    }
     let config = config_from(&a)?;
-    let plan = Plan::resolve(&a.plan).map_err(|e| BadInput(e.to_string()))?;
+    let plan = Plan::resolve(&a.plan).context("--plan")?;
     let expect = evidence::expect_list(
         a.expect_fail.as_deref(),
         bearing_certify::checks::catalog()
@@ -165,9 +169,25 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     }
     let printer = tokio::spawn(async move {
+        // The first phase is set up before the client arrives (so its first token already
+        // follows the phase), but is announced only once the plan starts.
+        let mut before_start = Some(Vec::new());
         while let Some(m) = rx.recv().await {
-            if let Some(line) = describe(&m).filter(|_| text) {
-                println!("{line}");
+            let Some(line) = describe(&m).filter(|_| text) else {
+                continue;
+            };
+            match (&mut before_start, &m.action) {
+                (Some(_), Action::PlanStarted) => {
+                    println!("{line}");
+                    for l in before_start.take().unwrap_or_default() {
+                        println!("{l}");
+                    }
+                }
+                (Some(held), Action::PhaseStarted { .. } | Action::TokenLifetime { .. })
+                | (Some(held), Action::TokenFault { .. } | Action::Latency { .. }) => {
+                    held.push(line);
+                }
+                _ => println!("{line}"),
             }
         }
     });

@@ -15,7 +15,7 @@ pub struct TargetArgs {
     #[arg(long, short = 't', env = "BEARING_TARGET")]
     pub target: Option<PathBuf>,
     /// The token endpoint URL (beats the target file).
-    #[arg(long, env = "BEARING_TOKEN_URL")]
+    #[arg(long, env = "BEARING_TOKEN_URL", value_parser = parse_token_url)]
     pub token_url: Option<url::Url>,
     /// The assertion audience; defaults to the token URL.
     #[arg(long = "aud", env = "BEARING_AUDIENCE")]
@@ -41,6 +41,18 @@ impl TargetArgs {
         self.target.is_none() && self.token_url.is_none()
     }
 
+    /// Refuses credentials in the URL flags, naming the flag or the environment variable.
+    fn check_urls(&self) -> anyhow::Result<()> {
+        if let Some(u) = &self.token_url {
+            bearing_auth::token::refuse_url_credentials(
+                u,
+                source_of("--token-url", "BEARING_TOKEN_URL"),
+            )
+            .map_err(|e| BadInput(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     fn overrides(&self) -> TargetOverrides {
         TargetOverrides {
             token_url: self.token_url.clone(),
@@ -57,6 +69,7 @@ impl TargetArgs {
     /// # Errors
     /// [`BadInput`] when a required value is missing, or the file's own errors.
     pub fn resolve(&self) -> anyhow::Result<Target> {
+        self.check_urls()?;
         let mut t = match &self.target {
             Some(p) => Target::from_file(p)
                 .with_context(|| format!("reading target file {}", p.display()))?,
@@ -105,6 +118,7 @@ impl TargetArgs {
 pub async fn target_or_sandbox(
     args: &TargetArgs,
 ) -> anyhow::Result<(Target, Option<crate::sandbox::Sandbox>)> {
+    args.check_urls()?;
     if args.is_empty() {
         let sandbox = crate::sandbox::start(Default::default()).await?;
         let mut target = sandbox.target.clone();
@@ -113,4 +127,26 @@ pub async fn target_or_sandbox(
     } else {
         Ok((args.resolve()?, None))
     }
+}
+
+/// Where a value of a flag with an environment fallback came from: the flag when it is on
+/// the command line, else the environment variable (so errors blame the right one).
+pub fn source_of(flag: &'static str, env: &'static str) -> &'static str {
+    let on_command_line = std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&format!("{flag}="))
+    });
+    if on_command_line || std::env::var_os(env).is_none() {
+        flag
+    } else {
+        env
+    }
+}
+
+/// Parses `--token-url`, saying so when the bad value came from `BEARING_TOKEN_URL`.
+fn parse_token_url(s: &str) -> Result<url::Url, String> {
+    url::Url::parse(s).map_err(|e| match source_of("--token-url", "BEARING_TOKEN_URL") {
+        "BEARING_TOKEN_URL" => format!("{e} (the value comes from BEARING_TOKEN_URL)"),
+        _ => e.to_string(),
+    })
 }

@@ -75,15 +75,14 @@ pub struct Args {
 }
 
 fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
-    if e.is_bad_input() {
-        anyhow::Error::new(BadInput(e.to_string()))
-    } else {
-        anyhow::Error::new(e)
-    }
+    // Kept whole: `exit::classify` reads its kind, and `{:#}` prints its cause once.
+    anyhow::Error::new(e)
 }
 
-fn resolve_profile(name: &str) -> anyhow::Result<Profile> {
-    Profile::resolve(name).map_err(|e| anyhow::Error::new(BadInput(format!("--profile: {e}"))))
+/// The gateway profile `name`; `origin` names where it was given (`--profile`, or the
+/// target file's `profile:` field).
+fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<Profile> {
+    Profile::resolve(name).map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
 }
 
 /// Runs `bearing conform`.
@@ -112,15 +111,14 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         None => None,
     };
     let second = match &a.second_target {
-        Some(p) => Some(
-            Target::from_file(p)
-                .map_err(|e| anyhow::Error::new(BadInput(format!("--second-target: {e}"))))?,
-        ),
+        Some(p) => {
+            Some(Target::from_file(p).with_context(|| format!("--second-target {}", p.display()))?)
+        }
         None => None,
     };
     let (target, profile, sandbox) = if a.target.is_empty() {
         let name = a.profile.clone().unwrap_or_else(|| "rfc-strict".into());
-        let mut profile = resolve_profile(&name)?;
+        let mut profile = resolve_profile(&name, "--profile")?;
         profile.access_token_lifetime = SANDBOX_TOKEN_LIFETIME;
         let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
             profile: Some(name),
@@ -130,12 +128,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         (sandbox.target.clone(), profile, Some(sandbox))
     } else {
         let target = a.target.resolve()?;
+        let origin = match (&a.profile, &target.origin) {
+            (None, Some(file)) if target.profile.is_some() => {
+                format!("{}: profile", file.display())
+            }
+            _ => "--profile".to_owned(),
+        };
         let name = a
             .profile
             .clone()
             .or_else(|| target.profile.clone())
             .unwrap_or_else(|| "rfc-strict".into());
-        (target, resolve_profile(&name)?, None)
+        (target, resolve_profile(&name, &origin)?, None)
     };
     if let Some(prev) = &previous {
         let names: Vec<String> = suites.iter().map(|s| s.suite.clone()).collect();

@@ -28,7 +28,11 @@ pub struct Args {
 pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let jwt = if a.jwt == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            BadInput(format!(
+                "decode -: cannot read a JWT from stdin: {e} (a JWT is ASCII text)"
+            ))
+        })?;
         s.trim().to_owned()
     } else {
         a.jwt.trim().to_owned()

@@ -30,13 +30,16 @@ pub struct Args {
     /// RSA modulus size.
     #[arg(long, default_value_t = 2048)]
     pub key_bits: usize,
-    /// Certificate validity in days.
-    #[arg(long, default_value_t = 365)]
+    /// Certificate validity in days (1 to 36500).
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=MAX_DAYS))]
     pub days: u32,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
 }
+
+/// The longest validity `--days` takes: 100 years (longer overflowed to a 1970 notAfter).
+const MAX_DAYS: i64 = 36_500;
 
 /// Runs `bearing keygen`.
 ///
@@ -49,6 +52,13 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
     let key = SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
     let cert = Certificate::self_signed(&key, &a.client_id, a.days)?;
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(BadInput(format!(
+            "--out {}: is a file; give a folder to write private.pem and cert.pem into",
+            a.out.display()
+        ))
+        .into());
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let key_path = a.out.join("private.pem");
     let cert_path = a.out.join("cert.pem");

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use bearing_load::{LoadTarget, Profile, RunOptions, report};
 
 use crate::cmd::common::TargetArgs;
-use crate::exit::{BadInput, Exit};
+use crate::exit::{BadInput, CouldNotRun, Exit};
 use crate::output::{Format, Global};
 
 /// Flags of `bearing load`.
@@ -25,7 +25,8 @@ use crate::output::{Format, Global};
     bearing report merge run/shard-0 run/shard-1 run/shard-2 --out run/merged"
 )]
 pub struct Args {
-    /// The load profile (YAML).
+    /// The load profile: a YAML file, or a bundled profile name (api, demo, mixed,
+    /// refresh-storm, sign, smoke, token-burst, token).
     pub profile: PathBuf,
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]
@@ -107,12 +108,27 @@ pub fn progress_message(p: &bearing_load::Progress) -> String {
 
 fn bad_profile(e: bearing_load::Error) -> anyhow::Error {
     match e {
-        bearing_load::Error::Profile(_)
-        | bearing_load::Error::Threshold { .. }
-        | bearing_load::Error::Target(_) => BadInput(e.to_string()).into(),
         bearing_load::Error::Auth(e) => e.into(),
         other => other.into(),
     }
+}
+
+/// The profile named on the command line: a file, or a bundled profile's name.
+fn load_profile(arg: &std::path::Path) -> anyhow::Result<Profile> {
+    let name = arg.to_str().filter(|s| !s.contains(['/', '.']));
+    if !arg.exists()
+        && let Some(name) = name
+    {
+        return match Profile::bundled(name) {
+            Some(p) => p.map_err(bad_profile),
+            None => Err(BadInput(format!(
+                "no load profile {name:?}: not a file, nor a bundled profile ({})",
+                bearing_load::profile::BUNDLED.map(|(n, _)| n).join(", ")
+            ))
+            .into()),
+        };
+    }
+    Profile::from_file(arg).map_err(bad_profile)
 }
 
 /// Runs `bearing load`.
@@ -120,7 +136,7 @@ fn bad_profile(e: bearing_load::Error) -> anyhow::Error {
 /// # Errors
 /// Bad profile or target (exit 2); the run could not start or reach the gateway (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    let mut profile = Profile::from_file(&a.profile).map_err(bad_profile)?;
+    let mut profile = load_profile(&a.profile)?;
     if let Some(d) = a.duration {
         profile.duration = Some(d);
         profile.stages.clear();
@@ -206,29 +222,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
     finished.with_context(|| format!("writing the report into {}", dir.display()))?;
     // Nothing got through at all: the gateway was not reachable.
-    let network: Vec<_> = s
-        .totals
-        .iter()
-        .filter(|(k, _)| k.as_str() != "sign")
-        .map(|(_, v)| v)
-        .collect();
-    let attempted: u64 = network.iter().map(|p| p.count).sum();
-    let connect: u64 = network
-        .iter()
-        .map(|p| {
-            p.errors_by_kind.get("connect").copied().unwrap_or(0)
-                + p.errors_by_kind
-                    .get("token_transport")
-                    .copied()
-                    .unwrap_or(0)
-        })
-        .sum();
-    if attempted > 0 && connect == attempted {
-        anyhow::bail!(
-            "could not reach the gateway at {}: every request failed to connect (report in {})",
+    if let report::summary::Reach::Unreachable(n) = s.reach() {
+        return Err(CouldNotRun(format!(
+            "could not reach the gateway at {}: all {n} requests failed to connect (report in {})",
             s.target,
             dir.display()
-        );
+        ))
+        .into());
     }
     // A capacity search passes when it found a knee (its report is the run at the knee).
     let passed = match &s.capacity {

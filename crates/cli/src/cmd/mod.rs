@@ -91,7 +91,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(a) => Box::pin(demo::run(a, &g)).await,
         Command::Completions(a) => completions::run(&a),
         Command::Keygen(a) => keygen::run(a, &g),
-        Command::Sign(a) => sign::run(a, &g),
+        Command::Sign(a) => sign::run(a, &g).await,
         Command::Decode(a) => decode::run(a, &g),
         Command::Token(a) => token::run(a, &g).await,
         Command::Call(a) => call::run(a, &g).await,

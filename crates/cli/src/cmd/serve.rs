@@ -57,8 +57,8 @@ pub struct Args {
 /// Bad flags or files.
 pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
     let mut c = match &a.config {
-        Some(p) => GatewayConfig::from_file(p)
-            .with_context(|| format!("reading gateway configuration {}", p.display()))?,
+        // Its errors name the file (and line:column).
+        Some(p) => GatewayConfig::from_file(p)?,
         None => GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ..GatewayConfig::default()
@@ -70,16 +70,27 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
     if let Some(p) = &a.profile {
         c.profile.clone_from(p);
     }
+    if a.token_lifetime.is_some_and(|d| d.is_zero()) {
+        return Err(BadInput("--token-lifetime: must be more than 0s".into()).into());
+    }
     if a.token_lifetime.is_some() {
         c.token_lifetime = a.token_lifetime;
     }
     if a.admin_secret.is_some() {
         c.admin_secret.clone_from(&a.admin_secret);
     }
+    let mut seen = std::collections::HashSet::new();
     for spec in &a.clients {
         let (id, path) = spec
             .split_once('=')
             .ok_or_else(|| BadInput(format!("--client {spec:?}: expected ID=cert.pem")))?;
+        if !seen.insert(id) {
+            return Err(BadInput(format!(
+                "--client {id}: the client id is given twice; give each client once \
+                 (a second certificate for rotation goes through the admin API)"
+            ))
+            .into());
+        }
         let cert = Certificate::from_file(std::path::Path::new(path))?;
         c.add_client(id, cert);
     }
@@ -110,6 +121,8 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
 /// Bad configuration (exit 2), or a listener that cannot bind (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let config = config_from(&a)?;
+    // A secret the user chose is theirs: never echoed (only a generated one is printed).
+    let supplied_secret = config.admin_secret.is_some();
     let gw = bearing_gateway::spawn(config)
         .await
         .context("starting the gateway")?;
@@ -119,7 +132,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             "token_url": gw.token_url,
             "api_url": gw.api_url("inventory"),
             "admin_url": gw.admin_url,
-            "admin_secret": gw.admin_secret,
+            "admin_secret": (!supplied_secret).then_some(&gw.admin_secret),
             "tls_certificate_pem": gw.tls_certificate_pem,
         }))?,
         Format::Text => {
@@ -130,10 +143,15 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if let Some(api) = gw.api_url("inventory") {
                 writeln!(out, "inventory API:  {api}")?;
             }
+            let secret: &str = if supplied_secret {
+                "the secret you gave"
+            } else {
+                &gw.admin_secret
+            };
             writeln!(
                 out,
-                "admin API:      {} (X-Admin-Secret: {})",
-                gw.admin_url, gw.admin_secret
+                "admin API:      {} (X-Admin-Secret: {secret})",
+                gw.admin_url
             )?;
             writeln!(out, "metrics:        {}/metrics", gw.base_url)?;
             if let Some(pem) = &gw.tls_certificate_pem {

@@ -11,11 +11,12 @@ use crate::output::{Format, Global};
 /// Flags of `bearing sign`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  bearing sign --target scenarios/targets/example-remote.yaml\n  \
+    after_help = "Examples:\n  bearing sign                                   # for the embedded sandbox (a throwaway key)\n  \
+    bearing sign --target scenarios/targets/example-remote.yaml\n  \
     bearing sign --key keys/private.pem --client-id SampleConfId --aud https://gw/oauth/token --ttl 30s --claim scope=read"
 )]
 pub struct Args {
-    /// Target and identity.
+    /// Target and identity; the embedded sandbox's (a throwaway key) when none is given.
     #[command(flatten)]
     pub target: TargetArgs,
     /// Assertion lifetime (`exp - iat`), e.g. 60s.
@@ -48,8 +49,27 @@ pub fn parse_claim(s: &str) -> Result<(String, serde_json::Value), BadInput> {
 ///
 /// # Errors
 /// Missing identity values, key/certificate errors, bad claims.
-pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    let mut t = a.target.resolve()?;
+pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
+    // Nothing names an identity: sign as the embedded sandbox's client, for its token URL
+    // (`bearing sign | bearing decode -` shows what an assertion holds). `--aud` alone, or
+    // `--key`/`--client-id`, still mean the user's own identity.
+    let t0 = &a.target;
+    let (mut t, sandbox) = if t0.is_empty()
+        && t0.audience.is_none()
+        && t0.client_id.is_none()
+        && t0.private_key.is_none()
+    {
+        let s = crate::sandbox::start(crate::sandbox::SandboxOptions::default()).await?;
+        if !g.quiet {
+            eprintln!(
+                "note: signed for the embedded sandbox with a throwaway key; give --target, or \
+                 --key, --client-id and --aud, for your own identity"
+            );
+        }
+        (s.target.clone(), Some(s))
+    } else {
+        (a.target.resolve()?, None)
+    };
     if let Some(ttl) = a.ttl {
         t.assertion.ttl = ttl;
     }
@@ -69,6 +89,9 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
     let id = t.load_identity().context("loading the partner identity")?;
     let assertion = id.signer.sign()?;
+    if let Some(s) = sandbox {
+        s.shutdown().await;
+    }
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "assertion": assertion.expose(),

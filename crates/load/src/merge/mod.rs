@@ -227,7 +227,10 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
 pub fn write(m: &Merged, out: &Path) -> crate::Result<Written> {
     let mut w = report::write(&m.result, None, out)?;
     let p = out.join(SHARDS_FILE);
-    let json = serde_json::to_vec_pretty(&m.info).map_err(|e| Error::Histogram(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&m.info).map_err(|source| Error::Encode {
+        what: "merge.json",
+        source,
+    })?;
     std::fs::write(&p, json).map_err(|e| Error::io(&p, e))?;
     w.files.push(SHARDS_FILE.to_owned());
     Ok(w)

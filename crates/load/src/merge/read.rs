@@ -338,24 +338,7 @@ fn check_complete(s: &Shard) -> Result<(), Issue> {
         }
     }
     // The rule `bearing load` exits 3 by: every network attempt failed to connect.
-    let network: Vec<_> = s
-        .summary
-        .totals
-        .iter()
-        .filter(|(k, _)| k.as_str() != "sign")
-        .map(|(_, v)| v)
-        .collect();
-    let attempted: u64 = network.iter().map(|p| p.count).sum();
-    let connect: u64 = network
-        .iter()
-        .map(|p| {
-            ["connect", "token_transport"]
-                .iter()
-                .map(|k| p.errors_by_kind.get(*k).copied().unwrap_or(0))
-                .sum::<u64>()
-        })
-        .sum();
-    if attempted > 0 && connect == attempted {
+    if let crate::report::summary::Reach::Unreachable(attempted) = s.summary.reach() {
         return Err(fail(format!(
             "could not reach the gateway: all {attempted} requests failed to connect"
         )));

@@ -57,7 +57,10 @@ pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Res
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let summary = Summary::new(r, capacity);
     let mut files = Vec::new();
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Histogram(e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|source| Error::Encode {
+        what: "summary.json",
+        source,
+    })?;
     for s in &r.scenarios {
         for p in Phase::ALL {
             let d = &s.phases[p as usize];

@@ -206,7 +206,47 @@ pub fn hgrm_names(scenario: &str, phase: Phase) -> [String; 2] {
     ]
 }
 
+/// The failure kinds (keys of `errors_by_kind`) that mean the request never reached the
+/// gateway: a refused or failed connection to the API, or to the token endpoint before a call.
+pub const UNREACHABLE_KINDS: [&str; 2] = ["connect", "token_transport"];
+
+/// Whether a run reached its gateway at all (how `bearing load` and `bearing report merge`
+/// tell "could not run" from "ran and failed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Nothing was attempted over the network (a signing-only run).
+    NotAttempted,
+    /// At least one network attempt got an answer or failed after connecting.
+    Reached,
+    /// Every network attempt, this many, failed to connect.
+    Unreachable(u64),
+}
+
 impl Summary {
+    /// Whether the run reached the gateway: every phase but `sign` counts.
+    pub fn reach(&self) -> Reach {
+        let network: Vec<_> = self
+            .totals
+            .iter()
+            .filter(|(k, _)| k.as_str() != Phase::Sign.name())
+            .map(|(_, v)| v)
+            .collect();
+        let attempted: u64 = network.iter().map(|p| p.count).sum();
+        let unreachable: u64 = network
+            .iter()
+            .flat_map(|p| {
+                UNREACHABLE_KINDS
+                    .iter()
+                    .map(|k| p.errors_by_kind.get(*k).copied().unwrap_or(0))
+            })
+            .sum();
+        match attempted {
+            0 => Reach::NotAttempted,
+            n if unreachable == n => Reach::Unreachable(n),
+            _ => Reach::Reached,
+        }
+    }
+
     /// Builds the summary of `r`.
     pub fn new(r: &RunResult, capacity: Option<CapacityReport>) -> Self {
         let secs = r.seconds();
