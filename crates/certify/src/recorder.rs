@@ -56,6 +56,7 @@ impl Recorder {
             nbf: a.nbf,
             iat: a.iat,
             jti: a.jti.clone(),
+            non_numeric: a.non_numeric.clone(),
         });
         let reason = g
             .reason
@@ -106,6 +107,7 @@ impl Recorder {
             error: g.error.clone(),
             reason,
             retry_after_s: g.retry_after_s,
+            scope: g.scope.clone(),
         };
         self.events.push(event);
         let last = self.events.len() - 1;
