@@ -124,6 +124,14 @@ impl Recorder {
         {
             return Some(iss.clone());
         }
+        // Refused for its Authorization header before the body (and assertion) was read:
+        // the Basic user-id names the client.
+        if kind == Kind::TokenRequest
+            && let Some(id) = &g.basic_client_id
+            && self.registered.contains(id)
+        {
+            return Some(id.clone());
+        }
         if kind == Kind::ApiCall
             && let Some(owner) = g.token.as_ref().and_then(|t| self.token_owner.get(t))
         {

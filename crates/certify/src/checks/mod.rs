@@ -485,8 +485,18 @@ pub(crate) fn unread(v: &ClientView<'_>) -> String {
     if n == 0 {
         return "no assertion was read (no token request reached the gateway's parser)".into();
     }
+    let basic = v.token_requests().any(|e| {
+        e.auth_scheme
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+    });
+    let hint = if basic {
+        "; they carried Authorization: Basic, and this gateway authenticates a client by its assertion alone (RFC 7523 §3.1): drop the header"
+    } else {
+        ""
+    };
     format!(
-        "no assertion was read: the {n} token requests were refused before the gateway read the assertion ({})",
+        "no assertion was read: the {n} token requests were refused before the gateway read the assertion ({}){hint}",
         refusal_list(v)
     )
 }
