@@ -562,7 +562,12 @@ mod tests {
         cl.non_numeric = vec!["exp".into()];
         let r = log.result("assertion.lifetime");
         assert_eq!(r.verdict, Verdict::Fail);
-        assert!(r.findings.iter().any(|f| f.detail.contains("exp is not a number")), "{r:?}");
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.detail.contains("exp is not a number")),
+            "{r:?}"
+        );
     }
 
     // A repeated jti fails; the replayed request (refused by the gateway) still counts.

@@ -265,7 +265,9 @@ pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         });
     }
     let also = if scheduled > 0 {
-        format!("; {scheduled} later requests were the application's next scheduled calls{pace_text}, not retries")
+        format!(
+            "; {scheduled} later requests were the application's next scheduled calls{pace_text}, not retries"
+        )
     } else {
         String::new()
     };
@@ -380,7 +382,10 @@ mod tests {
         }
         let r = log.result("recovery.after_401");
         assert_eq!(r.verdict, Verdict::NoEvidence);
-        assert!(r.summary.contains("answered 401 to 3 token requests"), "{r:?}");
+        assert!(
+            r.summary.contains("answered 401 to 3 token requests"),
+            "{r:?}"
+        );
         assert!(r.summary.contains("invalid_client"), "{r:?}");
     }
 }

@@ -295,7 +295,10 @@ mod margin_tests {
         }
         let r = log.result("token_use.reuse");
         assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
-        assert!(r.summary.contains("refresh margin is at least 900 ms"), "{r:?}");
+        assert!(
+            r.summary.contains("refresh margin is at least 900 ms"),
+            "{r:?}"
+        );
         assert_eq!(r.values["refresh_margin_ms_min"], 900.0);
     }
 }

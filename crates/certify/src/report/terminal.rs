@@ -67,11 +67,7 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
             c.faults
         )?;
         if !c.refusals.is_empty() {
-            writeln!(
-                w,
-                "  token requests refused: {}",
-                reasons_text(&c.refusals)
-            )?;
+            writeln!(w, "  token requests refused: {}", reasons_text(&c.refusals))?;
         }
         for sc in &c.scopes {
             writeln!(

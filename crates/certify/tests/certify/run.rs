@@ -237,7 +237,10 @@ fn expired_token_use_fails_refresh_and_expiry() {
 #[test]
 fn empty_basic_secret_is_explained() {
     expect_failed("empty-basic-secret");
-    let c = shared().summary.client("empty-basic-secret").expect("client");
+    let c = shared()
+        .summary
+        .client("empty-basic-secret")
+        .expect("client");
     assert!(
         c.refusals.get("invalid_client").is_some_and(|n| *n >= 3),
         "{:?}",
@@ -246,7 +249,8 @@ fn empty_basic_secret_is_explained() {
     let check = |id: &str| c.checks.iter().find(|r| r.id == id).expect("check");
     let alg = check("assertion.alg");
     assert!(
-        alg.summary.contains("refused before the gateway read the assertion")
+        alg.summary
+            .contains("refused before the gateway read the assertion")
             && alg.summary.contains("invalid_client")
             && alg.summary.contains("Authorization: Basic"),
         "{alg:?}"
@@ -261,7 +265,10 @@ fn empty_basic_secret_is_explained() {
     )
     .expect("terminal");
     let text = String::from_utf8(text).expect("utf-8");
-    assert!(text.contains("token requests refused: invalid_client ×"), "{text}");
+    assert!(
+        text.contains("token requests refused: invalid_client ×"),
+        "{text}"
+    );
 }
 
 // A client that must send a scope is certified once the plan registers the scope; the scope
@@ -270,7 +277,11 @@ fn empty_basic_secret_is_explained() {
 fn scoped_client_is_certified_with_scope_outcomes() {
     expect_all_pass("scoped");
     let c = shared().summary.client("scoped").expect("client");
-    let read = c.scopes.iter().find(|s| s.scope == "read").expect("scope read");
+    let read = c
+        .scopes
+        .iter()
+        .find(|s| s.scope == "read")
+        .expect("scope read");
     assert!(read.granted >= 2 && read.refused.is_empty(), "{read:?}");
 }
 

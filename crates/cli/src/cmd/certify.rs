@@ -79,9 +79,12 @@ fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
                 "--client-scopes {spec:?}: {id:?} is not a client given with --client"
             ))
         })?;
-        client
-            .scopes
-            .extend(list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
+        client.scopes.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
     }
     c.validate().map_err(|e| BadInput(e.to_string()))?;
     c.load_profile().map_err(|e| BadInput(e.to_string()))?;
