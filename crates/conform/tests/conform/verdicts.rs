@@ -127,31 +127,69 @@ async fn renewal_is_judged_apart_from_the_lifetime_value() {
 }
 
 // Without a lifetime cap, refusing exp = 1e20 does not follow from RFC 7523 §3 ("MAY
-// reject"): the gateway may accept it; a negative exp is still refused.
+// reject"): a gateway that accepts it (scripted: it issues a token for any exp >= 0) passes;
+// a negative exp is still refused. Under a profile with a cap the same gateway fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_exp_refusal_follows_the_lifetime_cap() {
+    let (addr, task) = scripted_gateway(Script::AcceptAnyExp).await;
+    let sb = sandbox(profile("rfc-strict")).await;
+    let mut target = sb.target.clone();
+    target.token_url = format!("http://{addr}/oauth/token").parse().expect("url");
+    target.admin_url = None;
+    target.admin_secret = None;
     let mut uncapped = profile("rfc-strict");
     uncapped.max_assertion_lifetime = None;
-    let sb = sandbox(uncapped.clone()).await;
-    let s = run_only(
-        sb.target.clone(),
-        uncapped,
-        &["expiry"],
-        &["ex-exp-overflow"],
-    )
-    .await;
+    let s = run_only(target.clone(), uncapped, &["expiry"], &["ex-exp-overflow"]).await;
     assert_eq!(
         outcome(&s, "ex-exp-overflow").0,
         Outcome::Pass,
         "{}",
         not_passed(&s)
     );
+    let s = run_only(
+        target,
+        profile("rfc-strict"),
+        &["expiry"],
+        &["ex-exp-overflow"],
+    )
+    .await;
+    assert_eq!(
+        outcome(&s, "ex-exp-overflow").0,
+        Outcome::Fail,
+        "{}",
+        not_passed(&s)
+    );
+    task.abort();
     sb.gateway.shutdown().await;
 }
 
-/// A scripted gateway: every token request is `400 invalid_grant`, every API call is a 401
-/// whose Bearer challenge has no realm. Both are allowed (RFC 6749 §5.2, RFC 6750 §3).
-async fn scripted_gateway() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+/// How the scripted gateway answers token requests.
+#[derive(Clone, Copy)]
+enum Script {
+    /// `400 invalid_grant` to everything.
+    RefuseAll,
+    /// A token for any assertion whose `exp` is a number >= 0, else `400 invalid_grant`.
+    AcceptAnyExp,
+}
+
+/// The `exp` of the assertion in a form body, if it is a number.
+fn exp_of(body: &str) -> Option<f64> {
+    use base64::Engine as _;
+    let assertion = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "assertion")?
+        .1
+        .into_owned();
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("exp")?.as_f64()
+}
+
+/// A scripted gateway: token requests answered by `script`, every API call a 401 whose
+/// Bearer challenge has no realm (allowed, RFC 6750 §3).
+async fn scripted_gateway(script: Script) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -186,7 +224,16 @@ async fn scripted_gateway() -> (std::net::SocketAddr, tokio::task::JoinHandle<()
                     }
                 }
                 let head = String::from_utf8_lossy(&buf).into_owned();
-                let resp = if head.starts_with("POST /oauth/token") {
+                let body = head.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+                let issue = matches!(script, Script::AcceptAnyExp)
+                    && exp_of(body).is_some_and(|e| e >= 0.0);
+                let resp = if head.starts_with("POST /oauth/token") && issue {
+                    let body = r#"{"access_token":"scripted-token","token_type":"Bearer","expires_in":60}"#;
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                } else if head.starts_with("POST /oauth/token") {
                     let body = r#"{"error":"invalid_grant","error_description":"client mismatch"}"#;
                     format!(
                         "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -208,7 +255,7 @@ async fn scripted_gateway() -> (std::net::SocketAddr, tokio::task::JoinHandle<()
 // (RFC 6749 §5.2 asks for WWW-Authenticate only with 401).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn realm_and_basic_challenge_are_not_demanded() {
-    let (addr, task) = scripted_gateway().await;
+    let (addr, task) = scripted_gateway(Script::RefuseAll).await;
     let sb = sandbox(profile("rfc-strict")).await;
     let mut target = sb.target.clone();
     target.token_url = format!("http://{addr}/oauth/token").parse().expect("url");
