@@ -97,6 +97,30 @@ async fn scope_cases_not_run_without_a_scope_list() {
     sb.gateway.shutdown().await;
 }
 
+// Without an admin API the 401-recovery case still runs: a well-formed token the gateway never
+// issued provokes the 401, and the token manager must re-token once and retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_after_401_runs_without_admin_api() {
+    let sb = sandbox(profile("rfc-strict")).await;
+    let mut target = sb.target.clone();
+    target.admin_url = None;
+    target.admin_secret = None;
+    let s = run_only(
+        target,
+        profile("rfc-strict"),
+        &["refresh"],
+        &["rs-401-then-retoken"],
+    )
+    .await;
+    assert_eq!(
+        outcome(&s, "rs-401-then-retoken").0,
+        Outcome::Pass,
+        "{}",
+        not_passed(&s)
+    );
+    sb.gateway.shutdown().await;
+}
+
 // A gateway whose tokens live 5 s under a profile that says 30 s: renewal works, so the MUST
 // case passes; only the PRACTICE case on the lifetime's value warns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
