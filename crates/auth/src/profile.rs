@@ -3,7 +3,8 @@
 //! (`bearing-gateway`) behaves by it and the conformance runner expects it, which is why it
 //! lives here rather than in the gateway.
 //!
-//! Two profiles are built in ([`Profile::rfc_strict`], the default, and [`Profile::apigee`]);
+//! Three profiles are built in ([`Profile::rfc_strict`], the default, [`Profile::apigee`] and
+//! [`Profile::interop`]);
 //! more are loaded from YAML (`scenarios/profiles/*.yaml`) with [`Profile::from_file`].
 //! Every field has a default (the `rfc-strict` value), so a YAML profile only names what it
 //! changes; unknown fields are refused and durations are written as `"30s"`.
@@ -17,7 +18,7 @@ use crate::alg::Algorithm;
 use crate::error::{Error, Result};
 
 /// The names of the built-in profiles.
-pub const BUILTIN_PROFILES: [&str; 2] = ["rfc-strict", "apigee"];
+pub const BUILTIN_PROFILES: [&str; 3] = ["rfc-strict", "apigee", "interop"];
 
 /// A gateway behaviour profile (conformance catalog §5). Field docs name the catalog knob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,8 +43,9 @@ pub struct Profile {
     pub replay_protection: ReplayProtection,
     /// Whether `jti`s are unique per issuer or across all issuers (`jti_scope`).
     pub jti_scope: JtiScope,
-    /// Whether `sub` must be present (`sub_required`). RFC 7523 §3 #2 says MUST, but the
-    /// mainstream libraries (Google's among them) omit it when a client acts for itself.
+    /// Whether `sub` must be present (`sub_required`). RFC 7523 §3 #2 says MUST (so
+    /// `rfc-strict` requires it), but the mainstream libraries (Google's among them) omit it
+    /// when a client acts for itself (so `interop` does not).
     pub sub_required: bool,
     /// What `sub` may be when present (`sub_policy`).
     pub sub_policy: SubPolicy,
@@ -239,15 +241,15 @@ impl Default for Profile {
 }
 
 impl Profile {
-    /// `rfc-strict`, the default: everything the RFCs require, while accepting what the
-    /// mainstream RFC 7523 client libraries send. Google's, for example, sends no `jti`, no
-    /// `sub` and `exp` = `iat` + 3600 s, so the lifetime cap is 1 h and `jti`/`sub` are
-    /// optional; every `jti` that is sent is still checked against replay.
+    /// `rfc-strict`, the default: RFC 7523/6749/6750 as written. `sub` is required (RFC 7523
+    /// §3 #2 "The JWT MUST contain a "sub" (subject) claim"); `jti` and `iat` are optional
+    /// (§3 #6, #7: MAY) but every `jti` that is sent is checked against replay; the lifetime
+    /// cap is 1 h and the clock leeway 30 s.
     pub fn rfc_strict() -> Self {
         Self {
             name: "rfc-strict".into(),
-            description: "RFC 7523/6749/6750 as written; accepts mainstream client libraries \
-                          (no jti, exp = iat + 1 h)"
+            description: "RFC 7523/6749/6750 as written: sub required, jti and iat optional, \
+                          exp = iat + 1 h at most, 30 s leeway"
                 .into(),
             leeway: Leeway::default(),
             max_assertion_lifetime: Some(Duration::from_secs(3600)),
@@ -255,7 +257,7 @@ impl Profile {
             jti_required: false,
             replay_protection: ReplayProtection::Jti,
             jti_scope: JtiScope::PerIssuer,
-            sub_required: false,
+            sub_required: true,
             sub_policy: SubPolicy::Any,
             audiences: AudiencePolicy::default(),
             allowed_algs: vec![Algorithm::RS256],
@@ -284,10 +286,31 @@ impl Profile {
                 .into(),
             max_assertion_lifetime: Some(Duration::from_secs(300)),
             iat_required: true,
+            sub_required: false,
             sub_policy: SubPolicy::EqualIss,
             expires_in_format: ExpiresInFormat::String,
             error_style: ErrorStyle::Apigee,
             rs_challenge: false,
+            ..Self::rfc_strict()
+        }
+    }
+
+    /// `interop`: what the mainstream RFC 7523 client libraries send and most servers
+    /// accept — no `sub`, no `jti`, `exp` = `iat` + 1 h, 60 s clock leeway. Every `jti` that
+    /// is sent is still accepted once only.
+    pub fn interop() -> Self {
+        let minute = Duration::from_secs(60);
+        Self {
+            name: "interop".into(),
+            description: "what mainstream client libraries send and most servers accept: \
+                          no sub, no jti, exp = iat + 1 h, 60 s leeway"
+                .into(),
+            leeway: Leeway {
+                exp: minute,
+                nbf: minute,
+                iat_future: minute,
+            },
+            sub_required: false,
             ..Self::rfc_strict()
         }
     }
@@ -297,6 +320,7 @@ impl Profile {
         match name {
             "rfc-strict" => Some(Self::rfc_strict()),
             "apigee" => Some(Self::apigee()),
+            "interop" => Some(Self::interop()),
             _ => None,
         }
     }
@@ -481,6 +505,18 @@ mod tests {
         assert_eq!(p.replay_protection, ReplayProtection::Jti);
         assert_eq!(p.allowed_algs, vec![Algorithm::RS256]);
         assert_eq!(p.access_token_lifetime, Duration::from_secs(180));
+    }
+
+    // rfc-strict requires sub (RFC 7523 §3 #2 MUST); interop takes what mainstream libraries
+    // send: no sub, no jti, exp = iat + 1 h, 60 s of skew.
+    #[test]
+    fn rfc_strict_requires_sub_interop_does_not() {
+        assert!(Profile::rfc_strict().sub_required);
+        let i = Profile::interop();
+        assert!(!i.sub_required && !i.jti_required && !i.iat_required);
+        assert_eq!(i.max_assertion_lifetime, Some(Duration::from_secs(3600)));
+        assert_eq!(i.leeway.exp, Duration::from_secs(60));
+        assert_eq!(i.leeway.iat_future, Duration::from_secs(60));
     }
 
     // Built-ins survive a YAML round trip and validate.

@@ -53,6 +53,9 @@ pub struct Claims {
     pub iat: Option<f64>,
     /// `jti`.
     pub jti: Option<String>,
+    /// Time claims (`exp`, `nbf`, `iat`) present but not JSON numbers (a string `"exp"`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub non_numeric: Vec<String>,
 }
 
 /// One token request or API call.
@@ -106,6 +109,9 @@ pub struct Event {
     pub reason: Option<String>,
     /// `Retry-After` sent with an injected fault, seconds.
     pub retry_after_s: Option<u64>,
+    /// `scope` as requested (token requests), when the body was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Event {

@@ -42,4 +42,4 @@ pub use event::{Action, Claims, EndReason, Event, Kind, Mark, Outcome};
 pub use plan::{Phase, Plan, Start, TokenFault};
 pub use recorder::Recorder;
 pub use runner::{Certification, CertifyOptions, Recording};
-pub use summary::{ClientReport, Overall, Summary, Totals};
+pub use summary::{ClientReport, Overall, ScopeOutcome, Summary, Totals};

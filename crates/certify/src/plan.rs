@@ -11,6 +11,7 @@
 //! start: first-request        # the schedule starts at the client's first request (or: immediately)
 //! token_lifetime: 10s         # baseline lifetime of access tokens (default: the profile's)
 //! wait_for_client: 5m         # give up when no client came by then
+//! scopes: [read]               # scopes every registered client may request (default: none)
 //! settle: 1s                  # observation at the baseline after the last phase
 //! phases:
 //!   - name: short-lifetime
@@ -81,6 +82,9 @@ pub struct Plan {
     pub settle: Duration,
     /// The phases, in order.
     pub phases: Vec<Phase>,
+    /// Scopes every registered client may request (`scopes: [read, write]`), added to those
+    /// registered per client (`--client-scopes`). Empty: only the per-client ones.
+    pub scopes: Vec<String>,
     /// Where the plan came from (file name or `builtin:NAME`).
     pub origin: String,
 }
@@ -194,6 +198,7 @@ impl Plan {
             wait_for_client: raw.wait_for_client,
             settle: raw.settle,
             phases,
+            scopes: raw.scopes,
             origin: origin.to_owned(),
         })
     }
@@ -219,6 +224,8 @@ struct RawPlan {
     #[serde(default, deserialize_with = "any_duration")]
     settle: Duration,
     phases: Spanned<Vec<RawPhase>>,
+    #[serde(default)]
+    scopes: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -56,6 +56,7 @@ impl Recorder {
             nbf: a.nbf,
             iat: a.iat,
             jti: a.jti.clone(),
+            non_numeric: a.non_numeric.clone(),
         });
         let reason = g
             .reason
@@ -106,6 +107,7 @@ impl Recorder {
             error: g.error.clone(),
             reason,
             retry_after_s: g.retry_after_s,
+            scope: g.scope.clone(),
         };
         self.events.push(event);
         let last = self.events.len() - 1;
@@ -121,6 +123,14 @@ impl Recorder {
             && self.registered.contains(iss)
         {
             return Some(iss.clone());
+        }
+        // Refused for its Authorization header before the body (and assertion) was read:
+        // the Basic user-id names the client.
+        if kind == Kind::TokenRequest
+            && let Some(id) = &g.basic_client_id
+            && self.registered.contains(id)
+        {
+            return Some(id.clone());
         }
         if kind == Kind::ApiCall
             && let Some(owner) = g.token.as_ref().and_then(|t| self.token_owner.get(t))

@@ -99,7 +99,16 @@ impl Certification {
     ///
     /// # Errors
     /// [`crate::Error::Gateway`] when the configuration is invalid or the address cannot be bound.
-    pub async fn start(opts: CertifyOptions) -> Result<Self> {
+    pub async fn start(mut opts: CertifyOptions) -> Result<Self> {
+        // The plan's scopes are granted to every registered client (RFC 6749 §3.3: a client
+        // that must send a scope is refused invalid_scope without them).
+        for c in opts.gateway.clients.values_mut() {
+            for s in &opts.plan.scopes {
+                if !c.scopes.contains(s) {
+                    c.scopes.push(s.clone());
+                }
+            }
+        }
         let clients: Vec<String> = opts.gateway.clients.keys().cloned().collect();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let state_opts = StateOptions {

@@ -2,12 +2,12 @@
 //! the plan's timeline. It is what `summary.json` holds (schema:
 //! `schemas/certify-summary.schema.json`) and what every reporter renders.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{CheckResult, ClientView, Verdict, evaluate_client};
+use crate::checks::{CheckResult, ClientView, Verdict, evaluate_client, refusals};
 use crate::event::{EndReason, Event, Mark, Outcome};
 use crate::runner::Recording;
 
@@ -102,6 +102,46 @@ impl Totals {
     }
 }
 
+/// What became of the token requests that asked for one `scope` value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeOutcome {
+    /// The `scope` parameter as sent.
+    pub scope: String,
+    /// Token requests with it that got a token.
+    pub granted: u64,
+    /// Token requests with it that were refused, by reason (`invalid_scope`, …).
+    pub refused: BTreeMap<String, u64>,
+}
+
+impl Totals {
+    /// `1 check failed, 15 without evidence`: the counts behind a verdict, in words.
+    pub fn describe(self) -> String {
+        let checks = |n: u64| if n == 1 { "check" } else { "checks" };
+        let mut parts = Vec::new();
+        if self.fail > 0 {
+            parts.push(format!("{} {} failed", self.fail, checks(self.fail)));
+        }
+        if self.no_evidence > 0 {
+            parts.push(format!("{} without evidence", self.no_evidence));
+        }
+        if parts.is_empty() {
+            parts.push(format!("{} {} passed", self.pass, checks(self.pass)));
+        }
+        parts.join(", ")
+    }
+}
+
+/// `invalid_client ×19, replay ×2`; `none` when empty.
+pub fn reasons_text(m: &BTreeMap<String, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One client's certification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientReport {
@@ -119,6 +159,14 @@ pub struct ClientReport {
     pub api_calls: u64,
     /// Requests answered by an injected fault.
     pub faults: u64,
+    /// Token requests refused, by reason: the gateway's assertion reason (`replay`,
+    /// `claim_type`, …) when it read the assertion, else the OAuth error (`invalid_client`,
+    /// `invalid_scope`, …).
+    #[serde(default)]
+    pub refusals: BTreeMap<String, u64>,
+    /// Token requests that asked for a scope, by scope value, and what became of them.
+    #[serde(default)]
+    pub scopes: Vec<ScopeOutcome>,
     /// First request (gateway clock, ms).
     pub first_ms: Option<i64>,
     /// Last request.
@@ -305,10 +353,32 @@ fn client_report(id: &str, events: &[Event], rec: &Recording) -> ClientReport {
             .count() as u64,
         api_calls: view.events.iter().filter(|e| e.is_api_call()).count() as u64,
         faults: view.events.iter().filter(|e| e.is_fault()).count() as u64,
+        refusals: refusals(&view),
+        scopes: scope_outcomes(&view),
         first_ms: view.events.first().map(|e| e.at_ms),
         last_ms: view.events.last().map(|e| e.at_ms),
         checks,
     }
+}
+
+fn scope_outcomes(view: &ClientView<'_>) -> Vec<ScopeOutcome> {
+    let mut by: BTreeMap<String, ScopeOutcome> = BTreeMap::new();
+    for e in view.token_requests() {
+        let Some(scope) = e.scope.as_deref() else {
+            continue;
+        };
+        let o = by.entry(scope.to_owned()).or_insert_with(|| ScopeOutcome {
+            scope: scope.to_owned(),
+            granted: 0,
+            refused: BTreeMap::new(),
+        });
+        if e.outcome == Outcome::Accepted {
+            o.granted += 1;
+        } else if let Some(r) = crate::checks::refusal_reason(e) {
+            *o.refused.entry(r).or_default() += 1;
+        }
+    }
+    by.into_values().collect()
 }
 
 /// `2026-11-28T04:22:07.123Z`.

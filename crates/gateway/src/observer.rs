@@ -64,6 +64,9 @@ pub struct GatewayEvent {
     pub token_transport: Vec<String>,
     /// The `Authorization` scheme as sent (API calls), e.g. `Bearer`, `bearer`, `Basic`.
     pub auth_scheme: Option<String>,
+    /// The client id of `Authorization: Basic` credentials on a token request (never the
+    /// password), so a request refused before its body is read can still be attributed.
+    pub basic_client_id: Option<String>,
     /// Outcome.
     pub outcome: Outcome,
     /// HTTP status answered.

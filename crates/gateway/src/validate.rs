@@ -112,6 +112,9 @@ pub struct AssertionInfo {
     pub iat: Option<f64>,
     /// `jti`, when a string.
     pub jti: Option<String>,
+    /// Time claims (`exp`, `nbf`, `iat`) present but not JSON numbers, so a report can say
+    /// "exp is not a number" rather than "exp is missing".
+    pub non_numeric: Vec<String>,
 }
 
 /// A valid assertion.
@@ -469,5 +472,10 @@ fn fill_info(i: &mut AssertionInfo, h: &Map<String, Value>, c: &Map<String, Valu
     i.exp = f("exp");
     i.nbf = f("nbf");
     i.iat = f("iat");
+    i.non_numeric = ["exp", "nbf", "iat"]
+        .into_iter()
+        .filter(|k| c.get(*k).is_some_and(|v| !v.is_number()))
+        .map(str::to_owned)
+        .collect();
     i.jti = s(c, "jti");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{CheckContext, ClientView, Evidence, human_ms, short};
+use super::{CheckContext, ClientView, Evidence, human_ms, short, unread};
 use crate::event::{Claims, Event, Outcome};
 
 /// Rejection reasons the gateway gives only after the signature verified.
@@ -34,8 +34,6 @@ fn read<'a>(v: &ClientView<'a>) -> Vec<(&'a Event, &'a Claims)> {
         .collect()
 }
 
-const NONE: &str = "no assertion was read (no token request reached the gateway's parser)";
-
 pub(super) fn alg(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -63,7 +61,7 @@ pub(super) fn alg(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         bad,
         format!("{n} assertions: {list} (allowed: {allowed})"),
         format!("{bad} of {n} assertions used an algorithm outside {allowed}: {list}"),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -95,7 +93,7 @@ pub(super) fn iss(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         bad,
         format!("{n} assertions, iss = {:?}", v.client),
         format!("{bad} of {n} assertions had a wrong or missing iss"),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -103,13 +101,15 @@ pub(super) fn sub(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
     let all = read(v);
     let mut bad = 0;
+    let mut absent = 0;
     for (e, c) in &all {
         ev.seen(e.at_ms);
         match (c.sub.as_deref(), c.iss.as_deref()) {
-            (None | Some(""), _) => {
+            (None | Some(""), _) if ctx.sub_required => {
                 bad += 1;
-                ev.finding(e.at_ms, "sub is missing");
+                ev.finding(e.at_ms, "sub is missing (the profile requires sub)");
             }
+            (None | Some(""), _) => absent += 1,
             (Some(s), iss) if ctx.sub_must_equal_iss && Some(s) != iss => {
                 bad += 1;
                 ev.finding(
@@ -121,13 +121,20 @@ pub(super) fn sub(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         }
     }
     let n = all.len() as u64;
-    ev.count("assertions", n).count("violations", bad);
+    ev.count("assertions", n)
+        .count("violations", bad)
+        .count("absent", absent);
+    let pass = if absent > 0 {
+        format!("{n} assertions, {absent} without sub (the profile does not require it)")
+    } else {
+        format!("{n} assertions, all with sub")
+    };
     ev.judge(
         n,
         bad,
-        format!("{n} assertions, all with sub"),
+        pass,
         format!("{bad} of {n} assertions had a missing or wrong sub"),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -136,8 +143,17 @@ pub(super) fn aud(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let all = read(v);
     let mut bad = 0;
     let mut wrong: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sent_all: BTreeMap<String, u64> = BTreeMap::new();
     for (e, c) in &all {
         ev.seen(e.at_ms);
+        if let Some(list) = c.aud.as_deref().filter(|l| !l.is_empty()) {
+            let shown = list
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            *sent_all.entry(shown).or_default() += 1;
+        }
         match c.aud.as_deref() {
             None | Some([]) => {
                 bad += 1;
@@ -169,14 +185,18 @@ pub(super) fn aud(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         n,
         bad,
         format!(
-            "{n} assertions, aud = {:?}",
-            ctx.audiences.first().cloned().unwrap_or_default()
+            "{n} assertions, aud sent: {}",
+            sent_all
+                .iter()
+                .map(|(a, k)| format!("{a} ×{k}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         format!(
             "{bad} of {n} assertions had aud {sent}, not {:?}",
             ctx.audiences.join(" or ")
         ),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -189,7 +209,11 @@ pub(super) fn lifetime(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         ev.seen(e.at_ms);
         let Some(exp) = c.exp else {
             bad += 1;
-            ev.finding(e.at_ms, "exp is missing");
+            if c.non_numeric.iter().any(|k| k == "exp") {
+                ev.finding(e.at_ms, "exp is not a number (RFC 7519 §2 NumericDate)");
+            } else {
+                ev.finding(e.at_ms, "exp is missing");
+            }
             continue;
         };
         let exp_ms = (exp * 1000.0) as i64;
@@ -227,7 +251,7 @@ pub(super) fn lifetime(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             human_ms(longest)
         ),
         format!("{bad} of {n} assertions had no exp or a lifetime over {max}"),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -235,12 +259,20 @@ pub(super) fn iat(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
     let all = read(v);
     let mut bad = 0;
+    let mut absent = 0;
     let mut worst: i64 = 0;
     for (e, c) in &all {
         ev.seen(e.at_ms);
         let Some(iat) = c.iat else {
-            bad += 1;
-            ev.finding(e.at_ms, "iat is missing");
+            if c.non_numeric.iter().any(|k| k == "iat") {
+                bad += 1;
+                ev.finding(e.at_ms, "iat is not a number (RFC 7519 §2 NumericDate)");
+            } else if ctx.iat_required {
+                bad += 1;
+                ev.finding(e.at_ms, "iat is missing (the profile requires iat)");
+            } else {
+                absent += 1;
+            }
             continue;
         };
         // NumericDate is whole seconds for most clients: compare with the arrival second.
@@ -258,35 +290,44 @@ pub(super) fn iat(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         }
     }
     let n = all.len() as u64;
-    ev.count("assertions", n).count("violations", bad);
+    ev.count("assertions", n)
+        .count("violations", bad)
+        .count("absent", absent);
     ev.value("skew_ms_worst", worst as f64)
         .value("skew_ms_allowed", ctx.iat_tolerance_ms as f64);
     let tol = human_ms(ctx.iat_tolerance_ms);
+    let without = if absent > 0 {
+        format!(", {absent} without iat (the profile does not require it)")
+    } else {
+        String::new()
+    };
     ev.judge(
         n,
         bad,
         format!(
-            "{n} assertions with iat, at most {} from the gateway clock (allowed {tol})",
+            "{n} assertions, those with iat at most {} from the gateway clock (allowed {tol}){without}",
             human_ms(worst.abs())
         ),
         format!("{bad} of {n} assertions had no iat or one more than {tol} from the gateway clock"),
-        NONE,
+        &unread(v),
     )
 }
 
-pub(super) fn jti(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
+pub(super) fn jti(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
     let all = read(v);
     let mut missing = 0;
+    let mut absent = 0;
     let mut first_seen: HashMap<&str, (i64, u64)> = HashMap::new();
     let mut reused = 0;
     for (e, c) in &all {
         ev.seen(e.at_ms);
         match c.jti.as_deref() {
-            None | Some("") => {
+            None | Some("") if ctx.jti_required => {
                 missing += 1;
-                ev.finding(e.at_ms, "jti is missing");
+                ev.finding(e.at_ms, "jti is missing (the profile requires jti)");
             }
+            None | Some("") => absent += 1,
             Some(j) => {
                 let entry = first_seen.entry(j).or_insert((e.at_ms, 0));
                 entry.1 += 1;
@@ -309,13 +350,22 @@ pub(super) fn jti(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     ev.count("assertions", n)
         .count("distinct_jti", first_seen.len() as u64)
         .count("reused", reused)
-        .count("missing", missing);
+        .count("missing", missing)
+        .count("absent", absent);
+    let pass = if absent > 0 {
+        format!(
+            "{n} token requests: {} distinct jti values, {absent} without jti (the profile does not require it)",
+            first_seen.len()
+        )
+    } else {
+        format!("{n} token requests, {n} distinct jti values")
+    };
     ev.judge(
         n,
         reused + missing,
-        format!("{n} token requests, {n} distinct jti values"),
+        pass,
         format!("{reused} token requests reused a jti and {missing} had none, of {n}"),
-        NONE,
+        &unread(v),
     )
 }
 
@@ -358,7 +408,7 @@ pub(super) fn signature(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
 #[cfg(test)]
 mod tests {
     use crate::checks::Verdict;
-    use crate::checks::testlog::{CLIENT, Log};
+    use crate::checks::testlog::{AUD, CLIENT, Log, ctx};
 
     const IDS: [&str; 8] = [
         "assertion.alg",
@@ -445,7 +495,79 @@ mod tests {
             .as_mut()
             .expect("claims")
             .iat = None;
+        assert_eq!(log.verdict("assertion.iat"), Verdict::Pass);
+        let mut strict = ctx();
+        strict.iat_required = true;
+        log.ctx = Some(strict);
         assert_eq!(log.verdict("assertion.iat"), Verdict::Fail);
+    }
+
+    // jti, iat and sub absent are judged by the profile's knobs (RFC 7523 §3: jti and iat
+    // MAY, sub MUST): absent passes where not required; a jti that is reused still fails.
+    #[test]
+    fn optional_claims_follow_the_profile() {
+        let mut log = Log::steady(1_000);
+        for e in &mut log.events {
+            if let Some(c) = e.claims.as_mut() {
+                c.jti = None;
+                c.iat = None;
+                c.sub = None;
+            }
+        }
+        let mut lenient = ctx();
+        lenient.sub_required = false;
+        log.ctx = Some(lenient.clone());
+        for id in ["assertion.jti", "assertion.iat", "assertion.sub"] {
+            let r = log.result(id);
+            assert_eq!(r.verdict, Verdict::Pass, "{id}: {r:?}");
+            assert!(r.summary.contains("does not require"), "{id}: {r:?}");
+        }
+        // rfc-strict requires sub.
+        log.ctx = Some(ctx());
+        assert_eq!(log.verdict("assertion.sub"), Verdict::Fail);
+        // A jti that is present and sent twice fails even when jti is optional.
+        log.ctx = Some(lenient);
+        for c in log
+            .events
+            .iter_mut()
+            .filter_map(|e| e.claims.as_mut())
+            .take(2)
+        {
+            c.jti = Some("forever".into());
+        }
+        assert_eq!(log.verdict("assertion.jti"), Verdict::Fail);
+    }
+
+    // The aud shown is the one the client sent; exp sent as a string is "not a number".
+    #[test]
+    fn evidence_shows_what_was_sent() {
+        let mut log = Log::steady(1_000);
+        let mut c = ctx();
+        c.audiences.push("https://gw.test/".into());
+        for e in &mut log.events {
+            if let Some(cl) = e.claims.as_mut() {
+                cl.aud = Some(vec!["https://gw.test/".into()]);
+            }
+        }
+        log.ctx = Some(c);
+        let r = log.result("assertion.aud");
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert!(r.summary.contains("\"https://gw.test/\""), "{r:?}");
+        assert!(!r.summary.contains(AUD), "{r:?}");
+
+        let mut log = Log::steady(1_000);
+        let e = log.token_refused(1_500, "claim_type");
+        let cl = e.claims.as_mut().expect("claims");
+        cl.exp = None;
+        cl.non_numeric = vec!["exp".into()];
+        let r = log.result("assertion.lifetime");
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.detail.contains("exp is not a number")),
+            "{r:?}"
+        );
     }
 
     // A repeated jti fails; the replayed request (refused by the gateway) still counts.

@@ -39,6 +39,16 @@ pub struct CheckContext {
     pub iat_tolerance_ms: i64,
     /// Whether `sub` must equal `iss` (profile `sub_policy: equal-iss`).
     pub sub_must_equal_iss: bool,
+    /// Whether `sub` must be present (profile `sub_required`; RFC 7523 §3 #2 MUST).
+    #[serde(default = "yes")]
+    pub sub_required: bool,
+    /// Whether `iat` must be present (profile `iat_required`; RFC 7523 §3 #6 MAY).
+    #[serde(default)]
+    pub iat_required: bool,
+    /// Whether `jti` must be present (profile `jti_required`; RFC 7523 §3 #7 MAY). A `jti`
+    /// that is present must be fresh either way.
+    #[serde(default)]
+    pub jti_required: bool,
     /// When the run ended (gateway clock, ms): recoveries cut short by the end are not judged.
     pub run_end_ms: i64,
 }
@@ -51,9 +61,16 @@ impl Default for CheckContext {
             max_assertion_lifetime_ms: Some(3_600_000),
             iat_tolerance_ms: 30_000,
             sub_must_equal_iss: false,
+            sub_required: true,
+            iat_required: false,
+            jti_required: false,
             run_end_ms: i64::MAX,
         }
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl CheckContext {
@@ -70,6 +87,9 @@ impl CheckContext {
             max_assertion_lifetime_ms: profile.max_assertion_lifetime.map(ms),
             iat_tolerance_ms: ms(profile.leeway.iat_future),
             sub_must_equal_iss: profile.sub_policy == SubPolicy::EqualIss,
+            sub_required: profile.sub_required,
+            iat_required: profile.iat_required,
+            jti_required: profile.jti_required,
             run_end_ms: i64::MAX,
         }
     }
@@ -421,6 +441,64 @@ pub fn failed_ids(results: &[CheckResult]) -> BTreeSet<String> {
         .filter(|r| r.verdict == Verdict::Fail)
         .map(|r| r.id.clone())
         .collect()
+}
+
+/// Why a token request was refused, for counting: the gateway's assertion reason
+/// (`replay`, `claim_type`, …) when it read the assertion, else the OAuth `error` code
+/// (`invalid_client`, `invalid_scope`, …), else the status. `None` when not refused.
+pub fn refusal_reason(e: &Event) -> Option<String> {
+    if !e.is_token_request() || e.outcome != crate::event::Outcome::Rejected {
+        return None;
+    }
+    Some(
+        e.reason
+            .clone()
+            .or_else(|| e.error.clone())
+            .unwrap_or_else(|| format!("status_{}", e.status)),
+    )
+}
+
+/// Refused token requests of one client, by [`refusal_reason`].
+pub fn refusals(v: &ClientView<'_>) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for e in v.token_requests() {
+        if let Some(r) = refusal_reason(e) {
+            *m.entry(r).or_default() += 1;
+        }
+    }
+    m
+}
+
+/// `invalid_client ×19, replay ×2`.
+pub(crate) fn refusal_list(v: &ClientView<'_>) -> String {
+    refusals(v)
+        .iter()
+        .map(|(r, n)| format!("{r} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why no assertion was read: no token request at all, or every one refused before the
+/// gateway read the assertion (e.g. `invalid_client` for an `Authorization` header).
+pub(crate) fn unread(v: &ClientView<'_>) -> String {
+    let n = v.token_requests().filter(|e| !e.is_fault()).count();
+    if n == 0 {
+        return "no assertion was read (no token request reached the gateway's parser)".into();
+    }
+    let basic = v.token_requests().any(|e| {
+        e.auth_scheme
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("basic"))
+    });
+    let hint = if basic {
+        "; they carried Authorization: Basic, and this gateway authenticates a client by its assertion alone (RFC 7523 §3.1): drop the header"
+    } else {
+        ""
+    };
+    format!(
+        "no assertion was read: the {n} token requests were refused before the gateway read the assertion ({}){hint}",
+        refusal_list(v)
+    )
 }
 
 /// `350 ms`, `1.25 s`, `2 min 5 s`: a duration for findings.

@@ -164,10 +164,19 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
         ev.finding(at, detail);
     }
     if judged == 0 {
+        let token_401 = v
+            .token_requests()
+            .filter(|e| e.status == 401 && !e.is_fault())
+            .count();
         return ev.none(if inconclusive > 0 {
-            "the client got 401 answers but no recovery could be judged (no new token was issued, or the run ended)"
+            "the client got 401 answers but no recovery could be judged (no new token was issued, or the run ended)".to_owned()
+        } else if token_401 > 0 {
+            format!(
+                "no API call got a 401 (this check is about API calls); the token endpoint answered 401 to {token_401} token requests ({}): see the refusals",
+                super::refusal_list(v)
+            )
         } else {
-            "the client never got a 401"
+            "the client never got a 401".to_owned()
         });
     }
     ev.pass(format!(
@@ -176,11 +185,23 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     ))
 }
 
+/// The client's own pace: the median gap between its consecutive API calls outside the
+/// token-endpoint faults, ms. `None` with fewer than three calls.
+fn cadence(v: &ClientView<'_>) -> Option<i64> {
+    let calls: Vec<i64> = v.judged_calls().map(|e| e.at_ms).collect();
+    if calls.len() < 3 {
+        return None;
+    }
+    let mut gaps: Vec<i64> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+    median(&mut gaps)
+}
+
 pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
-    let (mut faults, mut retries, mut early) = (0, 0, 0);
+    let (mut faults, mut retries, mut early, mut scheduled) = (0, 0, 0, 0);
     let mut min_gap: Option<i64> = None;
     let mut max_within = 0;
+    let pace = cadence(v);
     for (idx, f) in v.events.iter().enumerate() {
         if !(f.is_fault() && matches!(f.status, 429 | 503)) {
             continue;
@@ -190,11 +211,24 @@ pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         let wait = i64::try_from(f.retry_after_s.unwrap_or(1)).unwrap_or(i64::MAX / 2_000) * 1000;
         let required = wait - (wait / 10).max(GRACE_MS);
         let same_kind = |e: &&&Event| e.kind == f.kind && e.at_ms >= f.answered_ms;
-        let Some(next) = v.events[idx + 1..].iter().find(same_kind) else {
+        let Some(pos) = v.events[idx + 1..].iter().position(|e| same_kind(&e)) else {
             continue;
         };
-        retries += 1;
+        let next = v.events[idx + 1 + pos];
         let gap = next.at_ms - f.answered_ms;
+        if gap < required {
+            // The same request repeated is a retry; the application's next scheduled call is
+            // not: it comes after the application went on calling its API, or at its own pace.
+            let worked_between = v.events[idx + 1..idx + 1 + pos]
+                .iter()
+                .any(|e| e.is_api_call() && e.at_ms >= f.answered_ms);
+            let at_own_pace = pace.is_some_and(|p| gap * 5 >= p * 4);
+            if worked_between || at_own_pace {
+                scheduled += 1;
+                continue;
+            }
+        }
+        retries += 1;
         min_gap = Some(min_gap.map_or(gap, |m| m.min(gap)));
         if gap < required {
             early += 1;
@@ -210,21 +244,37 @@ pub(super) fn backoff(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     ev.count("faults", faults)
         .count("retries", retries)
         .count("early_retries", early)
+        .count("scheduled_calls", scheduled)
         .count("requests_in_one_wait_max", max_within);
     if let Some(g) = min_gap {
         ev.value("gap_ms_min", g as f64);
     }
+    if let Some(p) = pace {
+        ev.value("call_interval_ms_median", p as f64);
+    }
+    let pace_text = pace.map_or_else(String::new, |p| format!(", every {}", human_ms(p)));
     if retries == 0 {
-        return ev.none(if faults > 0 {
-            "the client got 503/429 answers but never retried"
+        return ev.none(if scheduled > 0 {
+            format!(
+                "no retry was seen: the {scheduled} requests after a 503/429 were the application's next scheduled calls (its own pace{pace_text}), not the refused request repeated"
+            )
+        } else if faults > 0 {
+            "the client got 503/429 answers but never retried".to_owned()
         } else {
-            "the client never got a 503 or 429"
+            "the client never got a 503 or 429".to_owned()
         });
     }
+    let also = if scheduled > 0 {
+        format!(
+            "; {scheduled} later requests were the application's next scheduled calls{pace_text}, not retries"
+        )
+    } else {
+        String::new()
+    };
     if early > 0 {
-        return ev.fail(format!("{early} of {retries} retries after a 503/429 came before Retry-After ran out (up to {max_within} requests in one wait)"));
+        return ev.fail(format!("{early} of {retries} retries after a 503/429 came before Retry-After ran out (up to {max_within} requests in one wait){also}"));
     }
-    ev.pass(format!("{retries} retries after {faults} 503/429 answers, none before Retry-After (shortest wait {})", human_ms(min_gap.unwrap_or(0))))
+    ev.pass(format!("{retries} retries after {faults} 503/429 answers, none before Retry-After (shortest wait {}){also}", human_ms(min_gap.unwrap_or(0))))
 }
 
 #[cfg(test)]
@@ -293,7 +343,49 @@ mod tests {
         log.token(800, "after000", 1000);
         let r = log.result("recovery.backoff");
         assert_eq!(r.verdict, Verdict::Fail);
-        assert_eq!(r.counts["early_retries"], 20);
+        // The 20th request, 105 ms after the last 429, came at the client's own 100 ms pace:
+        // its next scheduled call, not a retry.
+        assert_eq!(r.counts["early_retries"], 19);
+        assert_eq!(r.counts["scheduled_calls"], 1);
         assert!(r.counts["requests_in_one_wait_max"] >= 19, "{r:?}");
+    }
+
+    // The application's next scheduled call after a 503 (it called its API in between, or
+    // came at its own pace) is not a retry: a 100 ms-paced client is not a retry storm.
+    #[test]
+    fn scheduled_call_is_not_a_retry() {
+        let mut log = Log::steady(1_000);
+        log.fault(1_100, 503, 5);
+        log.call(1_150, "tok00001");
+        log.fault(1_200, 503, 5);
+        log.fault(1_300, 503, 5);
+        let r = log.result("recovery.backoff");
+        assert_eq!(r.verdict, Verdict::NoEvidence, "{r:?}");
+        assert_eq!(r.counts["early_retries"], 0, "{r:?}");
+        assert_eq!(r.counts["scheduled_calls"], 2, "{r:?}");
+        assert!(r.summary.contains("scheduled"), "{r:?}");
+        // The refused request repeated within 5 ms is still a retry.
+        log.fault(1_305, 503, 5);
+        assert_eq!(log.verdict("recovery.backoff"), Verdict::Fail);
+    }
+
+    // A token endpoint answering 401 (invalid_client) is not "never got a 401".
+    #[test]
+    fn token_endpoint_401_is_named() {
+        let mut log = Log::steady(500);
+        for i in 0..3 {
+            let e = log.token_refused(600 + i * 100, "x");
+            e.status = 401;
+            e.error = Some("invalid_client".into());
+            e.reason = None;
+            e.claims = None;
+        }
+        let r = log.result("recovery.after_401");
+        assert_eq!(r.verdict, Verdict::NoEvidence);
+        assert!(
+            r.summary.contains("answered 401 to 3 token requests"),
+            "{r:?}"
+        );
+        assert!(r.summary.contains("invalid_client"), "{r:?}");
     }
 }

@@ -123,8 +123,37 @@ pub(super) fn reuse(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     }
     let fetches = tokens.saturating_sub(1);
     if premature >= 2 && premature * 2 > fetches {
+        // A client that renews when less than its refresh margin is left, with a margin
+        // longer than the token lifetime, finds every token due at once: a fetch per call.
+        // The most validity left at a renewal is a lower bound of that margin.
+        let margin = issued
+            .windows(2)
+            .map(|w| w[0].expires_ms - w[1].at_ms)
+            .filter(|left| *left > 0)
+            .max()
+            .unwrap_or(0);
+        let life = issued
+            .iter()
+            .map(|i| i.expires_ms - i.at_ms)
+            .max()
+            .unwrap_or(0);
+        ev.value("refresh_margin_ms_min", margin as f64);
+        ev.value("token_lifetime_ms", life as f64);
+        let why = if life > 0 && margin * 10 >= life * 8 {
+            format!(
+                "; the client renewed tokens with up to {} of their {} left, so its refresh margin is at least {}: \
+                 longer than (or close to) the plan's token lifetime, every token is due at once and the client \
+                 fetches one per call. Give the plan a token lifetime longer than the client's margin \
+                 (libraries commonly refresh 60 s to 5 min early), or shorten the margin",
+                human_ms(margin),
+                human_ms(life),
+                human_ms(margin)
+            )
+        } else {
+            String::new()
+        };
         return ev.fail(format!(
-            "{premature} of {fetches} new tokens were fetched while the previous one was fresh: {mean:.1} calls per token"
+            "{premature} of {fetches} new tokens were fetched while the previous one was fresh: {mean:.1} calls per token{why}"
         ));
     }
     if most < 2 {
@@ -246,6 +275,32 @@ pub(super) fn not_expired(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
         return ev.none("no token expired while the client was calling the API");
     }
     ev.pass(format!("{checked} API calls, none with an expired token"))
+}
+
+#[cfg(test)]
+mod margin_tests {
+    use crate::checks::Verdict;
+    use crate::checks::testlog::Log;
+
+    // A client whose refresh margin (say 60 s) exceeds the plan's 1 s tokens fetches a token
+    // per call: the failure says so and shows the measured margin.
+    #[test]
+    fn per_call_fetch_explains_the_margin() {
+        let mut log = Log::new();
+        for i in 0..10 {
+            let at = i * 100;
+            let t = format!("tok{i:05}");
+            log.token(at, &t, 1000);
+            log.call(at + 5, &t);
+        }
+        let r = log.result("token_use.reuse");
+        assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+        assert!(
+            r.summary.contains("refresh margin is at least 900 ms"),
+            "{r:?}"
+        );
+        assert_eq!(r.values["refresh_margin_ms_min"], 900.0);
+    }
 }
 
 #[cfg(test)]

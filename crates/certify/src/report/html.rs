@@ -305,6 +305,28 @@ fn client<W: Write>(
             c.token_requests, c.tokens_issued, c.api_calls, c.faults, c.totals.pass, c.totals.fail, c.totals.no_evidence
         ),
     )?;
+    if !c.refusals.is_empty() {
+        h.el(
+            "p",
+            &[],
+            &format!(
+                "Token requests refused: {}",
+                crate::summary::reasons_text(&c.refusals)
+            ),
+        )?;
+    }
+    for sc in &c.scopes {
+        h.el(
+            "p",
+            &[],
+            &format!(
+                "Scope {:?}: {} granted, refused: {}",
+                sc.scope,
+                sc.granted,
+                crate::summary::reasons_text(&sc.refused)
+            ),
+        )?;
+    }
     let evs: Vec<&Event> = events
         .iter()
         .filter(|e| e.client.as_deref() == Some(c.client_id.as_str()))

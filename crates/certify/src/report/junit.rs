@@ -21,6 +21,20 @@ pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
         suite.add_property(("plan", summary.plan.name.as_str()));
         suite.add_property(("profile", summary.profile.as_str()));
         suite.add_property(("token_url", summary.token_url.as_str()));
+        // Refused token requests by reason, so CI shows why checks lack evidence.
+        for (reason, n) in &c.refusals {
+            suite.add_property((format!("refused.{reason}"), n.to_string()));
+        }
+        for sc in &c.scopes {
+            suite.add_property((
+                format!("scope.{}", sc.scope),
+                format!(
+                    "{} granted, refused: {}",
+                    sc.granted,
+                    crate::summary::reasons_text(&sc.refused)
+                ),
+            ));
+        }
         for r in &c.checks {
             let expected = summary.expected_failure(&r.id);
             let status = match r.verdict {
@@ -56,6 +70,12 @@ pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
                 case.set_system_out(format!("{} (rule: {})", r.summary, r.rule));
             }
             suite.add_test_case(case);
+        }
+        if !c.refusals.is_empty() {
+            suite.set_system_out(format!(
+                "token requests refused: {}",
+                crate::summary::reasons_text(&c.refusals)
+            ));
         }
         report.add_test_suite(suite);
     }

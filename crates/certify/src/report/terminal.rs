@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::checks::Verdict;
-use crate::summary::{Overall, Summary};
+use crate::summary::{Overall, Summary, reasons_text};
 
 /// How to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,6 +66,18 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
             c.api_calls,
             c.faults
         )?;
+        if !c.refusals.is_empty() {
+            writeln!(w, "  token requests refused: {}", reasons_text(&c.refusals))?;
+        }
+        for sc in &c.scopes {
+            writeln!(
+                w,
+                "  scope {:?}: {} granted, refused: {}",
+                sc.scope,
+                sc.granted,
+                reasons_text(&sc.refused)
+            )?;
+        }
         let width = c.checks.iter().map(|r| r.id.len()).max().unwrap_or(0);
         for r in &c.checks {
             let tag = match r.verdict {
@@ -102,17 +114,13 @@ pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
     let t = s.totals;
     let line = match s.verdict {
         Overall::Pass => paint(o, "32;1", "CERTIFIED: every check passed"),
-        Overall::Fail => paint(
-            o,
-            "31;1",
-            &format!("NOT CERTIFIED: {} checks failed", t.fail),
-        ),
+        Overall::Fail => paint(o, "31;1", &format!("NOT CERTIFIED: {}", t.describe())),
         Overall::Incomplete => paint(
             o,
             "33;1",
             &format!(
-                "NOT CERTIFIED YET: {} checks saw no evidence (run the client through the whole plan)",
-                t.no_evidence
+                "NOT CERTIFIED YET: {} (run the client through the whole plan)",
+                t.describe()
             ),
         ),
     };

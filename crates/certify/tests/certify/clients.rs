@@ -33,6 +33,11 @@ pub enum Flaw {
     RetryStorm,
     /// Never refreshes ahead: uses the token until the gateway says 401.
     UsesExpiredToken,
+    /// Sends `Authorization: Basic base64(client_id:)`, an empty secret, with every token
+    /// request (the gateway refuses it invalid_client before reading the body).
+    EmptyBasicSecret,
+    /// Asks for `scope=read` on every token request (registered through the plan's scopes).
+    RequestsScope,
 }
 
 /// A scripted client.
@@ -42,6 +47,7 @@ pub struct Scripted {
     pub signer: AssertionSigner,
     pub token_url: String,
     pub api_url: String,
+    pub client_id: String,
     pub seen: Seen,
 }
 
@@ -79,6 +85,7 @@ impl Scripted {
             signer,
             token_url: token_url.into(),
             api_url: api_url.into(),
+            client_id: client_id.into(),
             seen,
         }
     }
@@ -97,10 +104,21 @@ impl Scripted {
                 url::Url::parse_with_params(&self.token_url, [("assertion", assertion.as_str())])
                     .expect("url");
             self.http.post(url).form(&[("grant_type", GRANT)])
+        } else if self.flaw == Flaw::RequestsScope {
+            self.http.post(&self.token_url).form(&[
+                ("grant_type", GRANT),
+                ("assertion", assertion.as_str()),
+                ("scope", "read"),
+            ])
         } else {
             self.http
                 .post(&self.token_url)
                 .form(&[("grant_type", GRANT), ("assertion", assertion.as_str())])
+        };
+        let req = if self.flaw == Flaw::EmptyBasicSecret {
+            req.basic_auth(&self.client_id, Some(""))
+        } else {
+            req
         };
         let Ok(resp) = req.send().await else {
             return Fetch::Wait(Duration::from_millis(100));

@@ -19,7 +19,7 @@ use crate::clients::{Flaw, Scripted, Seen, token_manager};
 pub const MANAGER: &str = "manager";
 
 /// Scripted clients: id, flaw, the checks that must fail.
-pub const SCRIPTED: [(&str, Flaw, &[&str]); 8] = [
+pub const SCRIPTED: [(&str, Flaw, &[&str]); 10] = [
     ("good", Flaw::None, &[]),
     ("reuses-jti", Flaw::ReusesJti, &["assertion.jti"]),
     ("token-per-call", Flaw::TokenPerCall, &["token_use.reuse"]),
@@ -36,6 +36,9 @@ pub const SCRIPTED: [(&str, Flaw, &[&str]); 8] = [
         Flaw::UsesExpiredToken,
         &["token_use.refresh_ahead", "token_use.not_expired"],
     ),
+    // Refused invalid_client before the body is read: nothing fails, nothing passes.
+    ("empty-basic-secret", Flaw::EmptyBasicSecret, &[]),
+    ("scoped", Flaw::RequestsScope, &[]),
 ];
 
 /// The shared run.
@@ -69,7 +72,9 @@ async fn certify_all() -> Shared {
             .iter()
             .map(|(id, ..)| ((*id).to_owned(), cert.clone())),
     );
-    let plan = Plan::builtin("smoke").expect("bundled smoke plan");
+    let mut plan = Plan::builtin("smoke").expect("bundled smoke plan");
+    // The scoped client must send scope=read; the plan registers it for every client.
+    plan.scopes = vec!["read".into()];
     let run = Certification::start(CertifyOptions::new(GatewayConfig::sandbox(ids), plan))
         .await
         .expect("start");
@@ -224,6 +229,81 @@ fn retry_storm_fails_only_backoff() {
 #[test]
 fn expired_token_use_fails_refresh_and_expiry() {
     expect_failed("uses-expired-token");
+}
+
+// A client whose Authorization: Basic with an empty secret is refused invalid_client before
+// the body is read: the refusals are counted by reason, the checks without evidence say why,
+// and recovery.after_401 does not claim it "never got a 401".
+#[test]
+fn empty_basic_secret_is_explained() {
+    expect_failed("empty-basic-secret");
+    let c = shared()
+        .summary
+        .client("empty-basic-secret")
+        .expect("client");
+    assert!(
+        c.refusals.get("invalid_client").is_some_and(|n| *n >= 3),
+        "{:?}",
+        c.refusals
+    );
+    let check = |id: &str| c.checks.iter().find(|r| r.id == id).expect("check");
+    let alg = check("assertion.alg");
+    assert!(
+        alg.summary
+            .contains("refused before the gateway read the assertion")
+            && alg.summary.contains("invalid_client")
+            && alg.summary.contains("Authorization: Basic"),
+        "{alg:?}"
+    );
+    let r = check("recovery.after_401");
+    assert!(r.summary.contains("token endpoint answered 401"), "{r:?}");
+    let mut text = Vec::new();
+    bearing_certify::report::terminal::write(
+        &mut text,
+        &shared().summary,
+        bearing_certify::report::terminal::Options::default(),
+    )
+    .expect("terminal");
+    let text = String::from_utf8(text).expect("utf-8");
+    assert!(
+        text.contains("token requests refused: invalid_client ×"),
+        "{text}"
+    );
+}
+
+// A client that must send a scope is certified once the plan registers the scope; the scope
+// outcomes are in its report.
+#[test]
+fn scoped_client_is_certified_with_scope_outcomes() {
+    expect_all_pass("scoped");
+    let c = shared().summary.client("scoped").expect("client");
+    let read = c
+        .scopes
+        .iter()
+        .find(|s| s.scope == "read")
+        .expect("scope read");
+    assert!(read.granted >= 2 && read.refused.is_empty(), "{read:?}");
+}
+
+// The closing line counts honestly: failed checks and checks without evidence.
+#[test]
+fn closing_line_counts_failures_and_missing_evidence() {
+    let s = &shared().summary;
+    let mut text = Vec::new();
+    bearing_certify::report::terminal::write(
+        &mut text,
+        s,
+        bearing_certify::report::terminal::Options::default(),
+    )
+    .expect("terminal");
+    let text = String::from_utf8(text).expect("utf-8");
+    let last = text.lines().last().expect("a closing line");
+    let want = format!(
+        "NOT CERTIFIED: {} checks failed, {} without evidence",
+        s.totals.fail, s.totals.no_evidence
+    );
+    assert!(s.totals.no_evidence > 0 && s.totals.fail > 1);
+    assert_eq!(last, want);
 }
 
 // The plan ran to its end, did what it says, and every request was attributed.

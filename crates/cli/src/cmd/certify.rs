@@ -36,7 +36,11 @@ pub struct Args {
     /// Register a client to certify: `ID=cert.pem` (PEM, DER or Base64 DER). Repeatable.
     #[arg(long = "client", value_name = "ID=CERT", required = true)]
     pub clients: Vec<String>,
-    /// Gateway profile: rfc-strict, apigee, or a profile YAML file.
+    /// Scopes a registered client may request: `ID=read,write`. Repeatable. A client that
+    /// sends a scope it was not given is refused invalid_scope (RFC 6749 §5.2).
+    #[arg(long = "client-scopes", value_name = "ID=SCOPE,…")]
+    pub client_scopes: Vec<String>,
+    /// Gateway profile: rfc-strict, apigee, interop, or a profile YAML file.
     #[arg(long)]
     pub profile: Option<String>,
     /// Certification plan: a bundled name (default, smoke) or a YAML file.
@@ -72,6 +76,23 @@ fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
             .ok_or_else(|| BadInput(format!("--client {spec:?}: expected ID=cert.pem")))?;
         let cert = Certificate::from_file(Path::new(path))?;
         c.add_client(id, cert);
+    }
+    for spec in &a.client_scopes {
+        let (id, list) = spec
+            .split_once('=')
+            .filter(|(id, list)| !id.is_empty() && !list.is_empty())
+            .ok_or_else(|| BadInput(format!("--client-scopes {spec:?}: expected ID=scope,…")))?;
+        let client = c.clients.get_mut(id).ok_or_else(|| {
+            BadInput(format!(
+                "--client-scopes {spec:?}: {id:?} is not a client given with --client"
+            ))
+        })?;
+        client.scopes.extend(
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
     }
     c.validate().map_err(|e| BadInput(e.to_string()))?;
     c.load_profile()

@@ -191,6 +191,10 @@ pub struct ChallengeCheck {
     /// the RFC 6749 §5.2 characters.
     #[serde(default)]
     pub strict_syntax: bool,
+    /// Only judge the challenge when the answer has this status (a Basic challenge is owed
+    /// with a 401 `invalid_client`, not with an allowed 400, RFC 6749 §5.2).
+    #[serde(default)]
+    pub on_status: Option<u16>,
 }
 
 /// Character sets for JSON string checks.

@@ -337,6 +337,12 @@ fn header(out: &mut Out<'_>, resp: &Response, name: &str, hc: &HeaderCheck) {
 }
 
 fn challenge_check(out: &mut Out<'_>, resp: &Response, cc: &ChallengeCheck, ctx: &Ctx<'_>) {
+    if let Some(want) = cc.on_status
+        && resp.status != want
+    {
+        // Not owed with this answer: nothing to judge, neither a pass nor a miss.
+        return;
+    }
     let raw = resp.header("www-authenticate");
     let want_present = cc.present.unwrap_or(true);
     if !want_present {

@@ -1,7 +1,10 @@
 //! Transport probes (catalog tp-*): the token request and the API call over plain `http://`
 //! must be refused (a redirect already sent the assertion in clear), and a TLS 1.0 / 1.1
 //! ClientHello must not be answered with a ServerHello (RFC 8996). When the target itself is
-//! plain HTTP (the sandbox on loopback) there is nothing to compare: skipped with the reason.
+//! plain HTTP there are two cases: on loopback (the sandbox) there is nothing to compare and
+//! the probes are skipped with the reason; to any other host, tokens and API calls going in
+//! clear are the evidence (RFC 6749 §3.2 "MUST require the use of TLS"), so the token and API
+//! probes send the request as the target names it and fail when it is served.
 
 use std::time::{Duration, Instant};
 
@@ -97,10 +100,25 @@ impl CaseCtx<'_> {
     pub(crate) async fn probe_step(&mut self, p: ProbeStep) -> StepEnd {
         let token_url = self.env.target.token_url.clone();
         if token_url.scheme() != "https" {
-            return StepEnd::Skip(format!(
-                "the target is plain HTTP ({}): no TLS to probe",
-                token_url.origin().ascii_serialization()
-            ));
+            let origin = token_url.origin().ascii_serialization();
+            return match (plain_http_target(&token_url), p) {
+                (PlainTarget::Loopback, _) => StepEnd::Skip(format!(
+                    "the target is plain HTTP on loopback ({origin}): no TLS to probe \
+                     (to a non-loopback host, plain HTTP fails this case)"
+                )),
+                (PlainTarget::Remote, ProbeStep::PlainHttpToken) => {
+                    self.plain_http_as_given(true).await
+                }
+                (PlainTarget::Remote, ProbeStep::PlainHttpApi) => {
+                    self.plain_http_as_given(false).await
+                }
+                (PlainTarget::Remote, ProbeStep::Tls10 | ProbeStep::Tls11) => {
+                    StepEnd::Skip(format!(
+                        "the target is plain HTTP ({origin}): no TLS to probe \
+                         (tp-plain-http and tp-rs-tls judge the plain HTTP itself)"
+                    ))
+                }
+            };
         }
         match p {
             ProbeStep::Tls10 => self.old_tls(0x0301, "TLS 1.0").await,
@@ -152,17 +170,27 @@ impl CaseCtx<'_> {
         StepEnd::Continue
     }
 
-    async fn plain_http(&mut self, token: bool) -> StepEnd {
-        let mut req = if token {
+    /// A plain-HTTP target on a non-loopback host: the request goes as the target names it.
+    async fn plain_http_as_given(&mut self, token: bool) -> StepEnd {
+        match self.plain_request(token) {
+            None => StepEnd::Skip("the target lists no apis".into()),
+            Some(Err(e)) => StepEnd::Error(e),
+            Some(Ok(req)) => self.send_plain(req, token).await,
+        }
+    }
+
+    /// The baseline token request, or an API call with a garbage token.
+    fn plain_request(&mut self, token: bool) -> Option<Result<Request, String>> {
+        if token {
             let a = match self.env.primary.signer.sign() {
                 Ok(a) => a,
-                Err(e) => return StepEnd::Error(e.to_string()),
+                Err(e) => return Some(Err(e.to_string())),
             };
             self.secrets.add(a.expose());
             let mut form = url::form_urlencoded::Serializer::new(String::new());
             form.append_pair("grant_type", bearing_auth::token::JWT_BEARER_GRANT);
             form.append_pair("assertion", a.expose());
-            Request {
+            Some(Ok(Request {
                 method: "POST".into(),
                 url: self.env.target.token_url.clone(),
                 headers: vec![(
@@ -170,20 +198,26 @@ impl CaseCtx<'_> {
                     bearing_auth::token::FORM_CONTENT_TYPE.into(),
                 )],
                 body: Some(form.finish().into_bytes()),
-            }
+            }))
         } else {
-            let Some(api) = self.env.target.apis.first() else {
-                return StepEnd::Skip("the target lists no apis".into());
-            };
+            let api = self.env.target.apis.first()?;
             // A garbage token: a real one must not travel in clear, and any answer but a
             // refusal shows the resource serves plain HTTP.
             let fake: String = "plain-http-probe-not-a-token".into();
-            Request {
+            Some(Ok(Request {
                 method: api.method.to_ascii_uppercase(),
                 url: api.url.clone(),
                 headers: vec![("Authorization".into(), format!("Bearer {fake}"))],
                 body: None,
-            }
+            }))
+        }
+    }
+
+    async fn plain_http(&mut self, token: bool) -> StepEnd {
+        let mut req = match self.plain_request(token) {
+            None => return StepEnd::Skip("the target lists no apis".into()),
+            Some(Err(e)) => return StepEnd::Error(e),
+            Some(Ok(r)) => r,
         };
         if req.url.scheme() != "https" || req.url.set_scheme("http").is_err() {
             return StepEnd::Skip("the endpoint is not https".into());
@@ -191,6 +225,10 @@ impl CaseCtx<'_> {
         if req.url.port() == Some(443) {
             let _ = req.url.set_port(None);
         }
+        self.send_plain(req, token).await
+    }
+
+    async fn send_plain(&mut self, req: Request, token: bool) -> StepEnd {
         let started = Instant::now();
         let resp = crate::http::send(
             &self.env.http,
@@ -218,9 +256,56 @@ impl CaseCtx<'_> {
     }
 }
 
+/// Where a plain-HTTP target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlainTarget {
+    /// 127.0.0.0/8, ::1 or `localhost`: nothing leaves the machine.
+    Loopback,
+    /// Any other host: credentials cross a network in clear.
+    Remote,
+}
+
+/// Classifies the host of a plain-HTTP URL.
+pub(crate) fn plain_http_target(url: &url::Url) -> PlainTarget {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    };
+    if loopback {
+        PlainTarget::Loopback
+    } else {
+        PlainTarget::Remote
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Only loopback plain-HTTP targets are skipped; any other host is judged (RFC 6749 §3.2).
+    #[test]
+    fn plain_http_targets_are_classified() {
+        for (u, want) in [
+            ("http://127.0.0.1:8080/oauth/token", PlainTarget::Loopback),
+            ("http://127.1.2.3/oauth/token", PlainTarget::Loopback),
+            ("http://[::1]:80/oauth/token", PlainTarget::Loopback),
+            ("http://localhost/oauth/token", PlainTarget::Loopback),
+            ("http://gw.example.com/oauth/token", PlainTarget::Remote),
+            ("http://10.0.0.5:8080/oauth/token", PlainTarget::Remote),
+            (
+                "http://localhost.example.com/oauth/token",
+                PlainTarget::Remote,
+            ),
+        ] {
+            let url: url::Url = u.parse().expect("url");
+            assert_eq!(plain_http_target(&url), want, "{u}");
+        }
+    }
 
     // The ClientHello is a well-formed TLS record; answers are classified.
     #[test]

@@ -27,6 +27,23 @@ struct Seen {
     jtis: HashSet<String>,
     api_calls: u32,
     exchanges: Vec<(String, Request, Result<Response, String>, Duration)>,
+    /// Without an admin API to revoke: the next API call's token is replaced by a
+    /// well-formed token the gateway never issued, which provokes the same 401.
+    spoil_next: bool,
+}
+
+/// A token of the same length and alphabet as `t` that the gateway never issued: every
+/// letter and digit shifted by one (`a`→`b`, `z`→`a`, `9`→`0`), other characters kept.
+fn unknown_like(t: &str) -> String {
+    t.chars()
+        .map(|c| match c {
+            'a'..='y' | 'A'..='Y' | '0'..='8' => char::from(c as u8 + 1),
+            'z' => 'a',
+            'Z' => 'A',
+            '9' => '0',
+            other => other,
+        })
+        .collect()
 }
 
 #[derive(Clone)]
@@ -72,6 +89,7 @@ async fn forward(
     if !is_token && let Some(q) = uri.query() {
         url.set_query(Some(q));
     }
+    let spoil = !is_token && std::mem::take(&mut lock(&tap.seen).spoil_next);
     let req = Request {
         method: method.as_str().to_owned(),
         url,
@@ -79,10 +97,14 @@ async fn forward(
             .iter()
             .filter(|(n, _)| FORWARDED.contains(&n.as_str()))
             .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                let v = match v.split_once(' ') {
+                    Some((scheme, t)) if spoil && n == "authorization" => {
+                        format!("{scheme} {}", unknown_like(t))
+                    }
+                    _ => v,
+                };
+                (n.as_str().to_owned(), v)
             })
             .collect(),
         body: (!body.is_empty()).then(|| body.to_vec()),
@@ -101,6 +123,8 @@ async fn forward(
         }
         let label = if is_token {
             "token (via tap)"
+        } else if spoil {
+            "api (via tap, token replaced by a well-formed unknown one)"
         } else {
             "api (via tap)"
         };
@@ -164,7 +188,9 @@ impl CaseCtx<'_> {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let outcome = self.drive_manager(m, &spec, body, addr, timeout).await;
+        let outcome = self
+            .drive_manager(m, &spec, body, addr, timeout, &seen)
+            .await;
         server.abort();
         let seen = std::mem::take(&mut *lock(&seen));
         for (_, _, r, _) in &seen.exchanges {
@@ -209,6 +235,7 @@ impl CaseCtx<'_> {
         body: Option<Vec<u8>>,
         addr: std::net::SocketAddr,
         timeout: Duration,
+        seen: &Arc<Mutex<Seen>>,
     ) -> Result<Response, StepEnd> {
         let setup = |e: String| StepEnd::Error(format!("setting up the token manager: {e}"));
         let plain = reqwest::Client::builder()
@@ -239,20 +266,21 @@ impl CaseCtx<'_> {
         let mut last = None;
         for i in 0..m.calls {
             if i == 1 && m.invalidate == Invalidate::Revoke {
-                let Some(admin) = self.env.admin.clone() else {
-                    return Err(StepEnd::Skip(
-                        "needs the sandbox admin API to revoke".into(),
-                    ));
-                };
-                let started = Instant::now();
-                let (req, resp) = admin
-                    .revoke_client(&self.env.primary.client_id, timeout)
-                    .await;
-                self.record("admin", &req, &resp, started.elapsed());
-                if !resp.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
-                    return Err(StepEnd::Error(
-                        "the admin API did not revoke the token".into(),
-                    ));
+                if let Some(admin) = self.env.admin.clone() {
+                    let started = Instant::now();
+                    let (req, resp) = admin
+                        .revoke_client(&self.env.primary.client_id, timeout)
+                        .await;
+                    self.record("admin", &req, &resp, started.elapsed());
+                    if !resp.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+                        return Err(StepEnd::Error(
+                            "the admin API did not revoke the token".into(),
+                        ));
+                    }
+                } else {
+                    // No admin API: a well-formed token the gateway never issued provokes the
+                    // same 401 (RFC 6750 §3.1 invalid_token) on the next call.
+                    lock(seen).spoil_next = true;
                 }
             }
             let out = manager

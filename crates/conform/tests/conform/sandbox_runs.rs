@@ -8,45 +8,7 @@ use crate::support::{ids, not_passed, profile, run_bundled, sandbox};
 /// The cases that need TLS and are skipped against a plain-HTTP loopback sandbox.
 const TLS_ONLY: [&str; 3] = ["tp-plain-http", "tp-old-tls", "tp-rs-tls"];
 
-fn assert_all_pass(s: &bearing_conform::RunSummary, allowed_skips: &[&str]) {
-    let failing: Vec<_> = s
-        .cases
-        .iter()
-        .filter(|c| {
-            c.outcome != Outcome::Pass
-                && !(c.outcome == Outcome::Skip && allowed_skips.contains(&c.id.as_str()))
-        })
-        .collect();
-    assert!(
-        failing.is_empty(),
-        "under {}:\n{}",
-        s.profile,
-        not_passed(s)
-    );
-    assert!(s.cases.len() >= 100, "only {} cases", s.cases.len());
-}
-
-// Every bundled case passes against a conformant rfc-strict sandbox.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rfc_strict_sandbox_passes() {
-    let sb = sandbox(profile("rfc-strict")).await;
-    let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
-    assert_all_pass(&s, &TLS_ONLY);
-    sb.gateway.shutdown().await;
-}
-
-// Every bundled case passes against a conformant apigee sandbox (plus rs-challenge-syntax,
-// which does not apply without WWW-Authenticate challenges).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apigee_sandbox_passes() {
-    let sb = sandbox(profile("apigee")).await;
-    let s = run_bundled(sb.target.clone(), profile("apigee")).await;
-    let mut skips = TLS_ONLY.to_vec();
-    skips.push("rs-challenge-syntax");
-    assert_all_pass(&s, &skips);
-    assert!(ids(&s, Outcome::Skip).contains(&"rs-challenge-syntax".to_owned()));
-    sb.gateway.shutdown().await;
-}
+// The conformant runs, one per shipped profile, are in profile_matrix.rs.
 
 /// Asserts that exactly `expected` did not pass (TLS-only skips aside), with those outcomes.
 fn assert_exactly(s: &bearing_conform::RunSummary, expected: &[(&str, Outcome)]) {
@@ -128,13 +90,20 @@ async fn alg_none_accepted_fails_alg_none_cases() {
 }
 
 // A sandbox sending expires_in as a string where the profile wants a number fails exactly
-// the expires_in format case: everything else reads either form.
+// the expires_in format case and the happy path (RFC 6749 §5.1 "Numerical values are
+// included as JSON numbers"): everything else reads either form.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn string_expires_in_fails_format_case() {
     let mut broken = profile("rfc-strict");
     broken.expires_in_format = ExpiresInFormat::String;
     let sb = sandbox(broken).await;
     let s = run_bundled(sb.target.clone(), profile("rfc-strict")).await;
-    assert_exactly(&s, &[("ex-expires-in-format", Outcome::Fail)]);
+    assert_exactly(
+        &s,
+        &[
+            ("ex-expires-in-format", Outcome::Fail),
+            ("tr-happy-path", Outcome::Fail),
+        ],
+    );
     sb.gateway.shutdown().await;
 }

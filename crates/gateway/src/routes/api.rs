@@ -144,6 +144,7 @@ fn emit(
         token: seen.token.as_deref().map(bearing_auth::redact),
         token_transport: seen.transports,
         auth_scheme: seen.scheme,
+        basic_client_id: None,
         outcome,
         status: status.as_u16(),
         error: code.map(str::to_owned),

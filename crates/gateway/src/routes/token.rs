@@ -204,6 +204,7 @@ fn emit(
         token_transport: Vec::new(),
         auth_scheme: header_str(parts, header::AUTHORIZATION)
             .map(|a| a.split(' ').next().unwrap_or_default().to_owned()),
+        basic_client_id: basic_client_id(parts),
         outcome,
         status: status.as_u16(),
         error,
@@ -216,6 +217,22 @@ fn emit(
         token_expires_ms: seen.token_expires_ms,
         retry_after_s: seen.retry_after_s,
     });
+}
+
+/// The user-id of `Authorization: Basic base64(id:secret)` (RFC 7617 §2), never the secret.
+fn basic_client_id(parts: &Parts) -> Option<String> {
+    use base64::Engine as _;
+    let v = header_str(parts, header::AUTHORIZATION)?;
+    let (scheme, creds) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(creds.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let id = text.split_once(':').map_or(text.as_str(), |(id, _)| id);
+    (!id.is_empty()).then(|| id.to_owned())
 }
 
 fn header_str(parts: &Parts, name: header::HeaderName) -> Option<String> {
