@@ -2,6 +2,7 @@
 //! gateways (conformant under each built-in profile, and deliberately broken), the reporters
 //! on real run output, and the JSON Schema of `summary.json`. One test binary (ripgrep style).
 
+mod detect;
 mod reports;
 mod runner_behaviour;
 mod sandbox_runs;
