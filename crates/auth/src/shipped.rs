@@ -411,4 +411,23 @@ mod tests {
         assert!(d.iter().any(|(k, x, y)| k == "expires_in_format" && x == "number" && y == "string"));
         assert!(diff(&s, &s).is_empty());
     }
+
+    // The README's profiles table is the generated one (`bearing profile list --markdown`).
+    #[test]
+    fn readme_table_is_generated() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .expect("README.md");
+        let (_, rest) = readme
+            .split_once("<!-- profiles-table:begin -->\n")
+            .expect("begin marker");
+        let (table, _) = rest.split_once("<!-- profiles-table:end -->").expect("end marker");
+        let want = markdown_table(&load_all().expect("shipped"));
+        assert_eq!(
+            table, want,
+            "README profiles table is stale: regenerate with `bearing profile list --markdown`"
+        );
+    }
+
 }
