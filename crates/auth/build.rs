@@ -23,7 +23,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let abs = f.canonicalize().unwrap_or_else(|_| f.clone());
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", abs.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            abs.display().to_string()
+        );
     }
     out.push(']');
     let dest = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("shipped_profiles.rs");

@@ -109,12 +109,7 @@ fn sort_nested(prefix: &str, keys: &mut [&String]) {
         "errors" => &["replay", "unknown_grant_type", "missing_grant_type"],
         _ => &[],
     };
-    keys.sort_by_key(|k| {
-        order
-            .iter()
-            .position(|o| o == k)
-            .unwrap_or(usize::MAX)
-    });
+    keys.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
 }
 
 /// A JSON value as YAML shows it.
@@ -169,11 +164,7 @@ pub fn load_all() -> Result<Vec<Shipped>> {
 pub fn names() -> Vec<String> {
     let mut v: Vec<String> = FILES
         .iter()
-        .filter_map(|(file, text)| {
-            Profile::from_yaml_str(text, file)
-                .ok()
-                .map(|p| p.name)
-        })
+        .filter_map(|(file, text)| Profile::from_yaml_str(text, file).ok().map(|p| p.name))
         .collect();
     v.sort_by(|a, b| (a != "rfc-strict", a).cmp(&(b != "rfc-strict", b)));
     v
@@ -406,9 +397,15 @@ mod tests {
         let a = Profile::apigee();
         let k = knobs(&s);
         assert_eq!(k[0].key, "leeway.exp");
-        assert!(k.iter().any(|k| k.key == "audiences.extra" && k.value == "[]"));
+        assert!(
+            k.iter()
+                .any(|k| k.key == "audiences.extra" && k.value == "[]")
+        );
         let d = diff(&s, &a);
-        assert!(d.iter().any(|(k, x, y)| k == "expires_in_format" && x == "number" && y == "string"));
+        assert!(
+            d.iter()
+                .any(|(k, x, y)| k == "expires_in_format" && x == "number" && y == "string")
+        );
         assert!(diff(&s, &s).is_empty());
     }
 
@@ -422,12 +419,13 @@ mod tests {
         let (_, rest) = readme
             .split_once("<!-- profiles-table:begin -->\n")
             .expect("begin marker");
-        let (table, _) = rest.split_once("<!-- profiles-table:end -->").expect("end marker");
+        let (table, _) = rest
+            .split_once("<!-- profiles-table:end -->")
+            .expect("end marker");
         let want = markdown_table(&load_all().expect("shipped"));
         assert_eq!(
             table, want,
             "README profiles table is stale: regenerate with `bearing profile list --markdown`"
         );
     }
-
 }

@@ -111,7 +111,10 @@ impl Detection {
     /// # Errors
     /// When the profile cannot be serialised.
     pub fn to_yaml(&self) -> std::result::Result<String, bearing_auth::Error> {
-        let best = self.ranking.first().map_or("rfc-strict", |r| r.name.as_str());
+        let best = self
+            .ranking
+            .first()
+            .map_or("rfc-strict", |r| r.name.as_str());
         let mut s = format!(
             "# Observed by `bearing profile detect` ({} requests). Knobs not probed are copied\n\
              # from the best-matching shipped profile ({best}).\n",
@@ -475,17 +478,26 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     note(
         "audiences.token_url",
         Some(token_ok.to_string()),
-        format!("aud = {token_url_s}: {}", if token_ok { "accepted" } else { "refused" }),
+        format!(
+            "aud = {token_url_s}: {}",
+            if token_ok { "accepted" } else { "refused" }
+        ),
     );
     note(
         "audiences.base_url",
         Some(base_ok.to_string()),
-        format!("aud = {base_url}: {}", if base_ok { "accepted" } else { "refused" }),
+        format!(
+            "aud = {base_url}: {}",
+            if base_ok { "accepted" } else { "refused" }
+        ),
     );
     note(
         "audiences.allow_array",
         Some(array_ok.to_string()),
-        format!("aud as a one-element array: {}", if array_ok { "accepted" } else { "refused" }),
+        format!(
+            "aud as a one-element array: {}",
+            if array_ok { "accepted" } else { "refused" }
+        ),
     );
 
     // A good answer: expires_in, token_type, Pragma.
@@ -502,21 +514,41 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
         match j.get("expires_in") {
             Some(Value::Number(n)) => {
                 o.expires_in_format = ExpiresInFormat::Number;
-                note("expires_in_format", Some("number".into()), format!("expires_in: {n}"));
+                note(
+                    "expires_in_format",
+                    Some("number".into()),
+                    format!("expires_in: {n}"),
+                );
                 if let Some(s) = n.as_u64() {
                     o.access_token_lifetime = Duration::from_secs(s);
-                    note("access_token_lifetime", Some(secs(s)), format!("expires_in: {n}"));
+                    note(
+                        "access_token_lifetime",
+                        Some(secs(s)),
+                        format!("expires_in: {n}"),
+                    );
                 }
             }
             Some(Value::String(s)) => {
                 o.expires_in_format = ExpiresInFormat::String;
-                note("expires_in_format", Some("string".into()), format!("expires_in: \"{s}\""));
+                note(
+                    "expires_in_format",
+                    Some("string".into()),
+                    format!("expires_in: \"{s}\""),
+                );
                 if let Ok(n) = s.parse::<u64>() {
                     o.access_token_lifetime = Duration::from_secs(n);
-                    note("access_token_lifetime", Some(secs(n)), format!("expires_in: \"{s}\""));
+                    note(
+                        "access_token_lifetime",
+                        Some(secs(n)),
+                        format!("expires_in: \"{s}\""),
+                    );
                 }
             }
-            _ => note("expires_in_format", None, "no expires_in in the answer".into()),
+            _ => note(
+                "expires_in_format",
+                None,
+                "no expires_in in the answer".into(),
+            ),
         }
         if let Some(t) = j.get("token_type").and_then(Value::as_str) {
             o.token_type = t.to_owned();
@@ -532,7 +564,9 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
             Some(pragma.to_string()),
             format!(
                 "Pragma: {}",
-                good.resp.header("pragma").unwrap_or_else(|| "(none)".into())
+                good.resp
+                    .header("pragma")
+                    .unwrap_or_else(|| "(none)".into())
             ),
         );
     }
@@ -555,7 +589,14 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
         note(
             knob,
             Some(required.to_string()),
-            format!("without {claim}: {}", if required { a.summary() } else { "accepted".into() }),
+            format!(
+                "without {claim}: {}",
+                if required {
+                    a.summary()
+                } else {
+                    "accepted".into()
+                }
+            ),
         );
     }
     let mut c = p.claims(now_secs());
@@ -569,7 +610,14 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     note(
         "sub_policy",
         Some(if a.accepted() { "any" } else { "equal-iss" }.into()),
-        format!("sub ≠ iss: {}", if a.accepted() { "accepted".into() } else { a.summary() }),
+        format!(
+            "sub ≠ iss: {}",
+            if a.accepted() {
+                "accepted".into()
+            } else {
+                a.summary()
+            }
+        ),
     );
 
     // Replay: the same assertion twice.
@@ -579,7 +627,11 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     if first.accepted() {
         if second.accepted() {
             o.replay_protection = ReplayProtection::None;
-            note("replay_protection", Some("none".into()), "the same assertion accepted twice".into());
+            note(
+                "replay_protection",
+                Some("none".into()),
+                "the same assertion accepted twice".into(),
+            );
             note("errors.replay", None, "no replay refusal to read".into());
         } else {
             o.replay_protection = ReplayProtection::Jti;
@@ -591,9 +643,17 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
             match second.code() {
                 Some(code) => {
                     o.errors.replay.clone_from(&code);
-                    note("errors.replay", Some(code.clone()), format!("second use: {}", second.summary()));
+                    note(
+                        "errors.replay",
+                        Some(code.clone()),
+                        format!("second use: {}", second.summary()),
+                    );
                 }
-                None => note("errors.replay", None, "the refusal carried no error code".into()),
+                None => note(
+                    "errors.replay",
+                    None,
+                    "the refusal carried no error code".into(),
+                ),
             }
         }
     }
@@ -622,30 +682,49 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     }
 
     // Clock skew and lifetime, by bisection (1 s resolution).
-    let range = format!("0..{} s", MAX_LEEWAY);
+    let range = format!("0..{MAX_LEEWAY} s");
     match p.bisect(0, MAX_LEEWAY, shape_expired).await? {
         Bound::Between(_, refused) => {
             o.leeway.exp = Duration::from_secs(refused);
-            note("leeway.exp", Some(secs(refused)), format!("exp = now − {refused} s is the first refused"));
+            note(
+                "leeway.exp",
+                Some(secs(refused)),
+                format!("exp = now − {refused} s is the first refused"),
+            );
         }
         Bound::AllRefused => {
             o.leeway.exp = Duration::ZERO;
-            note("leeway.exp", Some(secs(0)), "exp = now already refused".into());
+            note(
+                "leeway.exp",
+                Some(secs(0)),
+                "exp = now already refused".into(),
+            );
         }
         Bound::AllAccepted => {
             o.leeway.exp = Duration::from_secs(MAX_LEEWAY);
-            note("leeway.exp", Some(secs(MAX_LEEWAY)), format!("still accepted at the end of {range}"));
+            note(
+                "leeway.exp",
+                Some(secs(MAX_LEEWAY)),
+                format!("still accepted at the end of {range}"),
+            );
         }
     }
     for (knob, shape, what) in [
-        ("leeway.nbf", shape_nbf as fn(&mut serde_json::Map<String, Value>, f64, f64), "nbf"),
+        (
+            "leeway.nbf",
+            shape_nbf as fn(&mut serde_json::Map<String, Value>, f64, f64),
+            "nbf",
+        ),
         ("leeway.iat_future", shape_iat_future, "iat"),
     ] {
         let found = match p.bisect(0, MAX_LEEWAY, shape).await? {
-            Bound::Between(accepted, _) => {
-                Some((accepted, format!("{what} = now + {accepted} s is the last accepted")))
+            Bound::Between(accepted, _) => Some((
+                accepted,
+                format!("{what} = now + {accepted} s is the last accepted"),
+            )),
+            Bound::AllAccepted => {
+                Some((MAX_LEEWAY, format!("still accepted at the end of {range}")))
             }
-            Bound::AllAccepted => Some((MAX_LEEWAY, format!("still accepted at the end of {range}"))),
             Bound::AllRefused => None,
         };
         match found {
@@ -660,7 +739,10 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
             None => note(knob, None, format!("{what} = now already refused")),
         }
     }
-    match p.bisect(BASE_LIFETIME, MAX_LIFETIME, shape_lifetime).await? {
+    match p
+        .bisect(BASE_LIFETIME, MAX_LIFETIME, shape_lifetime)
+        .await?
+    {
         Bound::Between(accepted, _) => {
             o.max_assertion_lifetime = Some(Duration::from_secs(accepted));
             note(
@@ -671,7 +753,11 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
         }
         Bound::AllAccepted => {
             o.max_assertion_lifetime = None;
-            note("max_assertion_lifetime", Some("none".into()), "exp − iat = 10 years accepted".into());
+            note(
+                "max_assertion_lifetime",
+                Some("none".into()),
+                "exp − iat = 10 years accepted".into(),
+            );
         }
         Bound::AllRefused => note("max_assertion_lifetime", None, "even 60 s refused".into()),
     }
@@ -680,7 +766,10 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     let c = p.claims(now_secs());
     let jwt = p.sign(p.alg, &c)?;
     let unknown = p
-        .post(&[("grant_type", "urn:example:bearing:unknown"), ("assertion", &jwt)])
+        .post(&[
+            ("grant_type", "urn:example:bearing:unknown"),
+            ("assertion", &jwt),
+        ])
         .await?;
     let missing = p.post(&[("assertion", &jwt)]).await?;
     let style = unknown.json.as_ref().map(|j| {
@@ -694,10 +783,21 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
         o.error_style = st;
         note(
             "error_style",
-            Some(if st == ErrorStyle::Apigee { "apigee" } else { "rfc" }.into()),
+            Some(
+                if st == ErrorStyle::Apigee {
+                    "apigee"
+                } else {
+                    "rfc"
+                }
+                .into(),
+            ),
             format!(
                 "error body has {}",
-                if st == ErrorStyle::Apigee { "ErrorCode/Error" } else { "error" }
+                if st == ErrorStyle::Apigee {
+                    "ErrorCode/Error"
+                } else {
+                    "error"
+                }
             ),
         );
     }
@@ -722,8 +822,11 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     if let Some(api) = target.apis.first() {
         let method = api.method.clone();
         let body = api.load_body().unwrap_or_default();
-        let mut headers: Vec<(String, String)> =
-            api.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut headers: Vec<(String, String)> = api
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         headers.push(("Accept".into(), "application/json".into()));
         let call = |url: url::Url, auth: Option<String>| Request {
             method: method.clone(),
@@ -751,8 +854,10 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
                 api.method,
                 api.url.path(),
                 r.status,
-                r.header("www-authenticate")
-                    .map_or_else(|| "(no WWW-Authenticate)".to_owned(), |v| v.chars().take(60).collect())
+                r.header("www-authenticate").map_or_else(
+                    || "(no WWW-Authenticate)".to_owned(),
+                    |v| v.chars().take(60).collect()
+                )
             ),
         );
         if let Some(tok) = &access_token {
@@ -776,8 +881,14 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     }
     for (knob, why) in [
         ("jti_scope", "needs a second registered client"),
-        ("check_cert_validity", "needs a certificate outside its validity window"),
-        ("rs_insufficient_scope_status", "needs a client that may not call the API"),
+        (
+            "check_cert_validity",
+            "needs a certificate outside its validity window",
+        ),
+        (
+            "rs_insufficient_scope_status",
+            "needs a client that may not call the API",
+        ),
     ] {
         note(knob, None, why.into());
     }
@@ -787,7 +898,12 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
         .into_iter()
         .map(|k| k.key)
         .collect();
-    obs.sort_by_key(|x| order.iter().position(|k| *k == x.knob).unwrap_or(usize::MAX));
+    obs.sort_by_key(|x| {
+        order
+            .iter()
+            .position(|k| *k == x.knob)
+            .unwrap_or(usize::MAX)
+    });
     let ranking = rank(&obs, shipped);
     if let Some(best) = ranking
         .first()
@@ -834,7 +950,11 @@ mod tests {
     fn agreement_rules() {
         assert!(agrees("access_token_lifetime", "2m 59s", "3m"));
         assert!(!agrees("access_token_lifetime", "2m", "3m"));
-        assert!(agrees("allowed_algs", "[RS256, PS256]", "[PS256, RS256, ES256]"));
+        assert!(agrees(
+            "allowed_algs",
+            "[RS256, PS256]",
+            "[PS256, RS256, ES256]"
+        ));
         assert!(!agrees("allowed_algs", "[RS256]", "[RS256, PS256]"));
         assert!(agrees("leeway.exp", "30s", "30s"));
     }

@@ -50,7 +50,7 @@ pub enum Sub {
         b: String,
     },
     /// Probe a gateway knob by knob; rank the shipped profiles; write the observed profile.
-    Detect(DetectArgs),
+    Detect(Box<DetectArgs>),
 }
 
 /// Flags of `bearing profile detect`.
@@ -115,7 +115,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         Sub::List { markdown } => list(markdown, g),
         Sub::Show { name } => show(&name, g),
         Sub::Diff { a, b } => diff(&a, &b, g),
-        Sub::Detect(d) => Box::pin(run_detect(d, g)).await,
+        Sub::Detect(d) => Box::pin(run_detect(*d, g)).await,
     }
 }
 
@@ -171,9 +171,18 @@ fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{} — {}\n{}\n", s.profile.name, s.profile.description, s.file)?;
+    writeln!(
+        out,
+        "{} — {}\n{}\n",
+        s.profile.name, s.profile.description, s.file
+    )?;
     let kw = knobs.iter().map(|k| k.key.len()).max().unwrap_or(4);
-    let vw = knobs.iter().map(|k| k.value.len()).max().unwrap_or(5).min(40);
+    let vw = knobs
+        .iter()
+        .map(|k| k.value.len())
+        .max()
+        .unwrap_or(5)
+        .min(40);
     writeln!(out, "{:<kw$}  {:<vw$}  source", "knob", "value")?;
     for k in &knobs {
         let src = s.source(&k.key);
@@ -182,7 +191,11 @@ fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
             "{:<kw$}  {:<vw$}  {}",
             k.key,
             k.value,
-            if src.is_empty() { "(no source comment)" } else { src }
+            if src.is_empty() {
+                "(no source comment)"
+            } else {
+                src
+            }
         )?;
     }
     Ok(Exit::Ok)
@@ -207,13 +220,31 @@ fn diff(a: &str, b: &str, g: &Global) -> anyhow::Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     if d.is_empty() {
-        writeln!(out, "{} and {} agree on every knob", sa.profile.name, sb.profile.name)?;
+        writeln!(
+            out,
+            "{} and {} agree on every knob",
+            sa.profile.name, sb.profile.name
+        )?;
         return Ok(Exit::Ok);
     }
     let kw = d.iter().map(|(k, _, _)| k.len()).max().unwrap_or(4);
-    let aw = d.iter().map(|(_, x, _)| x.len()).max().unwrap_or(1).max(sa.profile.name.len());
-    let bw = d.iter().map(|(_, _, y)| y.len()).max().unwrap_or(1).max(sb.profile.name.len());
-    writeln!(out, "{:<kw$}  {:<aw$}  {:<bw$}", "knob", sa.profile.name, sb.profile.name)?;
+    let aw = d
+        .iter()
+        .map(|(_, x, _)| x.len())
+        .max()
+        .unwrap_or(1)
+        .max(sa.profile.name.len());
+    let bw = d
+        .iter()
+        .map(|(_, _, y)| y.len())
+        .max()
+        .unwrap_or(1)
+        .max(sb.profile.name.len());
+    writeln!(
+        out,
+        "{:<kw$}  {:<aw$}  {:<bw$}",
+        "knob", sa.profile.name, sb.profile.name
+    )?;
     for (k, x, y) in &d {
         writeln!(out, "{k:<kw$}  {x:<aw$}  {y:<bw$}")?;
     }
@@ -269,7 +300,11 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "bearing profile detect: {} ({} requests sent)\n", target.token_url, d.probes)?;
+    writeln!(
+        out,
+        "bearing profile detect: {} ({} requests sent)\n",
+        target.token_url, d.probes
+    )?;
     let values: Vec<std::collections::BTreeMap<String, String>> = all
         .iter()
         .map(|s| {
@@ -279,7 +314,12 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
                 .collect()
         })
         .collect();
-    let kw = d.observations.iter().map(|o| o.knob.len()).max().unwrap_or(4);
+    let kw = d
+        .observations
+        .iter()
+        .map(|o| o.knob.len())
+        .max()
+        .unwrap_or(4);
     let ow = d
         .observations
         .iter()
@@ -293,7 +333,11 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
     }
     writeln!(out, "{header}  | evidence")?;
     for o in &d.observations {
-        let mut line = format!("{:<kw$}  {:<ow$}", o.knob, o.observed.as_deref().unwrap_or("-"));
+        let mut line = format!(
+            "{:<kw$}  {:<ow$}",
+            o.knob,
+            o.observed.as_deref().unwrap_or("-")
+        );
         for (s, v) in all.iter().zip(&values) {
             let val = v.get(&o.knob).map_or("", String::as_str);
             let w = s.profile.name.len();
@@ -309,10 +353,18 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
         } else {
             format!("  differs: {}", r.differs.join(", "))
         };
-        writeln!(out, "  {:<28} {:>2}/{}{differs}", r.name, r.matches, r.compared)?;
+        writeln!(
+            out,
+            "  {:<28} {:>2}/{}{differs}",
+            r.name, r.matches, r.compared
+        )?;
     }
     if let Some(p) = &a.out {
-        writeln!(out, "\nobserved profile: {} (use it as --profile)", p.display())?;
+        writeln!(
+            out,
+            "\nobserved profile: {} (use it as --profile)",
+            p.display()
+        )?;
     }
     Ok(Exit::Ok)
 }

@@ -21,11 +21,7 @@ async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", p.name));
         sb.gateway.shutdown().await;
-        let own = d
-            .ranking
-            .iter()
-            .find(|r| r.name == p.name)
-            .expect("ranked");
+        let own = d.ranking.iter().find(|r| r.name == p.name).expect("ranked");
         assert!(
             own.differs.is_empty(),
             "{}: detect departs from the profile on {:?}\n{:#?}",
@@ -33,8 +29,17 @@ async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
             own.differs,
             d.observations
         );
-        assert_eq!(own.matches, d.ranking[0].matches, "{} not ranked first", p.name);
-        assert!(own.compared >= 20, "{}: only {} knobs probed", p.name, own.compared);
+        assert_eq!(
+            own.matches, d.ranking[0].matches,
+            "{} not ranked first",
+            p.name
+        );
+        assert!(
+            own.compared >= 20,
+            "{}: only {} knobs probed",
+            p.name,
+            own.compared
+        );
         assert!(d.probes <= 300, "{}: {} requests", p.name, d.probes);
         let yaml = d.to_yaml().expect("yaml");
         let back = Profile::from_yaml_str(&yaml, "observed.yaml").expect("observed loads");
