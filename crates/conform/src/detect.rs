@@ -475,30 +475,22 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
     o.audiences.token_url = token_ok;
     o.audiences.base_url = base_ok;
     o.audiences.allow_array = array_ok;
-    note(
-        "audiences.token_url",
-        Some(token_ok.to_string()),
-        format!(
-            "aud = {token_url_s}: {}",
-            if token_ok { "accepted" } else { "refused" }
+    for (knob, ok, what) in [
+        (
+            "audiences.token_url",
+            token_ok,
+            format!("aud = {token_url_s}"),
         ),
-    );
-    note(
-        "audiences.base_url",
-        Some(base_ok.to_string()),
-        format!(
-            "aud = {base_url}: {}",
-            if base_ok { "accepted" } else { "refused" }
+        ("audiences.base_url", base_ok, format!("aud = {base_url}")),
+        (
+            "audiences.allow_array",
+            array_ok,
+            "aud as a one-element array".to_owned(),
         ),
-    );
-    note(
-        "audiences.allow_array",
-        Some(array_ok.to_string()),
-        format!(
-            "aud as a one-element array: {}",
-            if array_ok { "accepted" } else { "refused" }
-        ),
-    );
+    ] {
+        let verdict = if ok { "accepted" } else { "refused" };
+        note(knob, Some(ok.to_string()), format!("{what}: {verdict}"));
+    }
 
     // A good answer: expires_in, token_type, Pragma.
     let now = now_secs();

@@ -32,17 +32,23 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Sub {
     /// The shipped profiles (`--markdown`: the knob table of the README).
+    #[command(after_help = "Examples:\n  bearing profile list\n  \
+        bearing profile list --markdown > table.md\n  bearing profile list --output json")]
     List {
         /// Print a Markdown table, one row per knob and one column per profile.
         #[arg(long)]
         markdown: bool,
     },
     /// Every knob of a profile with its source.
+    #[command(after_help = "Examples:\n  bearing profile show keycloak\n  \
+        bearing profile show observed.yaml\n  bearing profile show hydra --output json")]
     Show {
         /// A shipped profile name or a profile YAML file.
         name: String,
     },
     /// The knobs where two profiles differ.
+    #[command(after_help = "Examples:\n  bearing profile diff rfc-strict okta\n  \
+        bearing profile diff observed.yaml hydra")]
     Diff {
         /// A shipped profile name or a profile YAML file.
         a: String,
@@ -55,6 +61,12 @@ pub enum Sub {
 
 /// Flags of `bearing profile detect`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    bearing profile detect --profile hydra            # the embedded sandbox behaving as hydra\n  \
+    bearing profile detect --target target.yaml --out observed.yaml\n  \
+    bearing conform --target target.yaml --profile observed.yaml\n\n\
+    Every probe is one request (counted, at most --max-probes); no probe waits.\n\
+    Exit codes: 0 probed, 2 bad target or flags, 3 the gateway could not be probed.")]
 pub struct DetectArgs {
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]

@@ -57,3 +57,37 @@ async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
     // Every shipped profile is told apart from every other by probing alone.
     assert!(ties.is_empty(), "indistinguishable by probing: {ties:?}");
 }
+
+// The observed profile works as --profile: the bundled suites pass against the same gateway
+// judged by it (two distinctive profiles; the full matrix runs in the shipped-profile tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observed_profile_passes_the_suites_against_the_same_gateway() {
+    let shipped: Vec<Profile> = bearing_auth::shipped::load_all()
+        .expect("shipped profiles")
+        .into_iter()
+        .map(|s| s.profile)
+        .collect();
+    for name in ["hydra", "apigee"] {
+        let p = shipped.iter().find(|p| p.name == name).expect("shipped");
+        let sb = sandbox(p.clone()).await;
+        let d = detect(&sb.target, &shipped, DetectConfig::default())
+            .await
+            .expect("detect");
+        let yaml = d.to_yaml().expect("yaml");
+        let observed = Profile::from_yaml_str(&yaml, "observed.yaml").expect("loads");
+        let s = crate::support::run_bundled(sb.target.clone(), observed).await;
+        sb.gateway.shutdown().await;
+        assert_eq!(
+            s.counts.fail,
+            0,
+            "{name}: {}",
+            crate::support::not_passed(&s)
+        );
+        assert_eq!(
+            s.counts.error,
+            0,
+            "{name}: {}",
+            crate::support::not_passed(&s)
+        );
+    }
+}
