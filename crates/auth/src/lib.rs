@@ -18,6 +18,7 @@ pub mod key;
 pub mod pool;
 pub mod profile;
 pub mod secret;
+pub mod shipped;
 pub mod target;
 pub mod token;
 pub mod yaml;

@@ -315,13 +315,14 @@ impl Profile {
         }
     }
 
-    /// A built-in profile by name.
+    /// A built-in or shipped profile by name (`rfc-strict`, `apigee`, `interop`, `keycloak`, …).
     pub fn builtin(name: &str) -> Option<Self> {
         match name {
             "rfc-strict" => Some(Self::rfc_strict()),
             "apigee" => Some(Self::apigee()),
             "interop" => Some(Self::interop()),
-            _ => None,
+            // The other shipped profiles (scenarios/profiles/*.yaml, embedded at build time).
+            _ => crate::shipped::by_name(name),
         }
     }
 
@@ -339,7 +340,7 @@ impl Profile {
         }
         Err(Error::Config(format!(
             "unknown profile \"{name_or_path}\": not one of {} nor a file",
-            BUILTIN_PROFILES.join(", ")
+            crate::shipped::names().join(", ")
         )))
     }
 

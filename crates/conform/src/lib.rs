@@ -12,6 +12,7 @@
 //! the target could not be used at all.
 
 pub mod challenge;
+pub mod detect;
 pub mod error;
 pub mod expr;
 pub mod http;

@@ -38,7 +38,8 @@ pub struct Args {
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// The profile whose behaviour counts as conformant: rfc-strict, apigee or a YAML file.
+    /// The profile whose behaviour counts as conformant: a shipped profile (`bearing profile
+    /// list`) or a YAML file.
     /// Defaults to the target's `profile`, else rfc-strict. The embedded sandbox behaves by it.
     #[arg(long, short = 'p')]
     pub profile: Option<String>,

@@ -11,6 +11,7 @@ mod demo;
 mod evidence;
 pub mod keygen;
 mod load;
+mod profile;
 mod report;
 mod serve;
 mod sign;
@@ -79,6 +80,8 @@ pub enum Command {
         bearing report merge run/shard-0 run/shard-1 run/shard-2 --out run/merged\n  \
         bearing report merge --help                    # what merging checks, exit codes")]
     Report(report::Args),
+    /// Gateway profiles: list, show (knobs with sources), diff, detect (probe a gateway).
+    Profile(profile::Args),
 }
 
 /// Runs the chosen command.
@@ -101,5 +104,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Conform(a) => conform::run(a, &g).await,
         Command::Certify(a) => certify::run(a, &g).await,
         Command::Report(a) => report::run(a, &g).await,
+        Command::Profile(a) => profile::run(a, &g).await,
     }
 }

@@ -28,7 +28,7 @@ pub struct Args {
     /// Register a client: `ID=cert.pem` (PEM, DER or Base64 DER). Repeatable.
     #[arg(long = "client", value_name = "ID=CERT")]
     pub clients: Vec<String>,
-    /// Profile: `rfc-strict`, `apigee`, or a profile YAML file.
+    /// Profile: a shipped profile (`bearing profile list`) or a profile YAML file.
     #[arg(long)]
     pub profile: Option<String>,
     /// Access-token lifetime, e.g. 180s.
@@ -105,6 +105,14 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
             tls.client_ca = Some(ca.clone());
             tls.client_cert_required = true;
         }
+    }
+    if let Some(p) = &a.profile {
+        // An unknown name or a bad profile file is bad input (exit 2), named before binding.
+        if a.config.is_none() {
+            bearing_auth::Profile::resolve(p).map_err(|e| BadInput(format!("--profile: {e}")))?;
+        }
+        c.load_profile()
+            .map_err(|e| BadInput(format!("--profile: {e}")))?;
     }
     c.validate()?;
     if c.clients.is_empty() {

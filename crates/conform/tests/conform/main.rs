@@ -3,6 +3,7 @@
 //! on real run output, and the JSON Schema of `summary.json`. One test binary (ripgrep style).
 
 mod profile_matrix;
+mod detect;
 mod reports;
 mod runner_behaviour;
 mod sandbox_runs;
