@@ -267,6 +267,10 @@ pub struct Profile {
     /// `--find-capacity` settings.
     #[serde(default)]
     pub capacity: CapacitySpec,
+    /// Accept a run whose generator offered less than 95% of the asked arrivals (the results
+    /// then describe the offered rate). Default false: such a run fails.
+    #[serde(default)]
+    pub allow_underrun: bool,
 }
 
 fn default_users() -> usize {

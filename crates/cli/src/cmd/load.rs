@@ -227,6 +227,7 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
     use bearing_load::threshold::fmt_us;
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
+    write_underruns(&mut out, s)?;
     writeln!(
         out,
         "{} against {} — {:.2}s measured",
@@ -270,7 +271,8 @@ pub(crate) fn write_verdict(
     what: &str,
     dir: &std::path::Path,
 ) -> std::io::Result<()> {
-    for t in &s.thresholds {
+    let guard = s.verdict.as_ref().and_then(|v| v.error_guard.as_ref());
+    for t in s.thresholds.iter().chain(guard) {
         writeln!(
             out,
             "  {} {} [{}]: {}",
@@ -280,12 +282,36 @@ pub(crate) fn write_verdict(
             t.actual_display
         )?;
     }
+    if let Some(v) = &s.verdict {
+        if v.dropped > 0 || v.cancelled > 0 {
+            writeln!(
+                out,
+                "  dropped {} arrivals (never started) · cancelled {} requests in flight at the end \
+                 (grace {:.0} s after the planned duration)",
+                v.dropped, v.cancelled, v.grace_s
+            )?;
+        }
+        for r in &v.reasons {
+            writeln!(out, "  ✗ {r}")?;
+        }
+    }
     writeln!(
         out,
         "{} · {what}: {}",
         if s.passed { "PASS" } else { "FAIL" },
         dir.join("report.html").display()
     )
+}
+
+/// The generator-limited lines, printed first: the results describe the offered rate.
+pub(crate) fn write_underruns(
+    out: &mut impl std::io::Write,
+    s: &report::Summary,
+) -> std::io::Result<()> {
+    for u in s.verdict.iter().flat_map(|v| &v.generator_limited) {
+        writeln!(out, "{}", bearing_load::verdict::underrun_line(u))?;
+    }
+    Ok(())
 }
 
 /// The per-scenario lines of a load summary (rates, percentiles, signing, tokens, storm):
@@ -298,7 +324,7 @@ pub(crate) fn write_scenarios(
     for sc in &s.scenarios {
         writeln!(
             out,
-            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}",
+            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}{}",
             sc.name,
             sc.kind,
             sc.users,
@@ -306,6 +332,10 @@ pub(crate) fn write_scenarios(
             sc.achieved_rate,
             sc.target_rate
                 .map(|t| format!(" (asked {t:.1}/s)"))
+                .unwrap_or_default(),
+            sc.dropped
+                .filter(|d| *d > 0)
+                .map(|d| format!(", {d} dropped"))
                 .unwrap_or_default()
         )?;
         for (name, p) in &sc.phases {

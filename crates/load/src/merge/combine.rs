@@ -310,6 +310,7 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
         scenarios: scenarios.iter().map(|s| s.spec.clone()).collect(),
         pool: PoolSpec::default(),
         capacity: CapacitySpec::default(),
+        allow_underrun: summary.verdict.as_ref().is_some_and(|v| v.allow_underrun),
     };
     let mut targets: Vec<&str> = Vec::new();
     for s in shards {

@@ -75,6 +75,47 @@ fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
     out.push_str("</table>");
 }
 
+/// Generator-limited lines, reasons for FAIL beyond the thresholds, dropped and cancelled
+/// requests: at the top, before any figure they qualify.
+fn verdict_block(o: &mut String, s: &Summary) {
+    let Some(v) = &s.verdict else { return };
+    for u in &v.generator_limited {
+        let _ = write!(
+            o,
+            "<p class=fail><b>{}</b></p>",
+            escape(&crate::verdict::underrun_line(u))
+        );
+    }
+    let rest: Vec<&String> = v
+        .reasons
+        .iter()
+        .filter(|r| !r.starts_with("generator-limited"))
+        .collect();
+    if !rest.is_empty() {
+        o.push_str("<ul>");
+        for r in rest {
+            let _ = write!(o, "<li class=fail>{}</li>", escape(r));
+        }
+        o.push_str("</ul>");
+    }
+    let _ = write!(
+        o,
+        "<p>Dropped arrivals (never started): <b>{}</b> · requests cancelled in flight at the end: <b>{}</b> (grace {:.0} s after the planned duration){}</p>",
+        v.dropped,
+        v.cancelled,
+        v.grace_s,
+        v.error_guard
+            .as_ref()
+            .map(|g| format!(
+                " · default error guard <code>{}</code>: {} {}",
+                escape(&g.expr),
+                escape(&g.actual_display),
+                verdict(g.passed)
+            ))
+            .unwrap_or_default()
+    );
+}
+
 /// Renders the page.
 pub fn render(r: &RunResult, s: &Summary) -> String {
     let mut o = String::new();
@@ -85,6 +126,7 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         escape(&title)
     );
     let _ = write!(o, "<h1>{} {}</h1>", escape(&title), verdict(s.passed));
+    verdict_block(&mut o, s);
     let _ = write!(
         o,
         "<p>Target <code>{}</code> · started {} · {:.2} s measured ({:.0} s planned) · {} model · profile hash <code>{}</code>{}</p>",

@@ -16,7 +16,7 @@ use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
 use super::http1::Http1Client;
-use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use super::{Driver, ScenarioShared, status_failure, transport_kind, until_hard_stop};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 use crate::target::ApiCall;
@@ -75,8 +75,8 @@ pub(super) async fn run(
         if let Ok(mut a) = attempts.lock() {
             a.clear();
         }
-        let call = manager
-            .call(|token| {
+        let call_started = Instant::now();
+        let call = manager.call(|token| {
                 let req = fast.is_none().then(|| {
                     let mut req = client
                         .request(api.method.clone(), api.url.clone())
@@ -116,14 +116,27 @@ pub(super) async fn run(
                     }
                     status.ok_or(())
                 }
-            })
-            .await;
-        let taken = attempts
+            });
+        let call = until_hard_stop(deadline, call).await;
+        let mut taken = attempts
             .lock()
             .map(|mut a| std::mem::take(&mut *a))
             .unwrap_or_default();
+        let Some(call) = call else {
+            // Cancelled at the end of the grace: the attempt in flight counts as `cancelled`
+            // at its elapsed time (a token fetch in flight is part of it).
+            let from = taken.last().map_or(call_started, |a| a.done);
+            taken.push(Attempt {
+                started: from,
+                done: Instant::now(),
+                result: Err("cancelled".into()),
+            });
+            record_attempts(sh, rec, intended, taken, &mut recovered);
+            continue;
+        };
         if let Err(e) = call {
-            // No token: the call never went out. Counted as an API failure of kind `token`.
+            // No token: the API call never went out, but the token request of this iteration
+            // did. Counted as an API failure of kind `token_…`, timed from the call's start.
             let now = Instant::now();
             let kind = match &e {
                 bearing_auth::Error::Token(t) => format!("token_status_{}", t.status()),
@@ -133,7 +146,7 @@ pub(super) async fn run(
             rec.record(
                 Phase::Api,
                 intended,
-                now,
+                call_started,
                 now,
                 &Outcome::Failed {
                     kind: kind.into(),
@@ -142,6 +155,20 @@ pub(super) async fn run(
             );
             continue;
         }
+        record_attempts(sh, rec, intended, taken, &mut recovered);
+    }
+}
+
+/// Records the HTTP attempts of one API call (the first from the call's intended start, a
+/// retry from its own start).
+fn record_attempts(
+    sh: &ScenarioShared,
+    rec: &mut Recorder,
+    intended: Instant,
+    taken: Vec<Attempt>,
+    recovered: &mut bool,
+) {
+    {
         let n = taken.len();
         for (i, a) in taken.into_iter().enumerate() {
             let last = i + 1 == n;
@@ -154,10 +181,10 @@ pub(super) async fn run(
             };
             // The retry was not planned: its own start is its intended start.
             let from = if i == 0 { intended } else { a.started };
-            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !recovered {
+            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !*recovered {
                 let revoked = sh.storm.revoked_at_us.load(Ordering::Acquire);
                 if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
-                    recovered = true;
+                    *recovered = true;
                     sh.storm.users_recovered.fetch_add(1, Ordering::Relaxed);
                     sh.storm
                         .recovered_at_us

@@ -8,5 +8,6 @@ mod support;
 
 mod basics;
 mod connections;
+mod honest;
 mod reports;
 mod scenarios;
