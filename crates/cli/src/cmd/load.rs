@@ -40,7 +40,7 @@ pub struct Args {
     pub shard: Option<(u32, u32)>,
     /// Step the arrival rate up until a threshold is missed; report the knee and the steps.
     /// Exits 0 when a knee was found, 1 when even the first step failed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub find_capacity: bool,
     /// Worker threads for the users (default: all cores, shared with an embedded sandbox).
     /// On a small machine that also runs the gateway, 1 is fastest.
@@ -143,7 +143,26 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }));
     }
     let outcome = if a.find_capacity {
-        bearing_load::find_capacity(&profile, &load_target, &opts)
+        // One line per step on stderr (the progress of a search that takes minutes).
+        let on_step: Option<bearing_load::capacity::StepFn> = (!g.quiet).then(|| {
+            let pb = pb.clone();
+            Arc::new(move |i: usize, st: &bearing_load::capacity::CapacityStep| {
+                let line = format!(
+                    "step {i}{}: {:.0}/s → achieved {:.0}/s, p50 {}, p99 {}: {}",
+                    if st.refine { " (bisection)" } else { "" },
+                    st.rate,
+                    st.achieved_rate,
+                    bearing_load::threshold::fmt_us(st.p50_us as f64),
+                    bearing_load::threshold::fmt_us(st.p99_us as f64),
+                    if st.passed { "pass" } else { "FAIL" }
+                );
+                match &pb {
+                    Some(pb) => pb.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }) as bearing_load::capacity::StepFn
+        });
+        bearing_load::capacity::find_capacity_with(&profile, &load_target, &opts, on_step)
             .await
             .map(|(c, r)| (r, Some(c)))
     } else {
@@ -237,18 +256,18 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
     if let Some(c) = &s.capacity {
         writeln!(
             out,
-            "  capacity knee: {}",
-            c.knee
-                .map_or("none (the first step failed)".into(), |k| format!(
-                    "{k:.0}/s"
-                ))
+            "  capacity knee: {} · {:.0} s per step",
+            c.describe(),
+            c.step_duration_s
         )?;
         for st in &c.steps {
             writeln!(
                 out,
-                "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}",
+                "    {}{:>8.0}/s → {:>8.0}/s  p50 {:>8}  p99 {:>8}  {}{}",
+                if st.refine { "↳" } else { " " },
                 st.rate,
                 st.achieved_rate,
+                fmt_us(st.p50_us as f64),
                 fmt_us(st.p99_us as f64),
                 if st.passed { "pass" } else { "FAIL" },
                 if st.missed.is_empty() {

@@ -1,0 +1,116 @@
+//! Known truth (issue 18): against a sandbox whose capacity and latency are set by its
+//! emulation knobs, bearing reports the capacity and the latency that were set.
+
+use std::time::Duration;
+
+use bearing_auth::{Algorithm, SigningKey};
+use bearing_gateway::{FaultSpec, GatewayConfig};
+use bearing_load::{Phase, Profile};
+
+use crate::support;
+
+/// A sandbox with `faults` on `route`, an ES256 identity (cheap to sign) and a target.
+async fn sandbox(
+    route: &str,
+    fault: FaultSpec,
+) -> (
+    bearing_gateway::RunningGateway,
+    bearing_auth::Target,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = SigningKey::generate(Algorithm::ES256, 0).expect("key");
+    let cert = bearing_auth::Certificate::self_signed(&key, "SampleConfId", 1).expect("cert");
+    let kp = dir.path().join("key.pem");
+    std::fs::write(&kp, key.to_pkcs8_pem().as_bytes()).expect("write key");
+    let mut config = GatewayConfig::sandbox(vec![("SampleConfId".to_owned(), cert)]);
+    config.faults.insert(route.to_owned(), fault);
+    let gw = bearing_gateway::spawn(config).await.expect("sandbox starts");
+    let mut t = support::target(&gw.base_url, kp);
+    t.token_url = gw.token_url.parse().expect("url");
+    t.apis[0].url = gw
+        .api_url("inventory")
+        .expect("inventory api")
+        .parse()
+        .expect("url");
+    (gw, t, dir)
+}
+
+/// The emulated knee: 2 workers × 2 ms = 1,000/s (low enough for a loaded 2-core machine).
+const KNEE: f64 = 1_000.0;
+
+// --find-capacity finds the emulated knee within ±10%, on the token route and an API route:
+// a ×1.6 ladder from 400/s, then bisection to ±5%, 2 s per step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_search_finds_the_emulated_knee() {
+    let _g = support::serial().lock().await;
+    for (route, kind) in [("token", "token"), ("inventory", "api")] {
+        let (gw, t, _dir) = sandbox(
+            route,
+            FaultSpec {
+                service_time: Some(Duration::from_millis(2)),
+                workers: 2,
+                ..FaultSpec::default()
+            },
+        )
+        .await;
+        let p = Profile::from_yaml(
+            &format!(
+                "users: 64\nrate: 100/s\nduration: 2s\nthresholds: ['p99 < 25ms']\n\
+                 capacity: {{ start: 400/s, factor: 1.6, max: 3000/s, step_duration: 2s }}\n\
+                 scenarios: [{{name: {kind}, kind: {kind}}}]\n"
+            ),
+            "knee.yaml",
+        )
+        .expect("profile");
+        let lt = bearing_load::LoadTarget::from_target(&t, "").expect("target");
+        let (c, _) = tokio::time::timeout(
+            Duration::from_secs(120),
+            bearing_load::find_capacity(&p, &lt, &bearing_load::RunOptions::default()),
+        )
+        .await
+        .expect("the search ends in time")
+        .expect("the search runs");
+        let knee = c.knee.expect("a knee");
+        let [lo, hi] = c.interval.expect("an interval");
+        assert!(
+            (knee - KNEE).abs() <= 0.10 * KNEE,
+            "{route}: knee {knee} not within 10% of {KNEE}: {c:#?}"
+        );
+        assert!(hi - lo <= 0.1 * (hi + lo) / 2.0 + 1e-6, "{c:#?}");
+        assert!(c.steps.iter().any(|s| s.refine), "{c:#?}");
+        gw.shutdown().await;
+    }
+}
+
+// A fixed injected latency of 20 ms is reported as such: p50 20 ms ± 1 ms, p99 within
+// 20 ms + 10 ms (timer resolution and a loaded machine), corrected and uncorrected alike
+// at a rate the users easily carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_latency_is_reported() {
+    let _g = support::serial().lock().await;
+    let (gw, t, _dir) = sandbox(
+        "inventory",
+        FaultSpec {
+            latency: Some(Duration::from_millis(20)),
+            ..FaultSpec::default()
+        },
+    )
+    .await;
+    let r = support::run(
+        "duration: 2s\nusers: 16\nrate: 100/s\nscenarios: [{name: api, kind: api}]\n",
+        &t,
+    )
+    .await;
+    let api = r.scenarios[0].phase_stats(Phase::Api, r.seconds());
+    assert_eq!(api.errors, 0, "{api:?}");
+    for (what, l) in [("corrected", &api.corrected), ("uncorrected", &api.uncorrected)] {
+        assert!(
+            (19_000..=21_000).contains(&l.p50),
+            "{what} p50 {} µs not 20 ms ± 1 ms",
+            l.p50
+        );
+        assert!(l.p99 <= 30_000, "{what} p99 {} µs above 30 ms", l.p99);
+    }
+    gw.shutdown().await;
+}
