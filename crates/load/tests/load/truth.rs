@@ -9,7 +9,7 @@ use bearing_load::{Phase, Profile};
 
 use crate::support;
 
-/// A sandbox with `faults` on `route`, an ES256 identity (cheap to sign) and a target.
+/// A sandbox with `faults` on `route`, an RS256 identity (what the sandbox accepts) and a target.
 async fn sandbox(
     route: &str,
     fault: FaultSpec,
@@ -19,7 +19,7 @@ async fn sandbox(
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().expect("tmp");
-    let key = SigningKey::generate(Algorithm::ES256, 0).expect("key");
+    let key = SigningKey::generate(Algorithm::RS256, 2048).expect("key");
     let cert = bearing_auth::Certificate::self_signed(&key, "SampleConfId", 1).expect("cert");
     let kp = dir.path().join("key.pem");
     std::fs::write(&kp, key.to_pkcs8_pem().as_bytes()).expect("write key");
@@ -36,11 +36,16 @@ async fn sandbox(
     (gw, t, dir)
 }
 
-/// The emulated knee: 2 workers × 2 ms = 1,000/s (low enough for a loaded 2-core machine).
-const KNEE: f64 = 1_000.0;
+/// The emulated knee: 2 workers × 20 ms = 100/s, low enough that a heavily loaded 2-core
+/// machine (load average 17 while this was written) reproduces it.
+const KNEE: f64 = 100.0;
 
 // --find-capacity finds the emulated knee within ±10%, on the token route and an API route:
-// a ×1.6 ladder from 400/s, then bisection to ±5%, 2 s per step.
+// a ×1.5 ladder from 50/s, then bisection to ±5%, 3 s per step. Past the knee the queue
+// grows steadily: at +5% the median reaches ~95 ms over a step, past the 80 ms ceiling.
+// Below it a hiccup of the loaded machine drains slowly (at 94% of the knee a 400 ms stall
+// left a p99 of 390 ms) but leaves the median near the 20 ms service time, so the ceiling is
+// on p50.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capacity_search_finds_the_emulated_knee() {
     let _g = support::serial().lock().await;
@@ -48,7 +53,7 @@ async fn capacity_search_finds_the_emulated_knee() {
         let (gw, t, _dir) = sandbox(
             route,
             FaultSpec {
-                service_time: Some(Duration::from_millis(2)),
+                service_time: Some(Duration::from_millis(20)),
                 workers: 2,
                 ..FaultSpec::default()
             },
@@ -56,8 +61,8 @@ async fn capacity_search_finds_the_emulated_knee() {
         .await;
         let p = Profile::from_yaml(
             &format!(
-                "users: 64\nrate: 100/s\nduration: 2s\nthresholds: ['p99 < 25ms']\n\
-                 capacity: {{ start: 400/s, factor: 1.6, max: 3000/s, step_duration: 2s }}\n\
+                "users: 64\nrate: 100/s\nduration: 3s\nthresholds: ['p50 < 80ms']\n\
+                 capacity: {{ start: 50/s, factor: 1.5, max: 500/s, step_duration: 3s }}\n\
                  scenarios: [{{name: {kind}, kind: {kind}}}]\n"
             ),
             "knee.yaml",
@@ -71,7 +76,7 @@ async fn capacity_search_finds_the_emulated_knee() {
         .await
         .expect("the search ends in time")
         .expect("the search runs");
-        let knee = c.knee.expect("a knee");
+        let knee = c.knee.unwrap_or_else(|| panic!("{route}: no knee: {c:#?}"));
         let [lo, hi] = c.interval.expect("an interval");
         assert!(
             (knee - KNEE).abs() <= 0.10 * KNEE,
