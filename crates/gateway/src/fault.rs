@@ -300,7 +300,11 @@ mod tests {
         for t in tasks {
             assert!(t.await.expect("task"), "served, not refused");
         }
-        assert!(t0.elapsed() >= Duration::from_millis(100), "{:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            t0.elapsed()
+        );
         assert!(
             FaultSpec {
                 workers: 0,

@@ -135,8 +135,7 @@ pub async fn find_capacity_with(
     }
     if opts.shard.is_some() {
         return Err(Error::Profile(
-            "--find-capacity cannot run as a shard: each step's verdict needs the whole run"
-                .into(),
+            "--find-capacity cannot run as a shard: each step's verdict needs the whole run".into(),
         ));
     }
     let Some(c) = profile.capacity.clone() else {

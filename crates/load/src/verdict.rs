@@ -79,7 +79,10 @@ impl Verdict {
         if main.count == 0 {
             reasons.push("no request completed".to_owned());
         } else if main.ok == 0 {
-            reasons.push(format!("every request failed ({} of {})", main.errors, main.count));
+            reasons.push(format!(
+                "every request failed ({} of {})",
+                main.errors, main.count
+            ));
         }
         let has_error_threshold = r
             .profile

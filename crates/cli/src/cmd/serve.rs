@@ -57,7 +57,12 @@ pub struct Args {
     #[arg(long, requires = "service_time", help_heading = "Capacity emulation")]
     pub workers: Option<usize>,
     /// Capacity emulation as a rate: one worker of service time 1/RATE, e.g. 2000.
-    #[arg(long, value_name = "PER_SECOND", conflicts_with = "service_time", help_heading = "Capacity emulation")]
+    #[arg(
+        long,
+        value_name = "PER_SECOND",
+        conflicts_with = "service_time",
+        help_heading = "Capacity emulation"
+    )]
     pub max_rate: Option<f64>,
     /// The route the capacity emulation applies to: `token`, an API name, or `*` (default:
     /// every route, one shared set of workers).
@@ -111,7 +116,9 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
     }
     let service_time = match a.max_rate {
         Some(r) if !(r.is_finite() && r > 0.0 && r <= 1e7) => {
-            return Err(BadInput(format!("--max-rate {r}: expected a rate in (0, 10000000]")).into());
+            return Err(
+                BadInput(format!("--max-rate {r}: expected a rate in (0, 10000000]")).into(),
+            );
         }
         Some(r) => Some(Duration::from_secs_f64(1.0 / r)),
         None => a.service_time,
@@ -120,9 +127,8 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
         let spec = c.faults.entry(a.capacity_route.clone()).or_default();
         spec.service_time = Some(st);
         spec.workers = a.workers.unwrap_or(1);
-        spec.validate().map_err(|m| {
-            BadInput(format!("--service-time/--workers/--max-rate: {m}"))
-        })?;
+        spec.validate()
+            .map_err(|m| BadInput(format!("--service-time/--workers/--max-rate: {m}")))?;
     }
     c.validate()?;
     if c.clients.is_empty() {

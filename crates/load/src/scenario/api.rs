@@ -77,46 +77,46 @@ pub(super) async fn run(
         }
         let call_started = Instant::now();
         let call = manager.call(|token| {
-                let req = fast.is_none().then(|| {
-                    let mut req = client
-                        .request(api.method.clone(), api.url.clone())
-                        .timeout(sh.timeout);
-                    for (k, v) in &api.headers {
-                        req = req.header(k.clone(), v.clone());
-                    }
-                    if let Some(b) = &api.body {
-                        req = req.body(b.clone());
-                    }
-                    req.bearer_auth(token.expose())
-                });
-                let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
-                async move {
-                    let started = Instant::now();
-                    let result = match (req, fast) {
-                        (Some(req), _) => match req.send().await {
-                            Ok(resp) => {
-                                let status = resp.status().as_u16();
-                                match resp.bytes().await {
-                                    Ok(_) => Ok(status),
-                                    Err(e) => Err(transport_kind(&e)),
-                                }
-                            }
-                            Err(e) => Err(transport_kind(&e)),
-                        },
-                        (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
-                        (None, None) => Err("transport".into()),
-                    };
-                    let status = result.as_ref().ok().copied();
-                    if let Ok(mut a) = attempts.lock() {
-                        a.push(Attempt {
-                            started,
-                            done: Instant::now(),
-                            result,
-                        });
-                    }
-                    status.ok_or(())
+            let req = fast.is_none().then(|| {
+                let mut req = client
+                    .request(api.method.clone(), api.url.clone())
+                    .timeout(sh.timeout);
+                for (k, v) in &api.headers {
+                    req = req.header(k.clone(), v.clone());
                 }
+                if let Some(b) = &api.body {
+                    req = req.body(b.clone());
+                }
+                req.bearer_auth(token.expose())
             });
+            let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
+            async move {
+                let started = Instant::now();
+                let result = match (req, fast) {
+                    (Some(req), _) => match req.send().await {
+                        Ok(resp) => {
+                            let status = resp.status().as_u16();
+                            match resp.bytes().await {
+                                Ok(_) => Ok(status),
+                                Err(e) => Err(transport_kind(&e)),
+                            }
+                        }
+                        Err(e) => Err(transport_kind(&e)),
+                    },
+                    (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
+                    (None, None) => Err("transport".into()),
+                };
+                let status = result.as_ref().ok().copied();
+                if let Ok(mut a) = attempts.lock() {
+                    a.push(Attempt {
+                        started,
+                        done: Instant::now(),
+                        result,
+                    });
+                }
+                status.ok_or(())
+            }
+        });
         let call = until_hard_stop(deadline, call).await;
         let mut taken = attempts
             .lock()

@@ -10,9 +10,7 @@ use bearing_auth::token::FORM_CONTENT_TYPE;
 use bearing_auth::token::TokenClient;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
-use super::{
-    Driver, ScenarioShared, cancelled, status_failure, transport_kind, until_hard_stop,
-};
+use super::{Driver, ScenarioShared, cancelled, status_failure, transport_kind, until_hard_stop};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 
@@ -108,17 +106,15 @@ pub(super) async fn run(
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     match resp.bytes().await {
-                        Ok(b) if status == 200 => {
-                            match serde_json::from_slice::<Issued<'_>>(&b) {
-                                Ok(Issued {
-                                    access_token: Some(t),
-                                }) if !t.is_empty() => Outcome::Ok(Some(200)),
-                                _ => Outcome::Failed {
-                                    kind: "invalid_response".into(),
-                                    status: Some(200),
-                                },
-                            }
-                        }
+                        Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
+                            Ok(Issued {
+                                access_token: Some(t),
+                            }) if !t.is_empty() => Outcome::Ok(Some(200)),
+                            _ => Outcome::Failed {
+                                kind: "invalid_response".into(),
+                                status: Some(200),
+                            },
+                        },
                         Ok(_) => status_failure(status),
                         Err(e) => Outcome::Failed {
                             kind: transport_kind(&e),

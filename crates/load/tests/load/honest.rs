@@ -24,7 +24,9 @@ enum Mode {
     Slow(Duration),
 }
 
-async fn answer(State(m): State<Arc<Mode>>) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+async fn answer(
+    State(m): State<Arc<Mode>>,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
     match *m {
         Mode::Html500 => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,7 +72,8 @@ async fn run(mode: Mode, profile: &str) -> (bearing_load::RunResult, Duration) {
     (r, began.elapsed())
 }
 
-const P99_ONLY: &str = "duration: 1s\nusers: 4\nrate: 20/s\ntimeout: 30s\nthresholds: ['p99 < 200ms']\n";
+const P99_ONLY: &str =
+    "duration: 1s\nusers: 4\nrate: 20/s\ntimeout: 30s\nthresholds: ['p99 < 200ms']\n";
 
 // HTML 500 on every route: every request fails; the failures are timed (p99 > 0) and the
 // run does not pass whatever its only threshold (`p99 < 200ms`) says.
@@ -88,7 +91,10 @@ async fn erroring_gateway_never_passes() {
             main.count > 0 && main.errors == main.count,
             "{scenario}: {main:?}"
         );
-        assert!(main.corrected.p99 > 0, "{scenario}: failures are timed: {main:?}");
+        assert!(
+            main.corrected.p99 > 0,
+            "{scenario}: failures are timed: {main:?}"
+        );
         let v = Verdict::of(&r);
         assert!(!v.passed && !r.passed(), "{v:?}");
         assert!(
@@ -109,7 +115,10 @@ async fn stalled_gateway_never_passes() {
         &format!("{P99_ONLY}scenarios: [{{name: api, kind: api}}]\n"),
     )
     .await;
-    assert!(took < Duration::from_secs(10), "ended at duration + grace: {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "ended at duration + grace: {took:?}"
+    );
     let s = &r.scenarios[0];
     let api = s.phase_stats(Phase::Api, r.seconds());
     assert_eq!(api.errors, api.count, "{api:?}");
@@ -137,7 +146,10 @@ async fn underrun_is_named_and_fails_unless_allowed() {
     assert!(u.offered_rate < 40.0 && u.asked_rate > 99.0, "{u:?}");
     assert!(u.cause.contains("too few users"), "{u:?}");
     let line = bearing_load::verdict::underrun_line(u);
-    assert!(line.starts_with("generator-limited: token: offered "), "{line}");
+    assert!(
+        line.starts_with("generator-limited: token: offered "),
+        "{line}"
+    );
     let (r, _) = run(
         Mode::Slow(Duration::from_millis(50)),
         // The request in flight at the end of the grace is cancelled (an error): the

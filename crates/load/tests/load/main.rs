@@ -9,6 +9,6 @@ mod support;
 mod basics;
 mod connections;
 mod honest;
-mod truth;
 mod reports;
 mod scenarios;
+mod truth;

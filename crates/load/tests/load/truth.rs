@@ -25,7 +25,9 @@ async fn sandbox(
     std::fs::write(&kp, key.to_pkcs8_pem().as_bytes()).expect("write key");
     let mut config = GatewayConfig::sandbox(vec![("SampleConfId".to_owned(), cert)]);
     config.faults.insert(route.to_owned(), fault);
-    let gw = bearing_gateway::spawn(config).await.expect("sandbox starts");
+    let gw = bearing_gateway::spawn(config)
+        .await
+        .expect("sandbox starts");
     let mut t = support::target(&gw.base_url, kp);
     t.token_url = gw.token_url.parse().expect("url");
     t.apis[0].url = gw
