@@ -204,14 +204,23 @@ fn find_capacity_reports_the_knee() {
     assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
     let s = summary(&out_dir);
     let cap = &s["capacity"];
-    assert_eq!(cap["knee"], 200.0, "{cap:#}");
+    // 100 and 200 pass, 300 fails (`rate <= 250/s`), then bisection between 200 and 300
+    // until the interval is within ±5%: the knee is 250 (250 passes, 275 fails).
+    let knee = cap["knee"].as_f64().expect("knee");
+    assert!((200.0..=275.0).contains(&knee), "{cap:#}");
     let steps = cap["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 3, "{cap:#}");
+    assert!(steps.len() >= 4, "{cap:#}");
     assert_eq!(steps[2]["passed"], false);
+    assert_eq!(steps[3]["refine"], true, "{cap:#}");
+    let iv = cap["interval"].as_array().expect("interval");
+    let (lo, hi) = (iv[0].as_f64().expect("lo"), iv[1].as_f64().expect("hi"));
+    assert!(lo == knee && hi - lo <= 0.1 * (hi + lo) / 2.0, "{cap:#}");
     assert_eq!(
-        s["scenarios"][0]["target_rate"], 200.0,
+        s["scenarios"][0]["target_rate"], knee,
         "the report is the run at the knee"
     );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("first fail"), "{out}");
 
     let (o, _) = find_capacity(dir.path(), "cap0", 2, "'rate <= 50/s'", 300);
     assert_eq!(o.status.code(), Some(1), "no step passed: {}", text(&o));
@@ -226,7 +235,35 @@ fn find_capacity_reports_the_knee() {
         1000,
     );
     assert_eq!(o.status.code(), Some(0), "a knee was found: {}", text(&o));
-    assert_eq!(summary(&out_dir)["capacity"]["knee"], 200.0);
+    let knee = summary(&out_dir)["capacity"]["knee"]
+        .as_f64()
+        .expect("knee");
+    assert!((200.0..=275.0).contains(&knee), "{knee}");
+
+    // Every step passes: "no knee found up to MAX", exit 0.
+    let (o, _) = find_capacity(dir.path(), "noknee", 4, "'p99 < 10s'", 200);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no knee found up to 200/s"),
+        "{}",
+        text(&o)
+    );
+
+    // No `capacity:` block, or a shard: refused before anything runs (exit 2).
+    let p = profile(
+        dir.path(),
+        "nocap.yaml",
+        "duration: 1s\nusers: 2\nscenarios: [{name: api, kind: api}]\n",
+    );
+    let o = bearing(&["load", &p, "--find-capacity"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("needs a `capacity:` block"),
+        "{}",
+        text(&o)
+    );
+    let o = bearing(&["load", &p, "--find-capacity", "--shard", "0/2"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
 // `pool: { refill: false }`: the prefilled assertions are used, nothing is minted during the

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Response};
 use bearing_auth::profile::{duration, opt_duration};
@@ -34,6 +34,15 @@ pub struct FaultSpec {
     pub retry_after: Duration,
     /// Probability of resetting the connection (TCP RST) instead of answering.
     pub reset: f64,
+    /// Capacity emulation (issue 18): every request holds one of `workers` workers for this
+    /// long, queueing first-come first-served for a free one, so the route serves at most
+    /// `workers / service_time` requests per second (its known knee) and its latency grows
+    /// without bound above it. Worker times are kept on a virtual clock, so timer resolution
+    /// adds latency but never lowers the capacity.
+    #[serde(with = "opt_duration")]
+    pub service_time: Option<Duration>,
+    /// Workers of the capacity emulation. Defaults to 1.
+    pub workers: usize,
 }
 
 impl Default for FaultSpec {
@@ -46,6 +55,8 @@ impl Default for FaultSpec {
             error_429: 0.0,
             retry_after: Duration::from_secs(1),
             reset: 0.0,
+            service_time: None,
+            workers: 1,
         }
     }
 }
@@ -90,6 +101,12 @@ impl FaultSpec {
         if self.distribution == LatencyDistribution::Exponential && self.latency.is_none() {
             return Err("exponential latency needs latency (the mean)".into());
         }
+        if self.workers == 0 || self.workers > 100_000 {
+            return Err(format!("workers {} is not in 1..=100000", self.workers));
+        }
+        if self.service_time.is_some_and(|d| d.is_zero()) {
+            return Err("service_time must be > 0".into());
+        }
         if self.retry_after.is_zero() && self.error_429 > 0.0 {
             return Err("retry_after must be > 0".into());
         }
@@ -133,6 +150,8 @@ pub enum FaultOutcome {
 pub struct Faults {
     table: RwLock<Arc<BTreeMap<String, FaultSpec>>>,
     active: AtomicBool,
+    /// Capacity emulation: per table entry, when each worker is next free (virtual time).
+    workers: Mutex<BTreeMap<String, Vec<Instant>>>,
 }
 
 impl Faults {
@@ -142,6 +161,7 @@ impl Faults {
         Self {
             table: RwLock::new(Arc::new(specs)),
             active: AtomicBool::new(active),
+            workers: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -166,6 +186,28 @@ impl Faults {
         };
         self.active.store(!t.is_empty(), Ordering::SeqCst);
         *guard = Arc::new(t);
+        if let Ok(mut w) = self.workers.lock() {
+            w.remove(route);
+        }
+    }
+
+    /// Books the worker of `key` that is free first for `service`; returns when it is done.
+    fn take_worker(&self, key: &str, workers: usize, service: Duration) -> Instant {
+        let now = Instant::now();
+        let mut g = match self.workers.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let free = g.entry(key.to_owned()).or_default();
+        if free.len() != workers {
+            *free = vec![now; workers];
+        }
+        let Some(first) = free.iter_mut().min() else {
+            return now + service;
+        };
+        let done = (*first).max(now) + service;
+        *first = done;
+        done
     }
 
     /// Removes every fault.
@@ -185,7 +227,13 @@ impl Faults {
             return None;
         }
         let table = self.snapshot();
-        let spec = table.get(route).or_else(|| table.get("*"))?;
+        let (key, spec) = table
+            .get_key_value(route)
+            .or_else(|| table.get_key_value("*"))?;
+        if let Some(service) = spec.service_time {
+            let done = self.take_worker(key, spec.workers, service);
+            tokio::time::sleep_until(done.into()).await;
+        }
         if let Some(d) = spec.draw_latency() {
             tokio::time::sleep(d).await;
         }
@@ -229,6 +277,43 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Capacity emulation: 2 workers of 5 ms serve 40 simultaneous requests in 20 rounds
+    // (≥ 100 ms), never faster, whatever the timer's resolution.
+    #[tokio::test]
+    async fn capacity_emulation_caps_throughput() {
+        let f = Arc::new(Faults::new(BTreeMap::from([(
+            "token".to_owned(),
+            FaultSpec {
+                service_time: Some(Duration::from_millis(5)),
+                workers: 2,
+                ..FaultSpec::default()
+            },
+        )])));
+        let t0 = Instant::now();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let f = Arc::clone(&f);
+                tokio::spawn(async move { f.apply("token").await.is_none() })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.expect("task"), "served, not refused");
+        }
+        assert!(
+            t0.elapsed() >= Duration::from_millis(100),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert!(
+            FaultSpec {
+                workers: 0,
+                ..FaultSpec::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
 
     // Probabilities outside [0,1] or summing past 1 are refused; uniform needs bounds.
     #[test]

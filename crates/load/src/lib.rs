@@ -9,6 +9,8 @@
 //! - [`pacer`]: open-model driving with an even pacer and coordinated-omission correction.
 //! - [`report`]: `summary.json`, `*.hgrm`, HdrHistogram interval logs, `report.html`.
 //! - [`capacity`]: `--find-capacity`, stepping the rate up until a threshold is missed.
+//! - [`verdict`]: what keeps a run from PASS besides its thresholds (all failed, the
+//!   default error guard, a generator-limited run), dropped and cancelled requests.
 //! - [`merge`]: `bearing report merge`, the shards of a sharded run merged exactly.
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
@@ -26,6 +28,7 @@ mod scenario;
 pub mod stats;
 pub mod target;
 pub mod threshold;
+pub mod verdict;
 
 pub use capacity::{CapacityReport, find_capacity};
 pub use error::{Error, Result};
@@ -36,3 +39,4 @@ pub use run::{Progress, ProgressFn, RunOptions, run};
 pub use stats::{Phase, PhaseStats};
 pub use target::LoadTarget;
 pub use threshold::{Threshold, ThresholdResult};
+pub use verdict::Verdict;

@@ -264,9 +264,13 @@ pub struct Profile {
     /// The assertion pool of `token` scenarios.
     #[serde(default)]
     pub pool: PoolSpec,
-    /// `--find-capacity` settings.
+    /// `--find-capacity` settings (required by `--find-capacity`).
     #[serde(default)]
-    pub capacity: CapacitySpec,
+    pub capacity: Option<CapacitySpec>,
+    /// Accept a run whose generator offered less than 95% of the asked arrivals (the results
+    /// then describe the offered rate). Default false: such a run fails.
+    #[serde(default)]
+    pub allow_underrun: bool,
 }
 
 /// The most users one `bearing load` process accepts: each is a task with its own connection
@@ -488,7 +492,8 @@ impl Profile {
                 ));
             }
         }
-        let c = &self.capacity;
+        let default_capacity = CapacitySpec::default();
+        let c = self.capacity.as_ref().unwrap_or(&default_capacity);
         if c.start.0 <= 0.0 || c.max.0 < c.start.0 {
             return Err("capacity: need 0 < start <= max".into());
         }
@@ -522,9 +527,11 @@ impl Profile {
         p.max_requests = p
             .max_requests
             .map(|m| m.div_ceil(u64::from(count.max(1))).max(1));
-        p.capacity.start = Rate(p.capacity.start.0 / n);
-        p.capacity.step = Rate(p.capacity.step.0 / n);
-        p.capacity.max = Rate(p.capacity.max.0 / n);
+        if let Some(c) = &mut p.capacity {
+            c.start = Rate(c.start.0 / n);
+            c.step = Rate(c.step.0 / n);
+            c.max = Rate(c.max.0 / n);
+        }
         p.pool.capacity = share(p.pool.capacity);
         let _ = index;
         p

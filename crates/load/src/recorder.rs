@@ -264,8 +264,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Records one attempt of `phase` that was meant to start at `intended`, started at
-    /// `started` and completed at `done`. Transport failures that got no answer are counted
-    /// but not timed (their latency says nothing about the server).
+    /// `started` and completed at `done`. Every attempt that went out is timed, failures
+    /// included: a request that timed out, was cut off or was cancelled at the end of the run
+    /// counts at its elapsed time (from its intended start, like the rest), so a stalled or
+    /// failing gateway shows in the percentiles. Only attempts that never reached the
+    /// gateway (`connect` failures, no token, no assertion: `started == done`) are counted
+    /// but not timed.
     pub fn record(
         &mut self,
         phase: Phase,
@@ -299,7 +303,14 @@ impl Recorder {
         if let Some(st) = status {
             *d.statuses.entry(st).or_default() += 1;
         }
-        let timed = status.is_some() || phase == Phase::Sign || matches!(outcome, Outcome::Ok(_));
+        let timed = match outcome {
+            Outcome::Ok(_) => true,
+            Outcome::Failed { kind, status } => {
+                status.is_some()
+                    || phase == Phase::Sign
+                    || (kind.as_ref() != "connect" && done > started)
+            }
+        };
         if timed {
             let us = |x: Duration| u64::try_from(x.as_micros()).unwrap_or(u64::MAX);
             crate::stats::record(

@@ -131,12 +131,11 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// Whether every threshold (run and scenarios) held.
+    /// Whether the run passed: every threshold (run and scenarios) held and nothing in its
+    /// [`Verdict`](crate::verdict::Verdict) blocks it (every request failed, the default
+    /// error guard, an underrun).
     pub fn passed(&self) -> bool {
-        self.thresholds
-            .iter()
-            .chain(self.scenarios.iter().flat_map(|s| &s.thresholds))
-            .all(|t| t.passed)
+        crate::verdict::Verdict::of(self).passed
     }
 
     /// Every threshold result.

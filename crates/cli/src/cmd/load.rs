@@ -41,7 +41,7 @@ pub struct Args {
     pub shard: Option<(u32, u32)>,
     /// Step the arrival rate up until a threshold is missed; report the knee and the steps.
     /// Exits 0 when a knee was found, 1 when even the first step failed.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub find_capacity: bool,
     /// Worker threads for the users (default: all cores, shared with an embedded sandbox).
     /// On a small machine that also runs the gateway, 1 is fastest.
@@ -174,7 +174,26 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }));
     }
     let outcome = if a.find_capacity {
-        bearing_load::find_capacity(&profile, &load_target, &opts)
+        // One line per step on stderr (the progress of a search that takes minutes).
+        let on_step: Option<bearing_load::capacity::StepFn> = (!g.quiet).then(|| {
+            let pb = pb.clone();
+            Arc::new(move |i: usize, st: &bearing_load::capacity::CapacityStep| {
+                let line = format!(
+                    "step {i}{}: {:.0}/s → achieved {:.0}/s, p50 {}, p99 {}: {}",
+                    if st.refine { " (bisection)" } else { "" },
+                    st.rate,
+                    st.achieved_rate,
+                    bearing_load::threshold::fmt_us(st.p50_us as f64),
+                    bearing_load::threshold::fmt_us(st.p99_us as f64),
+                    if st.passed { "pass" } else { "FAIL" }
+                );
+                match &pb {
+                    Some(pb) => pb.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }) as bearing_load::capacity::StepFn
+        });
+        bearing_load::capacity::find_capacity_with(&profile, &load_target, &opts, on_step)
             .await
             .map(|(c, r)| (r, Some(c)))
     } else {
@@ -254,6 +273,7 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
     use bearing_load::threshold::fmt_us;
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
+    write_underruns(&mut out, s)?;
     writeln!(
         out,
         "{} against {} — {:.2}s measured",
@@ -263,18 +283,18 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
     if let Some(c) = &s.capacity {
         writeln!(
             out,
-            "  capacity knee: {}",
-            c.knee
-                .map_or("none (the first step failed)".into(), |k| format!(
-                    "{k:.0}/s"
-                ))
+            "  capacity knee: {} · {:.0} s per step",
+            c.describe(),
+            c.step_duration_s
         )?;
         for st in &c.steps {
             writeln!(
                 out,
-                "    {:>8.0}/s → {:>8.0}/s  p99 {:>8}  {}{}",
+                "    {}{:>8.0}/s → {:>8.0}/s  p50 {:>8}  p99 {:>8}  {}{}",
+                if st.refine { "↳" } else { " " },
                 st.rate,
                 st.achieved_rate,
+                fmt_us(st.p50_us as f64),
                 fmt_us(st.p99_us as f64),
                 if st.passed { "pass" } else { "FAIL" },
                 if st.missed.is_empty() {
@@ -297,7 +317,8 @@ pub(crate) fn write_verdict(
     what: &str,
     dir: &std::path::Path,
 ) -> std::io::Result<()> {
-    for t in &s.thresholds {
+    let guard = s.verdict.as_ref().and_then(|v| v.error_guard.as_ref());
+    for t in s.thresholds.iter().chain(guard) {
         writeln!(
             out,
             "  {} {} [{}]: {}",
@@ -307,12 +328,36 @@ pub(crate) fn write_verdict(
             t.actual_display
         )?;
     }
+    if let Some(v) = &s.verdict {
+        if v.dropped > 0 || v.cancelled > 0 {
+            writeln!(
+                out,
+                "  dropped {} arrivals (never started) · cancelled {} requests in flight at the end \
+                 (grace {:.0} s after the planned duration)",
+                v.dropped, v.cancelled, v.grace_s
+            )?;
+        }
+        for r in &v.reasons {
+            writeln!(out, "  ✗ {r}")?;
+        }
+    }
     writeln!(
         out,
         "{} · {what}: {}",
         if s.passed { "PASS" } else { "FAIL" },
         dir.join("report.html").display()
     )
+}
+
+/// The generator-limited lines, printed first: the results describe the offered rate.
+pub(crate) fn write_underruns(
+    out: &mut impl std::io::Write,
+    s: &report::Summary,
+) -> std::io::Result<()> {
+    for u in s.verdict.iter().flat_map(|v| &v.generator_limited) {
+        writeln!(out, "{}", bearing_load::verdict::underrun_line(u))?;
+    }
+    Ok(())
 }
 
 /// The per-scenario lines of a load summary (rates, percentiles, signing, tokens, storm):
@@ -325,7 +370,7 @@ pub(crate) fn write_scenarios(
     for sc in &s.scenarios {
         writeln!(
             out,
-            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}",
+            "  {} ({}, {} users): offered {:.1}/s, achieved {:.1}/s{}{}",
             sc.name,
             sc.kind,
             sc.users,
@@ -333,6 +378,10 @@ pub(crate) fn write_scenarios(
             sc.achieved_rate,
             sc.target_rate
                 .map(|t| format!(" (asked {t:.1}/s)"))
+                .unwrap_or_default(),
+            sc.dropped
+                .filter(|d| *d > 0)
+                .map(|d| format!(", {d} dropped"))
                 .unwrap_or_default()
         )?;
         for (name, p) in &sc.phases {

@@ -210,6 +210,7 @@ fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
             sh.dir
         )?;
     }
+    crate::cmd::load::write_underruns(&mut out, s)?;
     crate::cmd::load::write_scenarios(&mut out, s)?;
     crate::cmd::load::write_verdict(&mut out, s, "merged report", dir)?;
     Ok(())

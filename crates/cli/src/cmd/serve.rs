@@ -49,6 +49,25 @@ pub struct Args {
     /// Require client certificates chaining to this CA (mTLS).
     #[arg(long)]
     pub client_ca: Option<PathBuf>,
+    /// Capacity emulation: each request holds one of --workers workers this long, so the
+    /// route serves at most workers/service-time per second (a known knee), e.g. 2ms.
+    #[arg(long, value_parser = humantime::parse_duration, help_heading = "Capacity emulation")]
+    pub service_time: Option<Duration>,
+    /// Workers of the capacity emulation (default 1).
+    #[arg(long, requires = "service_time", help_heading = "Capacity emulation")]
+    pub workers: Option<usize>,
+    /// Capacity emulation as a rate: one worker of service time 1/RATE, e.g. 2000.
+    #[arg(
+        long,
+        value_name = "PER_SECOND",
+        conflicts_with = "service_time",
+        help_heading = "Capacity emulation"
+    )]
+    pub max_rate: Option<f64>,
+    /// The route the capacity emulation applies to: `token`, an API name, or `*` (default:
+    /// every route, one shared set of workers).
+    #[arg(long, default_value = "*", help_heading = "Capacity emulation")]
+    pub capacity_route: String,
 }
 
 /// Builds the gateway configuration from the file and flags (flags win).
@@ -113,6 +132,22 @@ pub fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
         }
         c.load_profile()
             .map_err(|e| BadInput(format!("--profile: {e}")))?;
+    }
+    let service_time = match a.max_rate {
+        Some(r) if !(r.is_finite() && r > 0.0 && r <= 1e7) => {
+            return Err(
+                BadInput(format!("--max-rate {r}: expected a rate in (0, 10000000]")).into(),
+            );
+        }
+        Some(r) => Some(Duration::from_secs_f64(1.0 / r)),
+        None => a.service_time,
+    };
+    if let Some(st) = service_time {
+        let spec = c.faults.entry(a.capacity_route.clone()).or_default();
+        spec.service_time = Some(st);
+        spec.workers = a.workers.unwrap_or(1);
+        spec.validate()
+            .map_err(|m| BadInput(format!("--service-time/--workers/--max-rate: {m}")))?;
     }
     c.validate()?;
     if c.clients.is_empty() {

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::read::{Key, Shard};
 use super::{Issue, MERGE_SCHEMA_ID, MergeInfo, Merged, ShardEntry};
-use crate::profile::{CapacitySpec, PoolSpec, Profile, Rate, ScenarioKind, ScenarioSpec};
+use crate::profile::{PoolSpec, Profile, Rate, ScenarioKind, ScenarioSpec};
 use crate::recorder::{Interval, encode};
 use crate::result::{RunResult, ScenarioResult, SigningInfo, StormInfo, TokenStats};
 use crate::stats::{Phase, PhaseData, new_histogram};
@@ -309,7 +309,8 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
         thresholds: parse_thresholds(first, run_level)?,
         scenarios: scenarios.iter().map(|s| s.spec.clone()).collect(),
         pool: PoolSpec::default(),
-        capacity: CapacitySpec::default(),
+        capacity: None,
+        allow_underrun: summary.verdict.as_ref().is_some_and(|v| v.allow_underrun),
     };
     let mut targets: Vec<&str> = Vec::new();
     for s in shards {

@@ -61,6 +61,47 @@ fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
     out.push_str("</table>");
 }
 
+/// Generator-limited lines, reasons for FAIL beyond the thresholds, dropped and cancelled
+/// requests: at the top, before any figure they qualify.
+fn verdict_block(o: &mut String, s: &Summary) {
+    let Some(v) = &s.verdict else { return };
+    for u in &v.generator_limited {
+        let _ = write!(
+            o,
+            "<p class=fail><b>{}</b></p>",
+            escape(&crate::verdict::underrun_line(u))
+        );
+    }
+    let rest: Vec<&String> = v
+        .reasons
+        .iter()
+        .filter(|r| !r.starts_with("generator-limited"))
+        .collect();
+    if !rest.is_empty() {
+        o.push_str("<ul>");
+        for r in rest {
+            let _ = write!(o, "<li class=fail>{}</li>", escape(r));
+        }
+        o.push_str("</ul>");
+    }
+    let _ = write!(
+        o,
+        "<p>Dropped arrivals (never started): <b>{}</b> · requests cancelled in flight at the end: <b>{}</b> (grace {:.0} s after the planned duration){}</p>",
+        v.dropped,
+        v.cancelled,
+        v.grace_s,
+        v.error_guard
+            .as_ref()
+            .map(|g| format!(
+                " · default error guard <code>{}</code>: {} {}",
+                escape(&g.expr),
+                escape(&g.actual_display),
+                verdict(g.passed)
+            ))
+            .unwrap_or_default()
+    );
+}
+
 /// Renders the page.
 pub fn render(r: &RunResult, s: &Summary) -> String {
     let mut o = String::new();
@@ -71,6 +112,7 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         escape(&title)
     );
     let _ = write!(o, "<h1>{} {}</h1>", escape(&title), verdict(s.passed));
+    verdict_block(&mut o, s);
     let _ = write!(
         o,
         "<p>Target <code>{}</code> · started {} · {:.2} s measured ({:.0} s planned) · {} model · profile hash <code>{}</code>{}</p>",
@@ -106,19 +148,41 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         o.push_str("<h2>Capacity search</h2>");
         let _ = write!(
             o,
-            "<p>Knee (highest passing rate): <b>{}</b></p>",
-            c.knee
-                .map_or("none (the first step failed)".into(), |k| format!(
-                    "{k:.0}/s"
-                ))
+            "<p>Knee (highest passing rate): <b>{}</b> · {:.0} s per step; after the first failing step the rate is bisected between the last pass and the first fail until they are within ±5%.</p>",
+            escape(&c.describe()),
+            c.step_duration_s
         );
-        o.push_str("<table><tr><th>rate asked</th><th>achieved</th><th>p99</th><th>error rate</th><th class=l>result</th><th class=l>missed</th></tr>");
+        // The hockey stick: latency against the offered rate, every step in rate order.
+        let mut by_rate: Vec<_> = c.steps.iter().collect();
+        by_rate.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+        let line = |label: &str, color, f: &dyn Fn(&crate::capacity::CapacityStep) -> u64| Series {
+            label: label.to_owned(),
+            color,
+            points: by_rate
+                .iter()
+                .map(|st| (st.rate, f(st) as f64 / 1_000.0))
+                .collect(),
+        };
+        o.push_str(&line_chart(
+            "latency vs offered rate",
+            "rate asked (/s)",
+            "corrected latency (ms)",
+            &[
+                line("p50", "#1f77b4", &|st| st.p50_us),
+                line("p99", "#d62728", &|st| st.p99_us),
+            ],
+            Scale::Log,
+            None,
+        ));
+        o.push_str("<table><tr><th>rate asked</th><th>achieved</th><th>p50</th><th>p99</th><th>error rate</th><th class=l>result</th><th class=l>missed</th></tr>");
         for st in &c.steps {
             let _ = write!(
                 o,
-                "<tr><td>{:.0}/s</td><td>{:.0}/s</td><td>{}</td><td>{:.3}%</td><td class=l>{}</td><td class=l>{}</td></tr>",
+                "<tr><td>{}{:.0}/s</td><td>{:.0}/s</td><td>{}</td><td>{}</td><td>{:.3}%</td><td class=l>{}</td><td class=l>{}</td></tr>",
+                if st.refine { "↳ " } else { "" },
                 st.rate,
                 st.achieved_rate,
+                fmt_us(st.p50_us as f64),
                 fmt_us(st.p99_us as f64),
                 st.error_rate * 100.0,
                 verdict(st.passed),

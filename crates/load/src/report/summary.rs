@@ -9,6 +9,7 @@ use crate::capacity::CapacityReport;
 use crate::result::{RunResult, SigningInfo, StormInfo, TokenStats};
 use crate::stats::{LatencyStats, Phase, PhaseData};
 use crate::threshold::ThresholdResult;
+use crate::verdict::Verdict;
 
 /// The schema id written in every summary.
 pub const SCHEMA_ID: &str = "bearing-load-summary/v1";
@@ -182,8 +183,13 @@ pub struct Summary {
     pub planned_duration_s: f64,
     /// Measured window, s.
     pub duration_s: f64,
-    /// Whether every threshold held.
+    /// Whether the run passed: every threshold held and nothing in `verdict` blocks it.
     pub passed: bool,
+    /// Why the run passed or not beyond its thresholds: every request failed, the default
+    /// error guard, generator-limited scenarios, dropped and cancelled requests. Absent in
+    /// summaries written before it existed.
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
     /// Every threshold (run-level first, then per scenario).
     pub thresholds: Vec<ThresholdResult>,
     /// Per phase over all scenarios.
@@ -250,6 +256,7 @@ impl Summary {
     /// Builds the summary of `r`.
     pub fn new(r: &RunResult, capacity: Option<CapacityReport>) -> Self {
         let secs = r.seconds();
+        let verdict = Verdict::of(r);
         let mut scenarios = Vec::new();
         for s in &r.scenarios {
             let mut phases = BTreeMap::new();
@@ -310,7 +317,8 @@ impl Summary {
             base_epoch_secs: r.base_epoch_secs,
             planned_duration_s: r.profile.run_duration().as_secs_f64(),
             duration_s: secs,
-            passed: r.passed(),
+            passed: verdict.passed,
+            verdict: Some(verdict),
             thresholds: r.all_thresholds().into_iter().cloned().collect(),
             totals,
             scenarios,

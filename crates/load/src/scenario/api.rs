@@ -16,7 +16,7 @@ use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
 use super::http1::Http1Client;
-use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use super::{Driver, ScenarioShared, status_failure, transport_kind, until_hard_stop};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 use crate::target::ApiCall;
@@ -75,55 +75,68 @@ pub(super) async fn run(
         if let Ok(mut a) = attempts.lock() {
             a.clear();
         }
-        let call = manager
-            .call(|token| {
-                let req = fast.is_none().then(|| {
-                    let mut req = client
-                        .request(api.method.clone(), api.url.clone())
-                        .timeout(sh.timeout);
-                    for (k, v) in &api.headers {
-                        req = req.header(k.clone(), v.clone());
-                    }
-                    if let Some(b) = &api.body {
-                        req = req.body(b.clone());
-                    }
-                    req.bearer_auth(token.expose())
-                });
-                let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
-                async move {
-                    let started = Instant::now();
-                    let result = match (req, fast) {
-                        (Some(req), _) => match req.send().await {
-                            Ok(resp) => {
-                                let status = resp.status().as_u16();
-                                match resp.bytes().await {
-                                    Ok(_) => Ok(status),
-                                    Err(e) => Err(transport_kind(&e)),
-                                }
-                            }
-                            Err(e) => Err(transport_kind(&e)),
-                        },
-                        (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
-                        (None, None) => Err("transport".into()),
-                    };
-                    let status = result.as_ref().ok().copied();
-                    if let Ok(mut a) = attempts.lock() {
-                        a.push(Attempt {
-                            started,
-                            done: Instant::now(),
-                            result,
-                        });
-                    }
-                    status.ok_or(())
+        let call_started = Instant::now();
+        let call = manager.call(|token| {
+            let req = fast.is_none().then(|| {
+                let mut req = client
+                    .request(api.method.clone(), api.url.clone())
+                    .timeout(sh.timeout);
+                for (k, v) in &api.headers {
+                    req = req.header(k.clone(), v.clone());
                 }
-            })
-            .await;
-        let taken = attempts
+                if let Some(b) = &api.body {
+                    req = req.body(b.clone());
+                }
+                req.bearer_auth(token.expose())
+            });
+            let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
+            async move {
+                let started = Instant::now();
+                let result = match (req, fast) {
+                    (Some(req), _) => match req.send().await {
+                        Ok(resp) => {
+                            let status = resp.status().as_u16();
+                            match resp.bytes().await {
+                                Ok(_) => Ok(status),
+                                Err(e) => Err(transport_kind(&e)),
+                            }
+                        }
+                        Err(e) => Err(transport_kind(&e)),
+                    },
+                    (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
+                    (None, None) => Err("transport".into()),
+                };
+                let status = result.as_ref().ok().copied();
+                if let Ok(mut a) = attempts.lock() {
+                    a.push(Attempt {
+                        started,
+                        done: Instant::now(),
+                        result,
+                    });
+                }
+                status.ok_or(())
+            }
+        });
+        let call = until_hard_stop(deadline, call).await;
+        let mut taken = attempts
             .lock()
             .map(|mut a| std::mem::take(&mut *a))
             .unwrap_or_default();
+        let Some(call) = call else {
+            // Cancelled at the end of the grace: the attempt in flight counts as `cancelled`
+            // at its elapsed time (a token fetch in flight is part of it).
+            let from = taken.last().map_or(call_started, |a| a.done);
+            taken.push(Attempt {
+                started: from,
+                done: Instant::now(),
+                result: Err("cancelled".into()),
+            });
+            record_attempts(sh, rec, intended, taken, &mut recovered);
+            continue;
+        };
         if let Err(e) = call {
-            // No token: the call never went out. Counted as an API failure of kind `token`.
+            // No token: the API call never went out, but the token request of this iteration
+            // did. Counted as an API failure of kind `token_…`, timed from the call's start.
             let now = Instant::now();
             let kind = match &e {
                 bearing_auth::Error::Token(t) => format!("token_status_{}", t.status()),
@@ -133,7 +146,7 @@ pub(super) async fn run(
             rec.record(
                 Phase::Api,
                 intended,
-                now,
+                call_started,
                 now,
                 &Outcome::Failed {
                     kind: kind.into(),
@@ -142,6 +155,20 @@ pub(super) async fn run(
             );
             continue;
         }
+        record_attempts(sh, rec, intended, taken, &mut recovered);
+    }
+}
+
+/// Records the HTTP attempts of one API call (the first from the call's intended start, a
+/// retry from its own start).
+fn record_attempts(
+    sh: &ScenarioShared,
+    rec: &mut Recorder,
+    intended: Instant,
+    taken: Vec<Attempt>,
+    recovered: &mut bool,
+) {
+    {
         let n = taken.len();
         for (i, a) in taken.into_iter().enumerate() {
             let last = i + 1 == n;
@@ -154,10 +181,10 @@ pub(super) async fn run(
             };
             // The retry was not planned: its own start is its intended start.
             let from = if i == 0 { intended } else { a.started };
-            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !recovered {
+            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !*recovered {
                 let revoked = sh.storm.revoked_at_us.load(Ordering::Acquire);
                 if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
-                    recovered = true;
+                    *recovered = true;
                     sh.storm.users_recovered.fetch_add(1, Ordering::Relaxed);
                     sh.storm
                         .recovered_at_us

@@ -23,9 +23,29 @@ use crate::profile::{ScenarioKind, ScenarioSpec};
 use crate::recorder::{Collector, Outcome};
 use crate::target::{ApiCall, LoadTarget};
 
-/// After the deadline, paced users may still start arrivals that were due before it (they
-/// were late because every user was busy) for this long; the rest are counted as dropped.
+/// The grace after the deadline. Paced users may still start arrivals that were due before
+/// the deadline (late because every user was busy) until it ends; the rest are counted as
+/// dropped. When it ends every request still in flight is cancelled and counted as a
+/// `cancelled` failure at its elapsed time, so a run lasts at most its duration plus this.
 pub(crate) const LATE_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `fut` until the end of the grace after `deadline`; `None` when it was cancelled.
+pub(crate) async fn until_hard_stop<F: std::future::Future>(
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
+    tokio::time::timeout_at((deadline + LATE_GRACE).into(), fut)
+        .await
+        .ok()
+}
+
+/// The failure of an attempt cancelled at the end of the grace.
+pub(crate) fn cancelled() -> Outcome {
+    Outcome::Failed {
+        kind: "cancelled".into(),
+        status: None,
+    }
+}
 
 /// Opens the run when every user has arrived (or at the first, for a user ramp): fixes
 /// the start instant and the deadline, starts the pacers.

@@ -10,7 +10,7 @@ use bearing_auth::token::FORM_CONTENT_TYPE;
 use bearing_auth::token::TokenClient;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
-use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use super::{Driver, ScenarioShared, cancelled, status_failure, transport_kind, until_hard_stop};
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 
@@ -47,9 +47,9 @@ pub(super) async fn run(
     );
     while let Some(intended) = driver.next(sh, deadline).await {
         let assertion = match (&sh.pool, &inline) {
-            (Some(pool), _) => match pool.take().await {
-                Ok(a) => a,
-                Err(_) => {
+            (Some(pool), _) => match until_hard_stop(deadline, pool.take()).await {
+                Some(Ok(a)) => a,
+                _ => {
                     let now = Instant::now();
                     rec.record(
                         Phase::Token,
@@ -93,39 +93,44 @@ pub(super) async fn run(
         let body = form.form_body(&assertion);
         drop(assertion);
         let started = Instant::now();
-        let sent = client
-            .post(sh.target.token_url.clone())
-            .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
-            .header(ACCEPT, "application/json")
-            .timeout(sh.timeout)
-            .body(body)
-            .send()
-            .await;
-        let outcome = match sent {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                match resp.bytes().await {
-                    Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
-                        Ok(Issued {
-                            access_token: Some(t),
-                        }) if !t.is_empty() => Outcome::Ok(Some(200)),
-                        _ => Outcome::Failed {
-                            kind: "invalid_response".into(),
-                            status: Some(200),
+        let exchange = async {
+            let sent = client
+                .post(sh.target.token_url.clone())
+                .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+                .header(ACCEPT, "application/json")
+                .timeout(sh.timeout)
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match resp.bytes().await {
+                        Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
+                            Ok(Issued {
+                                access_token: Some(t),
+                            }) if !t.is_empty() => Outcome::Ok(Some(200)),
+                            _ => Outcome::Failed {
+                                kind: "invalid_response".into(),
+                                status: Some(200),
+                            },
                         },
-                    },
-                    Ok(_) => status_failure(status),
-                    Err(e) => Outcome::Failed {
-                        kind: transport_kind(&e),
-                        status: Some(status),
-                    },
+                        Ok(_) => status_failure(status),
+                        Err(e) => Outcome::Failed {
+                            kind: transport_kind(&e),
+                            status: Some(status),
+                        },
+                    }
                 }
+                Err(e) => Outcome::Failed {
+                    kind: transport_kind(&e),
+                    status: None,
+                },
             }
-            Err(e) => Outcome::Failed {
-                kind: transport_kind(&e),
-                status: None,
-            },
         };
+        let outcome = until_hard_stop(deadline, exchange)
+            .await
+            .unwrap_or_else(cancelled);
         rec.record(Phase::Token, intended, started, Instant::now(), &outcome);
     }
 }

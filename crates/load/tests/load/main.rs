@@ -8,5 +8,7 @@ mod support;
 
 mod basics;
 mod connections;
+mod honest;
 mod reports;
 mod scenarios;
+mod truth;
