@@ -19,6 +19,7 @@ pub mod pool;
 pub mod profile;
 pub mod secret;
 pub mod target;
+pub mod tls;
 pub mod token;
 pub mod yaml;
 

@@ -61,6 +61,10 @@ pub struct Args {
     /// List every case in the table, not only those that did not pass.
     #[arg(long)]
     pub all: bool,
+    /// Give verdicts even though --insecure / tls.insecure turns TLS verification off
+    /// (refused otherwise: a verdict about a gateway bearing did not authenticate).
+    #[arg(long)]
+    pub insecure_verdicts: bool,
 }
 
 fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
@@ -102,6 +106,15 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         (sandbox.target.clone(), profile, Some(sandbox))
     } else {
         let target = a.target.resolve()?;
+        if target.tls.insecure && target.tls.pin_sha256.is_none() && !a.insecure_verdicts {
+            return Err(BadInput(
+                "conform gives verdicts about a gateway; with --insecure (tls.insecure) \
+                 bearing cannot tell it is talking to that gateway: set tls.pin_sha256 or \
+                 tls.ca_bundle instead, or pass --insecure-verdicts to insist"
+                    .into(),
+            )
+            .into());
+        }
         let name = a
             .profile
             .clone()
@@ -120,6 +133,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         only: a.only.clone(),
         ..RunConfig::default()
     };
+    let insecure = target.tls.insecure && target.tls.pin_sha256.is_none();
     let spec = RunTargetSpec {
         target,
         profile,
@@ -154,12 +168,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if let (Some(f), Some(obj)) = (&files, v.as_object_mut()) {
                 obj.insert("report_dir".into(), f.dir.display().to_string().into());
             }
+            if let (true, Some(obj)) = (insecure, v.as_object_mut()) {
+                obj.insert("tls_insecure".into(), true.into());
+            }
             crate::output::print_json(&v)?;
         }
         Format::Text => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            if insecure {
+                writeln!(out, "{}", crate::cmd::common::INSECURE_WARNING)?;
+            }
             report::terminal::write_table(
                 &summary,
                 &mut out,
