@@ -421,14 +421,7 @@ fn pin_sha256_trusts_an_openssl_self_signed_gateway() {
     let api_url = server.info["api_url"].as_str().expect("api_url");
     let fingerprint = openssl(
         d,
-        &[
-            "x509",
-            "-in",
-            "gw.pem",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-        ],
+        &["x509", "-in", "gw.pem", "-noout", "-fingerprint", "-sha256"],
     );
     let pin = fingerprint
         .trim()
@@ -447,7 +440,12 @@ fn pin_sha256_trusts_an_openssl_self_signed_gateway() {
     assert!(err.contains(&format!("tls.pin_sha256: {hex}")), "{err}");
 
     // Pinned (as openssl prints it, with colons): token, call and load go through.
-    let t = write_target(d, token_url, api_url, &format!("{{ pin_sha256: \"{pin}\" }}"));
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        &format!("{{ pin_sha256: \"{pin}\" }}"),
+    );
     let out = run(&["token", "--target", &t]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(&["call", "--target", &t, "GET", api_url]);
@@ -459,14 +457,26 @@ fn pin_sha256_trusts_an_openssl_self_signed_gateway() {
     assert!(!s.contains("\"tls\""), "TLS failures in {s}");
 
     // Another certificate's pin: refused, naming the pin.
-    let t = write_target(d, token_url, api_url, &format!("{{ pin_sha256: {} }}", "00".repeat(32)));
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        &format!("{{ pin_sha256: {} }}", "00".repeat(32)),
+    );
     let out = run(&["token", "--target", &t]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not the one tls.pin_sha256 names"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not the one tls.pin_sha256 names"),
+        "{}",
+        stderr(&out)
+    );
 
     // Not 64 hex digits: bad input, nothing runs.
     let t = write_target(d, token_url, api_url, "{ pin_sha256: abc123 }");
-    for args in [vec!["token", "--target", &t], vec!["conform", "--target", &t, "--no-report"]] {
+    for args in [
+        vec!["token", "--target", &t],
+        vec!["conform", "--target", &t, "--no-report"],
+    ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains("tls.pin_sha256"), "{}", stderr(&out));
@@ -481,13 +491,20 @@ fn pin_sha256_trusts_an_openssl_self_signed_gateway() {
     assert!(stderr(&out).contains("NOT verified"), "{}", stderr(&out));
     let out = run(&["conform", "--target", &t, "--insecure", "--no-report"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--insecure-verdicts"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--insecure-verdicts"),
+        "{}",
+        stderr(&out)
+    );
 
     // Without anything: unknown CA, explained, with the pin.
     let out = run(&["token", "--target", &t]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("tls.ca_bundle") || err.contains("CA certificate"), "{err}");
+    assert!(
+        err.contains("tls.ca_bundle") || err.contains("CA certificate"),
+        "{err}"
+    );
 }
 
 // mTLS end to end: a CA-issued server certificate (hostname verified) and a client
@@ -544,7 +561,11 @@ fn mtls_token_call_and_load_over_the_sandbox() {
     let t = write_target(d, token_url, api_url, "{ ca_bundle: ca.pem }");
     let out = run(&["token", "--target", &t]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("client certificate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("client certificate"),
+        "{}",
+        stderr(&out)
+    );
 
     // Bad input, nothing runs: an unreadable CA bundle, a key that is not client_cert's.
     let t = write_target(d, token_url, api_url, "{ ca_bundle: missing-ca.pem }");

@@ -390,7 +390,10 @@ impl std::fmt::Debug for TlsMaterial {
         f.debug_struct("TlsMaterial")
             .field("custom", &self.custom)
             .field("insecure", &self.insecure)
-            .field("client_identity", &self.config.client_auth_cert_resolver.has_certs())
+            .field(
+                "client_identity",
+                &self.config.client_auth_cert_resolver.has_certs(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -581,9 +584,18 @@ mod tests {
         let hex = "ab".repeat(32);
         assert_eq!(CertificatePin::parse(&hex).expect("hex").0, [0xab; 32]);
         let colons = vec!["AB"; 32].join(":");
-        assert_eq!(CertificatePin::parse(&colons).expect("colons").0, [0xab; 32]);
+        assert_eq!(
+            CertificatePin::parse(&colons).expect("colons").0,
+            [0xab; 32]
+        );
         assert_eq!(CertificatePin::parse(&hex).expect("hex").to_string(), hex);
-        for bad in ["", "ab", &"ab".repeat(31), &"zz".repeat(32), &"ab".repeat(33)] {
+        for bad in [
+            "",
+            "ab",
+            &"ab".repeat(31),
+            &"zz".repeat(32),
+            &"ab".repeat(33),
+        ] {
             let e = CertificatePin::parse(bad).expect_err(bad);
             assert!(e.contains("64 hex digits"), "{e}");
         }

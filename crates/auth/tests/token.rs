@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bearing_auth::tls::TlsFailure;
 use bearing_auth::token::{
     Deviation, ErrorBodyFormat, ErrorCode, ManagerConfig, TokenClient, TokenClientOptions,
     TokenError, TokenManager,
 };
-use bearing_auth::tls::TlsFailure;
 use bearing_auth::{Algorithm, Error, ManualClock, SharedClock};
 use common::{Gateway, Reply};
 use serde_json::json;

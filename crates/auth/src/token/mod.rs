@@ -8,11 +8,11 @@ mod error;
 mod manager;
 mod response;
 
+pub use crate::tls::TlsMaterial;
 pub use client::{
     FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
     check_plain_http, is_loopback,
 };
-pub use crate::tls::TlsMaterial;
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};
 pub use manager::{CallOutcome, HttpStatus, ManagerConfig, ManagerStats, TokenInfo, TokenManager};
 pub use response::{Deviation, Severity, TokenResponse};

@@ -154,7 +154,11 @@ pub async fn start_mtls(pki: &Pki) -> Gateway {
 
 /// A server certificate issued by the test CA for `san` (an IP or DNS name), expired when
 /// `expired`: (certificate DER, PKCS#8 key DER).
-pub fn issue(ca: &CertifiedIssuer<'static, KeyPair>, san: SanType, expired: bool) -> (CertificateDer<'static>, Vec<u8>) {
+pub fn issue(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    san: SanType,
+    expired: bool,
+) -> (CertificateDer<'static>, Vec<u8>) {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params.subject_alt_names = vec![san];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -174,7 +178,10 @@ pub fn ca(dir: &Path) -> CertifiedIssuer<'static, KeyPair> {
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "bearing test CA 2");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key"))
         .expect("ca cert");
     write(dir, "ca.pem", &ca.pem());

@@ -17,6 +17,7 @@ use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
 use super::http1::Http1Client;
 use super::{Driver, ScenarioShared, status_failure, transport_kind};
+use crate::profile::ConnectionPolicy;
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 use crate::target::ApiCall;
@@ -67,8 +68,11 @@ pub(super) async fn run(
     }
     // Taken out for an attempt and put back (attempts of one user never overlap), so no
     // lock is held across an await.
+    let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
+    let tls = sh.target.http1_tls(resumption);
+    let new_connections = sh.spec.connection == ConnectionPolicy::New;
     let fast: Option<Mutex<Option<Http1Client>>> =
-        Http1Client::for_api(&api, sh.timeout, Some(sh.target.http1_tls())).map(|c| Mutex::new(Some(c)));
+        Http1Client::for_api(&api, sh.timeout, Some(tls)).map(|c| Mutex::new(Some(c)));
     let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
     let mut recovered = false;
     while let Some(intended) = driver.next(sh, deadline).await {
@@ -90,7 +94,6 @@ pub(super) async fn run(
                     req.bearer_auth(token.expose())
                 });
                 let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
-                let tls = sh.target.http1_tls();
                 async move {
                     let started = Instant::now();
                     let result = match (req, fast) {
@@ -104,7 +107,10 @@ pub(super) async fn run(
                             }
                             Err(e) => Err(transport_kind(&e)),
                         },
-                        (None, Some(slot)) => send_fast(slot, api, timeout, tls, token.expose()).await,
+                        (None, Some(slot)) => {
+                            send_fast(slot, api, timeout, tls, new_connections, token.expose())
+                                .await
+                        }
                         (None, None) => Err("transport".into()),
                     };
                     let status = result.as_ref().ok().copied();
@@ -176,6 +182,7 @@ async fn send_fast(
     api: &ApiCall,
     timeout: Duration,
     tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+    new_connection: bool,
     token: &str,
 ) -> Result<u16, Cow<'static, str>> {
     let taken = slot.lock().ok().and_then(|mut s| s.take());
@@ -184,6 +191,10 @@ async fn send_fast(
         return Err("transport".into());
     };
     let result = c.send(token).await;
+    if new_connection {
+        // `connection: new`: the next request opens its own TCP (+ TLS) connection.
+        c.disconnect();
+    }
     if let Ok(mut s) = slot.lock() {
         *s = Some(c);
     }

@@ -279,6 +279,11 @@ impl Http1Client {
         })
     }
 
+    /// Closes the connection (`connection: new`): the next request opens a new one.
+    pub(crate) fn disconnect(&mut self) {
+        self.live = None;
+    }
+
     fn authorization(&mut self, token: &str) -> Option<HeaderValue> {
         if let Some((t, v)) = &self.auth
             && t == token
@@ -647,6 +652,18 @@ mod tests {
                 .await;
         let mut c = client(port, Duration::from_secs(5));
         assert_eq!(c.send("t").await, Err("body".into()));
+    }
+
+    // `connection: new`: one connection per request.
+    #[tokio::test]
+    async fn disconnect_opens_a_new_connection() {
+        let (port, seen) = server(|_, _| Act::Answer(OK)).await;
+        let mut c = client(port, Duration::from_secs(5));
+        for _ in 0..3 {
+            assert_eq!(c.send("t").await, Ok(200));
+            c.disconnect();
+        }
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 3);
     }
 
     // A server that never answers: `timeout`, and the next request gets a new connection.
