@@ -291,3 +291,308 @@ fn load_over_tls_uses_the_targets_ca_bundle() {
     assert!(stderr(&out).contains("--allow-http"), "{}", stderr(&out));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// Runs the openssl CLI in `dir`, panicking with its stderr on failure.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `openssl req -x509`: a self-signed certificate that is a CA (basicConstraints CA:TRUE),
+/// as test gateways use; `name.pem` and `name.key` in `dir`.
+fn openssl_self_signed(dir: &std::path::Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    );
+}
+
+/// A leaf certificate `name.pem`/`name.key` issued by `ca.pem`/`ca.key` in `dir`.
+fn openssl_leaf(dir: &std::path::Path, name: &str, ext: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={name}"),
+        ],
+    );
+    std::fs::write(dir.join(format!("{name}.ext")), ext).expect("ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+}
+
+fn write_target(dir: &std::path::Path, token_url: &str, api_url: &str, tls: &str) -> String {
+    let target = dir.join("target.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "token_url: {token_url}\nclient_id: {CLIENT}\nprivate_key: private.pem\n\
+             certificate: cert.pem\ntls: {tls}\napis:\n  - {{ name: api, method: GET, url: {api_url} }}\n"
+        ),
+    )
+    .expect("write target");
+    target.to_str().expect("utf-8").to_owned()
+}
+
+fn load_1s(target: &str, report: &std::path::Path) -> Output {
+    let profile = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/load/smoke.yaml");
+    run(&[
+        "load",
+        profile,
+        "--target",
+        target,
+        "--duration",
+        "1s",
+        "--threads",
+        "1",
+        "--quiet",
+        "--report-dir",
+        report.to_str().expect("utf-8"),
+    ])
+}
+
+// A gateway whose certificate came from `openssl req -x509` (a CA certificate used as the
+// server's own): refused even with it as the CA bundle, with the cause and the pin to use;
+// `tls.pin_sha256` reaches it for token, call and load; a wrong pin is refused, a malformed
+// one is bad input (exit 2). `--insecure` reaches it with a warning; conform refuses to give
+// verdicts with it unless --insecure-verdicts.
+#[test]
+fn pin_sha256_trusts_an_openssl_self_signed_gateway() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (_key, cert) = keygen(d);
+    openssl_self_signed(d, "gw");
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        d.join("gw.pem").to_str().expect("utf-8"),
+        "--tls-key",
+        d.join("gw.key").to_str().expect("utf-8"),
+        "--client",
+        &format!("{CLIENT}={cert}"),
+    ]);
+    let token_url = server.info["token_url"].as_str().expect("token_url");
+    let api_url = server.info["api_url"].as_str().expect("api_url");
+    let fingerprint = openssl(
+        d,
+        &["x509", "-in", "gw.pem", "-noout", "-fingerprint", "-sha256"],
+    );
+    let pin = fingerprint
+        .trim()
+        .rsplit('=')
+        .next()
+        .expect("fingerprint")
+        .to_owned();
+    let hex = pin.replace(':', "").to_lowercase();
+
+    // As a CA bundle: CA used as end entity, explained, with the pin to use.
+    let t = write_target(d, token_url, api_url, "{ ca_bundle: gw.pem }");
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("CA certificate as its own"), "{err}");
+    assert!(err.contains(&format!("tls.pin_sha256: {hex}")), "{err}");
+
+    // Pinned (as openssl prints it, with colons): token, call and load go through.
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        &format!("{{ pin_sha256: \"{pin}\" }}"),
+    );
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&["call", "--target", &t, "GET", api_url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = d.join("report");
+    let out = load_1s(&t, &report);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = std::fs::read_to_string(report.join("summary.json")).expect("summary");
+    assert!(!s.contains("\"tls\""), "TLS failures in {s}");
+
+    // Another certificate's pin: refused, naming the pin.
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        &format!("{{ pin_sha256: {} }}", "00".repeat(32)),
+    );
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not the one tls.pin_sha256 names"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not 64 hex digits: bad input, nothing runs.
+    let t = write_target(d, token_url, api_url, "{ pin_sha256: abc123 }");
+    for args in [
+        vec!["token", "--target", &t],
+        vec!["conform", "--target", &t, "--no-report"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("tls.pin_sha256"), "{}", stderr(&out));
+    }
+    let out = load_1s(&t, &d.join("report-bad-pin"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // --insecure: reached, with the warning; conform refuses verdicts without insisting.
+    let t = write_target(d, token_url, api_url, "{}");
+    let out = run(&["token", "--target", &t, "--insecure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("NOT verified"), "{}", stderr(&out));
+    let out = run(&["conform", "--target", &t, "--insecure", "--no-report"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--insecure-verdicts"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Without anything: unknown CA, explained, with the pin.
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("tls.ca_bundle") || err.contains("CA certificate"),
+        "{err}"
+    );
+}
+
+// mTLS end to end: a CA-issued server certificate (hostname verified) and a client
+// certificate required by the sandbox. Token, call and load pass with the identity; without
+// it the token request fails naming the client certificate; an unreadable CA bundle and a
+// key that does not match client_cert are bad input (exit 2) naming the file.
+#[test]
+fn mtls_token_call_and_load_over_the_sandbox() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (_key, cert) = keygen(d);
+    openssl_self_signed(d, "ca");
+    openssl_leaf(
+        d,
+        "server",
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    );
+    openssl_leaf(
+        d,
+        "client",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    );
+    let p = |n: &str| d.join(n).to_str().expect("utf-8").to_owned();
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &p("server.pem"),
+        "--tls-key",
+        &p("server.key"),
+        "--client-ca",
+        &p("ca.pem"),
+        "--client",
+        &format!("{CLIENT}={cert}"),
+    ]);
+    let token_url = server.info["token_url"].as_str().expect("token_url");
+    let api_url = server.info["api_url"].as_str().expect("api_url");
+
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        "{ ca_bundle: ca.pem, client_cert: client.pem, client_key: client.key }",
+    );
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&["call", "--target", &t, "GET", api_url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = d.join("report");
+    let out = load_1s(&t, &report);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // No client certificate: refused by the gateway, explained.
+    let t = write_target(d, token_url, api_url, "{ ca_bundle: ca.pem }");
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("client certificate"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Bad input, nothing runs: an unreadable CA bundle, a key that is not client_cert's.
+    let t = write_target(d, token_url, api_url, "{ ca_bundle: missing-ca.pem }");
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing-ca.pem"), "{}", stderr(&out));
+    let out = load_1s(&t, &d.join("report-missing-ca"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let t = write_target(
+        d,
+        token_url,
+        api_url,
+        "{ ca_bundle: ca.pem, client_cert: client.pem, client_key: server.key }",
+    );
+    let out = run(&["token", "--target", &t]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("client.pem") && stderr(&out).contains("server.key"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod secret;
 pub mod shipped;
 pub mod target;
+pub mod tls;
 pub mod token;
 pub mod yaml;
 

@@ -78,6 +78,14 @@ pub struct TlsSpec {
     /// another machine). Defaults to false: the assertion is a credential.
     #[serde(default)]
     pub allow_http: bool,
+    /// Trust exactly the server certificate with this SHA-256 (64 hex digits, `:` allowed),
+    /// whatever its CA flags, names or dates: the fix for a self-signed gateway (issue 15).
+    #[serde(default)]
+    pub pin_sha256: Option<String>,
+    /// **Dangerous**: accept any server certificate. Never a default; warned on every run
+    /// and refused for conform/certify verdicts without `--insecure-verdicts`.
+    #[serde(default)]
+    pub insecure: bool,
 }
 
 /// How assertions are built for this target.
@@ -273,6 +281,10 @@ impl Target {
                 )));
             }
         }
+        if let Some(pin) = &self.tls.pin_sha256 {
+            crate::tls::CertificatePin::parse(pin)
+                .map_err(|e| Error::Config(format!("{origin}: tls.pin_sha256: {e}")))?;
+        }
         if self.tls.client_cert.is_some() != self.tls.client_key.is_some() {
             return Err(Error::Config(format!(
                 "{origin}: tls.client_cert and tls.client_key go together"
@@ -300,6 +312,9 @@ impl Target {
         }
         if o.allow_http {
             self.tls.allow_http = true;
+        }
+        if o.insecure {
+            self.tls.insecure = true;
         }
     }
 
@@ -373,6 +388,13 @@ impl Target {
             client_cert: self.tls.client_cert.clone(),
             client_key: self.tls.client_key.clone(),
             allow_http: self.tls.allow_http,
+            danger_accept_invalid_certs: self.tls.insecure,
+            // `validate` has refused a pin that does not parse.
+            pin_sha256: self
+                .tls
+                .pin_sha256
+                .as_deref()
+                .and_then(|p| crate::tls::CertificatePin::parse(p).ok()),
             ..Default::default()
         }
     }
@@ -474,6 +496,9 @@ pub struct TargetOverrides {
     /// `--allow-http`: plain http to a non-loopback token URL (sets `tls.allow_http`; a
     /// `false` here leaves the file's setting alone).
     pub allow_http: bool,
+    /// `--insecure`: accept any server certificate (sets `tls.insecure`; `false` leaves the
+    /// file's setting alone).
+    pub insecure: bool,
 }
 
 /// A loaded identity: key, optional certificate, and the signer built from the target.

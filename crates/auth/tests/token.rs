@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bearing_auth::tls::TlsFailure;
 use bearing_auth::token::{
     Deviation, ErrorBodyFormat, ErrorCode, ManagerConfig, TokenClient, TokenClientOptions,
     TokenError, TokenManager,
@@ -521,4 +522,49 @@ async fn retry_after_on_paused_clock() {
         wall.elapsed()
     );
     assert_eq!(gw.state.token_requests(), 2);
+}
+
+// Real handshakes for the certificate classes a CA bundle cannot fix: an expired
+// certificate and one for another host each get their own cause and fix, are not retried,
+// and never carry the assertion.
+#[tokio::test]
+async fn expired_and_wrong_host_are_explained() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca = common::tls::ca(dir.path());
+    let opts = TokenClientOptions {
+        ca_bundle: Some(dir.path().join("ca.pem")),
+        ..Default::default()
+    };
+    let localhost = rcgen::SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let other = rcgen::SanType::DnsName("other.example".try_into().expect("dns"));
+    for (san, expired, class, words) in [
+        (localhost.clone(), true, TlsFailure::Expired, "renew"),
+        (other, false, TlsFailure::WrongHost, "subjectAltName"),
+        (localhost, false, TlsFailure::Other, ""),
+    ] {
+        let (cert, key) = common::tls::issue(&ca, san, expired);
+        let gw = common::tls::start_with(cert, key).await;
+        let clock: SharedClock = Arc::new(ManualClock::starting_now());
+        let a = common::signer(gw.token_url().as_str(), clock)
+            .sign()
+            .expect("assertion");
+        let r = TokenClient::new(gw.token_url(), &opts)
+            .expect("client")
+            .request_token(&a)
+            .await;
+        if class == TlsFailure::Other {
+            assert!(r.is_ok(), "a valid certificate: {r:?}");
+            continue;
+        }
+        let e = r.expect_err("refused");
+        let Error::Http {
+            reason, retryable, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(reason.contains(words), "{class:?}: {reason}");
+        assert!(!retryable, "{reason}");
+        assert!(!reason.contains(a.expose()));
+    }
 }

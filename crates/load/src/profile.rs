@@ -146,10 +146,49 @@ pub struct ScenarioSpec {
     /// Thresholds on this scenario alone.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+    /// `api`, `mixed`, `refresh-storm`: how each user holds its API connection (issue 15):
+    /// `keep-alive` (the default) or `new` (a new TCP + TLS connection per request, as many
+    /// partner clients do).
+    #[serde(default, skip_serializing_if = "ConnectionPolicy::is_keep_alive")]
+    pub connection: ConnectionPolicy,
+    /// `api`, `mixed`, `refresh-storm`: TLS options of the API connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<ScenarioTls>,
 }
 
 fn one() -> usize {
     1
+}
+
+/// How a user holds its API connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionPolicy {
+    /// One connection per user, reused while the server keeps it open.
+    #[default]
+    KeepAlive,
+    /// A new TCP (+ TLS) connection for every request, closed after the response.
+    New,
+}
+
+impl ConnectionPolicy {
+    fn is_keep_alive(&self) -> bool {
+        *self == Self::KeepAlive
+    }
+}
+
+/// TLS options of a scenario's API connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioTls {
+    /// Resume TLS sessions on new connections (tickets / session ids, rustls' in-memory
+    /// cache). Defaults to true; `false` makes every new connection a full handshake.
+    #[serde(default = "yes")]
+    pub resumption: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One stage of an arrival-rate ramp: from the previous stage's rate to `rate` in `duration`.
@@ -466,6 +505,17 @@ impl Profile {
                 "refresh-storm",
             )?;
             only("pool", s.pool.is_some() && k != K::Token, "token")?;
+            only(
+                "connection",
+                s.connection != ConnectionPolicy::KeepAlive
+                    && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
+                "api, mixed and refresh-storm",
+            )?;
+            only(
+                "tls",
+                s.tls.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
+                "api, mixed and refresh-storm",
+            )?;
             if k == K::Mixed {
                 match s.calls_per_second {
                     Some(c) if c > 0.0 && c.is_finite() => {}

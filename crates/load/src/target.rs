@@ -60,6 +60,11 @@ pub struct LoadTarget {
     /// CA bundle / mTLS identity from the target's `tls` block; `None` when the defaults
     /// (system roots, no client certificate) apply.
     tls: Option<bearing_auth::token::TlsMaterial>,
+    /// The rustls configs of the lean connections (ALPN `http/1.1`), with and without
+    /// session resumption, built once: loading the platform roots is not per user.
+    http1_tls: [Arc<tokio_rustls::rustls::ClientConfig>; 2],
+    /// Server certificates go unchecked (`tls.insecure` without a pin).
+    pub insecure: bool,
 }
 
 impl LoadTarget {
@@ -76,6 +81,11 @@ impl LoadTarget {
             bearing_auth::token::check_plain_http(&a.url, target.tls.allow_http)?;
         }
         let tls = bearing_auth::token::TlsMaterial::load(&target.token_client_options())?;
+        let http1_tls = [
+            tls.client_config(&[b"http/1.1"], false),
+            tls.client_config(&[b"http/1.1"], true),
+        ];
+        let insecure = tls.is_insecure();
         let tls = (!tls.is_default()).then_some(tls);
         let identity = target.load_identity()?;
         let x5t = if target.assertion.x5t {
@@ -128,6 +138,8 @@ impl LoadTarget {
             x5t,
             jti_prefix: jti_prefix.to_owned(),
             tls,
+            http1_tls,
+            insecure,
         })
     }
 
@@ -164,6 +176,12 @@ impl LoadTarget {
             .build()
             .map(Some)
             .map_err(|e| Error::Target(format!("cannot build the http client: {e}")))
+    }
+
+    /// The rustls config of the lean per-user connections (ALPN `http/1.1`), resuming
+    /// sessions or not.
+    pub(crate) fn http1_tls(&self, resumption: bool) -> &Arc<tokio_rustls::rustls::ClientConfig> {
+        &self.http1_tls[usize::from(resumption)]
     }
 
     /// The base URL (`scheme://host:port`) goose is given.

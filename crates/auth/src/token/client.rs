@@ -7,13 +7,11 @@
 //! the configured URL. No error ever carries the assertion.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
-use rustls_pki_types::pem::PemObject as _;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use url::Url;
 
 use super::response::TokenResponse;
@@ -49,9 +47,14 @@ pub struct TokenClientOptions {
     pub user_agent: String,
     /// Largest response body read, in bytes; the rest is dropped. Defaults to 1 MiB.
     pub max_body_bytes: usize,
-    /// **Dangerous**: accept any server certificate, even expired or for another host.
-    /// Only for a throw-away test gateway; logged as a warning. Defaults to false.
+    /// **Dangerous** (`tls.insecure`, `--insecure`): accept any server certificate, even
+    /// expired or for another host (the handshake signature is still checked). Only for a
+    /// throw-away test gateway; logged as a warning. Defaults to false.
     pub danger_accept_invalid_certs: bool,
+    /// Trust exactly the server certificate with this SHA-256 (`tls.pin_sha256`), whatever
+    /// its CA flags, names or dates; beats the CA bundle and `danger_accept_invalid_certs`.
+    /// Defaults to none.
+    pub pin_sha256: Option<crate::tls::CertificatePin>,
     /// Allow a plain `http://` token URL on a host that is not loopback. The assertion is a
     /// credential (RFC 7523 §6, RFC 6749 §3.2 requires TLS), so without this
     /// [`TokenClient::new`] refuses such a URL; loopback (`127.0.0.0/8`, `::1`,
@@ -72,6 +75,7 @@ impl Default for TokenClientOptions {
             user_agent: concat!("bearing/", env!("CARGO_PKG_VERSION")).to_owned(),
             max_body_bytes: 1024 * 1024,
             danger_accept_invalid_certs: false,
+            pin_sha256: None,
             allow_http: false,
         }
     }
@@ -99,95 +103,6 @@ impl RawResponse {
         let mut r = TokenResponse::parse(self.status, &self.headers, &self.body)?;
         r.latency = self.latency;
         Ok(r)
-    }
-}
-
-/// The TLS settings of [`TokenClientOptions`] read and checked once (CA bundle, mTLS
-/// identity), ready to apply to any number of HTTP clients: the load generator builds one
-/// client per simulated user with the same material.
-#[derive(Clone, Default)]
-pub struct TlsMaterial {
-    roots: Vec<reqwest::Certificate>,
-    roots_only: bool,
-    identity: Option<reqwest::Identity>,
-    danger_accept_invalid_certs: bool,
-}
-
-impl std::fmt::Debug for TlsMaterial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsMaterial")
-            .field("roots", &self.roots.len())
-            .field("roots_only", &self.roots_only)
-            .field("identity", &self.identity.as_ref().map(|_| "…"))
-            .field(
-                "danger_accept_invalid_certs",
-                &self.danger_accept_invalid_certs,
-            )
-            .finish()
-    }
-}
-
-impl TlsMaterial {
-    /// Reads the CA bundle and the client identity the options name.
-    ///
-    /// # Errors
-    /// [`Error::Io`] for an unreadable file; [`Error::InvalidCertificate`] /
-    /// [`Error::InvalidKey`] naming the file at fault; [`Error::KeyMismatch`] when the client
-    /// certificate does not match its key; [`Error::Config`] for a certificate without a key
-    /// (or the reverse) or `ca_bundle_only` without a bundle.
-    pub fn load(options: &TokenClientOptions) -> Result<Self> {
-        let mut m = Self {
-            danger_accept_invalid_certs: options.danger_accept_invalid_certs,
-            roots_only: options.ca_bundle_only,
-            ..Self::default()
-        };
-        if let Some(path) = &options.ca_bundle {
-            m.roots = load_ca_bundle(path)?;
-        } else if options.ca_bundle_only {
-            return Err(Error::Config(
-                "ca_bundle_only is set but no ca_bundle is given".into(),
-            ));
-        }
-        match (&options.client_cert, &options.client_key) {
-            (Some(cert), Some(key)) => m.identity = Some(load_identity(cert, key)?),
-            (None, None) => {}
-            (Some(c), None) => {
-                return Err(Error::Config(format!(
-                    "client certificate {} given without client_key",
-                    c.display()
-                )));
-            }
-            (None, Some(k)) => {
-                return Err(Error::Config(format!(
-                    "client key {} given without client_cert",
-                    k.display()
-                )));
-            }
-        }
-        Ok(m)
-    }
-
-    /// Whether nothing differs from a default client (system roots, no client identity).
-    pub fn is_default(&self) -> bool {
-        self.roots.is_empty() && self.identity.is_none() && !self.danger_accept_invalid_certs
-    }
-
-    /// The builder with these roots, identity and verification setting.
-    pub fn apply(&self, mut builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        if !self.roots.is_empty() {
-            builder = if self.roots_only {
-                builder.tls_certs_only(self.roots.clone())
-            } else {
-                builder.tls_certs_merge(self.roots.clone())
-            };
-        }
-        if let Some(id) = &self.identity {
-            builder = builder.identity(id.clone());
-        }
-        if self.danger_accept_invalid_certs {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        builder
     }
 }
 
@@ -224,9 +139,10 @@ impl TokenClient {
             .user_agent(options.user_agent.clone())
             // A redirect would send the assertion to another URL (307/308 keep the body).
             .redirect(reqwest::redirect::Policy::none());
-        builder = TlsMaterial::load(options)?.apply(builder);
-        if options.danger_accept_invalid_certs {
-            tracing::warn!(url = %token_url, "TLS certificate verification is disabled");
+        let tls = crate::tls::TlsMaterial::load(options)?;
+        builder = tls.apply(builder);
+        if tls.is_insecure() {
+            tracing::warn!(url = %token_url, "TLS certificate verification is disabled (insecure)");
         }
         let http = builder.build().map_err(|e| {
             Error::Config(format!(
@@ -362,7 +278,16 @@ impl TokenClient {
 }
 
 /// Maps a transport error; the body (and so the assertion) is never part of it.
+/// A TLS failure gets a plain-language cause and fix instead of rustls' words alone; it is
+/// not retryable (the same handshake would fail the same way).
 fn http_error(url: &Url, e: &reqwest::Error) -> Error {
+    if let Some((_, reason)) = crate::tls::explain(e, url.host_str().unwrap_or("the gateway")) {
+        return Error::Http {
+            url: url.to_string(),
+            reason,
+            retryable: false,
+        };
+    }
     let retryable = e.is_connect() || e.is_timeout() || e.is_body() || e.is_request();
     Error::Http {
         url: url.to_string(),
@@ -455,81 +380,6 @@ pub fn check_plain_http(url: &Url, allow_http: bool) -> Result<()> {
          credential and would cross the network in clear text; use https, or pass \
          --allow-http (tls.allow_http in a target file) for a test gateway"
     )))
-}
-
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// Every certificate of a PEM bundle, each checked to be a parseable X.509 certificate.
-fn load_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>> {
-    let origin = format!("ca bundle {}", path.display());
-    let pem = read(path)?;
-    let ders = pem_certificates(&pem, &origin)?;
-    ders.iter()
-        .enumerate()
-        .map(|(i, der)| {
-            x509_parser::parse_x509_certificate(der).map_err(|e| {
-                Error::cert(
-                    Some(&origin),
-                    format!("certificate #{} does not parse: {e}", i + 1),
-                )
-            })?;
-            reqwest::Certificate::from_der(der).map_err(|e| {
-                Error::cert(
-                    Some(&origin),
-                    format!("certificate #{}: {}", i + 1, chain(&e)),
-                )
-            })
-        })
-        .collect()
-}
-
-fn pem_certificates(pem: &[u8], origin: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| Error::cert(Some(origin), format!("bad PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(Error::cert(
-            Some(origin),
-            "no PEM \"CERTIFICATE\" block found",
-        ));
-    }
-    Ok(certs)
-}
-
-/// The mTLS identity: the certificate chain and the key, checked to belong together when
-/// bearing can read the key type.
-fn load_identity(cert_path: &Path, key_path: &Path) -> Result<reqwest::Identity> {
-    let cert_origin = cert_path.display().to_string();
-    let key_origin = key_path.display().to_string();
-    let certs = pem_certificates(&read(cert_path)?, &cert_origin)?;
-    let key_pem = zeroize::Zeroizing::new(read(key_path)?);
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| Error::key(Some(&key_origin), crate::key::pem_error_reason(&e)))?;
-    let leaf = crate::cert::Certificate::from_der(&certs[0], Some(&cert_origin))?;
-    if let Ok(k) = crate::key::SigningKey::from_bytes(&key_pem, Some(&key_origin)) {
-        leaf.check_matches(&k)?;
-    }
-    let label = match &key {
-        PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
-        PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-        _ => "PRIVATE KEY",
-    };
-    // Re-encoded so stray blocks (EC PARAMETERS, comments) never upset reqwest's parser.
-    let mut combined = zeroize::Zeroizing::new(crate::key::pem_encode(label, key.secret_der()));
-    for c in &certs {
-        combined.push_str(&crate::key::pem_encode("CERTIFICATE", c));
-    }
-    reqwest::Identity::from_pem(combined.as_bytes()).map_err(|e| {
-        Error::Config(format!(
-            "client certificate {cert_origin} with key {key_origin}: {}",
-            chain(&e)
-        ))
-    })
 }
 
 #[cfg(test)]

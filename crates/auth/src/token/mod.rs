@@ -8,8 +8,9 @@ mod error;
 mod manager;
 mod response;
 
+pub use crate::tls::TlsMaterial;
 pub use client::{
-    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TlsMaterial, TokenClient, TokenClientOptions,
+    FORM_CONTENT_TYPE, JWT_BEARER_GRANT, RawResponse, TokenClient, TokenClientOptions,
     check_plain_http, is_loopback, mask_url, refuse_url_credentials,
 };
 pub use error::{ErrorBodyFormat, ErrorCode, ErrorResponse, TokenError};

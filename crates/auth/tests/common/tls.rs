@@ -151,3 +151,64 @@ pub async fn start_mtls(pki: &Pki) -> Gateway {
         tls: true,
     }
 }
+
+/// A server certificate issued by the test CA for `san` (an IP or DNS name), expired when
+/// `expired`: (certificate DER, PKCS#8 key DER).
+pub fn issue(
+    ca: &CertifiedIssuer<'static, KeyPair>,
+    san: SanType,
+    expired: bool,
+) -> (CertificateDer<'static>, Vec<u8>) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.subject_alt_names = vec![san];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 1, 2);
+    }
+    let key = KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, ca).expect("cert");
+    (cert.der().clone(), key.serialize_der())
+}
+
+/// A CA (certificate in `dir/ca.pem`) whose key is kept, for [`issue`].
+pub fn ca(dir: &Path) -> CertifiedIssuer<'static, KeyPair> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "bearing test CA 2");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key"))
+        .expect("ca cert");
+    write(dir, "ca.pem", &ca.pem());
+    ca
+}
+
+/// Starts the test gateway over TLS with this certificate, no client authentication.
+pub async fn start_with(cert: CertificateDer<'static>, key: Vec<u8>) -> Gateway {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], PrivateKeyDer::Pkcs8(key.into()))
+        .expect("server config");
+    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = tcp.local_addr().expect("addr");
+    let listener = TlsListener {
+        tcp,
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+    };
+    let state = new_state();
+    let app = router(Arc::clone(&state));
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    Gateway {
+        addr,
+        state,
+        tls: true,
+    }
+}

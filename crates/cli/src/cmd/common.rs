@@ -33,6 +33,11 @@ pub struct TargetArgs {
     /// credential: refused otherwise).
     #[arg(long)]
     pub allow_http: bool,
+    /// DANGEROUS: accept any TLS server certificate (like curl -k). Prefer tls.pin_sha256 in
+    /// the target file for a self-signed gateway. Warned on every run; conform refuses it
+    /// without --insecure-verdicts.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 impl TargetArgs {
@@ -61,6 +66,7 @@ impl TargetArgs {
             private_key: self.private_key.clone(),
             certificate: self.certificate.clone(),
             allow_http: self.allow_http,
+            insecure: self.insecure,
         }
     }
 
@@ -106,7 +112,22 @@ impl TargetArgs {
         };
         t.apply(&self.overrides());
         t.validate()?;
+        warn_if_insecure(&t);
         Ok(t)
+    }
+}
+
+/// The warning every run with `tls.insecure` / `--insecure` prints (issue 15): it is never a
+/// default and never silent.
+pub const INSECURE_WARNING: &str = "WARNING: TLS server certificates are NOT verified \
+     (--insecure / tls.insecure): anyone on the path can impersonate the gateway; prefer \
+     tls.pin_sha256 for a self-signed gateway";
+
+/// Prints [`INSECURE_WARNING`] to stderr when the target skips verification (a pin beats
+/// `insecure`, so then nothing is printed).
+pub fn warn_if_insecure(t: &Target) {
+    if t.tls.insecure && t.tls.pin_sha256.is_none() {
+        eprintln!("{INSECURE_WARNING}");
     }
 }
 
@@ -123,6 +144,7 @@ pub async fn target_or_sandbox(
         let sandbox = crate::sandbox::start(Default::default()).await?;
         let mut target = sandbox.target.clone();
         target.apply(&args.overrides());
+        warn_if_insecure(&target);
         Ok((target, Some(sandbox)))
     } else {
         Ok((args.resolve()?, None))

@@ -73,6 +73,10 @@ pub struct Args {
     /// Report folder and bundle.
     #[command(flatten)]
     pub evidence: crate::cmd::evidence::EvidenceArgs,
+    /// Give verdicts even though --insecure / tls.insecure turns TLS verification off
+    /// (refused otherwise: a verdict about a gateway bearing did not authenticate).
+    #[arg(long)]
+    pub insecure_verdicts: bool,
 }
 
 fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
@@ -135,6 +139,15 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             }
             _ => "--profile".to_owned(),
         };
+        if target.tls.insecure && target.tls.pin_sha256.is_none() && !a.insecure_verdicts {
+            return Err(BadInput(
+                "conform gives verdicts about a gateway; with --insecure (tls.insecure) \
+                 bearing cannot tell it is talking to that gateway: set tls.pin_sha256 or \
+                 tls.ca_bundle instead, or pass --insecure-verdicts to insist"
+                    .into(),
+            )
+            .into());
+        }
         let name = a
             .profile
             .clone()
@@ -165,6 +178,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         only: a.only.clone(),
         ..RunConfig::default()
     };
+    let insecure = target.tls.insecure && target.tls.pin_sha256.is_none();
     let spec = RunTargetSpec {
         target,
         profile,
@@ -202,12 +216,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if let (Some(d), Some(obj)) = (&dir, v.as_object_mut()) {
                 obj.insert("report_dir".into(), d.display().to_string().into());
             }
+            if let (true, Some(obj)) = (insecure, v.as_object_mut()) {
+                obj.insert("tls_insecure".into(), true.into());
+            }
             crate::output::print_json(&v)?;
         }
         Format::Text => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            if insecure {
+                writeln!(out, "{}", crate::cmd::common::INSECURE_WARNING)?;
+            }
             report::terminal::write_table(
                 &summary,
                 &mut out,

@@ -253,6 +253,8 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
             revoke_at: None,
             pool: None,
             thresholds: parse_thresholds(first, &rs.thresholds)?,
+            connection: Default::default(),
+            tls: None,
         };
         let all: Vec<_> = shards.iter().map(|s| &s.summary.scenarios[i]).collect();
         let phases = [

@@ -3,9 +3,9 @@
 //! is timed on its own, so API calls = 2xx + the 401s that the manager retried (expected
 //! after a revocation or expiry) + failures.
 //!
-//! On a plain `http://` API each user sends its calls on its own keep-alive connection
-//! ([`Http1Client`]); on `https://` through its reqwest client (the target's CA bundle and
-//! mTLS identity). Token requests always go through reqwest.
+//! Each user sends its API calls on its own keep-alive connection ([`Http1Client`]), plain
+//! or TLS (the target's CA bundle, pin and mTLS identity). Token requests go through
+//! reqwest.
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -17,6 +17,7 @@ use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
 use super::http1::Http1Client;
 use super::{Driver, ScenarioShared, status_failure, transport_kind, until_hard_stop};
+use crate::profile::ConnectionPolicy;
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 use crate::target::ApiCall;
@@ -67,8 +68,11 @@ pub(super) async fn run(
     }
     // Taken out for an attempt and put back (attempts of one user never overlap), so no
     // lock is held across an await.
+    let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
+    let tls = sh.target.http1_tls(resumption);
+    let new_connections = sh.spec.connection == ConnectionPolicy::New;
     let fast: Option<Mutex<Option<Http1Client>>> =
-        Http1Client::for_api(&api, sh.timeout).map(|c| Mutex::new(Some(c)));
+        Http1Client::for_api(&api, sh.timeout, Some(tls)).map(|c| Mutex::new(Some(c)));
     let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
     let mut recovered = false;
     while let Some(intended) = driver.next(sh, deadline).await {
@@ -103,7 +107,9 @@ pub(super) async fn run(
                         }
                         Err(e) => Err(transport_kind(&e)),
                     },
-                    (None, Some(slot)) => send_fast(slot, api, timeout, token.expose()).await,
+                    (None, Some(slot)) => {
+                        send_fast(slot, api, timeout, tls, new_connections, token.expose()).await
+                    }
                     (None, None) => Err("transport".into()),
                 };
                 let status = result.as_ref().ok().copied();
@@ -201,14 +207,20 @@ async fn send_fast(
     slot: &Mutex<Option<Http1Client>>,
     api: &ApiCall,
     timeout: Duration,
+    tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+    new_connection: bool,
     token: &str,
 ) -> Result<u16, Cow<'static, str>> {
     let taken = slot.lock().ok().and_then(|mut s| s.take());
     // Only an attempt cancelled midway leaves the slot empty: start with a new connection.
-    let Some(mut c) = taken.or_else(|| Http1Client::for_api(api, timeout)) else {
+    let Some(mut c) = taken.or_else(|| Http1Client::for_api(api, timeout, Some(tls))) else {
         return Err("transport".into());
     };
     let result = c.send(token).await;
+    if new_connection {
+        // `connection: new`: the next request opens its own TCP (+ TLS) connection.
+        c.disconnect();
+    }
     if let Ok(mut s) = slot.lock() {
         *s = Some(c);
     }

@@ -1,12 +1,14 @@
-//! The lean HTTP/1.1 client of the API scenarios on plain `http://` targets (issue 7: the
-//! generator's CPU per request decides its rate). Each simulated user owns one keep-alive
+//! The lean HTTP/1.1 client of the API scenarios, on `http://` and `https://` targets
+//! (issue 7: the generator's CPU per request decides its rate; issue 15: over TLS too). Each simulated user owns one keep-alive
 //! connection, driven with `hyper::client::conn::http1` inside the user's own task: no pool,
 //! no connector, no URL parsing and no connection task per request, so no wake-up crosses
 //! tasks. reqwest's per-request pool, connector and URL work cost ~6 µs of CPU per request.
 //!
-//! `https://` targets keep reqwest (system roots, the target's CA bundle and mTLS identity):
-//! see [`Http1Client::for_api`]. Unlike reqwest, these connections go straight to the API's
-//! host: `HTTP_PROXY`/`ALL_PROXY` are not consulted (a load run measures the gateway).
+//! On `https://` the connection is TLS through tokio-rustls with the target's rustls config
+//! (the same roots, CA bundle, pin, mTLS identity and verification as the token client;
+//! SNI and hostname verification from the URL's host; ALPN `http/1.1`). Unlike reqwest,
+//! these connections go straight to the API's host: `HTTP_PROXY`/`ALL_PROXY` are not
+//! consulted (a load run measures the gateway).
 
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
@@ -25,19 +27,24 @@ use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls::pki_types::ServerName;
 use url::{Host, Position};
 
 use crate::target::ApiCall;
 
 type Body = Full<Bytes>;
-type Conn = Connection<TokioIo<Counted>, Body>;
+type Conn = Connection<TokioIo<Stream>, Body>;
 
-/// One user's connection to one API on an `http://` origin: opened on first use, and again
-/// whenever the server closes it (`Connection: close`, an idle keep-alive dropped).
+/// One user's connection to one API: opened on first use, and again whenever the server
+/// closes it (`Connection: close`, an idle keep-alive dropped).
 pub(crate) struct Http1Client {
     /// Host to connect to: a DNS name or an IP literal (no brackets).
     host: String,
     port: u16,
+    /// On `https://`: the connector and the name sent as SNI and verified.
+    tls: Option<(TlsConnector, ServerName<'static>)>,
     method: Method,
     /// Origin form (`/path?query`).
     uri: Uri,
@@ -56,6 +63,7 @@ impl std::fmt::Debug for Http1Client {
         f.debug_struct("Http1Client")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
             .field("uri", &self.uri)
             .field("connected", &self.live.is_some())
             .finish_non_exhaustive()
@@ -82,18 +90,27 @@ enum Failure {
 }
 
 impl Http1Client {
-    /// A client for `api` when its URL is `http://`; `None` for `https://` (and anything
-    /// else), which stays on reqwest: TLS with the target's roots and mTLS identity is
-    /// reqwest's job, and a handshake per connection does not touch the per-request path.
-    pub(crate) fn for_api(api: &ApiCall, timeout: Duration) -> Option<Self> {
+    /// A client for `api` on an `http://` URL, or on an `https://` one with `tls` (the
+    /// target's rustls config offering ALPN `http/1.1`); `None` for anything else (which
+    /// stays on reqwest).
+    pub(crate) fn for_api(
+        api: &ApiCall,
+        timeout: Duration,
+        tls: Option<&Arc<tokio_rustls::rustls::ClientConfig>>,
+    ) -> Option<Self> {
         let url = &api.url;
-        if url.scheme() != "http" {
-            return None;
-        }
         let host = match url.host()? {
             Host::Domain(d) => d.to_owned(),
             Host::Ipv4(a) => a.to_string(),
             Host::Ipv6(a) => a.to_string(),
+        };
+        let tls = match (url.scheme(), tls) {
+            ("http", _) => None,
+            ("https", Some(config)) => Some((
+                TlsConnector::from(Arc::clone(config)),
+                ServerName::try_from(host.clone()).ok()?,
+            )),
+            _ => return None,
         };
         let port = url.port_or_known_default()?;
         let uri: Uri = url[Position::BeforePath..Position::AfterQuery]
@@ -119,6 +136,7 @@ impl Http1Client {
         Some(Self {
             host,
             port,
+            tls,
             method: api.method.clone(),
             uri,
             headers,
@@ -228,10 +246,28 @@ impl Http1Client {
         // As reqwest does: requests are small and latency is what is measured.
         let _ = stream.set_nodelay(true);
         let read = Arc::new(AtomicU64::new(0));
-        let io = TokioIo::new(Counted {
+        let counted = Counted {
             stream,
             read: Arc::clone(&read),
-        });
+        };
+        let stream = match &self.tls {
+            None => Stream::Plain(counted),
+            Some((connector, name)) => {
+                let tls = connector
+                    .connect(name.clone(), counted)
+                    .await
+                    .map_err(|e| {
+                        let host = self.host.as_str();
+                        match bearing_auth::tls::explain(&e, host) {
+                            Some((_, why)) => tracing::warn!(host, "{why}"),
+                            None => tracing::debug!(error = %e, host, "tls handshake failed"),
+                        }
+                        Cow::Borrowed("tls")
+                    })?;
+                Stream::Tls(Box::new(tls))
+            }
+        };
+        let io = TokioIo::new(stream);
         let (sender, conn) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|_| Cow::Borrowed("connect"))?;
@@ -241,6 +277,11 @@ impl Http1Client {
             read,
             reused: false,
         })
+    }
+
+    /// Closes the connection (`connection: new`): the next request opens a new one.
+    pub(crate) fn disconnect(&mut self) {
+        self.live = None;
     }
 
     fn authorization(&mut self, token: &str) -> Option<HeaderValue> {
@@ -275,6 +316,70 @@ async fn drive<F: Future>(conn: &mut Option<Pin<Box<Conn>>>, fut: F) -> F::Outpu
         fut.as_mut().poll(cx)
     })
     .await
+}
+
+/// The connection's byte stream: plain TCP or TLS over it.
+enum Stream {
+    Plain(Counted),
+    Tls(Box<TlsStream<Counted>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 /// A TCP stream that counts the bytes read, to tell a request the server never answered
@@ -419,12 +524,12 @@ mod tests {
             )],
             body: None,
         };
-        Http1Client::for_api(&api, timeout).expect("http url")
+        Http1Client::for_api(&api, timeout, None).expect("http url")
     }
 
-    // https stays on reqwest (TLS with the target's roots and identity).
+    // https without a TLS config stays on reqwest; with one it is ours.
     #[test]
-    fn https_is_not_ours() {
+    fn https_needs_a_tls_config() {
         let api = ApiCall {
             name: "a".into(),
             method: Method::GET,
@@ -432,7 +537,12 @@ mod tests {
             headers: vec![],
             body: None,
         };
-        assert!(Http1Client::for_api(&api, Duration::from_secs(1)).is_none());
+        assert!(Http1Client::for_api(&api, Duration::from_secs(1), None).is_none());
+        let tls = bearing_auth::token::TlsMaterial::load(&Default::default())
+            .expect("default tls")
+            .client_config(&[b"http/1.1"], true);
+        let c = Http1Client::for_api(&api, Duration::from_secs(1), Some(&tls)).expect("https");
+        assert!(c.tls.is_some());
     }
 
     // One connection carries every request; each has host, the API's headers and the token.
@@ -542,6 +652,18 @@ mod tests {
                 .await;
         let mut c = client(port, Duration::from_secs(5));
         assert_eq!(c.send("t").await, Err("body".into()));
+    }
+
+    // `connection: new`: one connection per request.
+    #[tokio::test]
+    async fn disconnect_opens_a_new_connection() {
+        let (port, seen) = server(|_, _| Act::Answer(OK)).await;
+        let mut c = client(port, Duration::from_secs(5));
+        for _ in 0..3 {
+            assert_eq!(c.send("t").await, Ok(200));
+            c.disconnect();
+        }
+        assert_eq!(seen.connections.load(Ordering::SeqCst), 3);
     }
 
     // A server that never answers: `timeout`, and the next request gets a new connection.
