@@ -10,11 +10,14 @@
 //! - [`report`]: `summary.json`, `*.hgrm`, HdrHistogram interval logs, `report.html`.
 //! - [`capacity`]: `--find-capacity`, stepping the rate up until a threshold is missed.
 //! - [`merge`]: `bearing report merge`, the shards of a sharded run merged exactly.
+//! - [`barrier`]: the start barrier of a sharded run; [`live`]: live Prometheus metrics.
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
+pub mod barrier;
 pub mod capacity;
 pub mod error;
+pub mod live;
 pub mod merge;
 pub mod pacer;
 pub mod profile;
