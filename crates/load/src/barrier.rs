@@ -171,7 +171,9 @@ pub async fn wait(
                 .duration_since(*t)
                 .is_ok_and(|late| late > Duration::from_secs(1))
             {
-                return Err(BarrierError::Past(humantime::format_rfc3339(*t).to_string()));
+                return Err(BarrierError::Past(
+                    humantime::format_rfc3339(*t).to_string(),
+                ));
             }
             *t
         }
@@ -265,7 +267,10 @@ mod tests {
         }
         assert!(ats.windows(2).all(|w| w[0] == w[1]), "{ats:?}");
         assert_eq!(
-            ats[0].duration_since(UNIX_EPOCH).expect("epoch").subsec_nanos(),
+            ats[0]
+                .duration_since(UNIX_EPOCH)
+                .expect("epoch")
+                .subsec_nanos(),
             0
         );
     }

@@ -52,7 +52,12 @@ pub struct Args {
     /// Start barrier: a directory every shard sees (the shared volume). Each shard writes
     /// ready-<i>-of-<N>.json there after its preparation, waits for all N, and all start at
     /// the same wall-clock instant (the next whole second after the last ready + 2 s).
-    #[arg(long, value_name = "DIR", requires = "shard", conflicts_with = "start_at")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "shard",
+        conflicts_with = "start_at"
+    )]
     pub barrier_dir: Option<PathBuf>,
     /// How long a shard waits at the barrier before it gives up (exit 3).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]

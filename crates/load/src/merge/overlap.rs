@@ -18,7 +18,7 @@ use crate::stats::{Phase, PhaseData};
 pub struct Ramp {
     /// Whole seconds of data on that side.
     pub seconds: u64,
-    /// Attempts completed in them (every scenario and phase).
+    /// Attempts of each scenario's main phase completed in them.
     pub count: u64,
 }
 
@@ -31,7 +31,7 @@ pub struct Overlap {
     pub end_s: f64,
     /// Whole wall-clock seconds inside the window (what thresholds are judged on).
     pub seconds: u64,
-    /// Attempts completed in those seconds (every scenario and phase).
+    /// Attempts of each scenario's main phase completed in those seconds.
     pub count: u64,
     /// Before the window: some shards had not started.
     pub ramp_in: Ramp,
@@ -43,7 +43,9 @@ pub struct Overlap {
 const EDGE: f64 = 0.1;
 
 fn unix_secs(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// Per-phase data of one scenario over the Unix seconds in `[from, to)`, from the shards'
@@ -52,7 +54,12 @@ fn phase_data(shards: &[Shard], scenario: &str, phase: Phase, from: u64, to: u64
     let mut d = PhaseData::default();
     let key: Key = (scenario.to_owned(), phase);
     for s in shards {
-        for (_, li) in s.intervals.get(&key).into_iter().flat_map(|m| m.range(from..to)) {
+        for (_, li) in s
+            .intervals
+            .get(&key)
+            .into_iter()
+            .flat_map(|m| m.range(from..to))
+        {
             let _ = d.corrected.add(&li.corrected);
             let _ = d.uncorrected.add(&li.uncorrected);
             if s.counts.is_none() {
@@ -73,8 +80,7 @@ fn count_in(shards: &[Shard], result: &RunResult, from: u64, to: u64) -> u64 {
     result
         .scenarios
         .iter()
-        .flat_map(|sc| Phase::ALL.map(|p| (sc.spec.name.clone(), p)))
-        .map(|(name, p)| phase_data(shards, &name, p, from, to).count)
+        .map(|sc| phase_data(shards, &sc.spec.name, sc.spec.kind.main_phase(), from, to).count)
         .sum()
 }
 
@@ -96,8 +102,14 @@ fn logged_seconds(shards: &[Shard]) -> BTreeMap<u64, ()> {
 /// the run restricted to it (phases from the seconds inside, elapsed = those seconds), ready
 /// for thresholds to be evaluated on.
 pub(crate) fn overlap(shards: &[Shard], merged: &RunResult) -> Option<(Overlap, RunResult)> {
-    let first = shards.iter().map(|s| unix_secs(s.started_at)).fold(f64::INFINITY, f64::min);
-    let os = shards.iter().map(|s| unix_secs(s.started_at)).fold(0.0, f64::max);
+    let first = shards
+        .iter()
+        .map(|s| unix_secs(s.started_at))
+        .fold(f64::INFINITY, f64::min);
+    let os = shards
+        .iter()
+        .map(|s| unix_secs(s.started_at))
+        .fold(0.0, f64::max);
     let oe = shards
         .iter()
         .map(|s| unix_secs(s.started_at) + s.summary.duration_s)
@@ -156,10 +168,12 @@ pub(crate) fn judge(
             Some(o)
         }
         None => {
-            let all = merged
-                .thresholds
-                .iter_mut()
-                .chain(merged.scenarios.iter_mut().flat_map(|s| s.thresholds.iter_mut()));
+            let all = merged.thresholds.iter_mut().chain(
+                merged
+                    .scenarios
+                    .iter_mut()
+                    .flat_map(|s| s.thresholds.iter_mut()),
+            );
             for t in all {
                 t.passed = false;
                 t.actual_display = "no second when every shard ran".into();
