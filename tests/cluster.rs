@@ -295,3 +295,54 @@ fn live_metrics_grow_during_the_run_and_converge_on_the_summary() {
         "last scrape {last}, summary {final_count}, allowed lag {slack}"
     );
 }
+
+// The shard Job uses the barrier on the shared volume and serves metrics where its scrape
+// annotations say (kubernetes-validate checks the schemas in .ci/run; this the wiring).
+#[test]
+fn the_shard_job_meets_at_the_barrier_and_is_scraped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let job = std::fs::read_to_string(root.join("deploy/kubernetes/load-job.yaml")).expect("job");
+    let args: Vec<&str> = job
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix("- "))
+        .collect();
+    let after = |flag: &str| {
+        args.iter()
+            .position(|a| *a == flag)
+            .and_then(|i| args.get(i + 1))
+            .copied()
+            .unwrap_or_else(|| panic!("{flag} missing from load-job.yaml"))
+    };
+    assert!(
+        after("--barrier-dir").starts_with("/reports/$(RUN_ID)/"),
+        "on the shared volume, per run"
+    );
+    assert_eq!(after("--metrics-listen"), "0.0.0.0:9464");
+    assert!(job.contains("prometheus.io/port: \"9464\""));
+    assert!(job.contains("containerPort: 9464"));
+    let pm = std::fs::read_to_string(root.join("deploy/prometheus/podmonitor.yaml")).expect("pm");
+    assert!(pm.contains("port: metrics") && job.contains("name: metrics"));
+    let dash: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("deploy/grafana/bearing.json")).expect("dashboard"),
+    )
+    .expect("dashboard JSON");
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .map(|t| t["expr"].as_str().expect("expr").to_owned())
+        .collect();
+    for metric in [
+        "bearing_load_requests_total",
+        "bearing_load_errors_total",
+        "bearing_load_latency_seconds_bucket",
+        "by (shard)",
+    ] {
+        assert!(
+            exprs.iter().any(|e| e.contains(metric)),
+            "{metric} not on the dashboard"
+        );
+    }
+}
