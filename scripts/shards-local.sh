@@ -11,12 +11,16 @@
 #   DURATION=5s        overrides the profile's duration (every shard gets the same)
 #   OUT=reports/<UTC>-shards-local   where shard-<i>/ and merged/ go
 #   BEARING=target/release/bearing   the binary (built with cargo when it is the default)
+#   STAGGER=5          shard 2 starts this many seconds late (as a slow pod would; issue 19);
+#                      the start barrier (--barrier-dir) still starts every shard's clock at
+#                      the same wall-clock second, so the merged rate is flat
 # Only ever talks to 127.0.0.1. Needs: cargo (unless BEARING is given), Linux.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SHARDS=${SHARDS:-3}
 DURATION=${DURATION:-5s}
+STAGGER=${STAGGER:-5}
 OUT=${OUT:-reports/$(date -u +%Y%m%dT%H%M%SZ)-shards-local}
 if [[ -z "${BEARING:-}" ]]; then
     echo "== building bearing (release)" >&2
@@ -80,9 +84,12 @@ YAML
 mkdir -p "$OUT"
 echo "== $SHARDS shards of $PROFILE for $DURATION against $TOKEN_URL, reports in $OUT" >&2
 for ((i = 0; i < SHARDS; i++)); do
-    "$BEARING" load "$PROFILE" --target "$WORK/target.yaml" --shard "$i/$SHARDS" \
+    delay=0
+    ((i == 2)) && delay=$STAGGER
+    (sleep "$delay" && exec "$BEARING" load "$PROFILE" --target "$WORK/target.yaml" \
+        --shard "$i/$SHARDS" --barrier-dir "$WORK/barrier" --barrier-timeout 60s \
         --duration "$DURATION" --threads 1 --report-dir "$OUT/shard-$i" -q \
-        >"$OUT/shard-$i.out" 2>"$OUT/shard-$i.err" &
+        >"$OUT/shard-$i.out" 2>"$OUT/shard-$i.err") &
     LOAD_PIDS+=($!)
 done
 # A shard's own exit code is informative only (its thresholds judge its 1/N share);

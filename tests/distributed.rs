@@ -182,6 +182,9 @@ fn local_three_shard_run_merges_exactly() {
                 .args(["--shard", &format!("{i}/3"), "--threads", "1", "-q"])
                 .arg("--report-dir")
                 .arg(out)
+                // All three start their clock at the same second (issue 19).
+                .arg("--barrier-dir")
+                .arg(d.join("barrier"))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -50,6 +50,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The start barrier failed: a shard never became ready, or the start time passed.
+    #[error(transparent)]
+    Barrier(#[from] crate::barrier::BarrierError),
     /// Histogram (de)serialization failed.
     #[error("histogram: {0}")]
     Histogram(String),

@@ -12,11 +12,14 @@
 //! - [`verdict`]: what keeps a run from PASS besides its thresholds (all failed, the
 //!   default error guard, a generator-limited run), dropped and cancelled requests.
 //! - [`merge`]: `bearing report merge`, the shards of a sharded run merged exactly.
+//! - [`barrier`]: the start barrier of a sharded run; [`live`]: live Prometheus metrics.
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
+pub mod barrier;
 pub mod capacity;
 pub mod error;
+pub mod live;
 pub mod merge;
 pub mod pacer;
 pub mod profile;

@@ -195,6 +195,14 @@ impl Collector {
         (!h.is_empty()).then(|| h.value_at_quantile(0.99))
     }
 
+    /// The run totals so far, per scenario (for live metrics; users flush once a second).
+    pub(crate) fn totals_now(&self) -> Vec<[PhaseData; 3]> {
+        self.inner
+            .lock()
+            .map(|g| g.iter().map(|s| s.totals.clone()).collect())
+            .unwrap_or_default()
+    }
+
     fn absorb(&self, scenario: usize, second: u64, slot: &mut [Option<PhaseData>; 3]) {
         let now_second = self.second_of(Instant::now());
         let Ok(mut g) = self.inner.lock() else { return };

@@ -53,6 +53,32 @@ pub struct Args {
     /// Report folder and bundle.
     #[command(flatten)]
     pub evidence: crate::cmd::evidence::EvidenceArgs,
+    /// Start barrier: a directory every shard sees (the shared volume). Each shard writes
+    /// ready-<i>-of-<N>.json there after its preparation, waits for all N, and all start at
+    /// the same wall-clock instant (the next whole second after the last ready + 2 s).
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "shard",
+        conflicts_with = "start_at"
+    )]
+    pub barrier_dir: Option<PathBuf>,
+    /// How long a shard waits at the barrier before it gives up (exit 3).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub barrier_timeout: Duration,
+    /// Start the clock at this wall-clock instant (RFC 3339, e.g. 2026-12-06T05:00:00Z), for
+    /// shards on machines without a shared directory (their clocks must agree).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
+    /// Serve live Prometheus metrics of the run at http://ADDR/metrics (e.g. 0.0.0.0:9464;
+    /// port 0 picks one; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+fn parse_start_at(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s)
+        .map_err(|e| format!("{s:?}: not an RFC 3339 time ({e}), e.g. 2026-12-06T05:00:00Z"))
 }
 
 /// Parses `i/N` with 0 <= i < N.
@@ -167,6 +193,25 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         worker_threads: a.threads,
         ..RunOptions::default()
     };
+    opts.start = match (&a.barrier_dir, a.start_at) {
+        (Some(dir), _) => Some(bearing_load::barrier::Start::Barrier {
+            dir: dir.clone(),
+            timeout: a.barrier_timeout,
+            margin: Duration::from_secs(2),
+        }),
+        (None, Some(t)) => Some(bearing_load::barrier::Start::At(t)),
+        (None, None) => None,
+    };
+    if let Some(addr) = a.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-listen {addr}: cannot listen"))?;
+        let bound = listener.local_addr().unwrap_or(addr);
+        eprintln!("metrics: http://{bound}/metrics");
+        let live = bearing_load::live::LiveMetrics::new(a.shard);
+        tokio::spawn(std::sync::Arc::clone(&live).serve(listener));
+        opts.metrics = Some(live);
+    }
     if let Some(pb) = &pb {
         let pb = pb.clone();
         opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {

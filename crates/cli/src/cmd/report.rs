@@ -64,6 +64,10 @@ pub struct MergeArgs {
     /// Whatever is still missing then is reported as missing.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub wait: Option<Duration>,
+    /// Judge the thresholds on the whole merged run, ramp-in and ramp-out included (default:
+    /// on the overlap window, the whole seconds when every shard ran).
+    #[arg(long)]
+    pub whole_run: bool,
 }
 
 /// Runs `bearing report …`.
@@ -130,7 +134,12 @@ fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
         ))
         .into());
     }
-    let merged = match merge::merge(&a.dirs) {
+    let judge = if a.whole_run {
+        merge::Judge::WholeRun
+    } else {
+        merge::Judge::Overlap
+    };
+    let merged = match merge::merge_judged(&a.dirs, judge) {
         Ok(m) => m,
         Err(e) => return refused(&e, g),
     };
@@ -192,6 +201,36 @@ fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
             info.start_skew_s,
             100.0 * info.start_skew_s / s.duration_s.max(1e-9)
         )?;
+    }
+    match &info.overlap {
+        Some(o) => writeln!(
+            out,
+            "  overlap (all {} shards running): {:.0}s–{:.0}s, {} s, {} attempts ({:.1}/s) · \
+             ramp-in {} s, {} attempts · ramp-out {} s, {} attempts · thresholds judged on {}",
+            info.shard_count,
+            o.start_s,
+            o.end_s,
+            o.seconds,
+            o.count,
+            o.count as f64 / (o.seconds.max(1) as f64),
+            o.ramp_in.seconds,
+            o.ramp_in.count,
+            o.ramp_out.seconds,
+            o.ramp_out.count,
+            match info.judged_on {
+                merge::Judge::Overlap => "the overlap",
+                merge::Judge::WholeRun => "the whole run (--whole-run)",
+            }
+        )?,
+        None => writeln!(
+            out,
+            "  overlap: none — the shards never ran together for a whole second{}",
+            if info.judged_on == merge::Judge::Overlap {
+                ": every threshold fails (start them with --barrier-dir or --start-at)"
+            } else {
+                ""
+            }
+        )?,
     }
     for sh in &info.shards {
         writeln!(

@@ -206,8 +206,9 @@ fn storm(v: &[(u32, &StormInfo)]) -> StormInfo {
     }
 }
 
-/// Combines `shards` (sorted by index, non-empty, checked) into one run.
-pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
+/// Combines `shards` (sorted by index, non-empty, checked) into one run, its thresholds
+/// judged as `judge` says.
+pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, Issue> {
     let first = &shards[0];
     let n = shards.len() as f64;
     let base = shards
@@ -337,6 +338,7 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
             .fold(0.0, f64::max),
     };
     evaluate_thresholds(&mut result);
+    let overlap = super::overlap::judge(shards, &mut result, judge);
     let info = MergeInfo {
         schema: MERGE_SCHEMA_ID.into(),
         profile_hash: result.profile_hash.clone(),
@@ -347,6 +349,8 @@ pub(crate) fn combine(shards: &[Shard]) -> Result<Merged, Issue> {
             .unwrap_or_default()
             .as_secs_f64(),
         passed: result.passed(),
+        overlap,
+        judged_on: judge,
     };
     Ok(Merged { result, info })
 }

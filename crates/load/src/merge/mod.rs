@@ -17,6 +17,7 @@
 //! so only the merged evaluation decides.
 
 mod combine;
+mod overlap;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::report::{self, Written};
 use crate::result::RunResult;
+
+pub use overlap::{Overlap, Ramp};
+
+/// What the merged thresholds are judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judge {
+    /// The whole seconds when every shard ran (the default of `bearing report merge`).
+    #[default]
+    Overlap,
+    /// The whole merged run, ramp-in and ramp-out included (`--whole-run`).
+    WholeRun,
+}
 
 /// File written beside the merged report set, naming the shards it came from (schema in
 /// `schemas/load-merge.schema.json`).
@@ -176,6 +190,10 @@ pub struct MergeInfo {
     pub start_skew_s: f64,
     /// Whether every threshold held on the merged data.
     pub passed: bool,
+    /// When all N shards ran (`None`: never at once for a whole second).
+    pub overlap: Option<Overlap>,
+    /// What the thresholds were judged on.
+    pub judged_on: Judge,
 }
 
 /// A merged run: a [`RunResult`] like a single run's (thresholds evaluated on the merged
@@ -197,6 +215,14 @@ pub struct Merged {
 /// # Errors
 /// [`MergeError`] listing every missing, failed or unusable shard; nothing is merged then.
 pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
+    merge_judged(dirs, Judge::WholeRun)
+}
+
+/// [`merge`], with the thresholds judged on the overlap window or the whole run.
+///
+/// # Errors
+/// As [`merge`].
+pub fn merge_judged(dirs: &[PathBuf], judge: Judge) -> Result<Merged, MergeError> {
     if dirs.is_empty() {
         return Err(MergeError {
             issues: vec![Issue::unusable(Path::new(""), "no shard directories given")],
@@ -216,7 +242,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         return Err(MergeError { issues });
     }
     shards.sort_by_key(|s| s.index);
-    combine::combine(&shards).map_err(|i| MergeError { issues: vec![i] })
+    combine::combine(&shards, judge).map_err(|i| MergeError { issues: vec![i] })
 }
 
 /// Writes the report set of a merged run into `out` — the same files a single run writes

@@ -524,3 +524,38 @@ fn mismatched_shards_are_unusable() {
 
     assert!(merge(&[]).expect_err("nothing to merge").is_unusable());
 }
+
+// Shard 2 started a second late (issue 19): the overlap is the one whole second when all
+// three ran (Unix second BASE+2); thresholds are judged on it, and the seconds before and
+// after are the ramp-in and ramp-out.
+#[test]
+fn overlap_window_of_a_late_shard() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (data, dirs) = three_shards(tmp.path());
+    let m = merge_judged(&dirs, Judge::Overlap).expect("merges");
+    let o = m.info.overlap.clone().expect("an overlap");
+    assert_eq!(m.info.judged_on, Judge::Overlap);
+    assert_eq!(o.seconds, 1);
+    // s after the earliest start (BASE + 0.25 s).
+    assert!((o.start_s - 1.75).abs() < 1e-6, "{o:?}");
+    assert!((o.end_s - 2.75).abs() < 1e-6, "{o:?}");
+    // Main phases in that second: api (timed + 2 untimed each) and tok's token phase.
+    let want: u64 = data
+        .iter()
+        .map(|d| {
+            let sec = BASE + 2 - d.base;
+            let api = &d.samples[&(0, Phase::Api)][&sec];
+            let tok = &d.samples[&(1, Phase::Token)][&sec];
+            api.0.len() as u64 + api.1 + tok.0.len() as u64 + tok.1
+        })
+        .sum();
+    assert_eq!(o.count, want);
+    assert_eq!((o.ramp_in.seconds, o.ramp_out.seconds), (2, 1));
+    // `rate >= 300/s` on api: judged on one second holding 336 attempts, not on the whole run.
+    let api = &m.result.scenarios[0].thresholds[0];
+    assert!(api.passed && (api.actual - 336.0).abs() < 1e-9, "{api:?}");
+    // The whole-run judgement is still available and reports the same window.
+    let w = merge_judged(&dirs, Judge::WholeRun).expect("merges");
+    assert_eq!(w.info.overlap, Some(o));
+    assert_eq!(w.info.judged_on, Judge::WholeRun);
+}

@@ -15,7 +15,8 @@ mod pool;
 mod storm;
 
 use pool::{measure_single_core, signing_info, start_pool};
-use storm::{revoke_later, sample_token_requests, storm_info, token_stats, wait_open};
+pub(crate) use storm::token_stats;
+use storm::{revoke_later, sample_token_requests, storm_info, wait_open};
 
 use crate::error::{Error, Result};
 use crate::pacer::Schedule;
@@ -62,6 +63,11 @@ pub struct RunOptions {
     /// Run the users on a runtime of their own with this many worker threads (default: on
     /// the caller's runtime).
     pub worker_threads: Option<usize>,
+    /// When the clock starts: a start barrier shared with the other shards, or a wall-clock
+    /// instant (issue 19; see [`crate::barrier`]). Waited for after preparation.
+    pub start: Option<crate::barrier::Start>,
+    /// Live Prometheus metrics of the run (issue 19; see [`crate::live`]).
+    pub metrics: Option<Arc<crate::live::LiveMetrics>>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -70,6 +76,7 @@ impl std::fmt::Debug for RunOptions {
             .field("shard", &self.shard)
             .field("label", &self.label)
             .field("worker_threads", &self.worker_threads)
+            .field("start", &self.start)
             .finish_non_exhaustive()
     }
 }
@@ -154,6 +161,24 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     };
     let minted_before = pool.as_ref().map_or(0, |p| p.stats().minted);
 
+    if let Some(start) = &opts.start {
+        let progress = opts.progress.clone();
+        crate::barrier::wait(start, opts.shard, &profile_hash, |ready, n| {
+            if let Some(cb) = &progress {
+                cb(&Progress {
+                    label: "waiting for the other shards".into(),
+                    elapsed: Duration::ZERO,
+                    duration,
+                    requests: 0,
+                    errors: 0,
+                    rate: 0.0,
+                    p99_us: None,
+                    preparing: Some((ready, n)),
+                });
+            }
+        })
+        .await?;
+    }
     let collector = Collector::new(profile.scenarios.len());
     let gate = Gate::new(profile.users, profile.ramp_users.is_none(), duration);
     let timeout = profile.timeout.unwrap_or(Duration::from_secs(30));
@@ -184,6 +209,15 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         }));
     }
     gate.set_scenarios(shared.clone());
+    if let Some(m) = &opts.metrics {
+        m.attach(crate::live::Sources {
+            collector: Arc::clone(&collector),
+            scenarios: shared.clone(),
+            pool: pool.clone(),
+            gate: Arc::clone(&gate),
+            duration,
+        });
+    }
 
     let attack = build_attack(&profile, &target, &shared, timeout)?;
     let done = Arc::new(AtomicBool::new(false));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::result::{StormInfo, TokenStats};
 use crate::scenario::{Gate, ScenarioShared};
 
-pub(super) fn token_stats(sh: &ScenarioShared) -> TokenStats {
+pub(crate) fn token_stats(sh: &ScenarioShared) -> TokenStats {
     let mut t = TokenStats::default();
     if let Ok(ms) = sh.managers.lock() {
         for m in ms.iter() {
