@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use bearing_auth::{Profile, Target};
 use bearing_conform::report::terminal::{Progress, TableOptions};
 use bearing_conform::{RunConfig, RunTargetSpec, report};
