@@ -234,8 +234,7 @@ async fn rs_insufficient_scope() {
         let f = Fixture::new(&p);
         // OTHER may only call `orders`.
         let now = f.clock_secs();
-        let claims =
-            json!({"iss": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
+        let claims = json!({"iss": OTHER, "sub": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
         let a = sign_with(&keys().other, &Fixture::header(), &claims);
         let r = f.token(&a).await;
         r.assert_issued();

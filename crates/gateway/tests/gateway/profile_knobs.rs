@@ -116,8 +116,7 @@ async fn resource_server_knobs() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let now = f.clock_secs();
-    let claims =
-        json!({"iss": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
+    let claims = json!({"iss": OTHER, "sub": OTHER, "aud": crate::support::TOKEN_URL, "iat": now, "exp": now + 60});
     let r = f
         .token(&sign_with(&keys().other, &Fixture::header(), &claims))
         .await;

@@ -157,7 +157,8 @@ async fn jku_and_x5u_are_never_fetched() {
     .expect("spawn");
     let c = http();
     let now = bearing_auth::SystemClock.now_secs();
-    let claims = json!({"iss": CLIENT, "aud": gw.token_url, "iat": now, "exp": now + 60});
+    let claims =
+        json!({"iss": CLIENT, "sub": CLIENT, "aud": gw.token_url, "iat": now, "exp": now + 60});
     for param in ["jku", "x5u"] {
         // Signed by an attacker key that the URL would serve: must be refused.
         let h = json!({"alg": "RS256", param: trap_url});
