@@ -54,7 +54,14 @@ impl Drop for Server {
 
 fn serve_apigee(cert: &Path) -> Server {
     let mut child = bearing()
-        .args(["serve", "--listen", "127.0.0.1:0", "--profile", "apigee", "--client"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--profile",
+            "apigee",
+            "--client",
+        ])
         .arg(format!("Partner={}", s(cert)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -78,7 +85,13 @@ fn serve_apigee(cert: &Path) -> Server {
 /// `conform token-request` judging the apigee gateway by rfc-strict (one case fails).
 fn conform_failing(srv: &Server, key: &Path, extra: &[&str]) -> Output {
     bearing()
-        .args(["conform", "token-request", "--profile", "rfc-strict", "--token-url"])
+        .args([
+            "conform",
+            "token-request",
+            "--profile",
+            "rfc-strict",
+            "--token-url",
+        ])
         .arg(&srv.1)
         .args(["--client-id", "Partner", "--key", s(key)])
         .args(extra)
@@ -100,8 +113,11 @@ fn failed_ids(summary: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// A tar entry: name and bytes.
+type Entry = (String, Vec<u8>);
+
 /// Every entry of a tar.gz.
-fn unpack(file: &Path) -> Vec<(String, Vec<u8>)> {
+fn unpack(file: &Path) -> Vec<Entry> {
     let f = std::fs::File::open(file).expect("open");
     let mut a = tar::Archive::new(flate2::read::GzDecoder::new(f));
     a.entries()
@@ -116,7 +132,7 @@ fn unpack(file: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn pack(file: &Path, entries: &[(String, Vec<u8>)]) {
+fn pack(file: &Path, entries: &[Entry]) {
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
         std::fs::File::create(file).expect("create"),
         flate2::Compression::default(),
@@ -125,7 +141,8 @@ fn pack(file: &Path, entries: &[(String, Vec<u8>)]) {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
-        b.append_data(&mut h, name, data.as_slice()).expect("append");
+        b.append_data(&mut h, name, data.as_slice())
+            .expect("append");
     }
     b.into_inner().expect("tar").finish().expect("gz");
 }
@@ -143,9 +160,18 @@ fn report_dir_is_checked_before_the_run() {
     std::fs::write(&file, b"keep").expect("write");
     let out = run(&["conform", "token-request", "--report-dir", s(&file)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("not a folder"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a folder"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(out.stdout.is_empty(), "nothing ran");
-    let out = run(&["load", "scenarios/load/smoke.yaml", "--report-dir", s(&file.join("x"))]);
+    let out = run(&[
+        "load",
+        "scenarios/load/smoke.yaml",
+        "--report-dir",
+        s(&file.join("x")),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&file).expect("read"), b"keep");
 
@@ -154,17 +180,33 @@ fn report_dir_is_checked_before_the_run() {
     std::fs::write(used.join("old.txt"), b"previous run").expect("write");
     let out = run(&["conform", "token-request", "--report-dir", s(&used)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--force"), "{}", text(&out.stderr));
-    let out = run(&["conform", "token-request", "--report-dir", s(&used), "--force"]);
+    assert!(
+        text(&out.stderr).contains("--force"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&[
+        "conform",
+        "token-request",
+        "--report-dir",
+        s(&used),
+        "--force",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("cases in"), "results printed");
-    assert!(!used.join("old.txt").exists(), "the old run is gone, not mixed in");
+    assert!(
+        !used.join("old.txt").exists(),
+        "the old run is gone, not mixed in"
+    );
     assert!(used.join("summary.json").is_file());
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| !n.starts_with('.')), "staging left: {names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "staging left: {names:?}"
+    );
 }
 
 // Known deviations, re-runs and diffs against a gateway where one case really fails.
@@ -184,13 +226,25 @@ fn expect_fail_rerun_and_diff() {
     let list = dir.path().join("expected.yaml");
     let entries: String = failed
         .iter()
-        .map(|id| format!("- id: {id}\n  reason: accepted deviation GW-42 for {id}\n  expires: 2999-12-31\n"))
+        .map(|id| {
+            format!(
+                "- id: {id}\n  reason: accepted deviation GW-42 for {id}\n  expires: 2999-12-31\n"
+            )
+        })
         .collect();
     std::fs::write(&list, &entries).expect("write");
     let xf = dir.path().join("xf");
-    let out = conform_failing(&srv, &key, &["--report-dir", s(&xf), "--expect-fail", s(&list)]);
+    let out = conform_failing(
+        &srv,
+        &key,
+        &["--report-dir", s(&xf), "--expect-fail", s(&list)],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("expected failure"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("expected failure"),
+        "{}",
+        text(&out.stdout)
+    );
     let junit = std::fs::read_to_string(xf.join("junit.xml")).expect("junit");
     assert!(
         junit.contains("<skipped message=\"expected failure: accepted deviation GW-42"),
@@ -199,14 +253,24 @@ fn expect_fail_rerun_and_diff() {
     let html = std::fs::read_to_string(xf.join("report.html")).expect("html");
     assert!(html.contains("Expected failures") && html.contains("GW-42"));
     let summary = json(&xf.join("summary.json"));
-    assert_eq!(summary["expected_failures"]["entries"][0]["status"], "expected-failure");
+    assert_eq!(
+        summary["expected_failures"]["entries"][0]["status"],
+        "expected-failure"
+    );
     let schema = json(Path::new("schemas/conform-summary.schema.json"));
     let v = jsonschema::validator_for(&schema).expect("schema");
-    assert!(v.is_valid(&summary), "summary with expected failures fits its schema");
+    assert!(
+        v.is_valid(&summary),
+        "summary with expected failures fits its schema"
+    );
 
     // Listed but passing: stale, exit 1, says to remove it.
     let stale = dir.path().join("stale.yaml");
-    std::fs::write(&stale, format!("{entries}- id: tr-happy-path\n  reason: old\n")).expect("write");
+    std::fs::write(
+        &stale,
+        format!("{entries}- id: tr-happy-path\n  reason: old\n"),
+    )
+    .expect("write");
     let out = conform_failing(&srv, &key, &["--no-report", "--expect-fail", s(&stale)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -218,28 +282,53 @@ fn expect_fail_rerun_and_diff() {
     std::fs::write(&stale, "- id: no-such-case\n  reason: x\n").expect("write");
     let out = conform_failing(&srv, &key, &["--no-report", "--expect-fail", s(&stale)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no-such-case"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no-such-case"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // Re-run only what failed; the new summary says which run it continues.
     let again = dir.path().join("again");
     let out = conform_failing(
         &srv,
         &key,
-        &["--report-dir", s(&again), "--rerun-failed", s(&first.join("summary.json"))],
+        &[
+            "--report-dir",
+            s(&again),
+            "--rerun-failed",
+            s(&first.join("summary.json")),
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let s2 = json(&again.join("summary.json"));
-    let ran: Vec<&str> = s2["cases"].as_array().expect("cases").iter().filter_map(|c| c["id"].as_str()).collect();
+    let ran: Vec<&str> = s2["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
     assert_eq!(ran, failed.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(s2["continues"]["cases"], serde_json::json!(failed));
     // Another profile than the previous run: refused, saying what differs.
     let out = bearing()
-        .args(["conform", "token-request", "--profile", "apigee", "--no-report", "--rerun-failed"])
+        .args([
+            "conform",
+            "token-request",
+            "--profile",
+            "apigee",
+            "--no-report",
+            "--rerun-failed",
+        ])
         .arg(first.join("summary.json"))
         .output()
         .expect("conform");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("profile"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("profile"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A passing run against the sandbox, then the diff: the failure is a regression.
     let pass = dir.path().join("pass");
@@ -249,15 +338,28 @@ fn expect_fail_rerun_and_diff() {
     let out = run(&["report", "diff", s(&pass), s(&first), "--html", s(&page)]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let t = text(&out.stdout);
-    assert!(t.lines().nth(1).is_some_and(|l| l.starts_with("regression")), "{t}");
-    assert!(std::fs::read_to_string(&page).expect("html").contains("regression"));
+    assert!(
+        t.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("regression")),
+        "{t}"
+    );
+    assert!(
+        std::fs::read_to_string(&page)
+            .expect("html")
+            .contains("regression")
+    );
     let out = run(&["report", "diff", s(&pass), s(&first), "--output", "json"]);
     let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let schema = json(Path::new("schemas/report-diff.schema.json"));
     let v = jsonschema::validator_for(&schema).expect("schema");
     assert!(v.is_valid(&d), "{d}");
     assert_eq!(d["verdicts"][0]["change"], "regression");
-    assert!(d["verdicts"][0]["new_evidence"].as_str().is_some_and(|e| !e.is_empty()));
+    assert!(
+        d["verdicts"][0]["new_evidence"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
     // Reversed: the failure is fixed, no regression.
     let out = run(&["report", "diff", s(&first), s(&pass)]);
     assert!(text(&out.stdout).contains("fixed"), "{}", text(&out.stdout));
@@ -274,21 +376,41 @@ fn signed_bundles_and_tampering() {
     let run_dir = dir.path().join("run");
     let bundle = dir.path().join("run.tar.gz");
     let out = run(&[
-        "conform", "token-request", "--report-dir", s(&run_dir), "--bundle", s(&bundle),
-        "--sign-key", s(&key),
+        "conform",
+        "token-request",
+        "--report-dir",
+        s(&run_dir),
+        "--bundle",
+        s(&bundle),
+        "--sign-key",
+        s(&key),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("manifest signed"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("manifest signed"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = verify(&bundle, &cert);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let t = text(&out.stdout);
-    assert!(t.contains("RS256, verified") && t.contains("3 of 3 hashes"), "{t}");
+    assert!(
+        t.contains("RS256, verified") && t.contains("3 of 3 hashes"),
+        "{t}"
+    );
     let entries = unpack(&bundle);
-    let manifest = &entries.iter().find(|e| e.0 == "manifest.json").expect("manifest").1;
+    let manifest = &entries
+        .iter()
+        .find(|e| e.0 == "manifest.json")
+        .expect("manifest")
+        .1;
     let m = text(manifest);
-    assert!(!m.contains("PRIVATE KEY") && !m.contains("eyJ"), "no secret in the manifest");
+    assert!(
+        !m.contains("PRIVATE KEY") && !m.contains("eyJ"),
+        "no secret in the manifest"
+    );
 
-    let tampered = |name: &str, f: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| {
+    let tampered = |name: &str, f: &dyn Fn(&mut Vec<Entry>)| {
         let mut e = entries.clone();
         f(&mut e);
         let p = dir.path().join(name);
@@ -296,20 +418,39 @@ fn signed_bundles_and_tampering() {
         p
     };
     let one_byte = tampered("byte.tar.gz", &|e| {
-        let html = e.iter_mut().find(|x| x.0 == "report/report.html").expect("html");
+        let html = e
+            .iter_mut()
+            .find(|x| x.0 == "report/report.html")
+            .expect("html");
         html.1[100] ^= 1;
     });
     let out = verify(&one_byte, &cert);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("FAILED report/report.html: edited"), "{}", text(&out.stdout));
-    let added = tampered("added.tar.gz", &|e| e.push(("report/extra.txt".into(), b"x".to_vec())));
+    assert!(
+        text(&out.stdout).contains("FAILED report/report.html: edited"),
+        "{}",
+        text(&out.stdout)
+    );
+    let added = tampered("added.tar.gz", &|e| {
+        e.push(("report/extra.txt".into(), b"x".to_vec()));
+    });
     let out = verify(&added, &cert);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("report/extra.txt: added"), "{}", text(&out.stdout));
-    let removed = tampered("removed.tar.gz", &|e| e.retain(|x| x.0 != "report/junit.xml"));
+    assert!(
+        text(&out.stdout).contains("report/extra.txt: added"),
+        "{}",
+        text(&out.stdout)
+    );
+    let removed = tampered("removed.tar.gz", &|e| {
+        e.retain(|x| x.0 != "report/junit.xml");
+    });
     let out = verify(&removed, &cert);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("report/junit.xml: removed"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("report/junit.xml: removed"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // Re-signed with another key (after editing a file and fixing its hash).
     let resigned = dir.path().join("resigned-src");
@@ -324,11 +465,23 @@ fn signed_bundles_and_tampering() {
         }
     }
     let forged = dir.path().join("forged.tar.gz");
-    let out = run(&["report", "bundle", s(&resigned), "--out", s(&forged), "--sign-key", s(&other_key)]);
+    let out = run(&[
+        "report",
+        "bundle",
+        s(&resigned),
+        "--out",
+        s(&forged),
+        "--sign-key",
+        s(&other_key),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = verify(&forged, &cert);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("FAILED signature: manifest.jws"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("FAILED signature: manifest.jws"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // Unsigned: hashes checked, said to be unsigned.
     let unsigned = dir.path().join("unsigned.tar.gz");
@@ -336,7 +489,11 @@ fn signed_bundles_and_tampering() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = run(&["report", "verify", s(&unsigned)]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("unsigned"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("unsigned"),
+        "{}",
+        text(&out.stdout)
+    );
     // --out exists: refused, nothing written over.
     let before = std::fs::read(&unsigned).expect("read");
     let out = run(&["report", "bundle", s(&run_dir), "--out", s(&unsigned)]);
@@ -351,44 +508,91 @@ fn signed_bundles_and_tampering() {
         .expect("write");
     let out = verify(&truncated, &cert);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("truncated"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("truncated"),
+        "{}",
+        text(&out.stderr)
+    );
     let not_json = tampered("notjson.tar.gz", &|e| {
         e.iter_mut().find(|x| x.0 == "manifest.json").expect("m").1 = b"{not json".to_vec();
     });
     let out = verify(&not_json, &cert);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("manifest.json is not JSON"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("manifest.json is not JSON"),
+        "{}",
+        text(&out.stderr)
+    );
     let none = tampered("none.tar.gz", &|e| {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let m = e.iter().find(|x| x.0 == "manifest.json").expect("m").1.clone();
+        let m = e
+            .iter()
+            .find(|x| x.0 == "manifest.json")
+            .expect("m")
+            .1
+            .clone();
         let jws = format!("{}.{}.", b64.encode(br#"{"alg":"none"}"#), b64.encode(&m));
         e.iter_mut().find(|x| x.0 == "manifest.jws").expect("jws").1 = jws.into_bytes();
     });
     let out = verify(&none, &cert);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("\"none\" is refused"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("\"none\" is refused"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // A conform run cannot be compared with a load run (exit 2).
     let load_dir = dir.path().join("load");
     let out = run(&[
-        "load", "scenarios/load/smoke.yaml", "--duration", "1s", "--report-dir", s(&load_dir),
-        "--bundle", s(&dir.path().join("load.tar.gz")), "--sign-key", s(&key),
+        "load",
+        "scenarios/load/smoke.yaml",
+        "--duration",
+        "1s",
+        "--report-dir",
+        s(&load_dir),
+        "--bundle",
+        s(&dir.path().join("load.tar.gz")),
+        "--sign-key",
+        s(&key),
     ]);
-    assert!(load_dir.join("summary.json").is_file(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("bundle:"), "{}", text(&out.stdout));
+    assert!(
+        load_dir.join("summary.json").is_file(),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("bundle:"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = verify(&dir.path().join("load.tar.gz"), &cert);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = run(&["report", "diff", s(&run_dir), s(&load_dir)]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot compare a conform run"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot compare a conform run"),
+        "{}",
+        text(&out.stderr)
+    );
     // Two load runs: every phase compared, with the noise flag read off the .hgrm files.
-    let out = run(&["report", "diff", s(&load_dir), s(&load_dir), "--output", "json"]);
+    let out = run(&[
+        "report",
+        "diff",
+        s(&load_dir),
+        s(&load_dir),
+        "--output",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let p99 = &d["phases"][0]["metrics"][4];
     assert_eq!(p99["name"], "p99");
-    assert_eq!(p99["beyond_noise"], false, "a run is within noise of itself");
+    assert_eq!(
+        p99["beyond_noise"], false,
+        "a run is within noise of itself"
+    );
 }
 
 // certify: --expect-fail ids are check ids (an unknown one is refused before the gateway
@@ -403,20 +607,63 @@ fn certify_expect_fail_and_bundle() {
     let client = format!("partner={}", s(&cert));
     let list = dir.path().join("expected.yaml");
     std::fs::write(&list, "- id: no-such-check\n  reason: x\n").expect("write");
-    let out = run(&["certify", "--listen", "127.0.0.1:0", "--client", &client, "--expect-fail", s(&list)]);
+    let out = run(&[
+        "certify",
+        "--listen",
+        "127.0.0.1:0",
+        "--client",
+        &client,
+        "--expect-fail",
+        s(&list),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no-such-check"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no-such-check"),
+        "{}",
+        text(&out.stderr)
+    );
     let used = dir.path().join("keys");
-    let out = run(&["certify", "--listen", "127.0.0.1:0", "--client", &client, "--report-dir", s(&used)]);
+    let out = run(&[
+        "certify",
+        "--listen",
+        "127.0.0.1:0",
+        "--client",
+        &client,
+        "--report-dir",
+        s(&used),
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not empty"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not empty"),
+        "{}",
+        text(&out.stderr)
+    );
 
-    std::fs::write(&list, "- id: assertion.aud\n  reason: client signs the API URL as aud (ticket P-7)\n").expect("write");
+    std::fs::write(
+        &list,
+        "- id: assertion.aud\n  reason: client signs the API URL as aud (ticket P-7)\n",
+    )
+    .expect("write");
     let reports = dir.path().join("out");
     let bundle = dir.path().join("certify.tar.gz");
     let mut child = bearing()
-        .args(["certify", "--listen", "127.0.0.1:0", "--client", &client, "--expect-fail", s(&list)])
-        .args(["--report-dir", s(&reports), "--bundle", s(&bundle), "--sign-key", s(&key)])
+        .args([
+            "certify",
+            "--listen",
+            "127.0.0.1:0",
+            "--client",
+            &client,
+            "--expect-fail",
+            s(&list),
+        ])
+        .args([
+            "--report-dir",
+            s(&reports),
+            "--bundle",
+            s(&bundle),
+            "--sign-key",
+            s(&key),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -436,11 +683,22 @@ fn certify_expect_fail_and_bundle() {
     assert_eq!(child.wait().expect("wait").code(), Some(1), "{rest}");
     assert!(rest.contains("assertion.aud: expected failure"), "{rest}");
     let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
-    assert!(junit.contains("expected failure: client signs the API URL as aud"), "{junit}");
+    assert!(
+        junit.contains("expected failure: client signs the API URL as aud"),
+        "{junit}"
+    );
     let summary = json(&reports.join("summary.json"));
     let schema = json(Path::new("schemas/certify-summary.schema.json"));
-    assert!(jsonschema::validator_for(&schema).expect("schema").is_valid(&summary));
+    assert!(
+        jsonschema::validator_for(&schema)
+            .expect("schema")
+            .is_valid(&summary)
+    );
     let out = verify(&bundle, &cert);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("certify report"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("certify report"),
+        "{}",
+        text(&out.stdout)
+    );
 }

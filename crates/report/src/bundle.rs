@@ -96,7 +96,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 fn rfc3339_ms(ms: i64) -> Option<String> {
-    let t = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(u64::try_from(ms).ok()?))?;
+    let t = std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_millis(u64::try_from(ms).ok()?))?;
     Some(humantime::format_rfc3339_millis(t).to_string())
 }
 
@@ -112,9 +113,21 @@ pub fn gateway_profile_sha256(name: &str) -> Option<String> {
     Some(sha256_hex(&serde_json::to_vec(&p).ok()?))
 }
 
-fn describe(run: &RunFolder) -> (TargetInfo, ProfileRef, Option<String>, Option<String>, String) {
+fn describe(
+    run: &RunFolder,
+) -> (
+    TargetInfo,
+    ProfileRef,
+    Option<String>,
+    Option<String>,
+    String,
+) {
     let s = &run.summary;
-    let st = |p: &str| s.pointer(p).and_then(serde_json::Value::as_str).map(str::to_owned);
+    let st = |p: &str| {
+        s.pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
     let num = |p: &str| s.pointer(p).and_then(serde_json::Value::as_f64);
     match run.kind {
         RunKind::Conform => {
@@ -243,11 +256,14 @@ pub struct Signer<'a> {
     pub alg: Algorithm,
 }
 
+/// A file of the report folder: its path (`/`-separated) and bytes.
+pub type Contents = (String, Vec<u8>);
+
 /// Builds the manifest of a report folder.
 ///
 /// # Errors
 /// The folder is not a bearing report (bad input) or cannot be read.
-pub fn manifest(dir: &Path, tool: &str) -> Result<(Manifest, Vec<(String, Vec<u8>)>)> {
+pub fn manifest(dir: &Path, tool: &str) -> Result<(Manifest, Vec<Contents>)> {
     let run = RunFolder::open(dir)?;
     let mut paths = Vec::new();
     walk(dir, dir, &mut paths)?;
@@ -288,8 +304,11 @@ pub fn manifest(dir: &Path, tool: &str) -> Result<(Manifest, Vec<(String, Vec<u8
 /// The key does not fit the algorithm.
 pub fn sign_manifest(bytes: &[u8], signer: &Signer<'_>) -> Result<String> {
     let header = serde_json::json!({ "alg": signer.alg.as_str(), "typ": JWS_TYP });
-    let header = serde_json::to_vec(&header).map_err(|e| Error::invalid("manifest", e.to_string()))?;
-    Ok(bearing_auth::sign_raw(signer.key, signer.alg, &header, bytes)?)
+    let header =
+        serde_json::to_vec(&header).map_err(|e| Error::invalid("manifest", e.to_string()))?;
+    Ok(bearing_auth::sign_raw(
+        signer.key, signer.alg, &header, bytes,
+    )?)
 }
 
 fn append(
@@ -317,15 +336,25 @@ pub fn create(dir: &Path, out: &Path, signer: Option<&Signer<'_>>, tool: &str) -
             "already exists; remove it or choose another name (nothing is written over)",
         ));
     }
-    if let (Ok(d), Some(Ok(p))) = (dir.canonicalize(), out.parent().map(|p| {
-        if p.as_os_str().is_empty() { Path::new(".").canonicalize() } else { p.canonicalize() }
-    })) {
-        if p.starts_with(&d) {
-            return Err(Error::invalid(out.display(), "is inside the report folder it bundles"));
-        }
+    if let (Ok(d), Some(Ok(p))) = (
+        dir.canonicalize(),
+        out.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".").canonicalize()
+            } else {
+                p.canonicalize()
+            }
+        }),
+    ) && p.starts_with(&d)
+    {
+        return Err(Error::invalid(
+            out.display(),
+            "is inside the report folder it bundles",
+        ));
     }
     let (m, files) = manifest(dir, tool)?;
-    let json = serde_json::to_vec_pretty(&m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(&m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
     let jws = signer.map(|s| sign_manifest(&json, s)).transpose()?;
     let io = |e: std::io::Error| Error::io("write", out)(e);
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -421,7 +450,10 @@ fn read_entries(file: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
             .into_owned();
         let name = path.to_string_lossy().into_owned();
         if !path.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(bad(file, format!("entry {name:?} is not a plain relative path")));
+            return Err(bad(
+                file,
+                format!("entry {name:?} is not a plain relative path"),
+            ));
         }
         match e.header().entry_type() {
             tar::EntryType::Directory => continue,
@@ -460,7 +492,9 @@ fn jws_alg(file: &Path, compact: &str) -> Result<Algorithm> {
     if alg.eq_ignore_ascii_case("none") || alg.to_ascii_uppercase().starts_with("HS") {
         return Err(bad(
             file,
-            format!("manifest.jws: alg {alg:?} is refused: a manifest must be signed with a private key"),
+            format!(
+                "manifest.jws: alg {alg:?} is refused: a manifest must be signed with a private key"
+            ),
         ));
     }
     alg.parse()
@@ -479,19 +513,26 @@ pub fn verify(file: &Path, cert: Option<&Certificate>) -> Result<Verification> {
         .ok_or_else(|| bad(file, "no manifest.json: not a bearing bundle"))?;
     let value: serde_json::Value = serde_json::from_slice(&json)
         .map_err(|e| bad(file, format!("manifest.json is not JSON: {e}")))?;
-    let manifest: Manifest = serde_json::from_value(value.clone())
-        .map_err(|e| bad(file, format!("manifest.json is not a bearing manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_value(value.clone()).map_err(|e| {
+        bad(
+            file,
+            format!("manifest.json is not a bearing manifest: {e}"),
+        )
+    })?;
     if manifest.format != FORMAT {
-        return Err(bad(file, format!("manifest format {:?}, expected {FORMAT:?}", manifest.format)));
+        return Err(bad(
+            file,
+            format!("manifest format {:?}, expected {FORMAT:?}", manifest.format),
+        ));
     }
     let signature = match entries.remove("manifest.jws") {
         None => Signature::Unsigned,
         Some(raw) => {
-            let compact = String::from_utf8(raw)
-                .map_err(|_| bad(file, "manifest.jws is not text"))?;
+            let compact =
+                String::from_utf8(raw).map_err(|_| bad(file, "manifest.jws is not text"))?;
             let alg = jws_alg(file, &compact)?;
-            let decoded = DecodedJwt::parse(&compact)
-                .map_err(|e| bad(file, format!("manifest.jws: {e}")))?;
+            let decoded =
+                DecodedJwt::parse(&compact).map_err(|e| bad(file, format!("manifest.jws: {e}")))?;
             match cert {
                 None => Signature::NotChecked {
                     alg: alg.as_str().to_owned(),

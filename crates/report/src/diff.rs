@@ -166,10 +166,18 @@ pub fn diff(old: &Path, new: &Path, tol: Tolerance) -> Result<Diff> {
     };
     match a.kind {
         RunKind::Conform => {
-            d.verdicts = verdicts(conform_rows(&a.summary), conform_rows(&b.summary), &["fail", "error"]);
+            d.verdicts = verdicts(
+                conform_rows(&a.summary),
+                conform_rows(&b.summary),
+                &["fail", "error"],
+            );
         }
         RunKind::Certify => {
-            d.verdicts = verdicts(certify_rows(&a.summary), certify_rows(&b.summary), &["fail", "no-evidence"]);
+            d.verdicts = verdicts(
+                certify_rows(&a.summary),
+                certify_rows(&b.summary),
+                &["fail", "no-evidence"],
+            );
         }
         RunKind::Load => {
             load_diff(&a, &b, tol, &mut d);
@@ -177,7 +185,11 @@ pub fn diff(old: &Path, new: &Path, tol: Tolerance) -> Result<Diff> {
             d.noise_rule = Some(NOISE_RULE);
         }
     }
-    d.regressions = d.verdicts.iter().filter(|v| v.change == Change::Regression).count()
+    d.regressions = d
+        .verdicts
+        .iter()
+        .filter(|v| v.change == Change::Regression)
+        .count()
         + d.phases
             .iter()
             .flat_map(|p| &p.metrics)
@@ -226,7 +238,11 @@ fn certify_rows(s: &Value) -> Vec<Row> {
 fn verdicts(old: Vec<Row>, new: Vec<Row>, bad: &[&str]) -> Vec<VerdictChange> {
     let is_bad = |v: &Option<String>| v.as_deref().is_some_and(|v| bad.contains(&v));
     let mut ids: Vec<String> = new.iter().map(|r| r.0.clone()).collect();
-    ids.extend(old.iter().map(|r| r.0.clone()).filter(|i| !new.iter().any(|n| &n.0 == i)));
+    ids.extend(
+        old.iter()
+            .map(|r| r.0.clone())
+            .filter(|i| !new.iter().any(|n| &n.0 == i)),
+    );
     let find = |rows: &[Row], id: &str| rows.iter().find(|r| r.0 == id).cloned();
     let mut out: Vec<VerdictChange> = ids
         .into_iter()
@@ -285,7 +301,10 @@ fn value_at(rows: &[(f64, f64)], q: f64) -> f64 {
 fn interval(rows: &[(f64, f64)], q: f64, n: u64) -> (f64, f64) {
     let n = n.max(1) as f64;
     let half = 1.96 * (q * (1.0 - q) / n).sqrt();
-    (value_at(rows, (q - half).max(0.0)), value_at(rows, (q + half).min(1.0)))
+    (
+        value_at(rows, (q - half).max(0.0)),
+        value_at(rows, (q + half).min(1.0)),
+    )
 }
 
 fn pct(old: f64, new: f64) -> Option<f64> {
@@ -305,7 +324,10 @@ fn load_diff(a: &RunFolder, b: &RunFolder, tol: Tolerance, d: &mut Diff) {
     };
     let old = scen(&a.summary);
     let new = scen(&b.summary);
-    for (s, p, _) in old.iter().filter(|o| !new.iter().any(|n| n.0 == o.0 && n.1 == o.1)) {
+    for (s, p, _) in old
+        .iter()
+        .filter(|o| !new.iter().any(|n| n.0 == o.0 && n.1 == o.1))
+    {
         d.unmatched.push(format!("{s}.{p}: only in the old run"));
     }
     for (s, p, nd) in &new {
@@ -315,9 +337,8 @@ fn load_diff(a: &RunFolder, b: &RunFolder, tol: Tolerance, d: &mut Diff) {
         };
         let f = |v: &Value, k: &str| v.pointer(k).and_then(Value::as_f64).unwrap_or(0.0);
         let (on, nn) = (f(od, "/count") as u64, f(nd, "/count") as u64);
-        let hg = |dir: &Path, v: &Value| {
-            v["hgrm"][0].as_str().and_then(|h| read_hgrm(&dir.join(h)))
-        };
+        let hg =
+            |dir: &Path, v: &Value| v["hgrm"][0].as_str().and_then(|h| read_hgrm(&dir.join(h)));
         let (oh, nh) = (hg(&a.dir, od), hg(&b.dir, nd));
         let mut metrics = Vec::new();
         let (or, nr) = (f(od, "/rate"), f(nd, "/rate"));
@@ -391,7 +412,10 @@ fn fmt_change(m: &Metric) -> String {
         Some(false) => " within noise",
         None => "",
     };
-    format!("{c}{noise}{}", if m.regression { "  REGRESSION" } else { "" })
+    format!(
+        "{c}{noise}{}",
+        if m.regression { "  REGRESSION" } else { "" }
+    )
 }
 
 /// Writes the diff as text.
@@ -429,7 +453,11 @@ pub fn write_text(out: &mut impl Write, d: &Diff) -> io::Result<()> {
             )?;
         }
         for p in &d.phases {
-            writeln!(out, "{}.{} ({} → {} samples)", p.scenario, p.phase, p.old_count, p.new_count)?;
+            writeln!(
+                out,
+                "{}.{} ({} → {} samples)",
+                p.scenario, p.phase, p.old_count, p.new_count
+            )?;
             for m in &p.metrics {
                 writeln!(
                     out,
@@ -472,9 +500,17 @@ pub fn write_html(out: impl Write, d: &Diff) -> io::Result<()> {
     h.head(&format!("bearing {} diff", d.kind.as_str()), STYLE)?;
     h.el("h1", &[], &format!("bearing {} diff", d.kind.as_str()))?;
     h.open("p", &[])?;
-    h.text(&format!("old: {} ({})", d.old, d.old_started_at.as_deref().unwrap_or("?")))?;
+    h.text(&format!(
+        "old: {} ({})",
+        d.old,
+        d.old_started_at.as_deref().unwrap_or("?")
+    ))?;
     h.fixed("<br>")?;
-    h.text(&format!("new: {} ({})", d.new, d.new_started_at.as_deref().unwrap_or("?")))?;
+    h.text(&format!(
+        "new: {} ({})",
+        d.new,
+        d.new_started_at.as_deref().unwrap_or("?")
+    ))?;
     h.close("p")?;
     let verdict = if d.regressions == 0 {
         "no regression".to_owned()
@@ -483,7 +519,14 @@ pub fn write_html(out: impl Write, d: &Diff) -> io::Result<()> {
     };
     h.el(
         "p",
-        &[("class", if d.regressions == 0 { "fixed" } else { "regression" })],
+        &[(
+            "class",
+            if d.regressions == 0 {
+                "fixed"
+            } else {
+                "regression"
+            },
+        )],
         &verdict,
     )?;
     if d.kind != RunKind::Load {
@@ -506,17 +549,27 @@ pub fn write_html(out: impl Write, d: &Diff) -> io::Result<()> {
         }
         h.close("table")?;
     } else {
-        h.el("p", &[("class", "muted")], &format!("noise rule: {NOISE_RULE}"))?;
+        h.el(
+            "p",
+            &[("class", "muted")],
+            &format!("noise rule: {NOISE_RULE}"),
+        )?;
         for p in &d.phases {
             h.el(
                 "h2",
                 &[],
-                &format!("{}.{} ({} → {} samples)", p.scenario, p.phase, p.old_count, p.new_count),
+                &format!(
+                    "{}.{} ({} → {} samples)",
+                    p.scenario, p.phase, p.old_count, p.new_count
+                ),
             )?;
             h.open("table", &[])?;
             h.header_row(&["figure", "old", "new", "change"])?;
             for m in &p.metrics {
-                h.open("tr", &[("class", if m.regression { "regression" } else { "" })])?;
+                h.open(
+                    "tr",
+                    &[("class", if m.regression { "regression" } else { "" })],
+                )?;
                 h.el("td", &[], &m.name)?;
                 h.el("td", &[], &fmt_metric(&m.name, m.old))?;
                 h.el("td", &[], &fmt_metric(&m.name, m.new))?;
@@ -544,12 +597,21 @@ mod tests {
     #[test]
     fn verdict_order() {
         let old = vec![row("a", "pass"), row("b", "fail"), row("c", "pass")];
-        let new = vec![row("a", "fail"), row("b", "pass"), row("c", "pass"), row("d", "error")];
+        let new = vec![
+            row("a", "fail"),
+            row("b", "pass"),
+            row("c", "pass"),
+            row("d", "error"),
+        ];
         let v = verdicts(old, new, &["fail", "error"]);
         let got: Vec<_> = v.iter().map(|v| (v.id.as_str(), v.change)).collect();
         assert_eq!(
             got,
-            [("a", Change::Regression), ("d", Change::Regression), ("b", Change::Fixed)]
+            [
+                ("a", Change::Regression),
+                ("d", Change::Regression),
+                ("b", Change::Fixed)
+            ]
         );
         assert_eq!(v[0].old_evidence.as_deref(), Some("a is pass"));
     }
@@ -557,7 +619,9 @@ mod tests {
     // More samples narrow the interval: the same shift is noise at n=10, not at n=1e6.
     #[test]
     fn noise_interval() {
-        let rows: Vec<(f64, f64)> = (0..=1000).map(|i| (f64::from(i), f64::from(i) / 1000.0)).collect();
+        let rows: Vec<(f64, f64)> = (0..=1000)
+            .map(|i| (f64::from(i), f64::from(i) / 1000.0))
+            .collect();
         let (lo, hi) = interval(&rows, 0.5, 10);
         assert!(hi - lo > 500.0, "{lo}..{hi}");
         let (lo, hi) = interval(&rows, 0.5, 1_000_000);

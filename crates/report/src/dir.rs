@@ -66,8 +66,12 @@ pub fn check_new_file(path: &Path, flag: &str) -> Result<()> {
     std::fs::create_dir_all(&parent)
         .map_err(|e| Error::invalid(format!("{flag} {}", path.display()), e.to_string()))?;
     let probe = parent.join(format!(".bearing-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| Error::invalid(format!("{flag} {}", path.display()), format!("cannot write into {}: {e}", parent.display())))?;
+    std::fs::write(&probe, b"").map_err(|e| {
+        Error::invalid(
+            format!("{flag} {}", path.display()),
+            format!("cannot write into {}: {e}", parent.display()),
+        )
+    })?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -163,9 +167,13 @@ impl ReportDir {
             } else if self.force {
                 let aside = self.staging.with_file_name(format!(
                     "{}.old",
-                    self.staging.file_name().unwrap_or_default().to_string_lossy()
+                    self.staging
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
                 ));
-                std::fs::rename(&self.target, &aside).map_err(Error::io("replace", &self.target))?;
+                std::fs::rename(&self.target, &aside)
+                    .map_err(Error::io("replace", &self.target))?;
                 old = Some(aside);
             }
         }

@@ -109,7 +109,9 @@ impl ExpectReport {
 
     /// Entries whose case now passes.
     pub fn stale(&self) -> impl Iterator<Item = &Applied> {
-        self.entries.iter().filter(|e| e.status == Status::NowPasses)
+        self.entries
+            .iter()
+            .filter(|e| e.status == Status::NowPasses)
     }
 
     /// How many failures were expected.
@@ -166,12 +168,16 @@ impl ExpectList {
                 return Err(Error::invalid(at, "id is empty"));
             }
             if e.reason.trim().is_empty() {
-                return Err(Error::invalid(at, "reason is empty: say why the failure is accepted"));
+                return Err(Error::invalid(
+                    at,
+                    "reason is empty: say why the failure is accepted",
+                ));
             }
-            if let Some(d) = &e.expires {
-                if !valid_day(d) {
-                    return Err(Error::invalid(at, format!("expires {d:?}: expected YYYY-MM-DD")));
-                }
+            if let Some(d) = e.expires.as_deref().filter(|d| !valid_day(d)) {
+                return Err(Error::invalid(
+                    at,
+                    format!("expires {d:?}: expected YYYY-MM-DD"),
+                ));
             }
             if !seen.insert(e.id.as_str()) {
                 return Err(Error::invalid(at, "listed twice"));
@@ -192,10 +198,11 @@ impl ExpectList {
         for e in &self.entries {
             if !known.clone().into_iter().any(|k| k == e.id) {
                 let near = known
-                    .clone()
                     .into_iter()
                     .find(|k| k.starts_with(&e.id) || e.id.starts_with(k));
-                let hint = near.map(|n| format!(" (did you mean {n:?}?)")).unwrap_or_default();
+                let hint = near
+                    .map(|n| format!(" (did you mean {n:?}?)"))
+                    .unwrap_or_default();
                 return Err(Error::invalid(
                     &self.file,
                     format!("unknown case or check id {:?}{hint}", e.id),
@@ -299,7 +306,10 @@ mod tests {
             "2026-02-01",
         );
         let st: Vec<_> = r.entries.iter().map(|e| e.status).collect();
-        assert_eq!(st, [Status::ExpectedFailure, Status::Expired, Status::NowPasses]);
+        assert_eq!(
+            st,
+            [Status::ExpectedFailure, Status::Expired, Status::NowPasses]
+        );
         assert!(r.expected("a").is_some() && r.expected("b").is_none());
     }
 

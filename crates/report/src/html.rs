@@ -159,11 +159,9 @@ mod tests {
     #[test]
     fn escapes_run_data() {
         let mut h = Html::new(Vec::new());
-        h.el("td", &[("title", "a\"b")], "<script>&'").expect("write");
+        h.el("td", &[("title", "a\"b")], "<script>&'")
+            .expect("write");
         let s = String::from_utf8(h.into_inner()).expect("utf8");
-        assert_eq!(
-            s,
-            "<td title=\"a&quot;b\">&lt;script&gt;&amp;&#39;</td>"
-        );
+        assert_eq!(s, "<td title=\"a&quot;b\">&lt;script&gt;&amp;&#39;</td>");
     }
 }

@@ -41,7 +41,10 @@ impl Previous {
         if run.kind != RunKind::Conform {
             return Err(Error::invalid(
                 run.file.display(),
-                format!("is a {} summary; --rerun-failed takes a conform summary", run.kind.as_str()),
+                format!(
+                    "is a {} summary; --rerun-failed takes a conform summary",
+                    run.kind.as_str()
+                ),
             ));
         }
         let s = &run.summary;

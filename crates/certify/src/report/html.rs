@@ -9,8 +9,8 @@ use crate::checks::{CheckResult, Verdict};
 use crate::event::{Action, Event, Outcome};
 use crate::summary::{ClientReport, Overall, Summary, rfc3339_ms};
 
-pub use bearing_report::escape;
 use bearing_report::Html;
+pub use bearing_report::escape;
 
 const STYLE: &str = "<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}

@@ -251,7 +251,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 writeln!(out, "reports: {}", d.join("report.html").display())?;
             }
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
-                writeln!(out, "{}", evidence::bundle_line(b, m, a.evidence.sign_key.is_some()))?;
+                writeln!(
+                    out,
+                    "{}",
+                    evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
+                )?;
             }
         }
     }

@@ -164,7 +164,10 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // The report folder, bundle and key are checked before any request too (issue 21).
     let report_dir = (!a.no_report).then(|| {
         a.report_dir.clone().unwrap_or_else(|| {
-            report::default_dir(std::path::Path::new("reports"), std::time::SystemTime::now())
+            report::default_dir(
+                std::path::Path::new("reports"),
+                std::time::SystemTime::now(),
+            )
         })
     });
     let prepared = evidence::prepare(report_dir.as_deref(), &a.evidence)?;
@@ -241,7 +244,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 writeln!(out, "reports: {}", d.join("report.html").display())?;
             }
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
-                writeln!(out, "{}", evidence::bundle_line(b, m, a.evidence.sign_key.is_some()))?;
+                writeln!(
+                    out,
+                    "{}",
+                    evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
+                )?;
             }
         }
     }
@@ -256,7 +263,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         .filter(|c| summary.expected_failure(&c.id).is_none())
         .collect();
     Ok(
-        if stale || unexpected.iter().any(|c| c.outcome == bearing_conform::Outcome::Fail) {
+        if stale
+            || unexpected
+                .iter()
+                .any(|c| c.outcome == bearing_conform::Outcome::Fail)
+        {
             Exit::Failed
         } else if unexpected
             .iter()

@@ -57,8 +57,7 @@ impl SignWith {
     /// # Errors
     /// Unreadable key, unknown or unfitting algorithm (exit 2).
     pub fn load(key: &Path, alg: Option<&str>) -> anyhow::Result<Self> {
-        let k = SigningKey::from_file(key)
-            .map_err(|e| BadInput(format!("--sign-key: {e}")))?;
+        let k = SigningKey::from_file(key).map_err(|e| BadInput(format!("--sign-key: {e}")))?;
         let alg = match alg {
             Some(a) => a
                 .parse::<Algorithm>()
@@ -105,7 +104,9 @@ pub fn prepare(dir: Option<&Path>, a: &EvidenceArgs) -> anyhow::Result<Prepared>
     };
     if let Some(b) = &a.bundle {
         if dir.is_none() {
-            return Err(BadInput("--bundle needs a report folder (drop --no-report)".into()).into());
+            return Err(
+                BadInput("--bundle needs a report folder (drop --no-report)".into()).into(),
+            );
         }
         bearing_report::dir::check_new_file(b, "--bundle").map_err(report_error)?;
     }
@@ -156,8 +157,7 @@ pub fn expect_list<'a>(
     known: impl IntoIterator<Item = &'a str> + Clone,
 ) -> anyhow::Result<Option<ExpectList>> {
     let Some(f) = file else { return Ok(None) };
-    let l = ExpectList::load(f)
-        .map_err(|e| BadInput(format!("--expect-fail: {e}")))?;
+    let l = ExpectList::load(f).map_err(|e| BadInput(format!("--expect-fail: {e}")))?;
     l.check_known(known)
         .map_err(|e| BadInput(format!("--expect-fail: {e}")))?;
     Ok(Some(l))
@@ -169,6 +169,10 @@ pub fn bundle_line(path: &Path, m: &Manifest, signed: bool) -> String {
         "bundle: {} ({} files, {})",
         path.display(),
         m.files.len(),
-        if signed { "manifest signed" } else { "unsigned" }
+        if signed {
+            "manifest signed"
+        } else {
+            "unsigned"
+        }
     )
 }

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use crate::model::Category;
 use crate::outcome::{CaseResult, Counts, Outcome, RunSummary};
 
-pub use bearing_report::escape;
 use bearing_report::Html;
+pub use bearing_report::escape;
 
 const STYLE: &str = "<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}

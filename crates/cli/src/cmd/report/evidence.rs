@@ -168,7 +168,13 @@ pub fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
 fn print_verification(v: &Verification, a: &VerifyArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let m = &v.manifest;
-    writeln!(out, "bundle {}: {} report by {}", a.file.display(), m.kind.as_str(), m.report_tool.as_deref().unwrap_or(&m.tool))?;
+    writeln!(
+        out,
+        "bundle {}: {} report by {}",
+        a.file.display(),
+        m.kind.as_str(),
+        m.report_tool.as_deref().unwrap_or(&m.tool)
+    )?;
     writeln!(
         out,
         "  target     {} (client {})",
@@ -189,13 +195,25 @@ fn print_verification(v: &Verification, a: &VerifyArgs) -> anyhow::Result<()> {
     )?;
     writeln!(out, "  verdict    {}", m.verdict)?;
     writeln!(out, "  bundled    {} by {}", m.bundled_at, m.tool)?;
-    writeln!(out, "  files      {} of {} hashes checked", v.files_checked, m.files.len())?;
+    writeln!(
+        out,
+        "  files      {} of {} hashes checked",
+        v.files_checked,
+        m.files.len()
+    )?;
     for p in &v.problems {
         writeln!(out, "  FAILED {}: {}", p.file, p.problem)?;
     }
-    let cert = a.cert.as_ref().map(|c| c.display().to_string()).unwrap_or_default();
+    let cert = a
+        .cert
+        .as_ref()
+        .map(|c| c.display().to_string())
+        .unwrap_or_default();
     match &v.signature {
-        Signature::Unsigned => writeln!(out, "  signature  none: the bundle is unsigned (hashes checked only)")?,
+        Signature::Unsigned => writeln!(
+            out,
+            "  signature  none: the bundle is unsigned (hashes checked only)"
+        )?,
         Signature::NotChecked { alg } => writeln!(
             out,
             "  signature  {alg}, not checked: pass --cert with the signer's certificate"
