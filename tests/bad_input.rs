@@ -401,9 +401,27 @@ fn bad_inputs_exit_2_naming_the_culprit_once() {
             let mut stdin = child.stdin.take().expect("stdin");
             let _ = stdin.write_all(c.stdin);
         }
+        // Bad input is refused at once: a row that starts serving instead is killed after
+        // 60 s and reported, never left to hang the suite.
+        let pid = child.id();
+        let (done, stop) = std::sync::mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            let timed_out = stop
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .is_err();
+            if timed_out {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+            timed_out
+        });
         let out = child.wait_with_output().expect("wait");
+        let _ = done.send(());
+        let hung = watchdog.join().unwrap_or(false);
         let err = String::from_utf8_lossy(&out.stderr);
         let mut wrong = Vec::new();
+        if hung {
+            wrong.push("still running after 60 s: killed".to_owned());
+        }
         if out.status.code() != Some(c.code) {
             wrong.push(format!("exit {:?}, want {}", out.status.code(), c.code));
         }
