@@ -43,8 +43,9 @@ impl ReplayStore {
         }
     }
 
-    /// Removes lapsed entries; returns how many were removed. Shrinks the table when it
-    /// has become mostly empty, so a burst does not pin memory.
+    /// Removes lapsed entries; returns how many were removed (net of concurrent inserts, so
+    /// never negative). Shrinks the table when it has become mostly empty, so a burst does not
+    /// pin memory.
     pub fn sweep(&self, now_ms: i64) -> usize {
         let before = self.seen.len();
         self.seen.retain(|_, until| *until > now_ms);
@@ -52,7 +53,7 @@ impl ReplayStore {
         if after.saturating_mul(4) < self.seen.capacity() && self.seen.capacity() > 1024 {
             self.seen.shrink_to_fit();
         }
-        before - after
+        before.saturating_sub(after)
     }
 
     /// Forgets everything.
