@@ -2,8 +2,8 @@
 //! gateways (conformant under each built-in profile, and deliberately broken), the reporters
 //! on real run output, and the JSON Schema of `summary.json`. One test binary (ripgrep style).
 
-mod profile_matrix;
 mod detect;
+mod profile_matrix;
 mod reports;
 mod runner_behaviour;
 mod sandbox_runs;
