@@ -113,6 +113,18 @@ fn failed_ids(summary: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The id of the first case of a run's summary with this outcome.
+fn first_summary_case(run: &Path, outcome: &str) -> String {
+    json(&run.join("summary.json"))["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["outcome"] == outcome)
+        .and_then(|c| c["id"].as_str())
+        .expect("a case with that outcome")
+        .to_owned()
+}
+
 /// A tar entry: name and bytes.
 type Entry = (String, Vec<u8>);
 
@@ -265,16 +277,21 @@ fn expect_fail_rerun_and_diff() {
     );
 
     // Listed but passing: stale, exit 1, says to remove it.
+    let passing = first_summary_case(&first, "pass");
     let stale = dir.path().join("stale.yaml");
-    std::fs::write(
-        &stale,
-        format!("{entries}- id: tr-happy-path\n  reason: old\n"),
-    )
-    .expect("write");
+    std::fs::write(&stale, format!("{entries}- id: {passing}\n  reason: old\n")).expect("write");
     let out = conform_failing(&srv, &key, &["--no-report", "--expect-fail", s(&stale)]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(
-        text(&out.stdout).contains("tr-happy-path: expected failure now passes — remove it from"),
+        text(&out.stdout).contains(&format!(
+            "{passing}: expected failure now passes — remove it from"
+        )),
         "{}",
         text(&out.stdout)
     );
