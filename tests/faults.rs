@@ -296,7 +296,9 @@ async fn manager_survives_gateway_restart() {
     let (gone, took_call) = timed(call()).await;
     let gone = gone.expect("the cached token is still valid");
     let api_err = gone.response.expect_err("nobody listens");
-    assert!(api_err.is_connect(), "{api_err}");
+    // Connection refused, or (when the pooled keep-alive connection's close raced the call)
+    // a send error on it: a transport failure either way, never an HTTP status.
+    assert!(api_err.is_connect() || api_err.is_request(), "{api_err}");
     assert!(took_call < Duration::from_secs(2), "{took_call:?}");
 
     let back_at = Instant::now();

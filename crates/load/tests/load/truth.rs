@@ -93,7 +93,8 @@ async fn capacity_search_finds_the_emulated_knee() {
 // A fixed injected latency of 20 ms is reported as such: the median is at least 20 ms and
 // at most 26 ms above the same sandbox's median without it (the floor: loopback,
 // validation), corrected and uncorrected alike at a rate the users easily carry; p99 stays
-// within the floor's p99 + 30 ms. The issue asked for 20 ms ± 1 ms; on this 2-core machine
+// within the floor's p99 + the 20 ms + 30 ms of scheduling noise (p99 of 200 samples is
+// the second-worst one, and a busy 2-core machine delays single wake-ups by tens of ms). The issue asked for 20 ms ± 1 ms; on this 2-core machine
 // shared by 8 builds (load average 17) the sandbox's own 20 ms sleep took 23.6 ms at the
 // median (tokio's 1 ms timer plus scheduling delay), so the upper bound is the sandbox's,
 // not bearing's: a reading *below* 20 ms would be a measuring error, and is refused.
@@ -130,7 +131,7 @@ async fn fixed_latency_is_reported() {
             f.p50
         );
         assert!(
-            w.p99 <= f.p99 + 30_000,
+            w.p99 <= f.p99 + 20_000 + 30_000,
             "{what}: p99 {} µs vs the floor's {} µs",
             w.p99,
             f.p99
