@@ -41,7 +41,7 @@ pub struct Args {
     pub shard: Option<(u32, u32)>,
     /// Step the arrival rate up until a threshold is missed; report the knee and the steps.
     /// Exits 0 when a knee was found, 1 when even the first step failed.
-    #[arg(long, conflicts_with = "shard")]
+    #[arg(long, conflicts_with_all = ["shard", "start_at"])]
     pub find_capacity: bool,
     /// Worker threads for the users (default: all cores, shared with an embedded sandbox).
     /// On a small machine that also runs the gateway, 1 is fastest.
