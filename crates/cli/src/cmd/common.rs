@@ -106,6 +106,8 @@ impl TargetArgs {
                     assertion: Default::default(),
                     admin_url: None,
                     admin_secret: None,
+                    identities: Vec::new(),
+                    identities_dir: None,
                     origin: None,
                 }
             }

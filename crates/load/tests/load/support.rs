@@ -139,6 +139,8 @@ pub fn target(base: &str, key: PathBuf) -> Target {
         assertion: Default::default(),
         admin_url: Some(format!("{base}/admin").parse().expect("url")),
         admin_secret: Some("s3cret".into()),
+        identities: Vec::new(),
+        identities_dir: None,
         origin: None,
     }
 }
