@@ -33,20 +33,29 @@ pub struct SandboxOptions {
     pub token_lifetime: Option<std::time::Duration>,
 }
 
-/// The client id of fleet partner `i` (0-based) of the embedded sandbox.
-pub fn partner_id(i: usize) -> String {
-    format!("partner-{:05}", i + 1)
+/// The client id of fleet partner `i` (0-based): `{prefix}-00001`, …
+pub fn partner_id(prefix: &str, i: usize) -> String {
+    format!("{prefix}-{:05}", i + 1)
 }
 
-/// Generates `n` ES256 identities (`partner-00001`, …) with self-signed certificates
+/// A generated fleet identity: client id, key, self-signed certificate.
+pub type FleetMember = (String, SigningKey, Certificate);
+
+/// Generates `n` identities (`{prefix}-00001`, …) of `alg` with self-signed certificates
 /// valid for `days`, in parallel on every core.
 ///
 /// # Errors
 /// Key or certificate generation failures.
-pub fn generate_fleet(n: usize, days: u32) -> anyhow::Result<Vec<(String, SigningKey, Certificate)>> {
-    let one = |i: usize| -> anyhow::Result<(String, SigningKey, Certificate)> {
-        let id = partner_id(i);
-        let key = SigningKey::generate(Algorithm::ES256, 0)?;
+pub fn generate_fleet(
+    n: usize,
+    prefix: &str,
+    alg: Algorithm,
+    key_bits: usize,
+    days: u32,
+) -> anyhow::Result<Vec<FleetMember>> {
+    let one = |i: usize| -> anyhow::Result<FleetMember> {
+        let id = partner_id(prefix, i);
+        let key = SigningKey::generate(alg, key_bits)?;
         let cert = Certificate::self_signed(&key, &id, days)?;
         Ok((id, key, cert))
     };
@@ -77,10 +86,7 @@ pub fn generate_fleet(n: usize, days: u32) -> anyhow::Result<Vec<(String, Signin
 ///
 /// # Errors
 /// Write failures.
-pub fn write_fleet(
-    dir: &std::path::Path,
-    fleet: &[(String, SigningKey, Certificate)],
-) -> anyhow::Result<()> {
+pub fn write_fleet(dir: &std::path::Path, fleet: &[FleetMember]) -> anyhow::Result<()> {
     for (id, key, cert) in fleet {
         let d = dir.join(id);
         std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
@@ -117,7 +123,7 @@ pub async fn start_with_fleet(opts: SandboxOptions, partners: usize) -> anyhow::
     let mut identities_dir = None;
     if partners > 1 {
         let started = std::time::Instant::now();
-        let fleet = generate_fleet(partners, 1)?;
+        let fleet = generate_fleet(partners, "partner", Algorithm::ES256, 0, 1)?;
         let fleet_dir = dir.path().join("fleet");
         write_fleet(&fleet_dir, &fleet)?;
         tracing::info!(
