@@ -200,6 +200,10 @@ pub struct Target {
     /// `bearing keygen --fleet N` writes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identities_dir: Option<PathBuf>,
+    /// Fleet identities already in memory (the embedded sandbox's, generated for the run):
+    /// not part of the YAML; used before `identities` and `identities_dir`.
+    #[serde(skip)]
+    pub fleet: Vec<FleetIdentity>,
     /// Where the file was read from (not part of the YAML).
     #[serde(skip)]
     pub origin: Option<PathBuf>,
@@ -218,7 +222,7 @@ pub struct IdentitySpec {
     pub certificate: Option<PathBuf>,
 }
 
-/// A loaded fleet identity.
+/// A loaded fleet identity (equal when the client id and the key object are the same).
 #[derive(Debug, Clone)]
 pub struct FleetIdentity {
     /// The client id.
@@ -484,6 +488,12 @@ impl Target {
             certificate,
             signer: b.build()?,
         })
+    }
+}
+
+impl PartialEq for FleetIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.client_id == other.client_id && Arc::ptr_eq(&self.key, &other.key)
     }
 }
 

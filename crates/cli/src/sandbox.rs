@@ -120,19 +120,26 @@ pub async fn start_with_fleet(opts: SandboxOptions, partners: usize) -> anyhow::
     crate::cmd::keygen::write_private(&key_path, key.to_pkcs8_pem().as_bytes())?;
     std::fs::write(&cert_path, cert.to_pem())?;
     let mut clients = vec![(CLIENT_ID.to_owned(), cert)];
-    let mut identities_dir = None;
+    // The fleet stays in memory: writing and removing 2 files per partner cost more than
+    // generating them on this machine's disk.
+    let mut fleet = Vec::new();
     if partners > 1 {
         let started = std::time::Instant::now();
-        let fleet = generate_fleet(partners, "partner", Algorithm::ES256, 0, 1)?;
-        let fleet_dir = dir.path().join("fleet");
-        write_fleet(&fleet_dir, &fleet)?;
+        for (client_id, key, certificate) in
+            generate_fleet(partners, "partner", Algorithm::ES256, 0, 1)?
+        {
+            clients.push((client_id.clone(), certificate.clone()));
+            fleet.push(bearing_auth::FleetIdentity {
+                client_id,
+                key: Arc::new(key),
+                certificate: Some(certificate),
+            });
+        }
         tracing::info!(
             partners,
             ms = started.elapsed().as_millis() as u64,
-            "sandbox partner fleet generated and registered"
+            "sandbox partner fleet generated"
         );
-        clients.extend(fleet.into_iter().map(|(id, _, c)| (id, c)));
-        identities_dir = Some(fleet_dir);
     }
     let mut config = GatewayConfig::sandbox(clients);
     if let Some(p) = &opts.profile {
@@ -141,7 +148,7 @@ pub async fn start_with_fleet(opts: SandboxOptions, partners: usize) -> anyhow::
     if opts.token_lifetime.is_some() {
         config.token_lifetime = opts.token_lifetime;
     }
-    if identities_dir.is_some() {
+    if !fleet.is_empty() {
         // The fleet's keys are ES256 (RSA generation would dominate a short run): the
         // sandbox's profile accepts ES256 besides its own list.
         let mut p = config
@@ -204,7 +211,8 @@ pub async fn start_with_fleet(opts: SandboxOptions, partners: usize) -> anyhow::
         admin_url: Some(gateway.admin_url.parse()?),
         admin_secret: Some(gateway.admin_secret.clone()),
         identities: Vec::new(),
-        identities_dir,
+        identities_dir: None,
+        fleet,
         origin: None,
     };
     tracing::info!(token_url = %gateway.token_url, "embedded sandbox gateway started");

@@ -225,27 +225,33 @@ impl LoadTarget {
         if count <= 1 {
             return Ok(self.clone());
         }
-        let specs = self.target.fleet_specs()?;
-        if specs.len() < count {
+        // In memory (the embedded sandbox's), else named by the target file.
+        let preloaded = &self.target.fleet;
+        let specs = if preloaded.is_empty() {
+            self.target.fleet_specs()?
+        } else {
+            Vec::new()
+        };
+        let available = preloaded.len().max(specs.len());
+        if available < count {
             return Err(Error::Target(format!(
-                "partners: {count} but the target names {} fleet identities \
+                "partners: {count} but the target names {available} fleet identities \
                  (give identities: or identities_dir: in the target file; \
-                 `bearing keygen --fleet {count} --out DIR` writes such a folder)",
-                specs.len()
+                 `bearing keygen --fleet {count} --out DIR` writes such a folder)"
             )));
         }
         let (i, n) = shard.map_or((0, 1), |(i, n)| (i as usize, n.max(1) as usize));
         let mut partners = Vec::new();
-        for (index, spec) in specs.iter().enumerate().take(count) {
-            if index % n != i {
-                continue;
-            }
-            let id = spec.load()?;
+        for index in (i..count).step_by(n) {
+            let id = match preloaded.get(index) {
+                Some(id) => id.clone(),
+                None => specs[index].load()?,
+            };
             let x5t = if self.target.assertion.x5t {
                 let cert = id.certificate.as_ref().ok_or_else(|| {
                     Error::Target(format!(
                         "identity {:?}: assertion.x5t needs its certificate",
-                        spec.client_id
+                        id.client_id
                     ))
                 })?;
                 Some(cert.x5t_s256())

@@ -108,6 +108,7 @@ impl TargetArgs {
                     admin_secret: None,
                     identities: Vec::new(),
                     identities_dir: None,
+                    fleet: Vec::new(),
                     origin: None,
                 }
             }

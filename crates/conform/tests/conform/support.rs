@@ -71,6 +71,7 @@ pub async fn sandbox_with(gateway_profile: Profile, extra: Vec<(String, Certific
         admin_secret: Some(gateway.admin_secret.clone()),
         identities: Vec::new(),
         identities_dir: None,
+        fleet: Vec::new(),
         origin: None,
     };
     Sandbox {

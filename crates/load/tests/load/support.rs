@@ -141,6 +141,7 @@ pub fn target(base: &str, key: PathBuf) -> Target {
         admin_secret: Some("s3cret".into()),
         identities: Vec::new(),
         identities_dir: None,
+        fleet: Vec::new(),
         origin: None,
     }
 }
