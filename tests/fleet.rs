@@ -99,6 +99,22 @@ fn sandbox_fleet_reaches_every_partner() {
     assert!(ids.iter().all(|i| i.starts_with("partner-")), "{ids:?}");
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("partners: 5"), "{stdout}");
+    // Shard 1 of 2 runs partners 1 and 3 (0-based) of the fleet, not a copy of it.
+    let out = dir.path().join("shard1");
+    let o = run(&[
+        "load",
+        &prof,
+        "--shard",
+        "1/2",
+        "--report-dir",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let ids = assert_partners(&summary(&out), 2);
+    let want: BTreeSet<String> = ["partner-00002", "partner-00004"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(ids, want);
 }
 
 /// A `bearing serve` child process, killed on drop.

@@ -713,4 +713,20 @@ mod tests {
         assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
         assert_eq!(p.hash_hex(), Profile::clone(&p).hash_hex());
     }
+
+    // A shard takes partners i, i+N, …: 7 partners over 3 shards are 3, 2 and 2; a profile
+    // without partners keeps its hash (the field is not serialized when absent).
+    #[test]
+    fn shard_splits_the_fleet() {
+        let p = Profile::from_yaml(
+            "duration: 1s\nusers: 9\npartners: 7\nscenarios: [{name: a, kind: api}]\n",
+            "p",
+        )
+        .expect("valid");
+        let counts: Vec<Option<usize>> = (0..3).map(|i| p.for_shard(i, 3).partners).collect();
+        assert_eq!(counts, [Some(3), Some(2), Some(2)]);
+        let plain = "duration: 1s\nusers: 9\nscenarios: [{name: a, kind: api}]\n";
+        let q = Profile::from_yaml(plain, "p").expect("valid");
+        assert!(!serde_json::to_string(&q).expect("json").contains("partners"));
+    }
 }
