@@ -218,10 +218,12 @@ impl Driver {
         }
         if let (ScenarioKind::Mixed, Some(cps)) = (sh.spec.kind, sh.spec.calls_per_second) {
             let gap = Duration::from_secs_f64(1.0 / cps);
-            // Stagger users across one gap so they do not start in step.
+            // Stagger users across one gap so they do not start in step. A user's schedule
+            // starts when it arrives: under `ramp_users` a late user owes no calls from
+            // before it existed (counting them made the last users' p99 the ramp's length).
             let offset = gap.mul_f64((user as f64 * 0.618_034).fract());
             return Self::PerUser {
-                next: sh.t0() + offset,
+                next: sh.t0().max(Instant::now()) + offset,
                 gap,
             };
         }
