@@ -111,9 +111,7 @@ fn sandbox_fleet_reaches_every_partner() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let ids = assert_partners(&summary(&out), 2);
-    let want: BTreeSet<String> = ["partner-00002", "partner-00004"]
-        .map(str::to_owned)
-        .into();
+    let want: BTreeSet<String> = ["partner-00002", "partner-00004"].map(str::to_owned).into();
     assert_eq!(ids, want);
 }
 

@@ -295,10 +295,7 @@ impl Target {
         let mut out = self.identities.clone();
         if let Some(dir) = &self.identities_dir {
             let entries = std::fs::read_dir(dir).map_err(|e| {
-                Error::Config(format!(
-                    "{origin}: identities_dir {}: {e}",
-                    dir.display()
-                ))
+                Error::Config(format!("{origin}: identities_dir {}: {e}", dir.display()))
             })?;
             let mut found = Vec::new();
             for e in entries.flatten() {

@@ -4,8 +4,8 @@
 //! The report keeps top-k tables (worst by p99, by errors) and spreads, never a row per
 //! partner, so its size does not grow with N.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bearing_auth::token::TokenManager;

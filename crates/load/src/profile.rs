@@ -608,9 +608,10 @@ impl Profile {
         }
         p.pool.capacity = share(p.pool.capacity);
         // The fleet is split, not copied: shard i runs partners i, i+count, …
-        p.partners = p
-            .partners
-            .map(|n| n.saturating_sub(index as usize).div_ceil(count.max(1) as usize));
+        p.partners = p.partners.map(|n| {
+            n.saturating_sub(index as usize)
+                .div_ceil(count.max(1) as usize)
+        });
         p
     }
 
@@ -727,6 +728,10 @@ mod tests {
         assert_eq!(counts, [Some(3), Some(2), Some(2)]);
         let plain = "duration: 1s\nusers: 9\nscenarios: [{name: a, kind: api}]\n";
         let q = Profile::from_yaml(plain, "p").expect("valid");
-        assert!(!serde_json::to_string(&q).expect("json").contains("partners"));
+        assert!(
+            !serde_json::to_string(&q)
+                .expect("json")
+                .contains("partners")
+        );
     }
 }

@@ -108,8 +108,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             writeln!(out, "x5t#S256:    {}", cert.x5t_s256())?;
             writeln!(
                 out,
-                "\nRegister this Base64 DER certificate for client id {}:\n",
-                client_id
+                "\nRegister this Base64 DER certificate for client id {client_id}:\n"
             )?;
             writeln!(out, "{b64}")?;
         }
@@ -127,11 +126,19 @@ fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit>
         .into());
     }
     if a.out.exists() && !a.out.is_dir() {
-        return Err(BadInput(format!("--out {}: is a file; give a folder", a.out.display())).into());
+        return Err(BadInput(format!(
+            "--out {}: is a file; give a folder",
+            a.out.display()
+        ))
+        .into());
     }
     let list = a.out.join("certificates.txt");
     if list.exists() && !a.force {
-        return Err(BadInput(format!("{} exists; use --force to overwrite", list.display())).into());
+        return Err(BadInput(format!(
+            "{} exists; use --force to overwrite",
+            list.display()
+        ))
+        .into());
     }
     // Checked before generating: a bad --key-bits fails once, not N times.
     SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;

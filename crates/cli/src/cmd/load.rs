@@ -185,8 +185,8 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let prepared = crate::cmd::evidence::prepare(Some(&dir), &a.evidence)?;
     let (target, sandbox) = if a.target.is_empty() && profile.partner_count() > 1 {
         // The fleet is generated and registered with the embedded sandbox.
-        let sb = crate::sandbox::start_with_fleet(Default::default(), profile.partner_count())
-            .await?;
+        let sb =
+            crate::sandbox::start_with_fleet(Default::default(), profile.partner_count()).await?;
         (sb.target.clone(), Some(sb))
     } else {
         crate::cmd::common::target_or_sandbox(&a.target).await?
@@ -407,10 +407,18 @@ fn write_partners(
         }
         Ok(())
     };
-    table(out, &format!("worst {} by p99:", p.worst_p99.len()), &p.worst_p99)?;
     table(
         out,
-        &format!("most errors ({} of {}):", p.most_errors.len(), p.with_errors),
+        &format!("worst {} by p99:", p.worst_p99.len()),
+        &p.worst_p99,
+    )?;
+    table(
+        out,
+        &format!(
+            "most errors ({} of {}):",
+            p.most_errors.len(),
+            p.with_errors
+        ),
         &p.most_errors,
     )
 }
