@@ -687,6 +687,44 @@ mod tests {
         assert!(e.contains("bogus"), "{e}");
     }
 
+    // Fleet identities: list paths resolve against the file, the folder's client ids are
+    // sorted after the list's, and a client id named twice is refused.
+    #[test]
+    fn fleet_identities() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for id in ["b", "a"] {
+            std::fs::create_dir_all(dir.path().join("fleet").join(id)).expect("dir");
+            std::fs::write(dir.path().join("fleet").join(id).join("private.pem"), "x")
+                .expect("key");
+        }
+        let p = dir.path().join("t.yaml");
+        let base = "token_url: https://x/\nclient_id: c\nprivate_key: k\nidentities_dir: fleet\n";
+        std::fs::write(
+            &p,
+            format!("{base}identities: [{{ client_id: z, private_key: keys/z.pem }}]\n"),
+        )
+        .expect("write");
+        let specs = Target::from_file(&p)
+            .expect("parse")
+            .fleet_specs()
+            .expect("specs");
+        let ids: Vec<&str> = specs.iter().map(|s| s.client_id.as_str()).collect();
+        assert_eq!(ids, ["z", "a", "b"]);
+        assert_eq!(specs[0].private_key, dir.path().join("keys/z.pem"));
+        assert_eq!(specs[1].certificate, None);
+        std::fs::write(
+            &p,
+            format!("{base}identities: [{{ client_id: a, private_key: k }}]\n"),
+        )
+        .expect("write");
+        let e = Target::from_file(&p)
+            .expect("parse")
+            .fleet_specs()
+            .expect_err("twice")
+            .to_string();
+        assert!(e.contains("\"a\" appears twice"), "{e}");
+    }
+
     // The bundled target files parse, with paths resolved against their folder.
     #[test]
     fn bundled_targets_parse() {
