@@ -36,5 +36,5 @@ pub use key::{KeyKind, SigningKey, pem_encode};
 pub use pool::{AssertionPool, PoolConfig, PoolStats};
 pub use profile::Profile;
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
-pub use target::{ApiSpec, Identity, Target, TargetOverrides};
+pub use target::{ApiSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides};
 pub use token::{TokenClient, TokenClientOptions, TokenError, TokenManager, TokenResponse};

@@ -192,9 +192,45 @@ pub struct Target {
     /// The secret guarding the admin API.
     #[serde(default)]
     pub admin_secret: Option<String>,
+    /// A partner fleet (`bearing load` with `partners: N`): more identities, each its own
+    /// client id, key and certificate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentitySpec>,
+    /// A partner fleet as a folder of `<client_id>/{private.pem,cert.pem}` (what
+    /// `bearing keygen --fleet N` writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identities_dir: Option<PathBuf>,
+    /// Fleet identities already in memory (the embedded sandbox's, generated for the run):
+    /// not part of the YAML; used before `identities` and `identities_dir`.
+    #[serde(skip)]
+    pub fleet: Vec<FleetIdentity>,
     /// Where the file was read from (not part of the YAML).
     #[serde(skip)]
     pub origin: Option<PathBuf>,
+}
+
+/// One identity of a partner fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    /// Its client id (the assertion's `iss`).
+    pub client_id: String,
+    /// Its private key file (PEM or DER).
+    pub private_key: PathBuf,
+    /// Its registered certificate, checked against the key.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+}
+
+/// A loaded fleet identity (equal when the client id and the key object are the same).
+#[derive(Debug, Clone)]
+pub struct FleetIdentity {
+    /// The client id.
+    pub client_id: String,
+    /// The private key.
+    pub key: Arc<SigningKey>,
+    /// The certificate, when one is named.
+    pub certificate: Option<Certificate>,
 }
 
 impl Target {
@@ -234,6 +270,78 @@ impl Target {
                 fix(p);
             }
         }
+        for id in &mut self.identities {
+            fix(&mut id.private_key);
+            if let Some(c) = &mut id.certificate {
+                fix(c);
+            }
+        }
+        if let Some(d) = &mut self.identities_dir {
+            fix(d);
+        }
+    }
+
+    /// The fleet identities the target names (`identities:` then `identities_dir:`, the
+    /// folder's sorted by client id), not yet loaded. Empty when it names none.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the field or file: an unreadable folder, a client folder
+    /// without `private.pem`, a client id named twice.
+    pub fn fleet_specs(&self) -> Result<Vec<IdentitySpec>> {
+        let origin = self
+            .origin
+            .as_ref()
+            .map_or_else(|| "target".to_owned(), |p| p.display().to_string());
+        let mut out = self.identities.clone();
+        if let Some(dir) = &self.identities_dir {
+            let entries = std::fs::read_dir(dir).map_err(|e| {
+                Error::Config(format!("{origin}: identities_dir {}: {e}", dir.display()))
+            })?;
+            let mut found = Vec::new();
+            for e in entries.flatten() {
+                let path = e.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                let client_id = e.file_name().to_string_lossy().into_owned();
+                let private_key = path.join("private.pem");
+                if !private_key.is_file() {
+                    return Err(Error::Config(format!(
+                        "{origin}: identities_dir: {} is missing",
+                        private_key.display()
+                    )));
+                }
+                let cert = path.join("cert.pem");
+                found.push(IdentitySpec {
+                    client_id,
+                    private_key,
+                    certificate: cert.is_file().then_some(cert),
+                });
+            }
+            found.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+            if found.is_empty() {
+                return Err(Error::Config(format!(
+                    "{origin}: identities_dir {}: no <client_id>/private.pem folders",
+                    dir.display()
+                )));
+            }
+            out.extend(found);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, id) in out.iter().enumerate() {
+            if id.client_id.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "{origin}: identities[{i}].client_id is empty"
+                )));
+            }
+            if !seen.insert(id.client_id.as_str()) {
+                return Err(Error::Config(format!(
+                    "{origin}: identities: client id {:?} appears twice",
+                    id.client_id
+                )));
+            }
+        }
+        Ok(out)
     }
 
     /// Checks the values that YAML types cannot.
@@ -376,6 +484,35 @@ impl Target {
             key,
             certificate,
             signer: b.build()?,
+        })
+    }
+}
+
+impl PartialEq for FleetIdentity {
+    fn eq(&self, other: &Self) -> bool {
+        self.client_id == other.client_id && Arc::ptr_eq(&self.key, &other.key)
+    }
+}
+
+impl IdentitySpec {
+    /// Loads the key and certificate (checked to match).
+    ///
+    /// # Errors
+    /// Key or certificate errors naming the files; [`Error::KeyMismatch`].
+    pub fn load(&self) -> Result<FleetIdentity> {
+        let key = Arc::new(load_key(&self.private_key)?);
+        let certificate = match &self.certificate {
+            Some(p) => {
+                let cert = Certificate::from_file(p)?;
+                cert.check_matches(&key)?;
+                Some(cert)
+            }
+            None => None,
+        };
+        Ok(FleetIdentity {
+            client_id: self.client_id.clone(),
+            key,
+            certificate,
         })
     }
 }
@@ -548,6 +685,44 @@ mod tests {
             .to_string();
         assert!(e.contains("t.yaml:4:"), "{e}");
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    // Fleet identities: list paths resolve against the file, the folder's client ids are
+    // sorted after the list's, and a client id named twice is refused.
+    #[test]
+    fn fleet_identities() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for id in ["b", "a"] {
+            std::fs::create_dir_all(dir.path().join("fleet").join(id)).expect("dir");
+            std::fs::write(dir.path().join("fleet").join(id).join("private.pem"), "x")
+                .expect("key");
+        }
+        let p = dir.path().join("t.yaml");
+        let base = "token_url: https://x/\nclient_id: c\nprivate_key: k\nidentities_dir: fleet\n";
+        std::fs::write(
+            &p,
+            format!("{base}identities: [{{ client_id: z, private_key: keys/z.pem }}]\n"),
+        )
+        .expect("write");
+        let specs = Target::from_file(&p)
+            .expect("parse")
+            .fleet_specs()
+            .expect("specs");
+        let ids: Vec<&str> = specs.iter().map(|s| s.client_id.as_str()).collect();
+        assert_eq!(ids, ["z", "a", "b"]);
+        assert_eq!(specs[0].private_key, dir.path().join("keys/z.pem"));
+        assert_eq!(specs[1].certificate, None);
+        std::fs::write(
+            &p,
+            format!("{base}identities: [{{ client_id: a, private_key: k }}]\n"),
+        )
+        .expect("write");
+        let e = Target::from_file(&p)
+            .expect("parse")
+            .fleet_specs()
+            .expect_err("twice")
+            .to_string();
+        assert!(e.contains("\"a\" appears twice"), "{e}");
     }
 
     // The bundled target files parse, with paths resolved against their folder.

@@ -19,6 +19,7 @@
 pub mod barrier;
 pub mod capacity;
 pub mod error;
+pub mod fleet;
 pub mod live;
 pub mod merge;
 pub mod pacer;

@@ -277,6 +277,12 @@ pub struct Profile {
     /// Concurrent users (goose users). With a rate, the most requests in flight. Defaults to 16.
     #[serde(default = "default_users")]
     pub users: usize,
+    /// Partner fleet: this many distinct identities (client id, key, certificate, `jti`
+    /// space, token manager); users are assigned to partners round-robin. Defaults to 1 (the
+    /// target's own identity). Against the embedded sandbox they are generated and
+    /// registered; a target file names them (`identities:` or `identities_dir:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partners: Option<usize>,
     /// Start the users evenly over this time (closed model ramp). Defaults to all at once.
     #[serde(default, with = "opt_duration")]
     pub ramp_users: Option<Duration>,
@@ -315,6 +321,10 @@ pub struct Profile {
 /// The most users one `bearing load` process accepts: each is a task with its own connection
 /// and buffers, and users are allocated up front (10⁹ users asked for 112 GB).
 pub const MAX_USERS: usize = 100_000;
+
+/// The most partners one profile may ask for (the per-partner report keeps top-k tables, so
+/// its size stays bounded; each partner keeps one small latency histogram in memory).
+pub const MAX_PARTNERS: usize = 10_000;
 
 fn default_users() -> usize {
     16
@@ -434,6 +444,20 @@ impl Profile {
                 self.users,
                 self.scenarios.len()
             ));
+        }
+        if let Some(n) = self.partners {
+            if n == 0 || n > MAX_PARTNERS {
+                return Err(format!(
+                    "partners: {n} must be at least 1 and at most {MAX_PARTNERS}"
+                ));
+            }
+            if self.users < n {
+                return Err(format!(
+                    "partners: {n} partners need at least as many users (users: {}); \
+                     each user runs as one partner",
+                    self.users
+                ));
+            }
         }
         if self.rate.is_some() && !self.stages.is_empty() {
             return Err("rate: give either rate or stages, not both".into());
@@ -583,8 +607,17 @@ impl Profile {
             c.max = Rate(c.max.0 / n);
         }
         p.pool.capacity = share(p.pool.capacity);
-        let _ = index;
+        // The fleet is split, not copied: shard i runs partners i, i+count, …
+        p.partners = p.partners.map(|n| {
+            n.saturating_sub(index as usize)
+                .div_ceil(count.max(1) as usize)
+        });
         p
+    }
+
+    /// The number of partner identities the run uses (1 without `partners:`).
+    pub fn partner_count(&self) -> usize {
+        self.partners.unwrap_or(1).max(1)
     }
 
     /// A stable 64-bit hash (FNV-1a of the canonical JSON), so shards can check they ran
@@ -680,5 +713,25 @@ mod tests {
         let s = p.for_shard(1, 3);
         assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
         assert_eq!(p.hash_hex(), Profile::clone(&p).hash_hex());
+    }
+
+    // A shard takes partners i, i+N, …: 7 partners over 3 shards are 3, 2 and 2; a profile
+    // without partners keeps its hash (the field is not serialized when absent).
+    #[test]
+    fn shard_splits_the_fleet() {
+        let p = Profile::from_yaml(
+            "duration: 1s\nusers: 9\npartners: 7\nscenarios: [{name: a, kind: api}]\n",
+            "p",
+        )
+        .expect("valid");
+        let counts: Vec<Option<usize>> = (0..3).map(|i| p.for_shard(i, 3).partners).collect();
+        assert_eq!(counts, [Some(3), Some(2), Some(2)]);
+        let plain = "duration: 1s\nusers: 9\nscenarios: [{name: a, kind: api}]\n";
+        let q = Profile::from_yaml(plain, "p").expect("valid");
+        assert!(
+            !serde_json::to_string(&q)
+                .expect("json")
+                .contains("partners")
+        );
     }
 }

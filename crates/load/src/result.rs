@@ -128,6 +128,8 @@ pub struct RunResult {
     pub thresholds: Vec<ThresholdResult>,
     /// Time goose took around the measured window (launching and stopping users), ms.
     pub goose_overhead_ms: f64,
+    /// Per-partner figures of a fleet run (`partners: N`, N > 1).
+    pub partners: Option<crate::fleet::PartnerReport>,
 }
 
 impl RunResult {

@@ -42,6 +42,17 @@ impl std::fmt::Debug for Admin {
     }
 }
 
+/// One partner identity of a fleet: its client id and key (the signer is built per user).
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Its position in the whole fleet (shards keep the fleet's numbering).
+    pub index: usize,
+    /// Its client id (the assertion's `iss`).
+    pub client_id: String,
+    key: Arc<SigningKey>,
+    x5t: Option<String>,
+}
+
 /// A gateway and a partner identity, ready for load.
 #[derive(Debug, Clone)]
 pub struct LoadTarget {
@@ -53,9 +64,9 @@ pub struct LoadTarget {
     pub admin: Option<Admin>,
     /// `scope` form parameter for token requests.
     pub scope: Option<String>,
-    key: Arc<SigningKey>,
+    /// The identities users run as (one unless the profile asks for `partners: N`).
+    partners: Vec<Partner>,
     target: Target,
-    x5t: Option<String>,
     jti_prefix: String,
     /// CA bundle / mTLS identity from the target's `tls` block; `None` when the defaults
     /// (system roots, no client certificate) apply.
@@ -133,9 +144,13 @@ impl LoadTarget {
             apis,
             admin,
             scope: target.assertion.scope.clone(),
-            key: identity.key,
+            partners: vec![Partner {
+                index: 0,
+                client_id: target.client_id.clone(),
+                key: identity.key,
+                x5t,
+            }],
             target: target.clone(),
-            x5t,
             jti_prefix: jti_prefix.to_owned(),
             tls,
             http1_tls,
@@ -194,24 +209,105 @@ impl LoadTarget {
         s
     }
 
-    /// A signer with the target's assertion options. With `own_key`, it parses its own
+    /// The identities users run as.
+    pub fn partners(&self) -> &[Partner] {
+        &self.partners
+    }
+
+    /// This target with a fleet of `count` partners (the first `count` identities the
+    /// target file names), of which shard `i` of `n` keeps partners i, i+n, … With
+    /// `count` 1 the target's own identity is kept.
+    ///
+    /// # Errors
+    /// [`Error::Target`] naming `partners` when the target names too few identities or a
+    /// shard would get none; key/certificate errors naming the file.
+    pub fn with_partners(&self, count: usize, shard: Option<(u32, u32)>) -> Result<Self> {
+        if count <= 1 {
+            return Ok(self.clone());
+        }
+        // In memory (the embedded sandbox's), else named by the target file.
+        let preloaded = &self.target.fleet;
+        let specs = if preloaded.is_empty() {
+            self.target.fleet_specs()?
+        } else {
+            Vec::new()
+        };
+        let available = preloaded.len().max(specs.len());
+        if available < count {
+            return Err(Error::Target(format!(
+                "partners: {count} but the target names {available} fleet identities \
+                 (give identities: or identities_dir: in the target file; \
+                 `bearing keygen --fleet {count} --out DIR` writes such a folder)"
+            )));
+        }
+        let (i, n) = shard.map_or((0, 1), |(i, n)| (i as usize, n.max(1) as usize));
+        let mut partners = Vec::new();
+        for index in (i..count).step_by(n) {
+            let id = match preloaded.get(index) {
+                Some(id) => id.clone(),
+                None => specs[index].load()?,
+            };
+            let x5t = if self.target.assertion.x5t {
+                let cert = id.certificate.as_ref().ok_or_else(|| {
+                    Error::Target(format!(
+                        "identity {:?}: assertion.x5t needs its certificate",
+                        id.client_id
+                    ))
+                })?;
+                Some(cert.x5t_s256())
+            } else {
+                None
+            };
+            partners.push(Partner {
+                index,
+                client_id: id.client_id,
+                key: id.key,
+                x5t,
+            });
+        }
+        if partners.is_empty() {
+            return Err(Error::Target(format!(
+                "partners: {count} leaves shard {i}/{n} no partner (fewer partners than shards)"
+            )));
+        }
+        let mut t = self.clone();
+        t.partners = partners;
+        Ok(t)
+    }
+
+    /// A signer of the first partner (see [`Self::signer_for`]).
+    ///
+    /// # Errors
+    /// Key or claim errors.
+    pub fn signer(&self, own_key: bool) -> bearing_auth::Result<AssertionSigner> {
+        self.signer_for(0, own_key)
+    }
+
+    /// A signer with the target's assertion options for partner `slot` (modulo the
+    /// fleet), each partner with its own `jti` space. With `own_key`, it parses its own
     /// copy of the key, so signers on different threads share no lock (aws-lc guards an
     /// RSA key's blinding state with a mutex).
     ///
     /// # Errors
     /// Key or claim errors.
-    pub fn signer(&self, own_key: bool) -> bearing_auth::Result<AssertionSigner> {
+    pub fn signer_for(&self, slot: usize, own_key: bool) -> bearing_auth::Result<AssertionSigner> {
+        let p = &self.partners[slot % self.partners.len()];
         let key = if own_key {
             Arc::new(SigningKey::from_pkcs8(
-                self.key.pkcs8_der().expose(),
-                self.key.origin(),
+                p.key.pkcs8_der().expose(),
+                p.key.origin(),
             )?)
         } else {
-            Arc::clone(&self.key)
+            Arc::clone(&p.key)
         };
         let a = &self.target.assertion;
-        let jti: Arc<dyn JtiSource> = Arc::new(RandomJti::with_prefix(self.jti_prefix.clone()));
-        let mut b = AssertionSigner::builder(key, self.target.client_id.clone())
+        let prefix = if self.partners.len() > 1 {
+            format!("{}p{}-", self.jti_prefix, p.index)
+        } else {
+            self.jti_prefix.clone()
+        };
+        let jti: Arc<dyn JtiSource> = Arc::new(RandomJti::with_prefix(prefix));
+        let mut b = AssertionSigner::builder(key, p.client_id.clone())
             .audience(self.target.effective_audience())
             .ttl(a.ttl)
             .jti_source(jti);
@@ -227,7 +323,7 @@ impl LoadTarget {
         if let Some(s) = &a.scope {
             b = b.scope(s.clone());
         }
-        if let Some(t) = &self.x5t {
+        if let Some(t) = &p.x5t {
             b = b.x5t_s256(t.clone());
         }
         for (k, v) in &a.claims {

@@ -106,6 +106,9 @@ impl TargetArgs {
                     assertion: Default::default(),
                     admin_url: None,
                     admin_secret: None,
+                    identities: Vec::new(),
+                    identities_dir: None,
+                    fleet: Vec::new(),
                     origin: None,
                 }
             }

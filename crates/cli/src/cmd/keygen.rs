@@ -15,12 +15,22 @@ use crate::output::{Format, Global};
 #[command(
     after_help = "Examples:\n  bearing keygen --client-id SampleConfId --out keys/\n  \
     # writes keys/private.pem (0600) and keys/cert.pem, prints the certificate to register\n  \
-    bearing keygen --client-id SampleConfId --out keys/ --alg ES256"
+    bearing keygen --client-id SampleConfId --out keys/ --alg ES256\n  \
+    bearing keygen --fleet 200 --alg ES256 --out fleet/\n  \
+    # writes fleet/partner-00001/{private.pem,cert.pem} … and fleet/certificates.txt\n  \
+    # (client_id<TAB>Base64 DER per line, for a portal import); name it in a target with\n  \
+    # identities_dir: fleet/"
 )]
 pub struct Args {
-    /// The client id, used as the certificate's common name.
-    #[arg(long)]
-    pub client_id: String,
+    /// The client id, used as the certificate's common name. With `--fleet`, the prefix of
+    /// the partners' ids (default `partner`: partner-00001, …).
+    #[arg(long, required_unless_present = "fleet")]
+    pub client_id: Option<String>,
+    /// Write a partner fleet of N identities instead: `OUT/<client_id>/{private.pem,cert.pem}`
+    /// and `OUT/certificates.txt` (`client_id<TAB>Base64 DER` lines), for a target's
+    /// `identities_dir`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub fleet: Option<u32>,
     /// The folder to write `private.pem` and `cert.pem` into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
@@ -47,11 +57,15 @@ const MAX_DAYS: i64 = 36_500;
 /// Bad flags, existing files without `--force`, or write failures.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let alg: Algorithm = a.alg.parse().map_err(|e| BadInput(format!("--alg: {e}")))?;
-    if a.client_id.trim().is_empty() {
+    if let Some(n) = a.fleet {
+        return fleet(&a, alg, n as usize, g);
+    }
+    let client_id = a.client_id.clone().unwrap_or_default();
+    if client_id.trim().is_empty() {
         return Err(BadInput("--client-id is empty".into()).into());
     }
     let key = SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
-    let cert = Certificate::self_signed(&key, &a.client_id, a.days)?;
+    let cert = Certificate::self_signed(&key, &client_id, a.days)?;
     if a.out.exists() && !a.out.is_dir() {
         return Err(BadInput(format!(
             "--out {}: is a file; give a folder to write private.pem and cert.pem into",
@@ -75,7 +89,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let b64 = cert.to_base64_der();
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
-            "client_id": a.client_id,
+            "client_id": client_id,
             "alg": alg.as_str(),
             "private_key": key_path,
             "certificate": cert_path,
@@ -94,10 +108,76 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             writeln!(out, "x5t#S256:    {}", cert.x5t_s256())?;
             writeln!(
                 out,
-                "\nRegister this Base64 DER certificate for client id {}:\n",
-                a.client_id
+                "\nRegister this Base64 DER certificate for client id {client_id}:\n"
             )?;
             writeln!(out, "{b64}")?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `--fleet N`: N identities under `--out`, and the certificates file.
+fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit> {
+    let prefix = a.client_id.as_deref().unwrap_or("partner");
+    if prefix.trim().is_empty() || prefix.contains(['/', '\\']) {
+        return Err(BadInput(format!(
+            "--client-id {prefix:?}: a fleet prefix must be non-empty, without slashes"
+        ))
+        .into());
+    }
+    if a.out.exists() && !a.out.is_dir() {
+        return Err(BadInput(format!(
+            "--out {}: is a file; give a folder",
+            a.out.display()
+        ))
+        .into());
+    }
+    let list = a.out.join("certificates.txt");
+    if list.exists() && !a.force {
+        return Err(BadInput(format!(
+            "{} exists; use --force to overwrite",
+            list.display()
+        ))
+        .into());
+    }
+    // Checked before generating: a bad --key-bits fails once, not N times.
+    SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let members = crate::sandbox::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
+    let generated = started.elapsed();
+    crate::sandbox::write_fleet(&a.out, &members)?;
+    let mut lines = String::new();
+    for (id, _, cert) in &members {
+        lines.push_str(&format!("{id}\t{}\n", cert.to_base64_der()));
+    }
+    std::fs::write(&list, lines).with_context(|| format!("writing {}", list.display()))?;
+    match g.output {
+        Format::Json => crate::output::print_json(&serde_json::json!({
+            "fleet": n,
+            "alg": alg.as_str(),
+            "dir": a.out,
+            "certificates": list,
+            "first": members.first().map(|m| &m.0),
+            "last": members.last().map(|m| &m.0),
+            "generate_ms": generated.as_secs_f64() * 1e3,
+        }))?,
+        Format::Text => {
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{n} {} identities ({} … {}) in {} (generated in {:.0} ms)",
+                alg.as_str(),
+                members.first().map_or("", |m| m.0.as_str()),
+                members.last().map_or("", |m| m.0.as_str()),
+                a.out.display(),
+                generated.as_secs_f64() * 1e3
+            )?;
+            writeln!(
+                out,
+                "portal import (client_id<TAB>Base64 DER): {}\nin a target file: identities_dir: {}",
+                list.display(),
+                a.out.display()
+            )?;
         }
     }
     Ok(Exit::Ok)

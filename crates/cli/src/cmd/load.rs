@@ -183,7 +183,14 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     };
     let prepared = crate::cmd::evidence::prepare(Some(&dir), &a.evidence)?;
-    let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
+    let (target, sandbox) = if a.target.is_empty() && profile.partner_count() > 1 {
+        // The fleet is generated and registered with the embedded sandbox.
+        let sb =
+            crate::sandbox::start_with_fleet(Default::default(), profile.partner_count()).await?;
+        (sb.target.clone(), Some(sb))
+    } else {
+        crate::cmd::common::target_or_sandbox(&a.target).await?
+    };
     let load_target = LoadTarget::from_target(&target, &bearing_load::run::jti_prefix(a.shard))
         .map_err(bad_profile)
         .context("preparing the target")?;
@@ -350,8 +357,70 @@ fn print_text(s: &report::Summary, dir: &std::path::Path) -> anyhow::Result<()> 
             )?;
         }
     }
+    if let Some(p) = &s.partners {
+        write_partners(&mut out, p)?;
+    }
     write_verdict(&mut out, s, "report", dir)?;
     Ok(())
+}
+
+/// The per-partner lines of a fleet run: spreads, then the top-k tables.
+fn write_partners(
+    out: &mut impl std::io::Write,
+    p: &bearing_load::fleet::PartnerReport,
+) -> std::io::Result<()> {
+    use bearing_load::threshold::fmt_us;
+    writeln!(
+        out,
+        "  partners: {} · requests/partner {}–{} (mean {:.1}) · token requests/partner {}–{} (mean {:.1}) · refreshes/partner {}–{} · {} without a token request · {} with errors",
+        p.partners,
+        p.requests.min,
+        p.requests.max,
+        p.requests.mean,
+        p.token_requests.min,
+        p.token_requests.max,
+        p.token_requests.mean,
+        p.refreshes.min,
+        p.refreshes.max,
+        p.without_token,
+        p.with_errors
+    )?;
+    let table = |out: &mut dyn std::io::Write,
+                 title: &str,
+                 rows: &[bearing_load::fleet::PartnerRow]|
+     -> std::io::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "    {title}")?;
+        for r in rows {
+            writeln!(
+                out,
+                "      {:<24} p99 {:>8}  requests {:>7}  errors {:>5}  tokens {:>4}  refreshes {:>3}",
+                r.client_id,
+                fmt_us(r.p99_us as f64),
+                r.requests,
+                r.errors,
+                r.token_requests,
+                r.refreshes
+            )?;
+        }
+        Ok(())
+    };
+    table(
+        out,
+        &format!("worst {} by p99:", p.worst_p99.len()),
+        &p.worst_p99,
+    )?;
+    table(
+        out,
+        &format!(
+            "most errors ({} of {}):",
+            p.most_errors.len(),
+            p.with_errors
+        ),
+        &p.most_errors,
+    )
 }
 
 /// The threshold lines and the verdict with the report's path: shared by `bearing load` and

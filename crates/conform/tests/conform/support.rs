@@ -69,6 +69,9 @@ pub async fn sandbox_with(gateway_profile: Profile, extra: Vec<(String, Certific
         assertion: Default::default(),
         admin_url: Some(gateway.admin_url.parse().expect("url")),
         admin_secret: Some(gateway.admin_secret.clone()),
+        identities: Vec::new(),
+        identities_dir: None,
+        fleet: Vec::new(),
         origin: None,
     };
     Sandbox {

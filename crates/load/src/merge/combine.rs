@@ -303,6 +303,7 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
         description: summary.profile.description.clone(),
         duration: Some(secs(summary.planned_duration_s)),
         users: scenarios.iter().map(|s| s.users).sum::<usize>().max(1),
+        partners: None,
         ramp_users: None,
         rate: open.then(|| Rate(scenarios.iter().filter_map(|s| s.target_rate).sum())),
         start_rate: None,
@@ -336,6 +337,8 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
             .iter()
             .map(|s| s.summary.goose_overhead_ms)
             .fold(0.0, f64::max),
+        // Per-partner tables are per shard (each shard's report has its own).
+        partners: None,
     };
     evaluate_thresholds(&mut result);
     let overlap = super::overlap::judge(shards, &mut result, judge);

@@ -202,6 +202,9 @@ pub struct Summary {
     pub interval_log: String,
     /// Capacity search, when `--find-capacity` ran.
     pub capacity: Option<CapacityReport>,
+    /// Per-partner figures of a fleet run (`partners: N`): top-k tables and spreads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partners: Option<crate::fleet::PartnerReport>,
 }
 
 /// File stem of a phase's `.hgrm` files.
@@ -325,6 +328,7 @@ impl Summary {
             goose_overhead_ms: r.goose_overhead_ms,
             interval_log: super::INTERVAL_LOG.into(),
             capacity,
+            partners: r.partners.clone(),
         }
     }
 }

@@ -93,6 +93,10 @@ pub fn jti_prefix(shard: Option<(u32, u32)>) -> String {
 /// refuses its configuration; signing/pool errors. Failed *requests* are results, not errors.
 pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> Result<RunResult> {
     let profile_hash = profile.hash_hex();
+    // The fleet is the whole profile's; a shard keeps partners i, i+N, …
+    let fleet_target = target.with_partners(profile.partner_count(), opts.shard)?;
+    let target = &fleet_target;
+    let fleet = Arc::new(crate::fleet::Fleet::new(target.partners()));
     let profile = match opts.shard {
         Some((i, n)) => profile.for_shard(i, n),
         None => profile.clone(),
@@ -146,10 +150,12 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
     } else {
         0.0
     };
-    let pooled = profile
-        .scenarios
-        .iter()
-        .any(|s| s.kind == ScenarioKind::Token && s.pool != Some(false));
+    // The pool signs as one identity: a fleet's token users sign inline as their partner.
+    let pooled = !fleet.is_fleet()
+        && profile
+            .scenarios
+            .iter()
+            .any(|s| s.kind == ScenarioKind::Token && s.pool != Some(false));
     let (pool, prefilled) = if pooled {
         let planned = base_schedule
             .as_ref()
@@ -197,6 +203,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
             max_requests,
             started: AtomicU64::new(0),
             users: Default::default(),
+            fleet: Arc::clone(&fleet),
             pool: if s.kind == ScenarioKind::Token && s.pool != Some(false) {
                 pool.clone()
             } else {
@@ -374,6 +381,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         scenarios,
         thresholds: Vec::new(),
         goose_overhead_ms,
+        partners: fleet.report(),
     };
     result.thresholds = profile
         .thresholds

@@ -32,13 +32,14 @@ struct Attempt {
 
 pub(super) async fn run(
     sh: &ScenarioShared,
+    partner: usize,
     client: &reqwest::Client,
     driver: &mut Driver,
     rec: &mut Recorder,
     deadline: Instant,
 ) {
     let Some(api) = sh.api.clone() else { return };
-    let signer = match sh.target.signer(true) {
+    let signer = match sh.target.signer_for(partner, true) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot build a signer");
@@ -66,6 +67,7 @@ pub(super) async fn run(
     if let Ok(mut m) = sh.managers.lock() {
         m.push(manager.clone());
     }
+    sh.fleet.add_manager(partner, manager.clone());
     // Taken out for an attempt and put back (attempts of one user never overlap), so no
     // lock is held across an await.
     let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
@@ -137,7 +139,9 @@ pub(super) async fn run(
                 done: Instant::now(),
                 result: Err("cancelled".into()),
             });
+            let done = Instant::now();
             record_attempts(sh, rec, intended, taken, &mut recovered);
+            sh.fleet.record(partner, intended, done, false);
             continue;
         };
         if let Err(e) = call {
@@ -159,9 +163,16 @@ pub(super) async fn run(
                     status: None,
                 },
             );
+            sh.fleet.record(partner, intended, now, false);
             continue;
         }
+        let last = taken
+            .last()
+            .map(|a| (a.done, matches!(a.result, Ok(200..=299))));
         record_attempts(sh, rec, intended, taken, &mut recovered);
+        if let Some((done, ok)) = last {
+            sh.fleet.record(partner, intended, done, ok);
+        }
     }
 }
 

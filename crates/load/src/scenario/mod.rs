@@ -156,6 +156,8 @@ pub(crate) struct ScenarioShared {
     pub(crate) started: AtomicU64,
     pub(crate) users: AtomicUsize,
     pub(crate) pool: Option<Arc<AssertionPool>>,
+    /// The run's partner fleet (shared by every scenario).
+    pub(crate) fleet: Arc<crate::fleet::Fleet>,
     /// Assertions consumed by token requests (pool or inline).
     pub(crate) assertions_used: AtomicU64,
     pub(crate) managers: Mutex<Vec<TokenManager>>,
@@ -216,10 +218,12 @@ impl Driver {
         }
         if let (ScenarioKind::Mixed, Some(cps)) = (sh.spec.kind, sh.spec.calls_per_second) {
             let gap = Duration::from_secs_f64(1.0 / cps);
-            // Stagger users across one gap so they do not start in step.
+            // Stagger users across one gap so they do not start in step. A user's schedule
+            // starts when it arrives: under `ramp_users` a late user owes no calls from
+            // before it existed (counting them made the last users' p99 the ramp's length).
             let offset = gap.mul_f64((user as f64 * 0.618_034).fract());
             return Self::PerUser {
-                next: sh.t0() + offset,
+                next: sh.t0().max(Instant::now()) + offset,
                 gap,
             };
         }
@@ -290,11 +294,14 @@ pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
     };
     let mut driver = Driver::for_user(&sh, user).await;
     let mut rec = sh.collector.recorder(sh.index);
+    let partner = sh.fleet.assign();
     match sh.spec.kind {
-        ScenarioKind::Sign => sign::run(&sh, &mut driver, &mut rec, deadline).await,
-        ScenarioKind::Token => token::run(&sh, &client, &mut driver, &mut rec, deadline).await,
+        ScenarioKind::Sign => sign::run(&sh, partner, &mut driver, &mut rec, deadline).await,
+        ScenarioKind::Token => {
+            token::run(&sh, partner, &client, &mut driver, &mut rec, deadline).await;
+        }
         ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm => {
-            api::run(&sh, &client, &mut driver, &mut rec, deadline).await;
+            api::run(&sh, partner, &client, &mut driver, &mut rec, deadline).await;
         }
     }
     rec.flush();

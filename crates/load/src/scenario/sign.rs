@@ -9,11 +9,12 @@ use crate::stats::Phase;
 
 pub(super) async fn run(
     sh: &ScenarioShared,
+    partner: usize,
     driver: &mut Driver,
     rec: &mut Recorder,
     deadline: Instant,
 ) {
-    let signer = match sh.target.signer(true) {
+    let signer = match sh.target.signer_for(partner, true) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "cannot build a signer");

@@ -23,6 +23,7 @@ struct Issued<'a> {
 
 pub(super) async fn run(
     sh: &ScenarioShared,
+    partner: usize,
     client: &reqwest::Client,
     driver: &mut Driver,
     rec: &mut Recorder,
@@ -30,7 +31,7 @@ pub(super) async fn run(
 ) {
     let inline = match &sh.pool {
         Some(_) => None,
-        None => match sh.target.signer(true) {
+        None => match sh.target.signer_for(partner, true) {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!(error = %e, "cannot build a signer");
@@ -61,6 +62,7 @@ pub(super) async fn run(
                             status: None,
                         },
                     );
+                    sh.fleet.record(partner, intended, now, false);
                     continue;
                 }
             },
@@ -90,6 +92,7 @@ pub(super) async fn run(
             (None, None) => return,
         };
         sh.assertions_used.fetch_add(1, Ordering::Relaxed);
+        sh.fleet.token_request(partner);
         let body = form.form_body(&assertion);
         drop(assertion);
         let started = Instant::now();
@@ -131,6 +134,9 @@ pub(super) async fn run(
         let outcome = until_hard_stop(deadline, exchange)
             .await
             .unwrap_or_else(cancelled);
-        rec.record(Phase::Token, intended, started, Instant::now(), &outcome);
+        let done = Instant::now();
+        rec.record(Phase::Token, intended, started, done, &outcome);
+        sh.fleet
+            .record(partner, intended, done, matches!(outcome, Outcome::Ok(_)));
     }
 }

@@ -139,6 +139,9 @@ pub fn target(base: &str, key: PathBuf) -> Target {
         assertion: Default::default(),
         admin_url: Some(format!("{base}/admin").parse().expect("url")),
         admin_secret: Some("s3cret".into()),
+        identities: Vec::new(),
+        identities_dir: None,
+        fleet: Vec::new(),
         origin: None,
     }
 }
