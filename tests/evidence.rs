@@ -268,13 +268,14 @@ fn expect_fail_rerun_and_diff() {
     let stale = dir.path().join("stale.yaml");
     std::fs::write(
         &stale,
-        format!("{entries}- id: tr-happy-path\n  reason: old\n"),
+        format!("{entries}- id: tr-missing-grant-type\n  reason: old\n"),
     )
     .expect("write");
     let out = conform_failing(&srv, &key, &["--no-report", "--expect-fail", s(&stale)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("tr-happy-path: expected failure now passes — remove it from"),
+        text(&out.stdout)
+            .contains("tr-missing-grant-type: expected failure now passes — remove it from"),
         "{}",
         text(&out.stdout)
     );
