@@ -87,3 +87,84 @@ fn json_output_has_a_summary_per_profile() {
     assert_eq!(v["summaries"][1]["profile"], "rfc-strict");
     assert_eq!(v["summaries"][1]["counts"]["fail"], 1);
 }
+
+/// `bearing serve --profile apigee` (killed on drop); reading its banner is the readiness poll.
+struct Server(std::process::Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_apigee(cert: &std::path::Path) -> Server {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bearing"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--profile", "apigee"])
+        .arg("--client")
+        .arg(format!("Partner={}", cert.display()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let out = child.stdout.take().expect("stdout");
+    let mut url = String::new();
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.expect("line");
+        if let Some(u) = line.strip_prefix("token endpoint:") {
+            url = u.trim().to_owned();
+        }
+        if line.starts_with("press ctrl-c") {
+            break;
+        }
+    }
+    assert!(url.starts_with("http://127.0.0.1:"), "no token URL");
+    Server(child, url)
+}
+
+// Against an apigee gateway, the first profile named decides the exit code: rfc-strict first
+// → 1 (its expectations are missed), apigee first → 0; the table is the same either way.
+#[test]
+fn first_profile_decides_the_exit_code() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let keys = d.path().join("keys");
+    let k = Command::new(env!("CARGO_BIN_EXE_bearing"))
+        .args(["keygen", "--client-id", "Partner", "--out"])
+        .arg(&keys)
+        .output()
+        .expect("keygen");
+    assert!(k.status.success());
+    let srv = serve_apigee(&keys.join("cert.pem"));
+    let conform = |profiles: [&str; 2]| {
+        Command::new(env!("CARGO_BIN_EXE_bearing"))
+            .args([
+                "conform",
+                "token-request",
+                "--no-report",
+                "--token-url",
+                &srv.1,
+            ])
+            .args(["--client-id", "Partner", "--key"])
+            .arg(keys.join("private.pem"))
+            .args(["--profile", profiles[0], "--profile", profiles[1]])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("conform")
+    };
+    let o = conform(["rfc-strict", "apigee"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("rfc-strict: ") && text.contains("— judged"),
+        "{text}"
+    );
+    let o = conform(["apigee", "rfc-strict"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("tr-happy-path"))
+        .unwrap_or_else(|| panic!("no tr-happy-path row: {text}"));
+    assert!(row.contains("pass") && row.contains("FAIL"), "{row}");
+}
