@@ -242,6 +242,37 @@ pub fn fmt_us(us: f64) -> String {
     }
 }
 
+impl ThresholdResult {
+    /// The id `--expect-fail` lists it by (issue 17): the expression and its scope as the
+    /// terminal prints them, `p99 < 200ms [run]` or `p99 < 50ms [token]`.
+    pub fn id(&self) -> String {
+        threshold_id(&self.expr, &self.scope)
+    }
+
+    /// Whether an `--expect-fail` id names this result: its [`ThresholdResult::id`], or the
+    /// bare expression (then every scope where it is written).
+    pub fn is_named(&self, id: &str) -> bool {
+        id == self.expr || id == self.id()
+    }
+}
+
+fn threshold_id(expr: &str, scope: &str) -> String {
+    format!("{expr} [{scope}]")
+}
+
+/// Every id `--expect-fail` may name for `profile`'s thresholds: each expression bare and
+/// with its scope (`run` for the profile's own, the scenario's name for a scenario's).
+pub fn ids(profile: &crate::Profile) -> Vec<String> {
+    let run = profile.thresholds.iter().map(|t| (t, "run"));
+    let scenarios = profile
+        .scenarios
+        .iter()
+        .flat_map(|s| s.thresholds.iter().map(move |t| (t, s.name.as_str())));
+    run.chain(scenarios)
+        .flat_map(|(t, scope)| [t.expr.clone(), threshold_id(&t.expr, scope)])
+        .collect()
+}
+
 impl Threshold {
     /// Evaluates against a phase's results; `scope` names where (scenario or `run`).
     pub fn evaluate(&self, stats: &PhaseStats, scope: &str) -> ThresholdResult {

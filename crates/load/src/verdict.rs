@@ -15,6 +15,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::result::{RunResult, ScenarioResult};
+use bearing_report::expect::{ExpectList, ExpectReport, Seen};
+
 use crate::threshold::{Metric, Threshold, ThresholdResult};
 
 /// Error rate above which a run fails when its profile sets no error threshold of its own.
@@ -72,8 +74,22 @@ pub struct Verdict {
 impl Verdict {
     /// The verdict of `r`.
     pub fn of(r: &RunResult) -> Self {
+        Self::judge(r, None)
+    }
+
+    /// The verdict of `r` with an `--expect-fail` list applied (issue 17): a listed
+    /// threshold that missed does not fail the run; a listed one that held does (the list
+    /// must not go stale).
+    pub fn judge(r: &RunResult, expected: Option<&ExpectReport>) -> Self {
+        let excused = |t: &ThresholdResult| {
+            expected.is_some_and(|x| {
+                x.entries.iter().any(|e| {
+                    e.status == bearing_report::expect::Status::ExpectedFailure && t.is_named(&e.id)
+                })
+            })
+        };
         let seconds = r.seconds();
-        let thresholds_passed = r.all_thresholds().iter().all(|t| t.passed);
+        let thresholds_passed = r.all_thresholds().iter().all(|t| t.passed || excused(t));
         let mut reasons = Vec::new();
         let main = r.merged_main().stats(seconds);
         if main.count == 0 {
@@ -131,7 +147,16 @@ impl Verdict {
             .flat_map(|s| &s.phases)
             .map(|p| p.errors_by_kind.get("cancelled").copied().unwrap_or(0))
             .sum();
-        let blocking = main.count == 0
+        for e in expected.iter().flat_map(|x| x.stale()) {
+            reasons.push(format!(
+                "{}: expected failure now passes — remove it from {}",
+                e.id,
+                expected.map_or("", |x| x.file.as_str())
+            ));
+        }
+        let stale = expected.is_some_and(|x| x.stale().next().is_some());
+        let blocking = stale
+            || main.count == 0
             || main.ok == 0
             || error_guard.as_ref().is_some_and(|g| !g.passed)
             || (!generator_limited.is_empty() && !allow_underrun);
@@ -150,6 +175,25 @@ impl Verdict {
             grace_s: crate::scenario::LATE_GRACE.as_secs_f64(),
         }
     }
+}
+
+/// Applies an `--expect-fail` list to `r`'s thresholds: an id whose thresholds all held
+/// passed, one with a missed threshold failed; `today` is `YYYY-MM-DD`.
+pub fn apply_expected(r: &RunResult, list: &ExpectList, today: &str) -> ExpectReport {
+    let all = r.all_thresholds();
+    list.apply(
+        |id| {
+            let named: Vec<_> = all.iter().filter(|t| t.is_named(id)).collect();
+            if named.is_empty() {
+                Seen::NotRun
+            } else if named.iter().all(|t| t.passed) {
+                Seen::Passed
+            } else {
+                Seen::Failed
+            }
+        },
+        today,
+    )
 }
 
 /// The line printed at the top of the output for an underrun.

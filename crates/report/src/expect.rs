@@ -205,7 +205,7 @@ impl ExpectList {
                     .unwrap_or_default();
                 return Err(Error::invalid(
                     &self.file,
-                    format!("unknown case or check id {:?}{hint}", e.id),
+                    format!("unknown case, check or threshold id {:?}{hint}", e.id),
                 ));
             }
         }

@@ -40,7 +40,7 @@ pub struct Args {
     /// sends a scope it was not given is refused invalid_scope (RFC 6749 §5.2).
     #[arg(long = "client-scopes", value_name = "ID=SCOPE,…")]
     pub client_scopes: Vec<String>,
-    /// Gateway profile: rfc-strict, apigee, interop, or a profile YAML file.
+    /// Gateway profile: a shipped profile (`bearing profile list`) or a profile YAML file.
     #[arg(long)]
     pub profile: Option<String>,
     /// Certification plan: a bundled name (default, smoke) or a YAML file.

@@ -28,7 +28,13 @@ pub const SANDBOX_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
     after_help = "Examples:\n  bearing conform                                  # every bundled suite, embedded sandbox\n  \
     bearing conform replay expiry --profile apigee\n  \
     bearing conform --target target.yaml --report-dir out/\n  \
-    bearing conform my-suite.yaml --case ac-aud\n\n\
+    bearing conform my-suite.yaml --case ac-aud\n  \
+    bearing conform --profile rfc-strict --profile apigee --profile okta   # side by side\n\n\
+    Several --profile: the suites run once per profile against the same gateway (each profile \
+    expects different answers to the same probes) and a table case × profile follows; the FIRST \
+    profile is judged for the exit code and the embedded sandbox behaves by it, the others are \
+    informative. Its reports go to the report folder as usual, the others' to \
+    profiles/NAME/ inside it.\n\n\
     Exit codes: 0 every MUST/CONFIG case passed, 1 a case failed, 2 bad suite or target, 3 cases could not run."
 )]
 pub struct Args {
@@ -42,8 +48,9 @@ pub struct Args {
     /// The profile whose behaviour counts as conformant: a shipped profile (`bearing profile
     /// list`) or a YAML file.
     /// Defaults to the target's `profile`, else rfc-strict. The embedded sandbox behaves by it.
-    #[arg(long, short = 'p')]
-    pub profile: Option<String>,
+    /// Repeatable: verdicts under each profile side by side, the first one judged (see below).
+    #[arg(long, short = 'p', value_name = "PROFILE")]
+    pub profile: Vec<String>,
     /// Where the reports go; defaults to reports/<UTC timestamp>-conform.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
@@ -91,6 +98,20 @@ fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<Profile> {
     Profile::resolve(name).map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
 }
 
+/// The folder under `profiles/` for a profile's reports (its name, or a file path made safe).
+fn folder_name(profile: &str) -> String {
+    profile
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Runs `bearing conform`.
 ///
 /// # Errors
@@ -123,7 +144,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         None => None,
     };
     let (target, profile, sandbox) = if a.target.is_empty() {
-        let name = a.profile.clone().unwrap_or_else(|| "rfc-strict".into());
+        let name = a
+            .profile
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "rfc-strict".into());
         let mut profile = resolve_profile(&name, "--profile")?;
         profile.access_token_lifetime = SANDBOX_TOKEN_LIFETIME;
         let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
@@ -134,7 +159,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         (sandbox.target.clone(), profile, Some(sandbox))
     } else {
         let target = a.target.resolve()?;
-        let origin = match (&a.profile, &target.origin) {
+        let origin = match (a.profile.first(), &target.origin) {
             (None, Some(file)) if target.profile.is_some() => {
                 format!("{}: profile", file.display())
             }
@@ -151,11 +176,27 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
         let name = a
             .profile
-            .clone()
+            .first()
+            .cloned()
             .or_else(|| target.profile.clone())
             .unwrap_or_else(|| "rfc-strict".into());
         (target, resolve_profile(&name, &origin)?, None)
     };
+    // The other profiles (informative): the sandbox's shortened token lifetime is bearing's
+    // own setting, not the gateway's, so it is carried over to them as well.
+    let mut others = Vec::new();
+    for name in a.profile.iter().skip(1) {
+        let mut p = resolve_profile(name, "--profile")?;
+        if sandbox.is_some() {
+            p.access_token_lifetime = SANDBOX_TOKEN_LIFETIME;
+        }
+        others.push(p);
+    }
+    if previous.is_some() && !others.is_empty() {
+        return Err(
+            BadInput("--rerun-failed takes one --profile (the run it continues)".into()).into(),
+        );
+    }
     if let Some(prev) = &previous {
         let names: Vec<String> = suites.iter().map(|s| s.suite.clone()).collect();
         prev.check_same(&names, &profile.name)
@@ -172,39 +213,67 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     });
     let prepared = evidence::prepare(report_dir.as_deref(), &a.evidence)?;
     let show_progress = !g.quiet && std::io::stderr().is_terminal();
-    let progress = Progress::new(if show_progress {
-        indicatif::ProgressDrawTarget::stderr()
-    } else {
-        indicatif::ProgressDrawTarget::hidden()
-    });
     let config = RunConfig {
         concurrency: usize::from(a.concurrency),
         only: a.only.clone(),
         ..RunConfig::default()
     };
     let insecure = target.tls.insecure && target.tls.pin_sha256.is_none();
-    let spec = RunTargetSpec {
-        target,
-        profile,
-        second,
-    };
-    let result = bearing_conform::run(&suites, spec, config, Arc::new(progress.clone())).await;
-    progress.finish();
+    // One run per profile, the judged one first, against the same target.
+    let mut summaries = Vec::new();
+    let mut failure = None;
+    for profile in std::iter::once(profile).chain(others) {
+        let progress = Progress::new(if show_progress {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        });
+        let spec = RunTargetSpec {
+            target: target.clone(),
+            profile,
+            second: second.clone(),
+        };
+        let result =
+            bearing_conform::run(&suites, spec, config.clone(), Arc::new(progress.clone())).await;
+        progress.finish();
+        match result {
+            Ok(s) => summaries.push(s),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let mut summary = result.map_err(conform_error)?;
-    if summary.cases.is_empty() {
+    if let Some(e) = failure {
+        return Err(conform_error(e));
+    }
+    if summaries.first().is_none_or(|s| s.cases.is_empty()) {
         return Err(BadInput("no case matches the suites and --case filters given".into()).into());
     }
     if let Some(l) = &expect {
-        summary.apply_expected(l, &bearing_report::expect::today());
+        for s in &mut summaries {
+            s.apply_expected(l, &bearing_report::expect::today());
+        }
     }
+    let mut summaries = summaries.into_iter();
+    let Some(mut summary) = summaries.next() else {
+        unreachable!("checked above")
+    };
+    let others: Vec<_> = summaries.collect();
     summary.continues = previous.map(|p| p.continues);
     // Results are printed whatever happens to the files (issue 21: nothing lost).
     let written = prepared
         .path()
-        .map(|p| report::write_all(&summary, p))
+        .map(|p| {
+            report::write_all(&summary, p)?;
+            for s in &others {
+                report::write_all(s, &p.join("profiles").join(folder_name(&s.profile)))?;
+            }
+            Ok::<_, bearing_conform::Error>(())
+        })
         .transpose();
     let finished = match written {
         Ok(_) => prepared.finish().map_err(|e| e.context("writing reports")),
@@ -217,6 +286,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     match g.output {
         Format::Json => {
             let mut v = serde_json::to_value(&summary)?;
+            if !others.is_empty() {
+                let mut all = vec![v];
+                for s in &others {
+                    all.push(serde_json::to_value(s)?);
+                }
+                v = serde_json::json!({ "judged_by": summary.profile, "summaries": all });
+            }
             if let (Some(d), Some(obj)) = (&dir, v.as_object_mut()) {
                 obj.insert("report_dir".into(), d.display().to_string().into());
             }
@@ -240,8 +316,20 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                     all_cases: a.all,
                 },
             )?;
+            if !others.is_empty() {
+                let all: Vec<_> = std::iter::once(&summary).chain(&others).cloned().collect();
+                writeln!(out)?;
+                report::compare::write_compare(&all, &mut out, a.all)?;
+            }
             if let Some(d) = &dir {
                 writeln!(out, "reports: {}", d.join("report.html").display())?;
+                if !others.is_empty() {
+                    writeln!(
+                        out,
+                        "the other profiles' reports: {}",
+                        d.join("profiles").display()
+                    )?;
+                }
             }
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
                 writeln!(

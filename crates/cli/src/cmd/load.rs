@@ -53,6 +53,12 @@ pub struct Args {
     /// Report folder and bundle.
     #[command(flatten)]
     pub evidence: crate::cmd::evidence::EvidenceArgs,
+    /// Known deviations (YAML list of `id`, `reason`, optional `expires: YYYY-MM-DD`); an id
+    /// is a threshold as printed, `p99 < 200ms [run]` or `p99 < 50ms [token]`, or its bare
+    /// expression. A listed threshold that misses does not fail the run; one that now holds
+    /// exits 1; an id the profile does not have exits 2.
+    #[arg(long, value_name = "FILE", conflicts_with = "find_capacity")]
+    pub expect_fail: Option<PathBuf>,
     /// Start barrier: a directory every shard sees (the shared volume). Each shard writes
     /// ready-<i>-of-<N>.json there after its preparation, waits for all N, and all start at
     /// the same wall-clock instant (the next whole second after the last ready + 2 s).
@@ -171,6 +177,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             .validate()
             .map_err(|m| BadInput(format!("--duration: {m}")))?;
     }
+    let threshold_ids = bearing_load::threshold::ids(&profile);
+    let expect = crate::cmd::evidence::expect_list(
+        a.expect_fail.as_deref(),
+        threshold_ids.iter().map(String::as_str),
+    )?;
     // The report folder, bundle and key are checked before anything runs (issue 21).
     let dir = match &a.report_dir {
         Some(d) => d.clone(),
@@ -262,9 +273,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (result, capacity) = outcome.map_err(bad_profile)?;
     // Results are printed whatever happens to the files (issue 21: nothing lost).
     let staged = prepared.path().unwrap_or(&dir).to_owned();
-    let s = match report::write(&result, capacity.clone(), &staged) {
+    let expected = expect.as_ref().map(|l| {
+        bearing_load::verdict::apply_expected(&result, l, &bearing_report::expect::today())
+    });
+    let judged = report::Summary::judged(&result, capacity, expected);
+    let s = match report::write_summary(&result, judged.clone(), &staged) {
         Ok(w) => Ok(w.summary),
-        Err(e) => Err((report::Summary::new(&result, capacity), e)),
+        Err(e) => Err((judged, e)),
     };
     let (s, write_error) = match s {
         Ok(s) => (s, None),
@@ -433,14 +448,26 @@ pub(crate) fn write_verdict(
 ) -> std::io::Result<()> {
     let guard = s.verdict.as_ref().and_then(|v| v.error_guard.as_ref());
     for t in s.thresholds.iter().chain(guard) {
+        let expected = s.expected_failures.as_ref().and_then(|x| {
+            x.entries.iter().find(|e| {
+                e.status == bearing_report::expect::Status::ExpectedFailure && t.is_named(&e.id)
+            })
+        });
         writeln!(
             out,
-            "  {} {} [{}]: {}",
+            "  {} {} [{}]: {}{}",
             if t.passed { "✓" } else { "✗" },
             t.expr,
             t.scope,
-            t.actual_display
+            t.actual_display,
+            match expected {
+                Some(e) if !t.passed => format!(" (expected failure: {})", e.reason),
+                _ => String::new(),
+            }
         )?;
+    }
+    if let Some(x) = &s.expected_failures {
+        bearing_report::expect::write_text(out, x)?;
     }
     if let Some(v) = &s.verdict {
         if v.dropped > 0 || v.cancelled > 0 {

@@ -3,6 +3,7 @@
 //! [`junit`] (`junit.xml`, failures apart from errors) and [`html`] (a self-contained
 //! `report.html`). Each writes to an `impl Write`; [`write_all`] puts the files in a folder.
 
+pub mod compare;
 pub mod html;
 pub mod json;
 pub mod junit;

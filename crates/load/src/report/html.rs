@@ -139,10 +139,24 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
                 escape(&t.scope),
                 escape(&t.expr),
                 escape(&t.actual_display),
-                verdict(t.passed)
+                match s.expected_failures.as_ref().and_then(|x| {
+                    x.entries.iter().find(|e| {
+                        e.status == bearing_report::expect::Status::ExpectedFailure
+                            && t.is_named(&e.id)
+                    })
+                }) {
+                    Some(_) if !t.passed => "<span class=muted>expected failure</span>",
+                    _ => verdict(t.passed),
+                }
             );
         }
         o.push_str("</table>");
+    }
+    if let Some(x) = &s.expected_failures {
+        let mut h = bearing_report::html::Html::new(Vec::new());
+        if bearing_report::expect::write_html(&mut h, x).is_ok() {
+            o.push_str(&String::from_utf8_lossy(&h.into_inner()));
+        }
     }
     if let Some(c) = &s.capacity {
         o.push_str("<h2>Capacity search</h2>");

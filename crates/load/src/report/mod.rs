@@ -54,8 +54,16 @@ fn put(dir: &Path, name: &str, data: &[u8], files: &mut Vec<String>) -> Result<(
 /// # Errors
 /// [`Error::Io`] naming the file that could not be written.
 pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Result<Written> {
+    write_summary(r, Summary::new(r, capacity), dir)
+}
+
+/// Writes the report set of `r` judged as `summary` says (e.g. [`Summary::judged`] with an
+/// `--expect-fail` list).
+///
+/// # Errors
+/// As [`write`].
+pub fn write_summary(r: &RunResult, summary: Summary, dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let summary = Summary::new(r, capacity);
     let mut files = Vec::new();
     let json = serde_json::to_vec_pretty(&summary).map_err(|source| Error::Encode {
         what: "summary.json",

@@ -192,6 +192,9 @@ pub struct Summary {
     pub verdict: Option<Verdict>,
     /// Every threshold (run-level first, then per scenario).
     pub thresholds: Vec<ThresholdResult>,
+    /// `--expect-fail FILE` as applied to the thresholds (issue 17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_failures: Option<bearing_report::expect::ExpectReport>,
     /// Per phase over all scenarios.
     pub totals: BTreeMap<String, PhaseSummary>,
     /// Per scenario.
@@ -258,8 +261,18 @@ impl Summary {
 
     /// Builds the summary of `r`.
     pub fn new(r: &RunResult, capacity: Option<CapacityReport>) -> Self {
+        Self::judged(r, capacity, None)
+    }
+
+    /// The summary of `r` with an `--expect-fail` list applied
+    /// ([`crate::verdict::apply_expected`]).
+    pub fn judged(
+        r: &RunResult,
+        capacity: Option<CapacityReport>,
+        expected: Option<bearing_report::expect::ExpectReport>,
+    ) -> Self {
         let secs = r.seconds();
-        let verdict = Verdict::of(r);
+        let verdict = Verdict::judge(r, expected.as_ref());
         let mut scenarios = Vec::new();
         for s in &r.scenarios {
             let mut phases = BTreeMap::new();
@@ -323,6 +336,7 @@ impl Summary {
             passed: verdict.passed,
             verdict: Some(verdict),
             thresholds: r.all_thresholds().into_iter().cloned().collect(),
+            expected_failures: expected,
             totals,
             scenarios,
             goose_overhead_ms: r.goose_overhead_ms,
