@@ -7,53 +7,37 @@ use std::io::{self, Write};
 
 use crate::{SignReport, VerifyReport};
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;\
+const STYLE: &str = concat!(
+    "<style>",
+    "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;\
 color:#222}h1,h2{font-weight:600}table{border-collapse:collapse;margin:.5em 0 1em}\
 td,th{padding:.2em .7em;border-bottom:1px solid #ddd;text-align:right}th:first-child,\
 td:first-child{text-align:left}.bars{margin:.4em 0 1.2em}.row{display:flex;align-items:center;\
 margin:.15em 0}.label{width:16em}.track{flex:1;background:#f1f1f1}.bar{display:block;height:1.1em;\
 background:#3a6ea5}.bar.ref{background:#999}.bar.part{background:#c77d1a}.value{width:11em;\
-text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}";
+text-align:right;font-variant-numeric:tabular-nums}.muted{color:#666}",
+    "</style>"
+);
 
-/// An escaping HTML writer.
+/// bearing-report's escaping writer with the two shapes this report draws (tables, bars).
 struct Html<W: Write> {
-    out: W,
+    h: bearing_report::Html<W>,
 }
 
 impl<W: Write> Html<W> {
-    fn raw(&mut self, s: &str) -> io::Result<()> {
-        self.out.write_all(s.as_bytes())
-    }
-
-    fn text(&mut self, s: &str) -> io::Result<()> {
-        for c in s.chars() {
-            match c {
-                '&' => self.raw("&amp;")?,
-                '<' => self.raw("&lt;")?,
-                '>' => self.raw("&gt;")?,
-                '"' => self.raw("&quot;")?,
-                '\'' => self.raw("&#39;")?,
-                c => write!(self.out, "{c}")?,
-            }
-        }
-        Ok(())
+    fn raw(&mut self, s: &'static str) -> io::Result<()> {
+        self.h.fixed(s)
     }
 
     fn el(&mut self, tag: &'static str, class: Option<&'static str>, text: &str) -> io::Result<()> {
         match class {
-            Some(c) => write!(self.out, "<{tag} class=\"{c}\">")?,
-            None => write!(self.out, "<{tag}>")?,
+            Some(c) => self.h.el(tag, &[("class", c)], text),
+            None => self.h.el(tag, &[], text),
         }
-        self.text(text)?;
-        write!(self.out, "</{tag}>")
     }
 
     fn head(&mut self, title: &str) -> io::Result<()> {
-        self.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>")?;
-        self.text(title)?;
-        self.raw("</title><style>")?;
-        self.raw(STYLE)?;
-        self.raw("</style></head><body>")
+        self.h.head(title, STYLE)
     }
 
     fn table(&mut self, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
@@ -80,10 +64,11 @@ impl<W: Write> Html<W> {
             let pct = if max > 0.0 { value / max * 100.0 } else { 0.0 };
             self.raw("<div class=\"row\">")?;
             self.el("span", Some("label"), label)?;
-            write!(
-                self.out,
-                "<span class=\"track\"><span class=\"{kind}\" style=\"width:{pct:.1}%\"></span></span>"
-            )?;
+            self.h.open("span", &[("class", "track")])?;
+            let width = format!("width:{pct:.1}%");
+            self.h.open("span", &[("class", kind), ("style", &width)])?;
+            self.h.close("span")?;
+            self.h.close("span")?;
             self.el("span", Some("value"), shown)?;
             self.raw("</div>")?;
         }
@@ -100,7 +85,9 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 /// # Errors
 /// A write error.
 pub fn write_verify(reports: &[VerifyReport], out: impl Write) -> io::Result<()> {
-    let mut h = Html { out };
+    let mut h = Html {
+        h: bearing_report::Html::new(out),
+    };
     h.head("bearing bench verify")?;
     h.el(
         "h1",
@@ -253,7 +240,9 @@ pub fn write_verify(reports: &[VerifyReport], out: impl Write) -> io::Result<()>
 /// # Errors
 /// A write error.
 pub fn write_sign(r: &SignReport, out: impl Write) -> io::Result<()> {
-    let mut h = Html { out };
+    let mut h = Html {
+        h: bearing_report::Html::new(out),
+    };
     h.head("bearing bench sign")?;
     h.el("h1", None, &format!("Signing, {} ({})", r.alg, r.key.kind))?;
     h.el(
