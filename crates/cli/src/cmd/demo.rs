@@ -340,7 +340,7 @@ async fn run_load(
     };
     let s = step.clone();
     opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
-        s.message(crate::cmd::load::progress_message(p));
+        s.message(bearing_load::report::text::progress_line(p));
     }));
     let run = Box::pin(bearing_load::run(profile, &load_target, &opts));
     let result = tokio::time::timeout(duration + LOAD_GRACE, run)

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use bearing_load::merge::{self, MergeInfo};
-use bearing_load::report::Summary;
+use bearing_load::merge;
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
@@ -153,7 +152,12 @@ fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
             "shards": merged.info,
             "summary": s,
         }))?,
-        Format::Text => print_text(s, &merged.info, &a.out)?,
+        Format::Text => bearing_load::report::text::write_merged(
+            &mut std::io::stdout().lock(),
+            s,
+            &merged.info,
+            &a.out,
+        )?,
     }
     Ok(if s.passed { Exit::Ok } else { Exit::Failed })
 }
@@ -179,78 +183,4 @@ fn refused(e: &merge::MergeError, g: &Global) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
-}
-
-fn print_text(s: &Summary, info: &MergeInfo, dir: &Path) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} — {} shards merged (profile hash {}) against {} — {:.2}s measured, start skew {:.2}s",
-        s.profile.name,
-        info.shard_count,
-        info.profile_hash,
-        s.target,
-        s.duration_s,
-        info.start_skew_s
-    )?;
-    if info.start_skew_s > 0.1 * s.duration_s {
-        writeln!(
-            out,
-            "  warning: the shards started {:.1}s apart ({:.0}% of the run): the merged rate is \
-             the sum of theirs, but they did not all load the gateway at the same time",
-            info.start_skew_s,
-            100.0 * info.start_skew_s / s.duration_s.max(1e-9)
-        )?;
-    }
-    match &info.overlap {
-        Some(o) => writeln!(
-            out,
-            "  overlap (all {} shards running): {:.0}s–{:.0}s, {} s, {} attempts ({:.1}/s) · \
-             ramp-in {} s, {} attempts · ramp-out {} s, {} attempts · thresholds judged on {}",
-            info.shard_count,
-            o.start_s,
-            o.end_s,
-            o.seconds,
-            o.count,
-            o.count as f64 / (o.seconds.max(1) as f64),
-            o.ramp_in.seconds,
-            o.ramp_in.count,
-            o.ramp_out.seconds,
-            o.ramp_out.count,
-            match info.judged_on {
-                merge::Judge::Overlap => "the overlap",
-                merge::Judge::WholeRun => "the whole run (--whole-run)",
-            }
-        )?,
-        None => writeln!(
-            out,
-            "  overlap: none — the shards never ran together for a whole second{}",
-            if info.judged_on == merge::Judge::Overlap {
-                ": every threshold fails (start them with --barrier-dir or --start-at)"
-            } else {
-                ""
-            }
-        )?,
-    }
-    for sh in &info.shards {
-        writeln!(
-            out,
-            "  shard {}/{}: {} attempts, {} errors, {:.1}/s over {:.2}s · {}",
-            sh.index,
-            info.shard_count,
-            sh.count,
-            sh.errors,
-            if sh.duration_s > 0.0 {
-                sh.count as f64 / sh.duration_s
-            } else {
-                0.0
-            },
-            sh.duration_s,
-            sh.dir
-        )?;
-    }
-    crate::cmd::load::write_underruns(&mut out, s)?;
-    crate::cmd::load::write_scenarios(&mut out, s)?;
-    crate::cmd::load::write_verdict(&mut out, s, "merged report", dir)?;
-    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod hlog;
 pub mod html;
 pub mod summary;
 pub mod svg;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
