@@ -1,13 +1,12 @@
 //! Every command's `--help` ends with examples (issue 10): walks the command tree as the
 //! binary prints it, so a subcommand added later without examples fails here.
 
-use std::process::Command;
+mod common;
 
 fn help(path: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_bearing"))
+    let out = common::bearing()
         .args(path)
         .arg("--help")
-        .env("NO_COLOR", "1")
         .output()
         .expect("run bearing");
     assert!(out.status.success(), "bearing {path:?} --help failed");

@@ -1,18 +1,8 @@
 //! `bearing profile` at the command line (issue 16): exit codes and output a script relies on.
 
-use std::process::{Command, Output};
+mod common;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run bearing")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{lossy as text, run};
 
 // An unknown profile is bad input (exit 2) and the error names the shipped profiles.
 #[test]
