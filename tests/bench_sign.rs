@@ -2,38 +2,14 @@
 //! JSON output validates against schemas/bench-sign.schema.json, and every thread's sampled
 //! assertions verified.
 
-use std::process::{Command, Output};
+mod common;
 
-fn bearing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env_remove("BEARING_PRIVATE_KEY")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run bearing")
-}
+use common::run as bearing;
 
-fn validator() -> jsonschema::Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/bench-sign.schema.json"
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("read schema"))
-            .expect("schema is JSON");
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
+const SCHEMA: &str = "bench-sign.schema.json";
 
 fn assert_valid(doc: &serde_json::Value) {
-    let v = validator();
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "output does not match the schema: {errors:#?}\n{doc:#}"
-    );
+    common::assert_schema(SCHEMA, doc);
 }
 
 fn run_json(args: &[&str]) -> serde_json::Value {
@@ -225,7 +201,7 @@ fn schema_refuses_broken_documents() {
         "--no-openssl",
         "--json",
     ]);
-    let v = validator();
+    let v = common::validator(SCHEMA);
     assert!(v.is_valid(&doc));
     let mut missing = doc.clone();
     missing.as_object_mut().expect("object").remove("steps");

@@ -2,26 +2,11 @@
 //! the sandbox's validation path, its JSON output validates against
 //! schemas/bench-verify.schema.json, and the HTML report has a bar per algorithm.
 
-use std::process::{Command, Output};
+mod common;
 
-fn bearing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run bearing")
-}
+use common::run as bearing;
 
-fn validator() -> jsonschema::Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/bench-verify.schema.json"
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("read schema"))
-            .expect("schema is JSON");
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
+const SCHEMA: &str = "bench-verify.schema.json";
 
 // Two algorithms on one thread for a moment: the JSON matches the schema, every figure is
 // positive, the breakdown's parts fit in its total, the sizing divides the grant rate by the
@@ -55,12 +40,8 @@ fn json_and_html_output() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    let v = validator();
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+    common::assert_schema(SCHEMA, &doc);
+    let v = common::validator(SCHEMA);
     let algs = doc["algorithms"].as_array().expect("algorithms");
     assert_eq!(algs.len(), 2);
     for (r, alg) in algs.iter().zip(["ES256", "EdDSA"]) {

@@ -1,20 +1,14 @@
 //! End-to-end tests of the partner commands of the `bearing` binary: keygen, sign, decode,
 //! and interop with independent implementations (the openssl CLI, Python's joserfc).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bearing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env_remove("BEARING_TARGET")
-        .env_remove("BEARING_PRIVATE_KEY")
-        .env_remove("BEARING_CLIENT_ID")
-        .env_remove("BEARING_TOKEN_URL")
-        .output()
-        .expect("run bearing")
-}
+use common::run as bearing;
 
+/// `bearing keygen --alg <alg>` into `dir`, which must succeed: what it printed.
 fn keygen(dir: &Path, alg: &str) -> String {
     let out = bearing(&[
         "keygen",
@@ -33,17 +27,25 @@ fn keygen(dir: &Path, alg: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-fn sign(dir: &Path) -> String {
+/// `bearing sign <extra…>` with the key in `dir`, which must succeed: the assertion.
+fn sign(dir: &Path, extra: &[&str]) -> String {
     let key = dir.join("private.pem");
-    let out = bearing(&[
-        "sign",
-        "--key",
-        key.to_str().expect("utf-8"),
-        "--client-id",
-        "SampleConfId",
-        "--aud",
-        "https://gw.example.com/oauth/token",
-    ]);
+    let out = bearing(
+        &[
+            [
+                "sign",
+                "--key",
+                key.to_str().expect("utf-8"),
+                "--client-id",
+                "SampleConfId",
+                "--aud",
+                "https://gw.example.com/oauth/token",
+            ]
+            .as_slice(),
+            extra,
+        ]
+        .concat(),
+    );
     assert!(
         out.status.success(),
         "sign: {}",
@@ -90,7 +92,7 @@ fn keygen_writes_key_0600_and_prints_certificate() {
 fn decode_verifies_with_certificate() {
     let dir = tempfile::tempdir().expect("tmp");
     keygen(dir.path(), "RS256");
-    let jwt = sign(dir.path());
+    let jwt = sign(dir.path(), &[]);
     let cert = dir.path().join("cert.pem");
     let out = bearing(&["decode", &jwt, "--cert", cert.to_str().expect("utf-8")]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -141,13 +143,13 @@ fn assertion_verifies_with_openssl() {
             std::env::var_os("CI").is_none(),
             "openssl must be installed in CI (.ci/run)"
         );
-        eprintln!("skipped: openssl not on PATH");
+        common::skip("assertion_verifies_with_openssl", "openssl not on PATH");
         return;
     }
     use base64::Engine as _;
     let dir = tempfile::tempdir().expect("tmp");
     keygen(dir.path(), "RS256");
-    let jwt = sign(dir.path());
+    let jwt = sign(dir.path(), &[]);
     let (input, sig) = jwt.rsplit_once('.').expect("two dots");
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(sig)
@@ -189,7 +191,10 @@ fn assertion_verifies_with_joserfc() {
             std::env::var_os("CI").is_none(),
             "joserfc must be installed in CI (.ci/run)"
         );
-        eprintln!("skipped: python3 with joserfc not available (pip install joserfc)");
+        common::skip(
+            "assertion_verifies_with_joserfc",
+            "python3 with joserfc not available (pip install joserfc)",
+        );
         return;
     }
     const SCRIPT: &str = r#"
@@ -211,24 +216,7 @@ print('ok')
     for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
         let dir = tempfile::tempdir().expect("tmp");
         keygen(dir.path(), if alg == "PS256" { "RS256" } else { alg });
-        let key = dir.path().join("private.pem");
-        let out = bearing(&[
-            "sign",
-            "--key",
-            key.to_str().expect("utf-8"),
-            "--client-id",
-            "SampleConfId",
-            "--aud",
-            "https://gw.example.com/oauth/token",
-            "--alg",
-            alg,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let jwt = String::from_utf8(out.stdout).expect("utf-8");
+        let jwt = sign(dir.path(), &["--alg", alg]);
         let v = Command::new("python3")
             .args(["-c", SCRIPT])
             .arg(dir.path().join("cert.pem"))

@@ -4,24 +4,17 @@
 //! schemas/demo-summary.schema.json, and report.html links three reports that exist, none of
 //! which fetches or links anything off this machine.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Mutex;
+
+use common::run as bearing;
 
 /// The demos run one at a time: each uses both cores of a small machine, and the
 /// conformance suites' expiry cases should not be timed on a machine busy with another run.
 static ONE_DEMO_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn bearing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env_remove("BEARING_TARGET")
-        .env_remove("BEARING_PRIVATE_KEY")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run bearing")
-}
 
 fn demo(args: &[&str]) -> Output {
     let _one = ONE_DEMO_AT_A_TIME
@@ -33,18 +26,7 @@ fn demo(args: &[&str]) -> Output {
 }
 
 fn assert_valid(doc: &serde_json::Value) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/demo-summary.schema.json"))
-            .expect("schema is JSON");
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "summary does not match its schema: {errors:#?}\n{doc:#}"
-    );
+    common::assert_schema("demo-summary.schema.json", doc);
 }
 
 fn read(path: &Path) -> String {

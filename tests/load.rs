@@ -3,53 +3,12 @@
 //! summary.json valid against schemas/load-summary.schema.json, shards and the capacity
 //! search. Every run is short (about a second) and only talks to 127.0.0.1.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bearing(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(args)
-        .env_remove("BEARING_TARGET")
-        .env_remove("BEARING_TOKEN_URL")
-        .env_remove("BEARING_PRIVATE_KEY")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run bearing")
-}
-
-fn profile(dir: &Path, name: &str, text: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write profile");
-    p.display().to_string()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
-            .expect("summary is JSON");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/load-summary.schema.json"
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("schema"))
-            .expect("schema is JSON");
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    doc
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{load_summary as summary, run as bearing, text, write_file as profile};
 
 // A passing run exits 0 and writes the report set; a missed threshold exits 1.
 #[test]

@@ -2,8 +2,12 @@
 //! deviations, end to end against the embedded sandbox with a profile whose thresholds no
 //! gateway can meet (p50 under 1 µs).
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{bearing, load_summary, text};
 
 const PROFILE: &str = "name: impossible\nduration: 1s\nusers: 2\nmax_requests: 200\n\
 thresholds:\n  - \"p50 < 1us\"\n  - \"error_rate < 1%\"\n\
@@ -12,7 +16,7 @@ scenarios:\n  - { name: token, kind: token, pool: false, thresholds: [\"p99 < 1u
 fn load(dir: &Path, list: &str, report: &str) -> Output {
     std::fs::write(dir.join("p.yaml"), PROFILE).expect("profile");
     std::fs::write(dir.join("x.yaml"), list).expect("list");
-    Command::new(env!("CARGO_BIN_EXE_bearing"))
+    bearing()
         .current_dir(dir)
         .args([
             "load",
@@ -22,33 +26,8 @@ fn load(dir: &Path, list: &str, report: &str) -> Output {
             "--report-dir",
             report,
         ])
-        .env("NO_COLOR", "1")
         .output()
         .expect("run bearing")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn summary(p: &Path) -> serde_json::Value {
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(p).expect("summary")).expect("json");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/load-summary.schema.json"),
-        )
-        .expect("schema"),
-    )
-    .expect("schema is JSON");
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    doc
 }
 
 // Both impossible thresholds listed (one by `EXPR [SCOPE]`, one by bare expression): the run
@@ -72,7 +51,7 @@ fn listed_missed_thresholds_do_not_fail_the_run() {
         out.contains("expected failures (x.yaml): 2 of 2 listed"),
         "{out}"
     );
-    let s = summary(&d.path().join("r/summary.json"));
+    let s = load_summary(&d.path().join("r"));
     assert_eq!(s["passed"], true);
     let st: Vec<&str> = s["expected_failures"]["entries"]
         .as_array()
@@ -105,7 +84,7 @@ fn stale_and_unknown_entries() {
         out.contains("error_rate < 1% [run]: expected failure now passes — remove it from x.yaml"),
         "{out}"
     );
-    let s = summary(&d.path().join("stale/summary.json"));
+    let s = load_summary(&d.path().join("stale"));
     assert_eq!(s["passed"], false);
     assert_eq!(s["expected_failures"]["entries"][2]["status"], "now-passes");
 
