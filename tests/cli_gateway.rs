@@ -2,74 +2,9 @@
 //! gateway started as a separate process, reached only over HTTP, plus the embedded
 //! sandbox every command uses when given no target.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bearing().args(args).output().expect("run bearing")
-}
-
-/// A `bearing serve` child process, killed on drop.
-struct Server {
-    child: Child,
-    token_url: String,
-    api_url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Server {
-    let mut child = bearing()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut token_url = String::new();
-    let mut api_url = String::new();
-    // The server prints its URLs once it listens: reading them is the readiness poll.
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if let Some(u) = line.strip_prefix("inventory API:") {
-            api_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(
-        token_url.starts_with("http://127.0.0.1:"),
-        "no token URL printed"
-    );
-    Server {
-        child,
-        token_url,
-        api_url,
-    }
-}
+use common::{run, serve};
 
 // A partner registers its keygen certificate with `bearing serve`, gets a token and calls
 // the API with `bearing token` / `bearing call`, all over real HTTP.
@@ -81,7 +16,12 @@ fn serve_token_call_round_trip() {
     assert!(out.status.success());
     let cert = format!("{d}/cert.pem");
     let key = format!("{d}/private.pem");
-    let server = serve(&["--client", &format!("SampleConfId={cert}")]);
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--client",
+        &format!("SampleConfId={cert}"),
+    ]);
 
     let out = run(&[
         "token",

@@ -4,104 +4,12 @@
 //! sandbox-only cases skipped, the real `expires_in` waited out), and bad input (exit 2,
 //! nothing runs).
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-        "BEARING_AUDIENCE",
-        "BEARING_CERTIFICATE",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bearing()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run bearing")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A `bearing serve` child, killed on drop, with what it printed.
-struct Server {
-    child: Child,
-    token_url: String,
-    api_url: String,
-    admin_url: String,
-    admin_secret: String,
-    ca_pem: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `bearing serve --config <file>`; reading its printed URLs is the readiness poll.
-fn serve(config: &Path) -> Server {
-    let mut child = bearing()
-        .args(["serve", "--config", config.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut s = Server {
-        child,
-        token_url: String::new(),
-        api_url: String::new(),
-        admin_url: String::new(),
-        admin_secret: String::new(),
-        ca_pem: String::new(),
-    };
-    let mut in_pem = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            s.token_url = u.trim().to_owned();
-        } else if let Some(u) = line.strip_prefix("inventory API:") {
-            s.api_url = u.trim().to_owned();
-        } else if let Some(rest) = line.strip_prefix("admin API:") {
-            let (url, secret) = rest
-                .trim()
-                .split_once(" (X-Admin-Secret: ")
-                .expect("admin line");
-            s.admin_url = url.to_owned();
-            s.admin_secret = secret.trim_end_matches(')').to_owned();
-        } else if line.starts_with("-----BEGIN CERTIFICATE") {
-            in_pem = true;
-        }
-        if in_pem {
-            s.ca_pem.push_str(&line);
-            s.ca_pem.push('\n');
-            in_pem = !line.starts_with("-----END CERTIFICATE");
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(
-        !s.token_url.is_empty(),
-        "bearing serve printed no token URL"
-    );
-    s
-}
+use common::{Server, lossy as text, run_in, serve, utf8};
 
 /// A partner identity made with `bearing keygen`, a profile file and a gateway config.
 fn setup(dir: &Path, profile: &bearing_auth::Profile, tls: bool) {
@@ -196,7 +104,7 @@ fn separate_process_over_tls_passes() {
     profile.name = "apigee-30s".into();
     profile.access_token_lifetime = Duration::from_secs(30);
     setup(dir.path(), &profile, true);
-    let server = serve(&dir.path().join("gateway.yaml"));
+    let server = serve(&["--config", utf8(&dir.path().join("gateway.yaml"))]);
     assert!(
         server.token_url.starts_with("https://"),
         "{}",
@@ -246,7 +154,7 @@ fn without_admin_api_skips_sandbox_only_cases() {
     profile.name = "rfc-strict-3s".into();
     profile.access_token_lifetime = Duration::from_secs(3);
     setup(dir.path(), &profile, false);
-    let server = serve(&dir.path().join("gateway.yaml"));
+    let server = serve(&["--config", utf8(&dir.path().join("gateway.yaml"))]);
     target_file(dir.path(), &server, false);
     let out = run_in(
         dir.path(),

@@ -1,7 +1,9 @@
 //! `bearing conform --profile A --profile B` (issue 16, step 3): one gateway judged under
 //! several profiles side by side; the first profile decides the exit code.
 
-use std::process::Command;
+mod common;
+
+use common::{bearing, serve_apigee};
 
 // Against the embedded sandbox (which behaves by the first profile, rfc-strict): every
 // binding expectation holds under rfc-strict, apigee's expectations (string expires_in,
@@ -11,11 +13,10 @@ use std::process::Command;
 fn side_by_side_verdicts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_bearing"))
+    let o = bearing()
         .args(["conform", "token-request", "--profile", "rfc-strict"])
         .args(["--profile", "apigee", "--report-dir"])
         .arg(&out)
-        .env("NO_COLOR", "1")
         .output()
         .expect("run bearing");
     let text = String::from_utf8_lossy(&o.stdout);
@@ -61,7 +62,7 @@ fn side_by_side_verdicts() {
 // `--output json` with several profiles: the judged one named, a summary per profile.
 #[test]
 fn json_output_has_a_summary_per_profile() {
-    let o = Command::new(env!("CARGO_BIN_EXE_bearing"))
+    let o = bearing()
         .args(["conform", "token-request", "--case", "tr-happy-path"])
         .args([
             "--profile",
@@ -88,48 +89,13 @@ fn json_output_has_a_summary_per_profile() {
     assert_eq!(v["summaries"][1]["counts"]["fail"], 1);
 }
 
-/// `bearing serve --profile apigee` (killed on drop); reading its banner is the readiness poll.
-struct Server(std::process::Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_apigee(cert: &std::path::Path) -> Server {
-    use std::io::BufRead as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bearing"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--profile", "apigee"])
-        .arg("--client")
-        .arg(format!("Partner={}", cert.display()))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let out = child.stdout.take().expect("stdout");
-    let mut url = String::new();
-    for line in std::io::BufReader::new(out).lines() {
-        let line = line.expect("line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(url.starts_with("http://127.0.0.1:"), "no token URL");
-    Server(child, url)
-}
-
 // Against an apigee gateway, the first profile named decides the exit code: rfc-strict first
 // → 1 (its expectations are missed), apigee first → 0; the table is the same either way.
 #[test]
 fn first_profile_decides_the_exit_code() {
     let d = tempfile::tempdir().expect("tempdir");
     let keys = d.path().join("keys");
-    let k = Command::new(env!("CARGO_BIN_EXE_bearing"))
+    let k = bearing()
         .args(["keygen", "--client-id", "Partner", "--out"])
         .arg(&keys)
         .output()
@@ -137,18 +103,17 @@ fn first_profile_decides_the_exit_code() {
     assert!(k.status.success());
     let srv = serve_apigee(&keys.join("cert.pem"));
     let conform = |profiles: [&str; 2]| {
-        Command::new(env!("CARGO_BIN_EXE_bearing"))
+        bearing()
             .args([
                 "conform",
                 "token-request",
                 "--no-report",
                 "--token-url",
-                &srv.1,
+                &srv.token_url,
             ])
             .args(["--client-id", "Partner", "--key"])
             .arg(keys.join("private.pem"))
             .args(["--profile", profiles[0], "--profile", profiles[1]])
-            .env("NO_COLOR", "1")
             .output()
             .expect("conform")
     };

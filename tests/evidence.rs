@@ -5,81 +5,20 @@
 //! anything runs, `--expect-fail`, `--rerun-failed`, `report diff`, signed bundles and
 //! `report verify` against tampered bundles.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod common;
+
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-        "BEARING_AUDIENCE",
-        "BEARING_CERTIFICATE",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
+use common::{
+    Server, bearing, json_file as json, lossy as text, run, serve_apigee, utf8 as s,
+};
 
-fn run(args: &[&str]) -> Output {
-    bearing().args(args).output().expect("run bearing")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8")
-}
-
+/// A fresh identity `id` in `dir`: (private key path, certificate path).
 fn keygen(dir: &Path, id: &str) -> (PathBuf, PathBuf) {
-    let out = run(&["keygen", "--client-id", id, "--out", s(dir)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (dir.join("private.pem"), dir.join("cert.pem"))
-}
-
-/// `bearing serve --profile apigee` (killed on drop); reading its banner is the readiness poll.
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_apigee(cert: &Path) -> Server {
-    let mut child = bearing()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--profile",
-            "apigee",
-            "--client",
-        ])
-        .arg(format!("Partner={}", s(cert)))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let out = child.stdout.take().expect("stdout");
-    let mut url = String::new();
-    for line in BufReader::new(out).lines() {
-        let line = line.expect("line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(url.starts_with("http://127.0.0.1:"), "no token URL");
-    Server(child, url)
+    let (key, cert) = common::keygen(dir, id);
+    (key.into(), cert.into())
 }
 
 /// `conform token-request` judging the apigee gateway by rfc-strict (one case fails).
@@ -92,15 +31,11 @@ fn conform_failing(srv: &Server, key: &Path, extra: &[&str]) -> Output {
             "rfc-strict",
             "--token-url",
         ])
-        .arg(&srv.1)
+        .arg(&srv.token_url)
         .args(["--client-id", "Partner", "--key", s(key)])
         .args(extra)
         .output()
         .expect("conform")
-}
-
-fn json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json")
 }
 
 fn failed_ids(summary: &serde_json::Value) -> Vec<String> {
@@ -663,41 +598,30 @@ fn certify_expect_fail_and_bundle() {
     .expect("write");
     let reports = dir.path().join("out");
     let bundle = dir.path().join("certify.tar.gz");
-    let mut child = bearing()
-        .args([
-            "certify",
-            "--listen",
-            "127.0.0.1:0",
-            "--client",
-            &client,
-            "--expect-fail",
-            s(&list),
-        ])
-        .args([
-            "--report-dir",
-            s(&reports),
-            "--bundle",
-            s(&bundle),
-            "--sign-key",
-            s(&key),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn certify");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    while reader.read_line(&mut line).expect("read") > 0 && !line.starts_with("press ctrl-c") {
-        line.clear();
-    }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let mut rest = String::new();
-    reader.read_to_string(&mut rest).expect("read");
-    assert_eq!(child.wait().expect("wait").code(), Some(1), "{rest}");
+    let mut child = Server::start(
+        bearing()
+            .args([
+                "certify",
+                "--listen",
+                "127.0.0.1:0",
+                "--client",
+                &client,
+                "--expect-fail",
+                s(&list),
+            ])
+            .args([
+                "--report-dir",
+                s(&reports),
+                "--bundle",
+                s(&bundle),
+                "--sign-key",
+                s(&key),
+            ]),
+    );
+    child.terminate();
+    let status = child.wait();
+    let rest = child.rest();
+    assert_eq!(status.code(), Some(1), "{rest}");
     assert!(rest.contains("assertion.aud: expected failure"), "{rest}");
     let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
     assert!(

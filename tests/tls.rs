@@ -4,72 +4,20 @@
 //! to a token URL that is not loopback is refused unless `--allow-http`: the assertion is a
 //! credential.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-const CLIENT: &str = "SampleConfId";
+use std::process::{Command, Output};
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BEARING_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("NO_COLOR", "1");
-    c
-}
+use common::{CLIENT, Server, bearing, run, stderr};
 
-fn run(args: &[&str]) -> Output {
-    bearing().args(args).output().expect("run bearing")
-}
-
-/// A `bearing serve --output json` child, killed on drop, with what it printed.
-struct Server {
-    child: Child,
-    info: serde_json::Value,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `bearing serve --output json <args…>`, once ready: what it printed is in `info`.
 fn serve(args: &[&str]) -> Server {
-    let mut child = bearing()
-        .args(["serve", "--output", "json"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    // The JSON document is printed once the server listens: reading it is the readiness poll.
-    let mut doc = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        let end = line == "}";
-        doc.push_str(&line);
-        doc.push('\n');
-        if end {
-            break;
-        }
-    }
-    let info: serde_json::Value = serde_json::from_str(&doc).expect("serve printed JSON");
-    Server { child, info }
+    Server::start(bearing().args(["serve", "--output", "json"]).args(args))
 }
 
+/// A fresh identity for [`CLIENT`] in `dir`: (key path, certificate path).
 fn keygen(dir: &std::path::Path) -> (String, String) {
-    let d = dir.to_str().expect("utf-8");
-    let out = run(&["keygen", "--client-id", CLIENT, "--out", d]);
-    assert!(out.status.success());
-    (format!("{d}/private.pem"), format!("{d}/cert.pem"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::keygen(dir, CLIENT)
 }
 
 /// `bearing serve --tls-self-signed` for a fresh identity in `dir`, its certificate written
@@ -185,14 +133,11 @@ fn non_loopback_ip() -> Option<std::net::IpAddr> {
 #[test]
 fn allow_http_reaches_a_non_loopback_sandbox() {
     let Some(ip) = non_loopback_ip() else {
-        // Written to the process's stderr, not through the test harness's capture, so the
-        // skip shows in every `cargo test` run instead of passing silently.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED tls::allow_http_reaches_a_non_loopback_sandbox: this machine has no \
-             non-loopback address (no default route); the refusal without --allow-http is \
-             still checked by plain_http_off_loopback_needs_allow_http"
+        // On stderr past the harness's capture: the skip shows in every `cargo test` run.
+        common::skip(
+            "tls::allow_http_reaches_a_non_loopback_sandbox",
+            "this machine has no non-loopback address (no default route); the refusal \
+             without --allow-http is still checked by plain_http_off_loopback_needs_allow_http",
         );
         return;
     };

@@ -312,6 +312,15 @@ impl Server {
         self.child.wait().expect("wait")
     }
 
+    /// Sends it SIGTERM (as a service manager stops it), through `kill(1)`.
+    pub fn terminate(&self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "kill -TERM {}", self.id());
+    }
+
     /// Kills the child (if still running) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
