@@ -3,78 +3,25 @@
 //! `smoke` plan, and the reports land in --report-dir; bad input exits 2 with the position;
 //! SIGTERM still writes the report.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenClientOptions, TokenManager};
 use bearing_auth::{AssertionSigner, SigningKey, SystemClock};
+use common::{Server, bearing, keygen};
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-/// A key pair from `bearing keygen` in `dir`: (private key path, certificate path).
-fn keygen(dir: &Path, id: &str) -> (String, String) {
-    let d = dir.to_str().expect("utf-8");
-    let out = bearing()
-        .args(["keygen", "--client-id", id, "--out", d])
-        .output()
-        .expect("keygen");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (format!("{d}/private.pem"), format!("{d}/cert.pem"))
-}
-
-/// Starts `bearing certify` and reads its banner (the readiness poll): (child, token URL, API URL).
-fn certify(args: &[&str]) -> (Child, String, String, std::thread::JoinHandle<String>) {
-    let mut child = bearing()
-        .args(["certify", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing certify");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let (mut token_url, mut api_url) = (String::new(), String::new());
-    let mut line = String::new();
-    while reader.read_line(&mut line).expect("read") > 0 {
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if let Some(u) = line.strip_prefix("inventory API:") {
-            api_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-        line.clear();
-    }
-    assert!(
-        token_url.starts_with("http://127.0.0.1:"),
-        "no token URL printed"
-    );
-    let rest = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = reader.read_to_string(&mut s);
-        s
-    });
-    (child, token_url, api_url, rest)
+/// Starts `bearing certify --listen 127.0.0.1:0 <args…>` and reads its banner (the readiness
+/// poll).
+fn certify(args: &[&str]) -> Server {
+    Server::start(
+        bearing()
+            .args(["certify", "--listen", "127.0.0.1:0"])
+            .args(args),
+    )
 }
 
 // A TokenManager client certified through the smoke plan by the real binary: exit 0, every
@@ -84,7 +31,7 @@ async fn token_manager_is_certified_end_to_end() {
     let dir = tempfile::tempdir().expect("tmp");
     let (key, cert) = keygen(dir.path(), "partner");
     let reports = dir.path().join("out");
-    let (mut child, token_url, api_url, rest) = certify(&[
+    let mut server = certify(&[
         "--client",
         &format!("partner={cert}"),
         "--plan",
@@ -92,6 +39,7 @@ async fn token_manager_is_certified_end_to_end() {
         "--report-dir",
         reports.to_str().expect("utf-8"),
     ]);
+    let (token_url, api_url) = (server.token_url.clone(), server.api_url.clone());
 
     let key = Arc::new(SigningKey::from_file(Path::new(&key)).expect("key"));
     let signer = AssertionSigner::builder(key, "partner")
@@ -138,12 +86,11 @@ async fn token_manager_is_certified_end_to_end() {
             }
         }
     });
-    let status = tokio::task::spawn_blocking(move || child.wait().expect("wait"))
+    let (status, out) = tokio::task::spawn_blocking(move || (server.wait(), server.rest()))
         .await
         .expect("join");
     stop.store(true, Ordering::Relaxed);
     let _ = worker.await;
-    let out = rest.join().expect("stdout");
     assert_eq!(status.code(), Some(0), "{out}");
     assert!(out.contains("CERTIFIED: every check passed"), "{out}");
     assert!(out.contains("phase token-503"), "{out}");
@@ -242,20 +189,15 @@ fn sigterm_still_writes_the_report() {
     let dir = tempfile::tempdir().expect("tmp");
     let (_, cert) = keygen(dir.path(), "partner");
     let reports = dir.path().join("out");
-    let (child, _, _, rest) = certify(&[
+    let mut server = certify(&[
         "--client",
         &format!("partner={cert}"),
         "--report-dir",
         reports.to_str().expect("utf-8"),
     ]);
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let mut child = child;
-    let status = child.wait().expect("wait");
-    let out = rest.join().expect("stdout");
+    server.terminate();
+    let status = server.wait();
+    let out = server.rest();
     assert_eq!(status.code(), Some(1), "not certified: {out}");
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(reports.join("summary.json")).expect("summary.json"),

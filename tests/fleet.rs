@@ -3,59 +3,11 @@
 //! fleet with `identities_dir` against `bearing serve`, and bad fleet input (exit 2 naming
 //! the field). Every run is about a second and only talks to 127.0.0.1.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    c.env_remove("BEARING_TARGET")
-        .env_remove("BEARING_TOKEN_URL")
-        .env_remove("BEARING_PRIVATE_KEY")
-        .env_remove("BEARING_CLIENT_ID")
-        .env_remove("RUST_LOG");
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bearing().args(args).output().expect("run bearing")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn write(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, body).expect("write");
-    p.display().to_string()
-}
-
-/// summary.json, checked against the schema.
-fn summary(dir: &Path) -> serde_json::Value {
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
-            .expect("summary is JSON");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schemas/load-summary.schema.json"
-    );
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("schema"))
-            .expect("schema is JSON");
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    doc
-}
+use common::{load_summary as summary, run, serve, text, write_file as write};
 
 /// Every partner of the report: distinct client ids, each with requests, no errors and at
 /// least one token request (a token the gateway issued to that client id: a request with
@@ -115,51 +67,6 @@ fn sandbox_fleet_reaches_every_partner() {
     assert_eq!(ids, want);
 }
 
-/// A `bearing serve` child process, killed on drop.
-struct Server {
-    child: Child,
-    token_url: String,
-    api_url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[String]) -> Server {
-    let mut child = bearing()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (mut token_url, mut api_url) = (String::new(), String::new());
-    // The server prints its URLs once it listens: reading them is the readiness poll.
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if let Some(u) = line.strip_prefix("inventory API:") {
-            api_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(token_url.starts_with("http://127.0.0.1:"), "no token URL");
-    Server {
-        child,
-        token_url,
-        api_url,
-    }
-}
-
 // keygen --fleet 3 writes 3 identity folders (keys 0600) and the certificates file; the
 // partners are registered with `bearing serve` from it, and a target naming the folder with
 // identities_dir runs partners: 3 against it.
@@ -181,7 +88,7 @@ fn keygen_fleet_and_identities_dir() {
         .map(|l| l.split_once('\t').expect("client_id<TAB>cert"))
         .collect();
     assert_eq!(lines.len(), 3, "{list}");
-    let mut clients = Vec::new();
+    let mut clients = vec!["--listen".to_owned(), "127.0.0.1:0".to_owned()];
     for (id, b64) in &lines {
         let d = fleet.join(id);
         assert!(d.join("cert.pem").is_file(), "{}", d.display());
@@ -199,7 +106,7 @@ fn keygen_fleet_and_identities_dir() {
         clients.push("--client".to_owned());
         clients.push(format!("{id}={cert}"));
     }
-    let server = serve(&clients);
+    let server = serve(&clients.iter().map(String::as_str).collect::<Vec<_>>());
     let (first, _) = lines[0];
     let target = write(
         dir.path(),
