@@ -8,132 +8,15 @@
 //!   to the invariants a sharded run needs (no cluster, no kubectl);
 //! - the `Dockerfile`: multi-stage, locked release build, non-root minimal runtime.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use common::hlog::add_log;
+use common::{CLIENT, bearing, json_file, keygen, root, serve, text};
 use serde_json::Value;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-        "BEARING_AUDIENCE",
-        "BEARING_CERTIFICATE",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A `bearing serve` child process, killed on drop.
-struct Server {
-    child: Child,
-    token_url: String,
-    api_url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(cert: &Path) -> Server {
-    let mut child = bearing()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--token-lifetime",
-            "300s",
-        ])
-        .arg("--client")
-        .arg(format!("SampleConfId={}", cert.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (mut token_url, mut api_url) = (String::new(), String::new());
-    // The server prints its URLs once it listens: reading them is the readiness poll.
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if let Some(u) = line.strip_prefix("inventory API:") {
-            api_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(token_url.starts_with("http://127.0.0.1:"), "no token URL");
-    Server {
-        child,
-        token_url,
-        api_url,
-    }
-}
-
-fn json_file(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .expect("JSON")
-}
-
-fn decode(b64: &str) -> Histogram<u64> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .expect("base64");
-    let mut h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut std::io::Cursor::new(bytes))
-        .expect("a V2 histogram");
-    h.auto(true);
-    h
-}
-
-/// Adds every histogram of a shard's interval log into `into`, by tag
-/// (`<scenario>.<phase>.<corrected|uncorrected>`).
-fn add_log(log: &Path, into: &mut BTreeMap<String, Histogram<u64>>) {
-    let bytes = std::fs::read(log).expect("interval log");
-    for entry in IntervalLogIterator::new(&bytes) {
-        if let LogEntry::Interval(h) = entry.expect("a valid interval log") {
-            let tag = h.tag().expect("tagged").as_str().to_owned();
-            let hist = decode(h.encoded_histogram());
-            into.entry(tag)
-                .or_insert_with(|| {
-                    let mut h = Histogram::new(3).expect("precision");
-                    h.auto(true);
-                    h
-                })
-                .add(&hist)
-                .expect("adds");
-        }
-    }
-}
 
 // Three shard processes against one sandbox, merged: the merged counts are the sums of the
 // shards', the merged percentiles those of one histogram holding every shard's samples,
@@ -144,13 +27,15 @@ fn local_three_shard_run_merges_exactly() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let keys = d.join("keys");
-    let o = bearing()
-        .args(["keygen", "--client-id", "SampleConfId", "--out"])
-        .arg(&keys)
-        .output()
-        .expect("keygen");
-    assert!(o.status.success(), "{}", text(&o));
-    let server = serve(&keys.join("cert.pem"));
+    let (_, cert) = keygen(&keys, CLIENT);
+    let server = serve(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token-lifetime",
+        "300s",
+        "--client",
+        &format!("{CLIENT}={cert}"),
+    ]);
     std::fs::write(
         d.join("target.yaml"),
         format!(
