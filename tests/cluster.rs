@@ -6,41 +6,15 @@
 //! - live metrics: `bearing load --metrics-listen` scraped mid-run; the counters grow and
 //!   converge on the final summary.json.
 
+mod common;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::{bearing, json_file, text};
 use serde_json::Value;
-
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-        "BEARING_AUDIENCE",
-        "BEARING_CERTIFICATE",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json_file(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).expect("read")).expect("json")
-}
 
 fn profile(dir: &Path, duration: &str, rate: u32) -> std::path::PathBuf {
     let p = dir.join("profile.yaml");
@@ -305,7 +279,7 @@ fn live_metrics_grow_during_the_run_and_converge_on_the_summary() {
 // annotations say (kubernetes-validate checks the schemas in .ci/run; this the wiring).
 #[test]
 fn the_shard_job_meets_at_the_barrier_and_is_scraped() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     let job = std::fs::read_to_string(root.join("deploy/kubernetes/load-job.yaml")).expect("job");
     let args: Vec<&str> = job
         .lines()
