@@ -11,14 +11,15 @@
 //! passes without running. Every namespace and process is removed on the way out, failed or
 //! not.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Write as _;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use common::hlog::add_log;
+use common::{Server, json_file, text};
 use serde_json::Value;
 
 const GATEWAY: &str = "10.199.7.1";
@@ -26,10 +27,7 @@ const SHARDS: [&str; 3] = ["10.199.7.10", "10.199.7.11", "10.199.7.12"];
 
 /// Says on stderr, past the test harness's capture, why the test did not run.
 fn skip(reason: &str) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED multi_host_sharded_run: {reason}"
-    );
+    common::skip("multi_host_sharded_run", reason);
 }
 
 fn run(args: &[&str]) -> Result<(), String> {
@@ -105,59 +103,12 @@ impl Drop for Net {
     }
 }
 
+/// `bearing` run inside the namespace `ns`, with a clean environment.
 fn bearing_in(ns: &str) -> Command {
     let mut c = Command::new("ip");
     c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_bearing")]);
-    for v in [
-        "BEARING_TARGET",
-        "BEARING_PRIVATE_KEY",
-        "BEARING_CLIENT_ID",
-        "BEARING_TOKEN_URL",
-        "BEARING_AUDIENCE",
-        "BEARING_CERTIFICATE",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
+    common::clean_env(&mut c);
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json_file(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).expect("read")).expect("json")
-}
-
-fn add_log(log: &Path, into: &mut BTreeMap<String, Histogram<u64>>) {
-    use base64::Engine as _;
-    let bytes = std::fs::read(log).expect("interval log");
-    for entry in IntervalLogIterator::new(&bytes) {
-        if let LogEntry::Interval(h) = entry.expect("a valid interval log") {
-            let tag = h.tag().expect("tagged").as_str().to_owned();
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(h.encoded_histogram().trim())
-                .expect("base64");
-            let mut hist: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
-                .deserialize(&mut std::io::Cursor::new(raw))
-                .expect("a V2 histogram");
-            hist.auto(true);
-            into.entry(tag)
-                .or_insert_with(|| {
-                    let mut h = Histogram::new(3).expect("precision");
-                    h.auto(true);
-                    h
-                })
-                .add(&hist)
-                .expect("adds");
-        }
-    }
 }
 
 fn setup(net: &mut Net) -> Result<(String, Vec<String>, bool), String> {
@@ -212,29 +163,17 @@ fn multi_host_sharded_run() {
         .expect("keygen");
     assert!(o.status.success(), "{}", text(&o));
 
-    let mut server = bearing_in(&gw)
-        .args(["serve", "--listen", &format!("{GATEWAY}:8080")])
-        .args(["--token-lifetime", "300s", "--client"])
-        .arg(format!(
-            "SampleConfId={}",
-            d.join("keys/cert.pem").display()
-        ))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let stdout = server.stdout.take().expect("stdout");
-    net.children.push(server);
-    let mut token_url = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("line");
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
+    // Declared after `net`: dropped (killed) before the namespaces go.
+    let server = Server::start(
+        bearing_in(&gw)
+            .args(["serve", "--listen", &format!("{GATEWAY}:8080")])
+            .args(["--token-lifetime", "300s", "--client"])
+            .arg(format!(
+                "SampleConfId={}",
+                d.join("keys/cert.pem").display()
+            )),
+    );
+    let token_url = server.token_url.clone();
     assert!(
         token_url.starts_with(&format!("http://{GATEWAY}:8080/")),
         "{token_url:?}"
@@ -293,7 +232,7 @@ fn multi_host_sharded_run() {
     }
 
     let dirs: Vec<_> = (0..3).map(|k| d.join(format!("shard-{k}"))).collect();
-    let o = Command::new(env!("CARGO_BIN_EXE_bearing"))
+    let o = common::bearing()
         .args(["report", "merge"])
         .args(&dirs)
         .arg("--out")
