@@ -8,24 +8,22 @@
 //! The gateway is a small recording server of this file on 127.0.0.1:0 that issues one known
 //! token, and — for `bearing serve` itself — the real sandbox as a child process.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
+
+use common::{CLIENT, Server};
 
 /// The access token the recording gateway issues.
 const TOKEN: &str = "KnownAccessToken0123456789abcdefghijKLMNOPqrst";
-const CLIENT: &str = "SampleConfId";
 
+/// `bearing` with a clean environment, logging everything it can.
 fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BEARING_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("RUST_LOG", "trace").env("NO_COLOR", "1");
+    let mut c = common::bearing();
+    c.env("RUST_LOG", "trace");
     c
 }
 
@@ -397,47 +395,14 @@ fn token_and_call_keep_secrets() {
 #[test]
 fn serve_keeps_secrets() {
     let (_dir, key, cert, pem) = keygen();
-    let mut child = bearing()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--client",
-            &format!("{CLIENT}={cert}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
-    let mut lines = BufReader::new(stdout).lines();
-    let mut printed = String::new();
-    let mut token_url = String::new();
-    let mut api_url = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("line");
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Some(u) = line.strip_prefix("token endpoint:") {
-            token_url = u.trim().to_owned();
-        }
-        if let Some(u) = line.strip_prefix("inventory API:") {
-            api_url = u.trim().to_owned();
-        }
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    assert!(
-        !token_url.is_empty(),
-        "serve printed no token URL: {printed}"
-    );
+    let mut server = Server::start_logged(bearing().args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--client",
+        &format!("{CLIENT}={cert}"),
+    ]));
+    let (token_url, api_url) = (server.token_url.clone(), server.api_url.clone());
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -511,14 +476,10 @@ fn serve_keeps_secrets() {
         &api_url,
     ]);
     success("call against serve", &out);
-    let _ = child.kill();
-    let _ = child.wait();
-    let mut rest = String::new();
-    for line in lines.map_while(Result::ok) {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    let logs = err_reader.join().expect("stderr reader");
+    server.kill();
+    let printed = server.banner.clone();
+    let rest = server.rest();
+    let logs = server.logs();
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "serve logged nothing at trace"
@@ -812,30 +773,16 @@ private_key: {key}
 #[test]
 fn serve_does_not_echo_a_supplied_admin_secret() {
     const SECRET: &str = "MyOwnAdminSecret42";
-    let mut child = bearing()
-        .args(["serve", "--listen", "127.0.0.1:0", "--admin-secret", SECRET])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
-    let mut printed = String::new();
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("press ctrl-c") {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let logs = err_reader.join().expect("stderr");
+    let mut server = Server::start_logged(bearing().args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-secret",
+        SECRET,
+    ]));
+    server.kill();
+    let printed = server.banner.clone();
+    let logs = server.logs();
     assert!(printed.contains("admin API:"), "no banner: {printed}");
     assert!(
         !printed.contains(SECRET),
