@@ -4,8 +4,12 @@
 //! cause is not repeated (`… (os error 2): … (os error 2)`). No row reaches a network beyond
 //! 127.0.0.1: the inputs are refused before anything is sent.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use common::bearing;
 
 struct Case {
     /// What the row is about, for failure messages.
@@ -365,17 +369,6 @@ fn scratch(dir: &Path) {
         )
         .as_bytes(),
     );
-}
-
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BEARING_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("NO_COLOR", "1").env_remove("RUST_LOG");
-    c
 }
 
 #[test]

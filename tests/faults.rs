@@ -9,6 +9,7 @@
 //! `scripts/faults.sh` runs this file (ignored cases included: the CLI's 30 s default
 //! request timeout) with `BEARING_FAULTS_REPORT` set and prints the figures.
 
+mod common;
 #[path = "faults/support.rs"]
 mod support;
 
@@ -355,9 +356,7 @@ async fn bearing(args: Vec<String>) -> (Output, Duration) {
     let (key, cert) = (id.key_path.clone(), id.cert_path.clone());
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bearing"))
-            .env_remove("BEARING_TARGET")
-            .env("NO_COLOR", "1")
+        let out = common::bearing()
             .args(&args[..1])
             .args(["--client-id", support::CLIENT])
             .arg("--key")
