@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Server, lossy as text, run_in, serve, utf8};
+use common::{Server, assert_stderr_has, lossy as text, run_in, serve, utf8};
 
 /// A partner identity made with `bearing keygen`, a profile file and a gateway config.
 fn setup(dir: &Path, profile: &bearing_auth::Profile, tls: bool) {
@@ -224,12 +224,7 @@ fn bad_suite_is_refused_before_anything_runs() {
         .replace("verdict: accepted", "verdict: accepted, colour: red");
     std::fs::write(dir.path().join("bad.yaml"), suite).expect("write");
     let out = run_in(dir.path(), &["conform", "bad.yaml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("bad.yaml:11:"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "bad.yaml:11:");
 
     let out = run_in(dir.path(), &["conform", "no-such-suite"]);
     assert_eq!(out.status.code(), Some(2));
@@ -248,12 +243,7 @@ fn missing_key_file_is_bad_input() {
         dir.path(),
         &["conform", "--target", "t.yaml", "--no-report"],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("missing.pem"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "missing.pem");
 }
 
 // An unreachable gateway: every case errors, exit 3, never a pass.

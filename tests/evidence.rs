@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{
-    Server, bearing, json_file as json, lossy as text, run, serve_apigee, utf8 as s,
+    Server, assert_stderr_has, assert_stdout_has, bearing, json_file as json, lossy as text, run,
+    serve_apigee, utf8 as s,
 };
 
 /// A fresh identity `id` in `dir`: (private key path, certificate path).
@@ -106,12 +107,7 @@ fn report_dir_is_checked_before_the_run() {
     let file = dir.path().join("file");
     std::fs::write(&file, b"keep").expect("write");
     let out = run(&["conform", "token-request", "--report-dir", s(&file)]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("not a folder"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "not a folder");
     assert!(out.stdout.is_empty(), "nothing ran");
     let out = run(&[
         "load",
@@ -126,12 +122,7 @@ fn report_dir_is_checked_before_the_run() {
     std::fs::create_dir(&used).expect("mkdir");
     std::fs::write(used.join("old.txt"), b"previous run").expect("write");
     let out = run(&["conform", "token-request", "--report-dir", s(&used)]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--force"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "--force");
     let out = run(&[
         "conform",
         "token-request",
@@ -186,12 +177,7 @@ fn expect_fail_rerun_and_diff() {
         &key,
         &["--report-dir", s(&xf), "--expect-fail", s(&list)],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stdout).contains("expected failure"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 0, "expected failure");
     let junit = std::fs::read_to_string(xf.join("junit.xml")).expect("junit");
     assert!(
         junit.contains("<skipped message=\"expected failure: accepted deviation GW-42"),
@@ -233,12 +219,7 @@ fn expect_fail_rerun_and_diff() {
     // An unknown id is bad input.
     std::fs::write(&stale, "- id: no-such-case\n  reason: x\n").expect("write");
     let out = conform_failing(&srv, &key, &["--no-report", "--expect-fail", s(&stale)]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no-such-case"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "no-such-case");
 
     // Re-run only what failed; the new summary says which run it continues.
     let again = dir.path().join("again");
@@ -275,12 +256,7 @@ fn expect_fail_rerun_and_diff() {
         .arg(first.join("summary.json"))
         .output()
         .expect("conform");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("profile"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "profile");
 
     // A passing run against the sandbox, then the diff: the failure is a regression.
     let pass = dir.path().join("pass");
@@ -337,12 +313,7 @@ fn signed_bundles_and_tampering() {
         "--sign-key",
         s(&key),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("manifest signed"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 0, "manifest signed");
     let out = verify(&bundle, &cert);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let t = text(&out.stdout);
@@ -377,32 +348,17 @@ fn signed_bundles_and_tampering() {
         html.1[100] ^= 1;
     });
     let out = verify(&one_byte, &cert);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("FAILED report/report.html: edited"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 1, "FAILED report/report.html: edited");
     let added = tampered("added.tar.gz", &|e| {
         e.push(("report/extra.txt".into(), b"x".to_vec()));
     });
     let out = verify(&added, &cert);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("report/extra.txt: added"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 1, "report/extra.txt: added");
     let removed = tampered("removed.tar.gz", &|e| {
         e.retain(|x| x.0 != "report/junit.xml");
     });
     let out = verify(&removed, &cert);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("report/junit.xml: removed"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 1, "report/junit.xml: removed");
 
     // Re-signed with another key (after editing a file and fixing its hash).
     let resigned = dir.path().join("resigned-src");
@@ -428,24 +384,14 @@ fn signed_bundles_and_tampering() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = verify(&forged, &cert);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stdout).contains("FAILED signature: manifest.jws"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 1, "FAILED signature: manifest.jws");
 
     // Unsigned: hashes checked, said to be unsigned.
     let unsigned = dir.path().join("unsigned.tar.gz");
     let out = run(&["report", "bundle", s(&run_dir), "--out", s(&unsigned)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = run(&["report", "verify", s(&unsigned)]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        text(&out.stdout).contains("unsigned"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 0, "unsigned");
     // --out exists: refused, nothing written over.
     let before = std::fs::read(&unsigned).expect("read");
     let out = run(&["report", "bundle", s(&run_dir), "--out", s(&unsigned)]);
@@ -459,22 +405,12 @@ fn signed_bundles_and_tampering() {
         .and_then(|mut f| f.write_all(&bytes[..bytes.len() / 2]))
         .expect("write");
     let out = verify(&truncated, &cert);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("truncated"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "truncated");
     let not_json = tampered("notjson.tar.gz", &|e| {
         e.iter_mut().find(|x| x.0 == "manifest.json").expect("m").1 = b"{not json".to_vec();
     });
     let out = verify(&not_json, &cert);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("manifest.json is not JSON"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "manifest.json is not JSON");
     let none = tampered("none.tar.gz", &|e| {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -488,12 +424,7 @@ fn signed_bundles_and_tampering() {
         e.iter_mut().find(|x| x.0 == "manifest.jws").expect("jws").1 = jws.into_bytes();
     });
     let out = verify(&none, &cert);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("\"none\" is refused"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "\"none\" is refused");
 
     // A conform run cannot be compared with a load run (exit 2).
     let load_dir = dir.path().join("load");
@@ -522,12 +453,7 @@ fn signed_bundles_and_tampering() {
     let out = verify(&dir.path().join("load.tar.gz"), &cert);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = run(&["report", "diff", s(&run_dir), s(&load_dir)]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("cannot compare a conform run"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "cannot compare a conform run");
     // Two load runs: every phase compared, with the noise flag read off the .hgrm files.
     let out = run(&[
         "report",
@@ -568,12 +494,7 @@ fn certify_expect_fail_and_bundle() {
         "--expect-fail",
         s(&list),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no-such-check"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "no-such-check");
     let used = dir.path().join("keys");
     let out = run(&[
         "certify",
@@ -584,12 +505,7 @@ fn certify_expect_fail_and_bundle() {
         "--report-dir",
         s(&used),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("not empty"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, 2, "not empty");
 
     std::fs::write(
         &list,
@@ -636,10 +552,5 @@ fn certify_expect_fail_and_bundle() {
             .is_valid(&summary)
     );
     let out = verify(&bundle, &cert);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stdout).contains("certify report"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_stdout_has(&out, 0, "certify report");
 }

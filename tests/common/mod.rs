@@ -78,6 +78,26 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// Panics, showing the whole run, unless it exited `code` and its stdout holds `phrase`.
+pub fn assert_stdout_has(o: &Output, code: i32, phrase: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", text(o));
+    assert!(
+        lossy(&o.stdout).contains(phrase),
+        "stdout lacks {phrase:?}:\n{}",
+        text(o)
+    );
+}
+
+/// Panics, showing the whole run, unless it exited `code` and its stderr holds `phrase`.
+pub fn assert_stderr_has(o: &Output, code: i32, phrase: &str) {
+    assert_eq!(o.status.code(), Some(code), "{}", text(o));
+    assert!(
+        lossy(&o.stderr).contains(phrase),
+        "stderr lacks {phrase:?}:\n{}",
+        text(o)
+    );
+}
+
 /// Bytes as text, invalid UTF-8 replaced.
 pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -204,10 +224,7 @@ impl Server {
     }
 
     fn spawn(cmd: &mut Command, logged: bool) -> Self {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn bearing");
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn bearing");
         let stdout = child.stdout.take().expect("stdout");
         // A thread drains stdout to the end (so the child never writes into a closed pipe)
         // and hands each line over; the banner is read from it with a deadline.
