@@ -15,10 +15,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::hlog::add_log;
+use common::netns::{Net, bearing_in, ip};
 use common::{Server, json_file, text};
 use serde_json::Value;
 
@@ -30,54 +31,20 @@ fn skip(reason: &str) {
     common::skip("multi_host_sharded_run", reason);
 }
 
-fn run(args: &[&str]) -> Result<(), String> {
-    let o = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if o.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&o.stderr).trim()
-        ))
-    }
-}
-
-/// The namespaces and processes of the test; removed on drop, whatever happened.
-struct Net {
-    tag: String,
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-}
-
+// The hub-and-nodes wiring of this test, beside the harness's namespaces.
 impl Net {
-    fn ns(&self, name: &str) -> String {
-        format!("bmh{}-{name}", self.tag)
-    }
-
-    fn add_ns(&mut self, name: &str) -> Result<String, String> {
-        let ns = self.ns(name);
-        run(&["netns", "add", &ns])?;
-        self.namespaces.push(ns.clone());
-        run(&["-n", &ns, "link", "set", "lo", "up"])?;
-        Ok(ns)
-    }
-
     /// A node namespace wired to the hub's bridge with `addr`/24.
     fn add_node(&mut self, name: &str, k: usize, addr: &str) -> Result<String, String> {
         let ns = self.add_ns(name)?;
         let hub = self.ns("hub");
         let (h, n) = (format!("vh{k}-{}", self.tag), format!("vn{k}-{}", self.tag));
-        run(&[
+        ip(&[
             "-n", &hub, "link", "add", &h, "type", "veth", "peer", "name", &n, "netns", &ns,
         ])?;
-        run(&["-n", &hub, "link", "set", &h, "master", "br0"])?;
-        run(&["-n", &hub, "link", "set", &h, "up"])?;
-        run(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &n])?;
-        run(&["-n", &ns, "link", "set", &n, "up"])?;
+        ip(&["-n", &hub, "link", "set", &h, "master", "br0"])?;
+        ip(&["-n", &hub, "link", "set", &h, "up"])?;
+        ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", &n])?;
+        ip(&["-n", &ns, "link", "set", &n, "up"])?;
         Ok(ns)
     }
 
@@ -91,30 +58,10 @@ impl Net {
     }
 }
 
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in self.namespaces.iter().rev() {
-            let _ = run(&["netns", "del", ns]);
-        }
-    }
-}
-
-/// `bearing` run inside the namespace `ns`, with a clean environment.
-fn bearing_in(ns: &str) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_bearing")]);
-    common::clean_env(&mut c);
-    c
-}
-
 fn setup(net: &mut Net) -> Result<(String, Vec<String>, bool), String> {
     let hub = net.add_ns("hub")?;
-    run(&["-n", &hub, "link", "add", "br0", "type", "bridge"])?;
-    run(&["-n", &hub, "link", "set", "br0", "up"])?;
+    ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"])?;
+    ip(&["-n", &hub, "link", "set", "br0", "up"])?;
     let gw = net.add_node("gw", 9, GATEWAY)?;
     let mut shards = Vec::new();
     let mut delayed = true;
@@ -128,20 +75,9 @@ fn setup(net: &mut Net) -> Result<(String, Vec<String>, bool), String> {
 
 #[test]
 fn multi_host_sharded_run() {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        return skip("needs root to create network namespaces");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return skip("needs `ip` (iproute2)");
-    }
-    let mut net = Net {
-        tag: (std::process::id() % 100_000).to_string(),
-        namespaces: Vec::new(),
-        children: Vec::new(),
+    let mut net = match Net::new("bmh") {
+        Ok(net) => net,
+        Err(e) => return skip(&e),
     };
     let (gw, shard_ns, delayed) = match setup(&mut net) {
         Ok(x) => x,

@@ -14,6 +14,7 @@
 )]
 
 pub mod hlog;
+pub mod netns;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
