@@ -8,6 +8,7 @@ mod common;
 
 use std::process::{Command, Output};
 
+use common::netns::{Net, bearing_in};
 use common::{CLIENT, Server, bearing, run, stderr};
 
 /// `bearing serve --output json <args…>`, once ready: what it printed is in `info`.
@@ -128,29 +129,58 @@ fn non_loopback_ip() -> Option<std::net::IpAddr> {
     (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
-// Against a real sandbox on this machine's non-loopback address: refused without
-// --allow-http, served with it.
+/// The address the non-loopback sandbox gets in a namespace of its own.
+const OWN_ADDRESS: &str = "10.199.9.1";
+
+/// A network namespace this test creates (and removes on drop) with [`OWN_ADDRESS`] on its
+/// loopback link, so nothing leaves it: the namespace and its name.
+fn own_address() -> Result<(Net, String), String> {
+    let mut net = Net::new("btls")?;
+    let ns = net.add_ns("a")?;
+    let addr = format!("{OWN_ADDRESS}/32");
+    common::netns::ip(&["-n", &ns, "addr", "add", &addr, "dev", "lo"])?;
+    Ok((net, ns))
+}
+
+// Against a real sandbox on a non-loopback address: refused without --allow-http, served
+// with it. The address is the test's own in a network namespace (root and `ip`), else this
+// machine's on its default route; with neither the test says on stderr that it did not run.
 #[test]
 fn allow_http_reaches_a_non_loopback_sandbox() {
-    let Some(ip) = non_loopback_ip() else {
-        // On stderr past the harness's capture: the skip shows in every `cargo test` run.
-        common::skip(
-            "tls::allow_http_reaches_a_non_loopback_sandbox",
-            "this machine has no non-loopback address (no default route); the refusal \
-             without --allow-http is still checked by plain_http_off_loopback_needs_allow_http",
-        );
-        return;
+    // Declared before the server: the namespace goes after the server is killed.
+    let own = own_address();
+    let (ip, ns) = match (&own, non_loopback_ip()) {
+        (Ok((_, ns)), _) => (OWN_ADDRESS.parse().expect("ip"), Some(ns.as_str())),
+        (Err(_), Some(ip)) => (ip, None),
+        (Err(why), None) => {
+            common::skip(
+                "tls::allow_http_reaches_a_non_loopback_sandbox",
+                &format!(
+                    "no network namespace ({why}) and no non-loopback address on this \
+                     machine; the refusal without --allow-http is still checked by \
+                     plain_http_off_loopback_needs_allow_http"
+                ),
+            );
+            return;
+        }
     };
+    let cmd = || ns.map_or_else(bearing, bearing_in);
     let dir = tempfile::tempdir().expect("tmp");
     let (key, cert) = keygen(dir.path());
-    let server = serve(&[
+    let server = Server::start(cmd().args([
+        "serve",
+        "--output",
+        "json",
         "--listen",
         &format!("{ip}:0"),
         "--client",
         &format!("{CLIENT}={cert}"),
-    ]);
+    ]));
     let token_url = server.info["token_url"].as_str().expect("token_url");
-    assert!(token_url.starts_with("http://"), "{token_url}");
+    assert!(
+        token_url.starts_with(&format!("http://{ip}:")),
+        "{token_url}"
+    );
     let args = [
         "token",
         "--token-url",
@@ -160,9 +190,9 @@ fn allow_http_reaches_a_non_loopback_sandbox() {
         "--key",
         &key,
     ];
-    let out = run(&args);
+    let out = cmd().args(args).output().expect("token");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let out = bearing()
+    let out = cmd()
         .args(args)
         .arg("--allow-http")
         .output()
