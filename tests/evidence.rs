@@ -473,6 +473,15 @@ fn signed_bundles_and_tampering() {
     );
 }
 
+/// `certify --listen 127.0.0.1:0 --client <client> <extra…>`.
+fn certify_args<'a>(client: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [
+        &["certify", "--listen", "127.0.0.1:0", "--client", client][..],
+        extra,
+    ]
+    .concat()
+}
+
 // certify: --expect-fail ids are check ids (an unknown one is refused before the gateway
 // starts), a non-empty --report-dir is refused before it listens, and a run stopped before
 // any client came still writes its folder and a signed bundle, with the listed check as an
@@ -485,26 +494,10 @@ fn certify_expect_fail_and_bundle() {
     let client = format!("partner={}", s(&cert));
     let list = dir.path().join("expected.yaml");
     std::fs::write(&list, "- id: no-such-check\n  reason: x\n").expect("write");
-    let out = run(&[
-        "certify",
-        "--listen",
-        "127.0.0.1:0",
-        "--client",
-        &client,
-        "--expect-fail",
-        s(&list),
-    ]);
+    let out = run(&certify_args(&client, &["--expect-fail", s(&list)]));
     assert_stderr_has(&out, 2, "no-such-check");
     let used = dir.path().join("keys");
-    let out = run(&[
-        "certify",
-        "--listen",
-        "127.0.0.1:0",
-        "--client",
-        &client,
-        "--report-dir",
-        s(&used),
-    ]);
+    let out = run(&certify_args(&client, &["--report-dir", s(&used)]));
     assert_stderr_has(&out, 2, "not empty");
 
     std::fs::write(
@@ -514,26 +507,19 @@ fn certify_expect_fail_and_bundle() {
     .expect("write");
     let reports = dir.path().join("out");
     let bundle = dir.path().join("certify.tar.gz");
-    let mut child = Server::start(
-        bearing()
-            .args([
-                "certify",
-                "--listen",
-                "127.0.0.1:0",
-                "--client",
-                &client,
-                "--expect-fail",
-                s(&list),
-            ])
-            .args([
-                "--report-dir",
-                s(&reports),
-                "--bundle",
-                s(&bundle),
-                "--sign-key",
-                s(&key),
-            ]),
-    );
+    let mut child = Server::start(bearing().args(certify_args(
+        &client,
+        &[
+            "--expect-fail",
+            s(&list),
+            "--report-dir",
+            s(&reports),
+            "--bundle",
+            s(&bundle),
+            "--sign-key",
+            s(&key),
+        ],
+    )));
     child.terminate();
     let status = child.wait();
     let rest = child.rest();

@@ -81,20 +81,19 @@ pub fn text(o: &Output) -> String {
 
 /// Panics, showing the whole run, unless it exited `code` and its stdout holds `phrase`.
 pub fn assert_stdout_has(o: &Output, code: i32, phrase: &str) {
-    assert_eq!(o.status.code(), Some(code), "{}", text(o));
-    assert!(
-        lossy(&o.stdout).contains(phrase),
-        "stdout lacks {phrase:?}:\n{}",
-        text(o)
-    );
+    assert_run(o, code, "stdout", &o.stdout, phrase);
 }
 
 /// Panics, showing the whole run, unless it exited `code` and its stderr holds `phrase`.
 pub fn assert_stderr_has(o: &Output, code: i32, phrase: &str) {
+    assert_run(o, code, "stderr", &o.stderr, phrase);
+}
+
+fn assert_run(o: &Output, code: i32, stream: &str, bytes: &[u8], phrase: &str) {
     assert_eq!(o.status.code(), Some(code), "{}", text(o));
     assert!(
-        lossy(&o.stderr).contains(phrase),
-        "stderr lacks {phrase:?}:\n{}",
+        lossy(bytes).contains(phrase),
+        "{stream} lacks {phrase:?}:\n{}",
         text(o)
     );
 }
