@@ -38,3 +38,8 @@ pub use profile::Profile;
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
 pub use target::{ApiSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides};
 pub use token::{TokenClient, TokenClientOptions, TokenError, TokenManager, TokenResponse};
+
+mod keyfile;
+pub use keyfile::{
+    FleetMember, KeyFileError, generate_fleet, partner_id, write_fleet, write_private_key,
+};

@@ -75,6 +75,12 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::CouldNotRun),
         };
     }
+    if let Some(e) = cause.downcast_ref::<bearing_demo::Error>() {
+        // A step's own cause further down the chain decides the rest.
+        if e.is_bad_input() {
+            return Some(Exit::BadInput);
+        }
+    }
     if let Some(e) = cause.downcast_ref::<bearing_certify::Error>() {
         use bearing_certify::Error as E;
         return match e {

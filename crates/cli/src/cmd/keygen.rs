@@ -2,7 +2,7 @@
 //! the Base64 DER certificate to paste into a portal.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bearing_auth::{Algorithm, Certificate, SigningKey};
@@ -83,7 +83,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             );
         }
     }
-    write_private(&key_path, key.to_pkcs8_pem().as_bytes())?;
+    bearing_auth::write_private_key(&key_path, key.to_pkcs8_pem().as_bytes())?;
     std::fs::write(&cert_path, cert.to_pem())
         .with_context(|| format!("writing {}", cert_path.display()))?;
     let b64 = cert.to_base64_der();
@@ -143,9 +143,9 @@ fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit>
     // Checked before generating: a bad --key-bits fails once, not N times.
     SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
     let started = std::time::Instant::now();
-    let members = crate::sandbox::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
+    let members = bearing_auth::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
     let generated = started.elapsed();
-    crate::sandbox::write_fleet(&a.out, &members)?;
+    bearing_auth::write_fleet(&a.out, &members)?;
     let mut lines = String::new();
     for (id, _, cert) in &members {
         lines.push_str(&format!("{id}\t{}\n", cert.to_base64_der()));
@@ -181,26 +181,4 @@ fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit>
         }
     }
     Ok(Exit::Ok)
-}
-
-/// Writes a private key file created with mode 0600 (never world-readable, even briefly).
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
