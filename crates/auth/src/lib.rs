@@ -43,3 +43,8 @@ mod keyfile;
 pub use keyfile::{
     FleetMember, KeyFileError, generate_fleet, partner_id, write_fleet, write_private_key,
 };
+
+mod shipped_report;
+pub use shipped_report::{
+    LookupError, diff_json, find_profile, list_json, show_json, write_diff, write_list, write_show,
+};

@@ -29,3 +29,6 @@ pub use error::{Error, Result};
 pub use model::{Case, Category, Level, Step, Suite};
 pub use outcome::{CaseResult, Counts, Finding, Outcome, RunSummary, RunTarget};
 pub use runner::{Observer, Quiet, RunConfig, RunTargetSpec, run};
+
+mod detect_report;
+pub use detect_report::write_detect_text;
