@@ -165,14 +165,5 @@ pub fn expect_list<'a>(
 
 /// One line saying where the bundle went and whether it is signed.
 pub fn bundle_line(path: &Path, m: &Manifest, signed: bool) -> String {
-    format!(
-        "bundle: {} ({} files, {})",
-        path.display(),
-        m.files.len(),
-        if signed {
-            "manifest signed"
-        } else {
-            "unsigned"
-        }
-    )
+    bearing_report::bundle_line(path, m, signed)
 }
