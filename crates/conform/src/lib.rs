@@ -32,3 +32,8 @@ pub use runner::{Observer, Quiet, RunConfig, RunTargetSpec, run};
 
 mod detect_report;
 pub use detect_report::write_detect_text;
+
+mod profiles_report;
+pub use profiles_report::{
+    profile_folder, run_profiles, runs_json, write_profile_reports, write_runs_text,
+};
