@@ -48,3 +48,8 @@ mod shipped_report;
 pub use shipped_report::{
     LookupError, diff_json, find_profile, list_json, show_json, write_diff, write_list, write_show,
 };
+
+mod api_call;
+pub use api_call::{
+    ApiAnswer, ApiRequest, RequestError, answer_json, check_api_url, send_api_request, write_answer,
+};

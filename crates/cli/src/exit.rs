@@ -56,6 +56,12 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
         return Some(gateway_kind(e));
     }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::RequestError>() {
+        return match e {
+            bearing_auth::RequestError::Auth(e) => Some(auth_kind(e)),
+            _ => Some(Exit::BadInput),
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_gateway::OverrideError>() {
         use bearing_gateway::OverrideError as E;
         return match e {
