@@ -53,3 +53,6 @@ mod api_call;
 pub use api_call::{
     ApiAnswer, ApiRequest, RequestError, answer_json, check_api_url, send_api_request, write_answer,
 };
+
+mod token_text;
+pub use token_text::{token_response_json, write_token_response};
