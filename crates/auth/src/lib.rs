@@ -56,3 +56,6 @@ pub use api_call::{
 
 mod token_text;
 pub use token_text::{token_response_json, write_token_response};
+
+mod identity_text;
+pub use identity_text::{WrittenFleet, WrittenIdentity, write_fleet_list};
