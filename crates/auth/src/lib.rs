@@ -59,3 +59,6 @@ pub use token_text::{token_response_json, write_token_response};
 
 mod identity_text;
 pub use identity_text::{WrittenFleet, WrittenIdentity, write_fleet_list};
+
+mod decode_text;
+pub use decode_text::{Verified, decoded_json, describe_time, write_decoded};
