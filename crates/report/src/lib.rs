@@ -29,3 +29,6 @@ pub use run::{RunFolder, RunKind};
 
 mod bundle_text;
 pub use bundle_text::{bundle_line, write_verification};
+
+mod staged;
+pub use staged::{BundleKey, StagedRun};

@@ -8,9 +8,10 @@ use bearing_auth::Certificate;
 use bearing_report::bundle;
 use bearing_report::diff::{self, Tolerance};
 
-use crate::cmd::evidence::{SignWith, TOOL, report_error};
+use crate::cmd::evidence::{TOOL, load_sign_key, report_error};
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
+use bearing_report::BundleKey;
 
 /// Flags of `bearing report diff`.
 #[derive(Debug, clap::Args)]
@@ -125,10 +126,10 @@ pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
 /// Bad input (exit 2); the bundle cannot be written (exit 3).
 pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
     let sign = match &a.sign_key {
-        Some(k) => Some(SignWith::load(k, a.sign_alg.as_deref())?),
+        Some(k) => Some(load_sign_key(k, a.sign_alg.as_deref())?),
         None => None,
     };
-    let signer = sign.as_ref().map(SignWith::signer);
+    let signer = sign.as_ref().map(BundleKey::signer);
     let m = bundle::create(&a.dir, &a.out, signer.as_ref(), TOOL).map_err(report_error)?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
