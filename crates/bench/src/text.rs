@@ -232,7 +232,7 @@ mod tests {
             openssl: false,
             sharing: KeySharing::PerThread,
         };
-        let mut r = bearing_bench::measure_sign(&c, &|_| {})
+        let mut r = crate::measure_sign(&c, &|_| {})
             .expect("measure")
             .report;
         for s in &mut r.steps {
