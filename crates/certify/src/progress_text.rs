@@ -89,3 +89,32 @@ impl MarkLines {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(action: Action) -> Mark {
+        Mark { at_ms: 0, action }
+    }
+
+    // The first phase's set-up is held until the plan starts, then follows its start line;
+    // later marks show at once, and a mark without a line shows nothing.
+    #[test]
+    fn first_phase_waits_for_the_plan() {
+        let mut l = MarkLines::default();
+        let phase = mark(Action::PhaseStarted {
+            name: "baseline".into(),
+        });
+        assert!(l.push(&phase).is_empty());
+        assert!(l.push(&mark(Action::FaultsCleared)).is_empty());
+        assert_eq!(
+            l.push(&mark(Action::PlanStarted)),
+            ["client seen: plan started", "phase baseline"]
+        );
+        assert_eq!(
+            l.push(&mark(Action::Settling)),
+            ["settling: observing at the baseline"]
+        );
+    }
+}
