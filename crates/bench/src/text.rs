@@ -232,9 +232,7 @@ mod tests {
             openssl: false,
             sharing: KeySharing::PerThread,
         };
-        let mut r = crate::measure_sign(&c, &|_| {})
-            .expect("measure")
-            .report;
+        let mut r = crate::measure_sign(&c, &|_| {}).expect("measure").report;
         for s in &mut r.steps {
             s.openssl_sign_per_sec = Some(s.assertions_per_sec / 2.0);
             s.ratio_to_openssl = Some(2.0);

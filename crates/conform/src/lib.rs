@@ -35,5 +35,5 @@ pub use detect_report::write_detect_text;
 
 mod profiles_report;
 pub use profiles_report::{
-    profile_folder, run_profiles, runs_json, write_profile_reports, write_runs_text,
+    Judgement, profile_folder, run_profiles, runs_json, write_profile_reports, write_runs_text,
 };

@@ -128,6 +128,43 @@ pub fn write_runs_text(
     Ok(())
 }
 
+/// How the judged run of `bearing conform` ended, expected failures taken into account:
+/// the CLI maps it to its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Every binding case passed (or failed as expected).
+    Passed,
+    /// A case failed unexpectedly, or an expected failure is stale (it passes now).
+    Failed,
+    /// No case failed, but a case could not run.
+    CouldNotRun,
+}
+
+impl RunSummary {
+    /// The [`Judgement`] of this run.
+    pub fn judgement(&self) -> Judgement {
+        let stale = self
+            .expected_failures
+            .as_ref()
+            .is_some_and(|x| x.stale().next().is_some());
+        let unexpected: Vec<_> = self
+            .cases
+            .iter()
+            .filter(|c| self.expected_failure(&c.id).is_none())
+            .collect();
+        if stale || unexpected.iter().any(|c| c.outcome == crate::Outcome::Fail) {
+            Judgement::Failed
+        } else if unexpected
+            .iter()
+            .any(|c| c.outcome == crate::Outcome::Error)
+        {
+            Judgement::CouldNotRun
+        } else {
+            Judgement::Passed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,7 +174,7 @@ fn sign_config(a: &SignArgs) -> anyhow::Result<SignConfig> {
 ///
 /// # Errors
 /// Bad flags or key (exit 2), a signing failure.
-pub fn measure_sign(
+fn measure_sign(
     a: &SignArgs,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<bearing_bench::SignMeasured> {

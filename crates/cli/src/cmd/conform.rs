@@ -280,29 +280,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     }
     finished?;
-    let stale = summary
-        .expected_failures
-        .as_ref()
-        .is_some_and(|x| x.stale().next().is_some());
-    let unexpected: Vec<_> = summary
-        .cases
-        .iter()
-        .filter(|c| summary.expected_failure(&c.id).is_none())
-        .collect();
-    Ok(
-        if stale
-            || unexpected
-                .iter()
-                .any(|c| c.outcome == bearing_conform::Outcome::Fail)
-        {
-            Exit::Failed
-        } else if unexpected
-            .iter()
-            .any(|c| c.outcome == bearing_conform::Outcome::Error)
-        {
-            Exit::CouldNotRun
-        } else {
-            Exit::Ok
-        },
-    )
+    Ok(match summary.judgement() {
+        bearing_conform::Judgement::Passed => Exit::Ok,
+        bearing_conform::Judgement::Failed => Exit::Failed,
+        bearing_conform::Judgement::CouldNotRun => Exit::CouldNotRun,
+    })
 }
