@@ -280,7 +280,7 @@ fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::to_value(&doc)?)?,
         Format::Text => {
-            bearing_bench::write_verify_text(&doc.algorithms, &mut std::io::stdout().lock())?
+            bearing_bench::write_verify_text(&doc.algorithms, &mut std::io::stdout().lock())?;
         }
     }
     if let Some(path) = &a.report {

@@ -106,7 +106,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         .context("starting the gateway")?;
     match g.output {
         Format::Json => {
-            crate::output::print_json(&bearing_gateway::serve_json(&gw, supplied_secret))?
+            crate::output::print_json(&bearing_gateway::serve_json(&gw, supplied_secret))?;
         }
         Format::Text => bearing_gateway::write_serve_banner(
             &gw,
