@@ -62,3 +62,6 @@ pub use identity_text::{WrittenFleet, WrittenIdentity, write_fleet_list};
 
 mod decode_text;
 pub use decode_text::{Verified, decoded_json, describe_time, write_decoded};
+
+mod target_flags;
+pub use target_flags::MissingValue;

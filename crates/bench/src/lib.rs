@@ -97,3 +97,6 @@ pub(crate) fn median_by<T>(mut rounds: Vec<T>, rate: impl Fn(&T) -> f64) -> (T, 
     let median = rounds.swap_remove(mid);
     (median, rates)
 }
+
+mod verify_all;
+pub use verify_all::{VerifyDocument, VerifyPlan, measure_verify_all};

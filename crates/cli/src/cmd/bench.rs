@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bearing_auth::{Algorithm, SigningKey};
-use bearing_bench::{KeySharing, SignConfig, VerifyConfig, VerifyReport};
-use serde::Serialize;
+use bearing_bench::{KeySharing, SignConfig};
 
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
@@ -220,13 +219,6 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     }
 }
 
-/// The JSON document of `bench verify` (schemas/bench-verify.schema.json).
-#[derive(Debug, Serialize)]
-pub struct VerifyDocument {
-    /// One report per algorithm, in the order asked.
-    pub algorithms: Vec<VerifyReport>,
-}
-
 fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
     let algs = a
         .alg
@@ -247,25 +239,16 @@ fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
             eprintln!("{line}");
         }
     };
-    let mut reports = Vec::with_capacity(algs.len());
-    for alg in algs {
-        let key = SigningKey::generate(alg, a.key_bits)?;
-        let c = VerifyConfig {
-            alg,
-            key: Arc::new(key),
-            key_source: "generated".into(),
-            threads,
-            duration: a.duration,
-            rounds: a.rounds,
-            openssl: !a.no_openssl,
-            grants_per_sec: a.grants_per_sec,
-        };
-        let m = bearing_bench::measure_verify(&c, &progress).map_err(bench_error)?;
-        if let Some(why) = m.openssl_skipped.as_ref().filter(|_| !a.no_openssl) {
-            tracing::warn!("{why}: no hardware reference for {alg}");
-        }
-        reports.push(m.report);
-    }
+    let plan = bearing_bench::VerifyPlan {
+        algs,
+        key_bits: a.key_bits,
+        threads,
+        duration: a.duration,
+        rounds: a.rounds,
+        openssl: !a.no_openssl,
+        grants_per_sec: a.grants_per_sec,
+    };
+    let reports = bearing_bench::measure_verify_all(&plan, &progress).map_err(bench_error)?;
     if let Some(path) = &a.report {
         let mut w = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
@@ -274,7 +257,7 @@ fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
             .and_then(|()| w.flush())
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let doc = VerifyDocument {
+    let doc = bearing_bench::VerifyDocument {
         algorithms: reports,
     };
     match g.output {
