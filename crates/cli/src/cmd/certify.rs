@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bearing_certify::report::{self, terminal};
+use bearing_certify::report;
 use bearing_certify::{Certification, CertifyOptions, Mark, Plan, Summary};
 use bearing_gateway::GatewayConfig;
 
@@ -143,23 +143,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     };
     match g.output {
         Format::Json => {
-            let mut v = serde_json::to_value(&summary)?;
-            if let (Some(d), Some(obj)) = (&final_dir, v.as_object_mut()) {
-                obj.insert("report_dir".into(), d.display().to_string().into());
-            }
+            let v = bearing_certify::summary_json(&summary, final_dir.as_deref())?;
             crate::output::print_json(&v)?;
         }
         Format::Text => {
             let mut out = std::io::stdout().lock();
-            writeln!(out)?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            terminal::write(&mut out, &summary, terminal::Options { color, findings: 3 })?;
-            if let Some(x) = &summary.expected_failures {
-                bearing_report::expect::write_text(&mut out, x)?;
-            }
-            if let Some(d) = &final_dir {
-                writeln!(out, "reports: {}", d.join("report.html").display())?;
-            }
+            bearing_certify::write_run_text(&summary, color, final_dir.as_deref(), &mut out)?;
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
                 writeln!(
                     out,
