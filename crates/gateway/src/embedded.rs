@@ -49,6 +49,11 @@ pub enum SandboxError {
 /// The client id the sandbox registers.
 pub const CLIENT_ID: &str = "SampleConfId";
 
+/// The token lifetime of an embedded sandbox that conformance judges (`bearing conform`,
+/// `bearing demo`): short, so expiry cases run in seconds; the expectation profile carries
+/// the same value.
+pub const JUDGED_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The sample SOAP body of the portal's inventory API.
 pub const INVENTORY_BODY: &str = include_str!("../../../scenarios/targets/bodies/inventory.xml");
 

@@ -6,7 +6,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use bearing_auth::{Profile, Target};
@@ -18,8 +17,9 @@ use crate::cmd::evidence;
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
-/// The embedded sandbox's token lifetime; the expectation profile carries the same value.
-pub const SANDBOX_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+/// The embedded sandbox's token lifetime when it is judged; the expectation profile carries
+/// the same value.
+pub use bearing_gateway::embedded::JUDGED_TOKEN_LIFETIME as SANDBOX_TOKEN_LIFETIME;
 
 /// Flags of `bearing conform`.
 #[derive(Debug, clap::Args)]
