@@ -38,3 +38,30 @@ pub use profile::Profile;
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
 pub use target::{ApiSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides};
 pub use token::{TokenClient, TokenClientOptions, TokenError, TokenManager, TokenResponse};
+
+mod keyfile;
+pub use keyfile::{
+    FleetMember, KeyFileError, generate_fleet, partner_id, write_fleet, write_private_key,
+};
+
+mod shipped_report;
+pub use shipped_report::{
+    LookupError, diff_json, find_profile, list_json, show_json, write_diff, write_list, write_show,
+};
+
+mod api_call;
+pub use api_call::{
+    ApiAnswer, ApiRequest, RequestError, answer_json, check_api_url, send_api_request, write_answer,
+};
+
+mod token_text;
+pub use token_text::{token_response_json, write_token_response};
+
+mod identity_text;
+pub use identity_text::{WrittenFleet, WrittenIdentity, write_fleet_list};
+
+mod decode_text;
+pub use decode_text::{Verified, decoded_json, describe_time, write_decoded};
+
+mod target_flags;
+pub use target_flags::MissingValue;

@@ -8,6 +8,7 @@
 //!   where the time goes (`bearing bench verify`).
 //! - [`Sizing`]: the capacity-plan figures derived from both ("one core verifies M/s").
 //! - [`html`]: the self-contained HTML report with bars per algorithm.
+//! - [`write_sign_text`] / [`write_verify_text`]: the terminal reports, to any writer.
 //!
 //! The library never prints; progress goes to a callback and results are values.
 
@@ -37,6 +38,9 @@ pub use verify::measure::{Pool, Sandbox};
 pub use verify::{
     Breakdown, VerifyConfig, VerifyMeasured, VerifyReport, VerifyStep, measure_verify,
 };
+
+mod text;
+pub use text::{write_sign_text, write_verify_text};
 
 /// Client id of benchmark assertions (a realistic length, obviously not real).
 pub const CLIENT_ID: &str = "bearing-bench-client";
@@ -93,3 +97,6 @@ pub(crate) fn median_by<T>(mut rounds: Vec<T>, rate: impl Fn(&T) -> f64) -> (T, 
     let median = rounds.swap_remove(mid);
     (median, rates)
 }
+
+mod verify_all;
+pub use verify_all::{VerifyDocument, VerifyPlan, measure_verify_all};

@@ -43,3 +43,9 @@ pub use plan::{Phase, Plan, Start, TokenFault};
 pub use recorder::Recorder;
 pub use runner::{Certification, CertifyOptions, Recording};
 pub use summary::{ClientReport, Overall, ScopeOutcome, Summary, Totals};
+
+mod progress_text;
+pub use progress_text::{MarkLines, banner_lines, describe_mark};
+
+mod run_text;
+pub use run_text::{summary_json, write_run_text};

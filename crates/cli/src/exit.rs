@@ -56,6 +56,20 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
         return Some(gateway_kind(e));
     }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::RequestError>() {
+        return match e {
+            bearing_auth::RequestError::Auth(e) => Some(auth_kind(e)),
+            _ => Some(Exit::BadInput),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_gateway::OverrideError>() {
+        use bearing_gateway::OverrideError as E;
+        return match e {
+            E::Auth(e) => Some(auth_kind(e)),
+            E::Gateway(e) => Some(gateway_kind(e)),
+            _ => Some(Exit::BadInput),
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_load::Error>() {
         use bearing_load::Error as E;
         return match e {
@@ -74,6 +88,12 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             E::Auth(e) => Some(auth_kind(e)),
             _ => Some(Exit::CouldNotRun),
         };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_demo::Error>() {
+        // A step's own cause further down the chain decides the rest.
+        if e.is_bad_input() {
+            return Some(Exit::BadInput);
+        }
     }
     if let Some(e) = cause.downcast_ref::<bearing_certify::Error>() {
         use bearing_certify::Error as E;

@@ -1,8 +1,10 @@
 //! `bearing`: load- and conformance-testing for OAuth 2.0 gateways that issue access tokens
 //! through the JWT bearer grant (RFC 7523) and protect APIs with them (RFC 6750).
 //!
-//! This crate owns flags, configuration merging, logging and exit codes; the work is done
-//! by the library crates.
+//! This crate owns flags, dispatch, the output mode (text or JSON, stdout or stderr, colour,
+//! progress bars), logging and exit codes. Everything else — runs, reports and their text,
+//! JSON documents, configurations, the embedded sandbox — is built by the library crates,
+//! which write to the writer this crate passes them (stdout) or return values.
 
 mod cmd;
 mod exit;

@@ -56,20 +56,3 @@ pub fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
     writeln!(out)?;
     Ok(())
 }
-
-/// Formats a NumericDate relative to now: `2026-11-28T04:22:07Z (in 59s)`.
-pub fn describe_time(secs: i64, now: i64) -> String {
-    let when = std::time::UNIX_EPOCH
-        .checked_add(std::time::Duration::from_secs(
-            u64::try_from(secs).unwrap_or(0),
-        ))
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
-        .unwrap_or_else(|| secs.to_string());
-    let delta = secs - now;
-    let rel = humantime::format_duration(std::time::Duration::from_secs(delta.unsigned_abs()));
-    if delta >= 0 {
-        format!("{when} (in {rel})")
-    } else {
-        format!("{when} ({rel} ago)")
-    }
-}

@@ -29,3 +29,11 @@ pub use error::{Error, Result};
 pub use model::{Case, Category, Level, Step, Suite};
 pub use outcome::{CaseResult, Counts, Finding, Outcome, RunSummary, RunTarget};
 pub use runner::{Observer, Quiet, RunConfig, RunTargetSpec, run};
+
+mod detect_report;
+pub use detect_report::write_detect_text;
+
+mod profiles_report;
+pub use profiles_report::{
+    Judgement, profile_folder, run_profiles, runs_json, write_profile_reports, write_runs_text,
+};

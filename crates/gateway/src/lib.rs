@@ -47,3 +47,12 @@ pub use routes::router;
 pub use server::{ConnControl, GatewayHandle, RunningGateway, serve, spawn, spawn_with};
 pub use state::{AppState, StateOptions};
 pub use validate::{AssertionInfo, RejectReason, Validator};
+
+/// The embedded sandbox every `bearing` command starts when given no target: this gateway on
+/// 127.0.0.1 with a fresh identity, and a [`Target`](bearing_auth::Target) describing it.
+pub mod embedded;
+
+mod overrides;
+pub use overrides::{
+    OverrideError, ServeSettings, certify_config, serve_config, serve_json, write_serve_banner,
+};

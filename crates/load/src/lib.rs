@@ -44,3 +44,6 @@ pub use stats::{Phase, PhaseStats};
 pub use target::LoadTarget;
 pub use threshold::{Threshold, ThresholdResult};
 pub use verdict::Verdict;
+
+mod shards;
+pub use shards::{merged_json, out_is_a_shard, refused_json, wait_for_shards, write_refused};

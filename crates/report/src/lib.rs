@@ -26,3 +26,9 @@ pub use dir::{ReportDir, default_dir, write_atomic};
 pub use error::{Error, Result};
 pub use html::{Html, escape};
 pub use run::{RunFolder, RunKind};
+
+mod bundle_text;
+pub use bundle_text::{bundle_line, write_verification};
+
+mod staged;
+pub use staged::{BundleKey, StagedRun};

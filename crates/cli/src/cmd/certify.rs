@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use bearing_auth::Certificate;
-use bearing_certify::report::{self, terminal};
-use bearing_certify::{Action, Certification, CertifyOptions, Mark, Plan, Summary};
+use bearing_certify::report;
+use bearing_certify::{Certification, CertifyOptions, Mark, Plan, Summary};
 use bearing_gateway::GatewayConfig;
 
 use crate::cmd::evidence;
@@ -62,62 +61,12 @@ pub struct Args {
 }
 
 fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
-    let mut c = GatewayConfig {
-        listen: a.listen,
-        ..GatewayConfig::default()
-    };
-    if let Some(p) = &a.profile {
-        c.profile.clone_from(p);
-    }
-    for spec in &a.clients {
-        let (id, path) = spec
-            .split_once('=')
-            .filter(|(id, path)| !id.is_empty() && !path.is_empty())
-            .ok_or_else(|| BadInput(format!("--client {spec:?}: expected ID=cert.pem")))?;
-        let cert = Certificate::from_file(Path::new(path))?;
-        c.add_client(id, cert);
-    }
-    for spec in &a.client_scopes {
-        let (id, list) = spec
-            .split_once('=')
-            .filter(|(id, list)| !id.is_empty() && !list.is_empty())
-            .ok_or_else(|| BadInput(format!("--client-scopes {spec:?}: expected ID=scope,…")))?;
-        let client = c.clients.get_mut(id).ok_or_else(|| {
-            BadInput(format!(
-                "--client-scopes {spec:?}: {id:?} is not a client given with --client"
-            ))
-        })?;
-        client.scopes.extend(
-            list.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        );
-    }
-    c.validate().map_err(|e| BadInput(e.to_string()))?;
-    c.load_profile()
-        .map_err(|e| BadInput(format!("--profile: {e}")))?;
-    Ok(c)
-}
-
-fn describe(m: &Mark) -> Option<String> {
-    Some(match &m.action {
-        Action::PlanStarted => "client seen: plan started".to_owned(),
-        Action::PhaseStarted { name } => format!("phase {name}"),
-        Action::TokenLifetime { ms } => format!("  tokens now live {:.0} s", *ms as f64 / 1000.0),
-        Action::Revoked { tokens } => {
-            format!("  revoked {tokens} tokens: the client must get a 401 and recover")
-        }
-        Action::TokenFault {
-            status,
-            retry_after_s,
-            ..
-        } => format!("  token endpoint answers {status} with Retry-After: {retry_after_s}"),
-        Action::Latency { ms } => format!("  {ms} ms added latency"),
-        Action::Settling => "settling: observing at the baseline".to_owned(),
-        Action::FaultsCleared => return None,
-        Action::Ended { reason } => format!("ended: {}", reason.as_str()),
-    })
+    Ok(bearing_gateway::certify_config(
+        a.listen,
+        a.profile.as_deref(),
+        &a.clients,
+        &a.client_scopes,
+    )?)
 }
 
 /// Runs `bearing certify`.
@@ -153,62 +102,23 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         .context("starting the certification gateway")?;
     // Handlers are installed before the banner says "press ctrl-c", so no signal is lost.
     let stop = stop_signal();
-    {
-        let gw = run.gateway();
-        let p = run.plan();
-        let lines = [
-            format!(
-                "bearing certify: sandbox gateway listening on {}",
-                gw.base_url
-            ),
-            format!("token endpoint: {}", gw.token_url),
-            format!(
-                "inventory API:  {}",
-                gw.api_url("inventory").unwrap_or_default()
-            ),
-            format!("aud to sign:    {}", gw.token_url),
-            format!("clients:        {}", gw.state.registry().ids().join(", ")),
-            format!(
-                "plan:           {} ({}), {} phases, {:.1} s, starting at your client's first request",
-                p.name,
-                p.origin,
-                p.phases.len(),
-                p.length().as_secs_f64()
-            ),
-            "press ctrl-c to stop (the report is written either way)".to_owned(),
-        ];
-        if text {
-            let mut out = std::io::stdout().lock();
-            for l in &lines {
-                writeln!(out, "{l}")?;
-            }
-            out.flush()?;
-        } else {
-            for l in &lines {
-                eprintln!("{l}");
-            }
+    let lines = bearing_certify::banner_lines(&run);
+    if text {
+        let mut out = std::io::stdout().lock();
+        for l in &lines {
+            writeln!(out, "{l}")?;
+        }
+        out.flush()?;
+    } else {
+        for l in &lines {
+            eprintln!("{l}");
         }
     }
     let printer = tokio::spawn(async move {
-        // The first phase is set up before the client arrives (so its first token already
-        // follows the phase), but is announced only once the plan starts.
-        let mut before_start = Some(Vec::new());
+        let mut lines = bearing_certify::MarkLines::default();
         while let Some(m) = rx.recv().await {
-            let Some(line) = describe(&m).filter(|_| text) else {
-                continue;
-            };
-            match (&mut before_start, &m.action) {
-                (Some(_), Action::PlanStarted) => {
-                    println!("{line}");
-                    for l in before_start.take().unwrap_or_default() {
-                        println!("{l}");
-                    }
-                }
-                (Some(held), Action::PhaseStarted { .. } | Action::TokenLifetime { .. })
-                | (Some(held), Action::TokenFault { .. } | Action::Latency { .. }) => {
-                    held.push(line);
-                }
-                _ => println!("{line}"),
+            for l in lines.push(&m).into_iter().filter(|_| text) {
+                println!("{l}");
             }
         }
     });
@@ -233,23 +143,13 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     };
     match g.output {
         Format::Json => {
-            let mut v = serde_json::to_value(&summary)?;
-            if let (Some(d), Some(obj)) = (&final_dir, v.as_object_mut()) {
-                obj.insert("report_dir".into(), d.display().to_string().into());
-            }
+            let v = bearing_certify::summary_json(&summary, final_dir.as_deref())?;
             crate::output::print_json(&v)?;
         }
         Format::Text => {
             let mut out = std::io::stdout().lock();
-            writeln!(out)?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            terminal::write(&mut out, &summary, terminal::Options { color, findings: 3 })?;
-            if let Some(x) = &summary.expected_failures {
-                bearing_report::expect::write_text(&mut out, x)?;
-            }
-            if let Some(d) = &final_dir {
-                writeln!(out, "reports: {}", d.join("report.html").display())?;
-            }
+            bearing_certify::write_run_text(&summary, color, final_dir.as_deref(), &mut out)?;
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
                 writeln!(
                     out,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bearing_auth::{Target, TargetOverrides};
+use bearing_auth::{MissingValue, Target, TargetOverrides};
 
 use crate::exit::BadInput;
 
@@ -79,39 +79,14 @@ impl TargetArgs {
         let mut t = match &self.target {
             Some(p) => Target::from_file(p)
                 .with_context(|| format!("reading target file {}", p.display()))?,
-            None => {
-                let missing = |what: &str, flag: &str, env: &str| {
-                    BadInput(format!("no {what}: give --target, or {flag} (or {env})"))
+            None => Target::from_overrides(&self.overrides()).map_err(|m| {
+                let (what, flag, env) = match m {
+                    MissingValue::TokenUrl => ("token URL", "--token-url", "BEARING_TOKEN_URL"),
+                    MissingValue::ClientId => ("client id", "--client-id", "BEARING_CLIENT_ID"),
+                    MissingValue::PrivateKey => ("private key", "--key", "BEARING_PRIVATE_KEY"),
                 };
-                Target {
-                    // `bearing sign --aud URL` needs no token URL: the audience stands in.
-                    token_url: self
-                        .token_url
-                        .clone()
-                        .or_else(|| self.audience.as_deref().and_then(|a| a.parse().ok()))
-                        .ok_or_else(|| missing("token URL", "--token-url", "BEARING_TOKEN_URL"))?,
-                    audience: None,
-                    client_id: self
-                        .client_id
-                        .clone()
-                        .ok_or_else(|| missing("client id", "--client-id", "BEARING_CLIENT_ID"))?,
-                    private_key: self
-                        .private_key
-                        .clone()
-                        .ok_or_else(|| missing("private key", "--key", "BEARING_PRIVATE_KEY"))?,
-                    certificate: None,
-                    profile: None,
-                    apis: Vec::new(),
-                    tls: Default::default(),
-                    assertion: Default::default(),
-                    admin_url: None,
-                    admin_secret: None,
-                    identities: Vec::new(),
-                    identities_dir: None,
-                    fleet: Vec::new(),
-                    origin: None,
-                }
-            }
+                BadInput(format!("no {what}: give --target, or {flag} (or {env})"))
+            })?,
         };
         t.apply(&self.overrides());
         t.validate()?;

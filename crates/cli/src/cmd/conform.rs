@@ -6,21 +6,20 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use bearing_auth::{Profile, Target};
 use bearing_conform::report::terminal::{Progress, TableOptions};
-use bearing_conform::{RunConfig, RunTargetSpec, report};
+use bearing_conform::{RunConfig, report};
 
 use crate::cmd::common::TargetArgs;
 use crate::cmd::evidence;
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
 
-/// The embedded sandbox's token lifetime; the expectation profile carries the same value.
-pub const SANDBOX_TOKEN_LIFETIME: Duration = Duration::from_secs(30);
+/// The embedded sandbox's token lifetime when it is judged; the expectation profile carries
+/// the same value.
+pub use bearing_gateway::embedded::JUDGED_TOKEN_LIFETIME as SANDBOX_TOKEN_LIFETIME;
 
 /// Flags of `bearing conform`.
 #[derive(Debug, clap::Args)]
@@ -96,20 +95,6 @@ fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
 /// target file's `profile:` field).
 fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<Profile> {
     Profile::resolve(name).map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
-}
-
-/// The folder under `profiles/` for a profile's reports (its name, or a file path made safe).
-fn folder_name(profile: &str) -> String {
-    profile
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Runs `bearing conform`.
@@ -220,36 +205,25 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     };
     let insecure = target.tls.insecure && target.tls.pin_sha256.is_none();
     // One run per profile, the judged one first, against the same target.
-    let mut summaries = Vec::new();
-    let mut failure = None;
-    for profile in std::iter::once(profile).chain(others) {
-        let progress = Progress::new(if show_progress {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        });
-        let spec = RunTargetSpec {
-            target: target.clone(),
-            profile,
-            second: second.clone(),
-        };
-        let result =
-            bearing_conform::run(&suites, spec, config.clone(), Arc::new(progress.clone())).await;
-        progress.finish();
-        match result {
-            Ok(s) => summaries.push(s),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
+    let result = bearing_conform::run_profiles(
+        &suites,
+        &target,
+        second.as_ref(),
+        std::iter::once(profile).chain(others).collect(),
+        &config,
+        || {
+            Progress::new(if show_progress {
+                indicatif::ProgressDrawTarget::stderr()
+            } else {
+                indicatif::ProgressDrawTarget::hidden()
+            })
+        },
+    )
+    .await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    if let Some(e) = failure {
-        return Err(conform_error(e));
-    }
+    let mut summaries = result.map_err(conform_error)?;
     if summaries.first().is_none_or(|s| s.cases.is_empty()) {
         return Err(BadInput("no case matches the suites and --case filters given".into()).into());
     }
@@ -267,13 +241,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Results are printed whatever happens to the files (issue 21: nothing lost).
     let written = prepared
         .path()
-        .map(|p| {
-            report::write_all(&summary, p)?;
-            for s in &others {
-                report::write_all(s, &p.join("profiles").join(folder_name(&s.profile)))?;
-            }
-            Ok::<_, bearing_conform::Error>(())
-        })
+        .map(|p| bearing_conform::write_profile_reports(&summary, &others, p))
         .transpose();
     let finished = match written {
         Ok(_) => prepared.finish().map_err(|e| e.context("writing reports")),
@@ -284,23 +252,12 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         Err(_) => (None, None),
     };
     match g.output {
-        Format::Json => {
-            let mut v = serde_json::to_value(&summary)?;
-            if !others.is_empty() {
-                let mut all = vec![v];
-                for s in &others {
-                    all.push(serde_json::to_value(s)?);
-                }
-                v = serde_json::json!({ "judged_by": summary.profile, "summaries": all });
-            }
-            if let (Some(d), Some(obj)) = (&dir, v.as_object_mut()) {
-                obj.insert("report_dir".into(), d.display().to_string().into());
-            }
-            if let (true, Some(obj)) = (insecure, v.as_object_mut()) {
-                obj.insert("tls_insecure".into(), true.into());
-            }
-            crate::output::print_json(&v)?;
-        }
+        Format::Json => crate::output::print_json(&bearing_conform::runs_json(
+            &summary,
+            &others,
+            dir.as_deref(),
+            insecure,
+        )?)?,
         Format::Text => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -308,29 +265,11 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if insecure {
                 writeln!(out, "{}", crate::cmd::common::INSECURE_WARNING)?;
             }
-            report::terminal::write_table(
-                &summary,
-                &mut out,
-                TableOptions {
-                    color,
-                    all_cases: a.all,
-                },
-            )?;
-            if !others.is_empty() {
-                let all: Vec<_> = std::iter::once(&summary).chain(&others).cloned().collect();
-                writeln!(out)?;
-                report::compare::write_compare(&all, &mut out, a.all)?;
-            }
-            if let Some(d) = &dir {
-                writeln!(out, "reports: {}", d.join("report.html").display())?;
-                if !others.is_empty() {
-                    writeln!(
-                        out,
-                        "the other profiles' reports: {}",
-                        d.join("profiles").display()
-                    )?;
-                }
-            }
+            let options = TableOptions {
+                color,
+                all_cases: a.all,
+            };
+            bearing_conform::write_runs_text(&summary, &others, options, dir.as_deref(), &mut out)?;
             if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
                 writeln!(
                     out,
@@ -341,29 +280,9 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     }
     finished?;
-    let stale = summary
-        .expected_failures
-        .as_ref()
-        .is_some_and(|x| x.stale().next().is_some());
-    let unexpected: Vec<_> = summary
-        .cases
-        .iter()
-        .filter(|c| summary.expected_failure(&c.id).is_none())
-        .collect();
-    Ok(
-        if stale
-            || unexpected
-                .iter()
-                .any(|c| c.outcome == bearing_conform::Outcome::Fail)
-        {
-            Exit::Failed
-        } else if unexpected
-            .iter()
-            .any(|c| c.outcome == bearing_conform::Outcome::Error)
-        {
-            Exit::CouldNotRun
-        } else {
-            Exit::Ok
-        },
-    )
+    Ok(match summary.judgement() {
+        bearing_conform::Judgement::Passed => Exit::Ok,
+        bearing_conform::Judgement::Failed => Exit::Failed,
+        bearing_conform::Judgement::CouldNotRun => Exit::CouldNotRun,
+    })
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use bearing_auth::{Certificate, Clock as _, DecodedJwt, SystemClock};
 
 use crate::exit::{BadInput, Exit};
-use crate::output::{Format, Global, describe_time};
+use crate::output::{Format, Global};
 
 /// Flags of `bearing decode`.
 #[derive(Debug, clap::Args)]
@@ -38,44 +38,21 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         a.jwt.trim().to_owned()
     };
     let d = DecodedJwt::parse(&jwt).map_err(|e| BadInput(e.to_string()))?;
-    let verified = match &a.cert {
+    let verified: bearing_auth::Verified = match &a.cert {
         Some(p) => {
             let cert = Certificate::from_file(p)?;
             Some(d.verify(&jwt, &cert).map_err(|e| e.to_string()))
         }
         None => None,
     };
-    let now = SystemClock.now_secs();
     match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "header": d.header,
-            "claims": d.claims,
-            "signature_bytes": d.signature.len(),
-            "verified": verified.as_ref().map(|r| r.is_ok()),
-            "verify_error": verified.as_ref().and_then(|r| r.as_ref().err()),
-        }))?,
-        Format::Text => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "header: {}", serde_json::to_string_pretty(&d.header)?)?;
-            writeln!(out, "claims: {}", serde_json::to_string_pretty(&d.claims)?)?;
-            for name in ["iat", "nbf", "exp"] {
-                if let Some(t) = d.claims.get(name).and_then(serde_json::Value::as_f64) {
-                    #[expect(
-                        clippy::cast_possible_truncation,
-                        reason = "NumericDate seconds fit i64"
-                    )]
-                    let secs = t as i64;
-                    writeln!(out, "{name}: {}", describe_time(secs, now))?;
-                }
-            }
-            writeln!(out, "signature: {} bytes", d.signature.len())?;
-            match &verified {
-                Some(Ok(alg)) => writeln!(out, "verified: yes ({alg})")?,
-                Some(Err(e)) => writeln!(out, "verified: NO ({e})")?,
-                None => writeln!(out, "verified: not checked (give --cert)")?,
-            }
-        }
+        Format::Json => crate::output::print_json(&bearing_auth::decoded_json(&d, &verified))?,
+        Format::Text => bearing_auth::write_decoded(
+            &d,
+            &verified,
+            SystemClock.now_secs(),
+            &mut std::io::stdout().lock(),
+        )?,
     }
     Ok(match verified {
         Some(Err(_)) => Exit::Failed,

@@ -5,9 +5,9 @@
 //! one `report.html` that links the three reports. Everything stays on 127.0.0.1 and every
 //! step is bounded in time. Exits 0 when every conformance case passed and every load
 //! threshold held, 1 otherwise, 2 on bad flags, 3 when a step could not run.
-
-mod html;
-mod summary;
+//!
+//! The steps, the summary and its text and HTML live in bearing-demo; this module holds the
+//! flags, the progress display on stderr and the exit code.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -15,29 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use bearing_conform::{RunConfig, RunTargetSpec};
+use bearing_demo::GATEWAY_PROFILE;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cmd::bench::{Measured, SignArgs};
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
-use summary::Summary;
-
-/// The demo's load profile; the file is the source of truth for its shape, `--duration`
-/// overrides only its length.
-const DEMO_PROFILE: &str = include_str!("../../../../scenarios/load/demo.yaml");
-
-/// The gateway profile of the sandbox and of the conformance expectations.
-const GATEWAY_PROFILE: &str = "rfc-strict";
-
-/// Upper bound on the conformance step (the bundled suites take seconds on the sandbox).
-const CONFORM_DEADLINE: Duration = Duration::from_secs(300);
-
-/// Time allowed past the load profile's duration (start-up, draining, report).
-const LOAD_GRACE: Duration = Duration::from_secs(120);
-
-/// Longest `--duration` / `--bench-duration` accepted: a demo is short.
-const MAX_DURATION: Duration = Duration::from_secs(600);
 
 /// Flags of `bearing demo`.
 #[derive(Debug, clap::Args)]
@@ -64,25 +46,6 @@ pub struct Args {
     /// Do not run `openssl speed` next to the signing benchmark.
     #[arg(long)]
     pub no_openssl: bool,
-}
-
-/// The demo's load profile with `duration` as its length.
-fn load_profile(duration: Duration) -> anyhow::Result<bearing_load::Profile> {
-    let mut p = bearing_load::Profile::from_yaml(DEMO_PROFILE, "scenarios/load/demo.yaml")
-        .context("the bundled demo profile")?;
-    p.duration = Some(duration);
-    p.stages.clear();
-    p.start_rate = None;
-    p.validate()
-        .map_err(|m| BadInput(format!("--duration: {m}")))?;
-    Ok(p)
-}
-
-fn check_duration(flag: &str, d: Duration) -> anyhow::Result<()> {
-    if d.is_zero() || d > MAX_DURATION {
-        return Err(BadInput(format!("{flag} must be > 0 and at most 10m")).into());
-    }
-    Ok(())
 }
 
 /// Progress on stderr: a live bar per step on a terminal, one line per step otherwise,
@@ -190,9 +153,9 @@ impl bearing_conform::Observer for StepUi {
 /// Bad flags (exit 2); the sandbox, a step or the reports could not run or be written
 /// (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    check_duration("--duration", a.duration)?;
-    check_duration("--bench-duration", a.bench_duration)?;
-    let profile = load_profile(a.duration)?;
+    bearing_demo::check_duration("--duration", a.duration)?;
+    bearing_demo::check_duration("--bench-duration", a.bench_duration)?;
+    let profile = bearing_demo::load_profile(a.duration)?;
     let suites = bearing_conform::loader::bundled().context("the bundled conformance suites")?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
@@ -230,34 +193,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         Some(run_bench(&ui, &a, &out).await?)
     };
 
-    let bench_brief = bench.as_ref().and_then(summary::Bench::from_measured);
-    let conformance = summary::Conformance::from_summary(&conform);
-    let load = summary::Load::from_summary(&load);
-    let passed =
-        conformance.passed && load.passed && bench_brief.as_ref().is_none_or(|b| b.verified);
-    let summary = Summary {
-        schema: summary::SCHEMA_ID,
-        tool: concat!("bearing ", env!("CARGO_PKG_VERSION")).into(),
-        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
-        duration_s: clock.elapsed().as_secs_f64(),
-        passed,
-        sandbox: summary::SandboxInfo {
-            address,
-            profile: GATEWAY_PROFILE.into(),
-            client_id: crate::sandbox::CLIENT_ID.into(),
-        },
-        report_dir: out.display().to_string(),
-        reports: summary::Reports {
-            index: "report.html".into(),
-            conform: "conform/report.html".into(),
-            load: "load/report.html".into(),
-            bench: bench.as_ref().map(|_| "bench/report.html".into()),
-        },
-        conformance,
-        load,
-        bench: bench_brief,
-    };
-    write_reports(&summary, &out)?;
+    let summary = bearing_demo::summarize(&bearing_demo::Ran {
+        tool: concat!("bearing ", env!("CARGO_PKG_VERSION")),
+        started_at,
+        wall: clock.elapsed(),
+        address: &address,
+        client_id: crate::sandbox::CLIENT_ID,
+        out: &out,
+        conform: &conform,
+        load: &load,
+        bench: bench.as_ref(),
+    });
+    bearing_demo::write_reports(&summary, &out)?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::to_value(&summary)?)?,
         Format::Text => {
@@ -265,14 +212,18 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if !g.quiet {
                 eprintln!();
             }
-            summary::write_text(
+            bearing_demo::write_text(
                 &summary,
                 &mut std::io::stdout().lock(),
-                summary::TextOptions { color },
+                bearing_demo::TextOptions { color },
             )?;
         }
     }
-    Ok(if passed { Exit::Ok } else { Exit::Failed })
+    Ok(if summary.passed {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 async fn run_conform(
@@ -289,24 +240,8 @@ async fn run_conform(
         &format!("{cases} cases of {} bundled suites", suites.len()),
         u64::try_from(cases).ok(),
     );
-    let spec = RunTargetSpec {
-        target,
-        profile,
-        second: None,
-    };
-    let run = bearing_conform::run(suites, spec, RunConfig::default(), Arc::new(step.clone()));
-    let summary = tokio::time::timeout(CONFORM_DEADLINE, run)
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "the conformance suites did not finish within {}",
-                humantime::format_duration(CONFORM_DEADLINE)
-            )
-        })?
-        .context("running the conformance suites")?;
-    let dir = out.join("conform");
-    bearing_conform::report::write_all(&summary, &dir)
-        .with_context(|| format!("writing the conformance reports to {}", dir.display()))?;
+    let summary =
+        bearing_demo::conform_step(suites, target, profile, out, Arc::new(step.clone())).await?;
     let n = &summary.counts;
     step.done(&format!(
         "{} passed, {} failed, {} skipped",
@@ -321,44 +256,30 @@ async fn run_load(
     target: &bearing_auth::Target,
     out: &Path,
 ) -> anyhow::Result<bearing_load::report::Summary> {
-    let duration = profile.run_duration();
     let step = ui.step(
         2,
         "load",
         &format!(
             "profile {}, {}",
             profile.display_name(),
-            humantime::format_duration(duration)
+            humantime::format_duration(profile.run_duration())
         ),
         None,
     );
-    let load_target =
-        bearing_load::LoadTarget::from_target(target, "").context("preparing the load target")?;
-    let mut opts = bearing_load::RunOptions {
-        label: Some(profile.display_name().to_owned()),
-        ..Default::default()
-    };
     let s = step.clone();
-    opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
+    let progress = Arc::new(move |p: &bearing_load::Progress| {
         s.message(bearing_load::report::text::progress_line(p));
-    }));
-    let run = Box::pin(bearing_load::run(profile, &load_target, &opts));
-    let result = tokio::time::timeout(duration + LOAD_GRACE, run)
-        .await
-        .map_err(|_| anyhow::anyhow!("the load profile did not finish in time"))?
-        .context("running the load profile")?;
-    let dir = out.join("load");
-    let written = bearing_load::report::write(&result, None, &dir)
-        .with_context(|| format!("writing the load report to {}", dir.display()))?;
-    step.done(if written.summary.passed {
+    });
+    let summary = bearing_demo::load_step(profile, target, out, progress).await?;
+    step.done(if summary.passed {
         "every threshold held"
     } else {
         "a threshold was missed"
     });
-    Ok(written.summary)
+    Ok(summary)
 }
 
-async fn run_bench(ui: &Ui, a: &Args, out: &Path) -> anyhow::Result<Measured> {
+async fn run_bench(ui: &Ui, a: &Args, out: &Path) -> anyhow::Result<bearing_bench::SignMeasured> {
     let step = ui.step(
         3,
         "signing",
@@ -368,38 +289,11 @@ async fn run_bench(ui: &Ui, a: &Args, out: &Path) -> anyhow::Result<Measured> {
         ),
         None,
     );
-    let args = SignArgs {
-        alg: "RS256".into(),
-        key_bits: 2048,
-        threads: Some(1),
-        duration: a.bench_duration,
-        key: None,
-        json: false,
-        no_openssl: a.no_openssl,
-        rounds: 1,
-        shared_key: false,
-    };
     let s = step.clone();
-    // Signing blocks a thread for the whole duration: off the async workers.
-    let measured = tokio::task::spawn_blocking(move || {
-        crate::cmd::bench::measure_sign(&args, &|line: &str| {
-            s.message(line.trim_start_matches("bench sign: ").to_owned());
-        })
+    let measured = bearing_demo::bench_step(a.bench_duration, !a.no_openssl, out, move |line| {
+        s.message(line.trim_start_matches("bench sign: ").to_owned());
     })
-    .await
-    .context("the signing benchmark thread")??;
-    let dir = out.join("bench");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let json = serde_json::to_vec_pretty(&measured.report)?;
-    let path = dir.join("summary.json");
-    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-    let path = dir.join("report.html");
-    let mut w = std::io::BufWriter::new(
-        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?,
-    );
-    html::write_bench(&measured.report, &mut w)
-        .and_then(|()| std::io::Write::flush(&mut w))
-        .with_context(|| format!("writing {}", path.display()))?;
+    .await?;
     let rate = measured
         .report
         .steps
@@ -407,45 +301,4 @@ async fn run_bench(ui: &Ui, a: &Args, out: &Path) -> anyhow::Result<Measured> {
         .map_or(0.0, |s| s.assertions_per_sec);
     step.done(&format!("{rate:.0} assertions/s"));
     Ok(measured)
-}
-
-/// Writes `summary.json` and the index `report.html` into `out`.
-fn write_reports(s: &Summary, out: &Path) -> anyhow::Result<()> {
-    let path = out.join("summary.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(s)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    let path = out.join("report.html");
-    let mut w = std::io::BufWriter::new(
-        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?,
-    );
-    html::write_index(s, &mut w)
-        .and_then(|()| std::io::Write::flush(&mut w))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // The bundled profile parses, and --duration replaces only its length.
-    #[test]
-    fn demo_profile() {
-        let p = load_profile(Duration::from_secs(3)).expect("valid");
-        assert_eq!(p.display_name(), "demo");
-        assert_eq!(p.run_duration(), Duration::from_secs(3));
-        assert!(p.is_open());
-        let kinds: Vec<_> = p.scenarios.iter().map(|s| s.kind.name()).collect();
-        assert_eq!(kinds, ["token", "api"]);
-    }
-
-    // Zero and overlong durations are bad input, not a hang.
-    #[test]
-    fn durations() {
-        for d in [Duration::ZERO, Duration::from_secs(3600)] {
-            let e = check_duration("--duration", d).expect_err("bad");
-            assert_eq!(crate::exit::classify(&e), Exit::BadInput);
-        }
-        assert!(check_duration("--duration", Duration::from_secs(15)).is_ok());
-    }
 }

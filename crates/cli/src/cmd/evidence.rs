@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bearing_auth::{Algorithm, SigningKey};
-use bearing_report::ReportDir;
-use bearing_report::bundle::{self, Manifest, Signer};
+use bearing_report::bundle::Manifest;
 use bearing_report::expect::ExpectList;
+use bearing_report::{BundleKey, StagedRun};
 
 use crate::exit::BadInput;
 
@@ -44,53 +44,30 @@ pub fn report_error(e: bearing_report::Error) -> anyhow::Error {
     }
 }
 
-/// The key and algorithm a manifest is signed with.
+/// Loads `--sign-key` and picks the algorithm (default from the key).
+///
+/// # Errors
+/// Unreadable key, unknown or unfitting algorithm (exit 2).
+pub fn load_sign_key(key: &Path, alg: Option<&str>) -> anyhow::Result<BundleKey> {
+    let k = SigningKey::from_file(key).map_err(|e| BadInput(format!("--sign-key: {e}")))?;
+    let alg = match alg {
+        Some(a) => a
+            .parse::<Algorithm>()
+            .map_err(|e| BadInput(format!("--sign-alg: {e}")))?,
+        None => k.kind().default_algorithm(),
+    };
+    k.kind()
+        .check(alg)
+        .map_err(|e| BadInput(format!("--sign-alg {alg}: {e}")))?;
+    Ok(BundleKey {
+        key: Arc::new(k),
+        alg,
+    })
+}
+
+/// The report folder, bundle and key of a run, checked before anything runs (exit 2).
 #[derive(Debug)]
-pub struct SignWith {
-    key: Arc<SigningKey>,
-    alg: Algorithm,
-}
-
-impl SignWith {
-    /// Loads `--sign-key` and picks the algorithm.
-    ///
-    /// # Errors
-    /// Unreadable key, unknown or unfitting algorithm (exit 2).
-    pub fn load(key: &Path, alg: Option<&str>) -> anyhow::Result<Self> {
-        let k = SigningKey::from_file(key).map_err(|e| BadInput(format!("--sign-key: {e}")))?;
-        let alg = match alg {
-            Some(a) => a
-                .parse::<Algorithm>()
-                .map_err(|e| BadInput(format!("--sign-alg: {e}")))?,
-            None => k.kind().default_algorithm(),
-        };
-        k.kind()
-            .check(alg)
-            .map_err(|e| BadInput(format!("--sign-alg {alg}: {e}")))?;
-        Ok(Self {
-            key: Arc::new(k),
-            alg,
-        })
-    }
-
-    /// The signer for [`bundle::create`].
-    pub fn signer(&self) -> Signer<'_> {
-        Signer {
-            key: &self.key,
-            alg: self.alg,
-        }
-    }
-}
-
-/// Everything checked before a run starts: the report folder (staged), the bundle file
-/// and the signing key.
-#[derive(Debug)]
-pub struct Prepared {
-    /// The staged report folder (None with `--no-report`).
-    pub dir: Option<ReportDir>,
-    bundle: Option<PathBuf>,
-    sign: Option<SignWith>,
-}
+pub struct Prepared(StagedRun);
 
 /// Checks the report folder, the bundle path and the key before anything runs (exit 2).
 ///
@@ -98,33 +75,22 @@ pub struct Prepared {
 /// A folder that is a file, not empty (without --force), or not writable; a bundle file
 /// that exists or cannot be written; an unusable key.
 pub fn prepare(dir: Option<&Path>, a: &EvidenceArgs) -> anyhow::Result<Prepared> {
-    let sign = match &a.sign_key {
-        Some(k) => Some(SignWith::load(k, a.sign_alg.as_deref())?),
+    let key = match &a.sign_key {
+        Some(k) => Some(load_sign_key(k, a.sign_alg.as_deref())?),
         None => None,
     };
-    if let Some(b) = &a.bundle {
-        if dir.is_none() {
-            return Err(
-                BadInput("--bundle needs a report folder (drop --no-report)".into()).into(),
-            );
-        }
-        bearing_report::dir::check_new_file(b, "--bundle").map_err(report_error)?;
+    if a.bundle.is_some() && dir.is_none() {
+        return Err(BadInput("--bundle needs a report folder (drop --no-report)".into()).into());
     }
-    let dir = dir
-        .map(|d| ReportDir::prepare(d, a.force))
-        .transpose()
-        .map_err(report_error)?;
-    Ok(Prepared {
-        dir,
-        bundle: a.bundle.clone(),
-        sign,
-    })
+    let staged =
+        StagedRun::prepare(dir, a.force, a.bundle.as_deref(), key).map_err(report_error)?;
+    Ok(Prepared(staged))
 }
 
 impl Prepared {
     /// Where the reporters write now (the staging folder).
     pub fn path(&self) -> Option<&Path> {
-        self.dir.as_ref().map(ReportDir::path)
+        self.0.path()
     }
 
     /// Moves the report folder into place and writes the bundle; returns the folder and
@@ -133,18 +99,7 @@ impl Prepared {
     /// # Errors
     /// The rename or the bundle failed.
     pub fn finish(self) -> anyhow::Result<(Option<PathBuf>, Option<Manifest>)> {
-        let Some(d) = self.dir else {
-            return Ok((None, None));
-        };
-        let dir = d.commit().map_err(report_error)?;
-        let manifest = match &self.bundle {
-            Some(b) => {
-                let signer = self.sign.as_ref().map(SignWith::signer);
-                Some(bundle::create(&dir, b, signer.as_ref(), TOOL).map_err(report_error)?)
-            }
-            None => None,
-        };
-        Ok((Some(dir), manifest))
+        self.0.finish(TOOL).map_err(report_error)
     }
 }
 
@@ -165,14 +120,5 @@ pub fn expect_list<'a>(
 
 /// One line saying where the bundle went and whether it is signed.
 pub fn bundle_line(path: &Path, m: &Manifest, signed: bool) -> String {
-    format!(
-        "bundle: {} ({} files, {})",
-        path.display(),
-        m.files.len(),
-        if signed {
-            "manifest signed"
-        } else {
-            "unsigned"
-        }
-    )
+    bearing_report::bundle_line(path, m, signed)
 }

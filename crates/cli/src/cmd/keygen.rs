@@ -1,8 +1,7 @@
 //! `bearing keygen`: a private key (PKCS#8 PEM, mode 0600) and a self-signed certificate, and
 //! the Base64 DER certificate to paste into a portal.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bearing_auth::{Algorithm, Certificate, SigningKey};
@@ -83,35 +82,20 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             );
         }
     }
-    write_private(&key_path, key.to_pkcs8_pem().as_bytes())?;
+    bearing_auth::write_private_key(&key_path, key.to_pkcs8_pem().as_bytes())?;
     std::fs::write(&cert_path, cert.to_pem())
         .with_context(|| format!("writing {}", cert_path.display()))?;
-    let b64 = cert.to_base64_der();
+    let written = bearing_auth::WrittenIdentity {
+        client_id: &client_id,
+        alg,
+        kind: key.kind(),
+        key_path: &key_path,
+        cert_path: &cert_path,
+        cert: &cert,
+    };
     match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "client_id": client_id,
-            "alg": alg.as_str(),
-            "private_key": key_path,
-            "certificate": cert_path,
-            "certificate_base64_der": b64,
-            "x5t#S256": cert.x5t_s256(),
-        }))?,
-        Format::Text => {
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "private key: {} (mode 0600, {})",
-                key_path.display(),
-                key.kind()
-            )?;
-            writeln!(out, "certificate: {}", cert_path.display())?;
-            writeln!(out, "x5t#S256:    {}", cert.x5t_s256())?;
-            writeln!(
-                out,
-                "\nRegister this Base64 DER certificate for client id {client_id}:\n"
-            )?;
-            writeln!(out, "{b64}")?;
-        }
+        Format::Json => crate::output::print_json(&written.json())?,
+        Format::Text => written.write_text(&mut std::io::stdout().lock())?,
     }
     Ok(Exit::Ok)
 }
@@ -143,64 +127,20 @@ fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit>
     // Checked before generating: a bad --key-bits fails once, not N times.
     SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
     let started = std::time::Instant::now();
-    let members = crate::sandbox::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
+    let members = bearing_auth::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
     let generated = started.elapsed();
-    crate::sandbox::write_fleet(&a.out, &members)?;
-    let mut lines = String::new();
-    for (id, _, cert) in &members {
-        lines.push_str(&format!("{id}\t{}\n", cert.to_base64_der()));
-    }
-    std::fs::write(&list, lines).with_context(|| format!("writing {}", list.display()))?;
+    bearing_auth::write_fleet(&a.out, &members)?;
+    let list = bearing_auth::write_fleet_list(&a.out, &members)?;
+    let written = bearing_auth::WrittenFleet {
+        alg,
+        dir: &a.out,
+        list: &list,
+        members: &members,
+        generated,
+    };
     match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "fleet": n,
-            "alg": alg.as_str(),
-            "dir": a.out,
-            "certificates": list,
-            "first": members.first().map(|m| &m.0),
-            "last": members.last().map(|m| &m.0),
-            "generate_ms": generated.as_secs_f64() * 1e3,
-        }))?,
-        Format::Text => {
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{n} {} identities ({} … {}) in {} (generated in {:.0} ms)",
-                alg.as_str(),
-                members.first().map_or("", |m| m.0.as_str()),
-                members.last().map_or("", |m| m.0.as_str()),
-                a.out.display(),
-                generated.as_secs_f64() * 1e3
-            )?;
-            writeln!(
-                out,
-                "portal import (client_id<TAB>Base64 DER): {}\nin a target file: identities_dir: {}",
-                list.display(),
-                a.out.display()
-            )?;
-        }
+        Format::Json => crate::output::print_json(&written.json())?,
+        Format::Text => written.write_text(&mut std::io::stdout().lock())?,
     }
     Ok(Exit::Ok)
-}
-
-/// Writes a private key file created with mode 0600 (never world-readable, even briefly).
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

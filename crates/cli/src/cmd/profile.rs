@@ -1,6 +1,7 @@
 //! `bearing profile`: the shipped gateway profiles (`list`, `show`, `diff`) and `detect`,
 //! which probes a gateway knob by knob and ranks the shipped profiles by agreement. The
-//! logic lives in `bearing_auth::shipped` and `bearing_conform::detect`; this module prints.
+//! logic and the reports live in bearing-auth (shipped profiles) and bearing-conform (detect);
+//! this module picks the output and prints.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -86,36 +87,8 @@ fn load_shipped() -> anyhow::Result<Vec<Shipped>> {
     shipped::load_all().map_err(|e| anyhow::Error::new(BadInput(e.to_string())))
 }
 
-/// A shipped profile by name (with sources), or a YAML file (sources from its comments when
-/// it has them).
 fn find(name: &str, all: &[Shipped]) -> anyhow::Result<Shipped> {
-    if let Some(s) = all.iter().find(|s| s.profile.name == name) {
-        return Ok(s.clone());
-    }
-    let path = std::path::Path::new(name);
-    if !path.exists() {
-        let names: Vec<&str> = all.iter().map(|s| s.profile.name.as_str()).collect();
-        return Err(BadInput(format!(
-            "unknown profile \"{name}\": not one of {} nor a file",
-            names.join(", ")
-        ))
-        .into());
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let origin = path.display().to_string();
-    match shipped::parse_shipped(&text, &origin) {
-        Ok(s) => Ok(s),
-        Err(_) => {
-            let profile = Profile::from_yaml_str(&text, &origin)
-                .map_err(|e| anyhow::Error::new(BadInput(e.to_string())))?;
-            Ok(Shipped {
-                file: origin,
-                profile,
-                sources: Default::default(),
-            })
-        }
-    }
+    Ok(bearing_auth::find_profile(name, all).map_err(|e| BadInput(e.to_string()))?)
 }
 
 /// Runs `bearing profile …`.
@@ -136,79 +109,19 @@ fn list(markdown: bool, g: &Global) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     if markdown {
         write!(out, "{}", shipped::markdown_table(&all))?;
-        return Ok(Exit::Ok);
+    } else if g.output == Format::Json {
+        crate::output::print_json(&bearing_auth::list_json(&all))?;
+    } else {
+        bearing_auth::write_list(&all, &mut out)?;
     }
-    if g.output == Format::Json {
-        let v: Vec<serde_json::Value> = all
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "name": s.profile.name,
-                    "description": s.profile.description,
-                    "file": s.file,
-                })
-            })
-            .collect();
-        crate::output::print_json(&serde_json::Value::Array(v))?;
-        return Ok(Exit::Ok);
-    }
-    let w = all.iter().map(|s| s.profile.name.len()).max().unwrap_or(4);
-    for s in &all {
-        writeln!(out, "{:<w$}  {}", s.profile.name, s.profile.description)?;
-    }
-    writeln!(
-        out,
-        "\n{} profiles in {}; `bearing profile show NAME` lists every knob with its source",
-        all.len(),
-        shipped::SHIPPED_DIR
-    )?;
     Ok(Exit::Ok)
 }
 
 fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
-    let all = load_shipped()?;
-    let s = find(name, &all)?;
-    let knobs = shipped::knobs(&s.profile);
-    if g.output == Format::Json {
-        let v: Vec<serde_json::Value> = knobs
-            .iter()
-            .map(|k| serde_json::json!({"knob": k.key, "value": k.value, "source": s.source(&k.key)}))
-            .collect();
-        crate::output::print_json(&serde_json::json!({
-            "name": s.profile.name,
-            "description": s.profile.description,
-            "file": s.file,
-            "knobs": v,
-        }))?;
-        return Ok(Exit::Ok);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} — {}\n{}\n",
-        s.profile.name, s.profile.description, s.file
-    )?;
-    let kw = knobs.iter().map(|k| k.key.len()).max().unwrap_or(4);
-    let vw = knobs
-        .iter()
-        .map(|k| k.value.len())
-        .max()
-        .unwrap_or(5)
-        .min(40);
-    writeln!(out, "{:<kw$}  {:<vw$}  source", "knob", "value")?;
-    for k in &knobs {
-        let src = s.source(&k.key);
-        writeln!(
-            out,
-            "{:<kw$}  {:<vw$}  {}",
-            k.key,
-            k.value,
-            if src.is_empty() {
-                "(no source comment)"
-            } else {
-                src
-            }
-        )?;
+    let s = find(name, &load_shipped()?)?;
+    match g.output {
+        Format::Json => crate::output::print_json(&bearing_auth::show_json(&s))?,
+        Format::Text => bearing_auth::write_show(&s, &mut std::io::stdout().lock())?,
     }
     Ok(Exit::Ok)
 }
@@ -216,56 +129,10 @@ fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
 fn diff(a: &str, b: &str, g: &Global) -> anyhow::Result<Exit> {
     let all = load_shipped()?;
     let (sa, sb) = (find(a, &all)?, find(b, &all)?);
-    let d = shipped::diff(&sa.profile, &sb.profile);
-    if g.output == Format::Json {
-        let v: Vec<serde_json::Value> = d
-            .iter()
-            .map(|(k, x, y)| {
-                serde_json::json!({
-                    "knob": k, "a": x, "b": y,
-                    "a_source": sa.source(k), "b_source": sb.source(k),
-                })
-            })
-            .collect();
-        crate::output::print_json(&serde_json::Value::Array(v))?;
-        return Ok(Exit::Ok);
+    match g.output {
+        Format::Json => crate::output::print_json(&bearing_auth::diff_json(&sa, &sb))?,
+        Format::Text => bearing_auth::write_diff(&sa, &sb, &mut std::io::stdout().lock())?,
     }
-    let mut out = std::io::stdout().lock();
-    if d.is_empty() {
-        writeln!(
-            out,
-            "{} and {} agree on every knob",
-            sa.profile.name, sb.profile.name
-        )?;
-        return Ok(Exit::Ok);
-    }
-    let kw = d.iter().map(|(k, _, _)| k.len()).max().unwrap_or(4);
-    let aw = d
-        .iter()
-        .map(|(_, x, _)| x.len())
-        .max()
-        .unwrap_or(1)
-        .max(sa.profile.name.len());
-    let bw = d
-        .iter()
-        .map(|(_, _, y)| y.len())
-        .max()
-        .unwrap_or(1)
-        .max(sb.profile.name.len());
-    writeln!(
-        out,
-        "{:<kw$}  {:<aw$}  {:<bw$}",
-        "knob", sa.profile.name, sb.profile.name
-    )?;
-    for (k, x, y) in &d {
-        writeln!(out, "{k:<kw$}  {x:<aw$}  {y:<bw$}")?;
-    }
-    writeln!(
-        out,
-        "\n{} of {} knobs differ; `bearing profile show NAME` gives each value's source",
-        d.len(),
-        shipped::knobs(&sa.profile).len()
-    )?;
     Ok(Exit::Ok)
 }
 
@@ -311,72 +178,12 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
         crate::output::print_json(&v)?;
         return Ok(Exit::Ok);
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "bearing profile detect: {} ({} requests sent)\n",
-        target.token_url, d.probes
+    bearing_conform::write_detect_text(
+        &d,
+        &all,
+        target.token_url.as_str(),
+        a.out.as_deref(),
+        &mut std::io::stdout().lock(),
     )?;
-    let values: Vec<std::collections::BTreeMap<String, String>> = all
-        .iter()
-        .map(|s| {
-            shipped::knobs(&s.profile)
-                .into_iter()
-                .map(|k| (k.key, k.value))
-                .collect()
-        })
-        .collect();
-    let kw = d
-        .observations
-        .iter()
-        .map(|o| o.knob.len())
-        .max()
-        .unwrap_or(4);
-    let ow = d
-        .observations
-        .iter()
-        .map(|o| o.observed.as_deref().map_or(1, str::len))
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    let mut header = format!("{:<kw$}  {:<ow$}", "knob", "observed");
-    for s in &all {
-        header.push_str(&format!("  {}", s.profile.name));
-    }
-    writeln!(out, "{header}  | evidence")?;
-    for o in &d.observations {
-        let mut line = format!(
-            "{:<kw$}  {:<ow$}",
-            o.knob,
-            o.observed.as_deref().unwrap_or("-")
-        );
-        for (s, v) in all.iter().zip(&values) {
-            let val = v.get(&o.knob).map_or("", String::as_str);
-            let w = s.profile.name.len();
-            let shown: String = val.chars().take(w).collect();
-            line.push_str(&format!("  {shown:<w$}"));
-        }
-        writeln!(out, "{line}  | {}", o.evidence)?;
-    }
-    writeln!(out, "\nranking (probed knobs that match):")?;
-    for r in &d.ranking {
-        let differs = if r.differs.is_empty() {
-            String::new()
-        } else {
-            format!("  differs: {}", r.differs.join(", "))
-        };
-        writeln!(
-            out,
-            "  {:<28} {:>2}/{}{differs}",
-            r.name, r.matches, r.compared
-        )?;
-    }
-    if let Some(p) = &a.out {
-        writeln!(
-            out,
-            "\nobserved profile: {} (use it as --profile)",
-            p.display()
-        )?;
-    }
     Ok(Exit::Ok)
 }

@@ -7,9 +7,8 @@
 
 mod evidence;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use bearing_load::merge;
@@ -77,7 +76,17 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     match a.command {
         ReportCommand::Merge(m) => {
             if let Some(limit) = m.wait {
-                wait_for_shards(&m.dirs, limit, g).await;
+                let quiet = g.quiet;
+                bearing_load::wait_for_shards(&m.dirs, limit, |ready, total, waited| {
+                    if !quiet {
+                        eprintln!(
+                            "waiting for shard reports: {ready}/{total} finished ({:.0}s of {})",
+                            waited.as_secs_f64(),
+                            humantime::format_duration(limit)
+                        );
+                    }
+                })
+                .await;
             }
             run_merge(&m, g)
         }
@@ -87,45 +96,8 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
 }
 
-/// Polls until every directory holds a `summary.json` (written last, so a finished report)
-/// or `limit` has passed.
-async fn wait_for_shards(dirs: &[PathBuf], limit: Duration, g: &Global) {
-    let start = Instant::now();
-    let mut last = usize::MAX;
-    loop {
-        let ready = dirs
-            .iter()
-            .filter(|d| d.join("summary.json").is_file())
-            .count();
-        if ready == dirs.len() {
-            return;
-        }
-        if ready != last && !g.quiet {
-            eprintln!(
-                "waiting for shard reports: {ready}/{} finished ({:.0}s of {})",
-                dirs.len(),
-                start.elapsed().as_secs_f64(),
-                humantime::format_duration(limit)
-            );
-            last = ready;
-        }
-        if start.elapsed() >= limit {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1).min(limit)).await;
-    }
-}
-
-/// Whether `a` and `b` name the same directory (by canonical path when both exist).
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
 fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
-    if let Some(d) = a.dirs.iter().find(|d| same_dir(d, &a.out)) {
+    if let Some(d) = bearing_load::out_is_a_shard(&a.dirs, &a.out) {
         return Err(BadInput(format!(
             "--out {} is one of the shard directories: the merge would overwrite {}",
             a.out.display(),
@@ -146,12 +118,9 @@ fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
         .with_context(|| format!("writing the merged report into {}", a.out.display()))?;
     let s = &written.summary;
     match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "merged": true,
-            "report_dir": a.out.display().to_string(),
-            "shards": merged.info,
-            "summary": s,
-        }))?,
+        Format::Json => {
+            crate::output::print_json(&bearing_load::merged_json(&a.out, &merged.info, s))?;
+        }
         Format::Text => bearing_load::report::text::write_merged(
             &mut std::io::stdout().lock(),
             s,
@@ -165,18 +134,8 @@ fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
 /// Says why the merge was refused (every issue) and picks the exit code.
 fn refused(e: &merge::MergeError, g: &Global) -> anyhow::Result<Exit> {
     match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "merged": false,
-            "issues": e.issues,
-            "message": e.to_string(),
-        }))?,
-        Format::Text => {
-            let mut err = std::io::stderr().lock();
-            writeln!(err, "error: not merged: {} problem(s)", e.issues.len())?;
-            for i in &e.issues {
-                writeln!(err, "  {i}")?;
-            }
-        }
+        Format::Json => crate::output::print_json(&bearing_load::refused_json(e))?,
+        Format::Text => bearing_load::write_refused(e, &mut std::io::stderr().lock())?,
     }
     Ok(if e.is_unusable() {
         Exit::BadInput

@@ -2,16 +2,16 @@
 //! report folders packed into signed bundles that anyone holding the signer's certificate
 //! can check.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use bearing_auth::Certificate;
-use bearing_report::bundle::{self, Signature, Verification};
+use bearing_report::bundle;
 use bearing_report::diff::{self, Tolerance};
 
-use crate::cmd::evidence::{SignWith, TOOL, report_error};
+use crate::cmd::evidence::{TOOL, load_sign_key, report_error};
 use crate::exit::{BadInput, Exit};
 use crate::output::{Format, Global};
+use bearing_report::BundleKey;
 
 /// Flags of `bearing report diff`.
 #[derive(Debug, clap::Args)]
@@ -126,10 +126,10 @@ pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
 /// Bad input (exit 2); the bundle cannot be written (exit 3).
 pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
     let sign = match &a.sign_key {
-        Some(k) => Some(SignWith::load(k, a.sign_alg.as_deref())?),
+        Some(k) => Some(load_sign_key(k, a.sign_alg.as_deref())?),
         None => None,
     };
-    let signer = sign.as_ref().map(SignWith::signer);
+    let signer = sign.as_ref().map(BundleKey::signer);
     let m = bundle::create(&a.dir, &a.out, signer.as_ref(), TOOL).map_err(report_error)?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
@@ -160,75 +160,12 @@ pub fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
             "ok": v.is_ok(),
             "verification": v,
         }))?,
-        Format::Text => print_verification(&v, a)?,
+        Format::Text => bearing_report::write_verification(
+            &v,
+            &a.file,
+            a.cert.as_deref(),
+            &mut std::io::stdout().lock(),
+        )?,
     }
     Ok(if v.is_ok() { Exit::Ok } else { Exit::Failed })
-}
-
-fn print_verification(v: &Verification, a: &VerifyArgs) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    let m = &v.manifest;
-    writeln!(
-        out,
-        "bundle {}: {} report by {}",
-        a.file.display(),
-        m.kind.as_str(),
-        m.report_tool.as_deref().unwrap_or(&m.tool)
-    )?;
-    writeln!(
-        out,
-        "  target     {} (client {})",
-        m.target.token_url.as_deref().unwrap_or("—"),
-        m.target.client_id.as_deref().unwrap_or("—")
-    )?;
-    writeln!(
-        out,
-        "  profile    {} (sha256 {})",
-        m.profile.name,
-        m.profile.sha256.as_deref().unwrap_or("unknown")
-    )?;
-    writeln!(
-        out,
-        "  ran        {} → {}",
-        m.started_at.as_deref().unwrap_or("?"),
-        m.ended_at.as_deref().unwrap_or("?")
-    )?;
-    writeln!(out, "  verdict    {}", m.verdict)?;
-    writeln!(out, "  bundled    {} by {}", m.bundled_at, m.tool)?;
-    writeln!(
-        out,
-        "  files      {} of {} hashes checked",
-        v.files_checked,
-        m.files.len()
-    )?;
-    for p in &v.problems {
-        writeln!(out, "  FAILED {}: {}", p.file, p.problem)?;
-    }
-    let cert = a
-        .cert
-        .as_ref()
-        .map(|c| c.display().to_string())
-        .unwrap_or_default();
-    match &v.signature {
-        Signature::Unsigned => writeln!(
-            out,
-            "  signature  none: the bundle is unsigned (hashes checked only)"
-        )?,
-        Signature::NotChecked { alg } => writeln!(
-            out,
-            "  signature  {alg}, not checked: pass --cert with the signer's certificate"
-        )?,
-        Signature::Valid { alg } => writeln!(out, "  signature  {alg}, verified with {cert}")?,
-        Signature::Invalid { reason } => writeln!(out, "  FAILED signature: {reason} ({cert})")?,
-    }
-    writeln!(
-        out,
-        "{}",
-        if v.is_ok() {
-            "OK: every file matches the manifest"
-        } else {
-            "NOT OK: the bundle does not match what was signed"
-        }
-    )?;
-    Ok(())
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cmd::bench::Measured;
+use bearing_bench::SignMeasured as Measured;
 
 /// `schema` of the document.
 pub const SCHEMA_ID: &str = "bearing-demo-summary/v1";

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 
 use bearing_report::Html;
 
-use super::summary::{PhaseBrief, Summary};
-use crate::cmd::bench::Report as BenchReport;
+use crate::summary::{PhaseBrief, Summary};
+use bearing_bench::SignReport as BenchReport;
 
 /// A PASS/FAIL badge.
 fn verdict<W: Write>(h: &mut Html<W>, passed: bool) -> io::Result<()> {
