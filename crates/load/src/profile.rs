@@ -146,12 +146,13 @@ pub struct ScenarioSpec {
     /// Thresholds on this scenario alone.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
-    /// `api`, `mixed`, `refresh-storm`: how each user holds its API connection (issue 15):
-    /// `keep-alive` (the default) or `new` (a new TCP + TLS connection per request, as many
-    /// partner clients do).
+    /// `token`, `api`, `mixed`, `refresh-storm`: how each user holds its connection (issue
+    /// 15) — to the token endpoint for `token`, to the API otherwise: `keep-alive` (the
+    /// default) or `new` (a new TCP + TLS connection per request, as many partner clients
+    /// do for their token request).
     #[serde(default, skip_serializing_if = "ConnectionPolicy::is_keep_alive")]
     pub connection: ConnectionPolicy,
-    /// `api`, `mixed`, `refresh-storm`: TLS options of the API connections.
+    /// `token`, `api`, `mixed`, `refresh-storm`: TLS options of those connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<ScenarioTls>,
 }
@@ -531,14 +532,13 @@ impl Profile {
             only("pool", s.pool.is_some() && k != K::Token, "token")?;
             only(
                 "connection",
-                s.connection != ConnectionPolicy::KeepAlive
-                    && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
-                "api, mixed and refresh-storm",
+                s.connection != ConnectionPolicy::KeepAlive && k == K::Sign,
+                "token, api, mixed and refresh-storm",
             )?;
             only(
                 "tls",
-                s.tls.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
-                "api, mixed and refresh-storm",
+                s.tls.is_some() && k == K::Sign,
+                "token, api, mixed and refresh-storm",
             )?;
             if k == K::Mixed {
                 match s.calls_per_second {

@@ -112,6 +112,13 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         escape(&title)
     );
     let _ = write!(o, "<h1>{} {}</h1>", escape(&title), verdict(s.passed));
+    if s.tls_insecure {
+        let _ = write!(
+            o,
+            "<p class=fail><b>{}</b></p>",
+            escape(&super::text::insecure_warning(&s.target))
+        );
+    }
     verdict_block(&mut o, s);
     let _ = write!(
         o,
@@ -129,6 +136,12 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
     );
     if let Some(d) = &s.profile.description {
         let _ = write!(o, "<p class=muted>{}</p>", escape(d));
+    }
+    if let Some(h) = s.handshakes_per_s {
+        let _ = write!(
+            o,
+            "<p>TLS handshakes: <b>{h:.1}/s</b> (connection: new — a TCP + TLS connection per request; the <code>connect</code> and <code>handshake</code> rows below time each step)</p>"
+        );
     }
     if !s.thresholds.is_empty() {
         o.push_str("<h2>Thresholds</h2><table><tr><th class=l>scope</th><th class=l>threshold</th><th>actual</th><th class=l>result</th></tr>");
@@ -227,6 +240,20 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
                 .unwrap_or_default()
         );
         phase_table(&mut o, &ss.phases);
+        if let Some(c) = &ss.connections {
+            let _ = write!(
+                o,
+                "<p>Connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok)</p>",
+                match c.policy {
+                    crate::profile::ConnectionPolicy::New => "a new one per request",
+                    crate::profile::ConnectionPolicy::KeepAlive => "one kept alive per user",
+                },
+                c.opened,
+                c.opened_per_s,
+                c.handshakes,
+                c.handshakes_per_s
+            );
+        }
         if let Some(sg) = &ss.signing {
             let _ = write!(
                 o,

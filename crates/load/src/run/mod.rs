@@ -378,6 +378,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         start_offset,
         elapsed,
         target: target.token_url.to_string(),
+        tls_insecure: target.insecure,
         scenarios,
         thresholds: Vec::new(),
         goose_overhead_ms,
