@@ -55,6 +55,15 @@ impl Phase {
         matches!(self, Self::Connect | Self::Handshake)
     }
 
+    /// Reports list phases in the order they happen: `sign`, `connect`, `handshake`, then
+    /// the request (`token`, `api`).
+    pub fn report_rank(name: &str) -> usize {
+        ["sign", "connect", "handshake", "token", "api"]
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or(usize::MAX)
+    }
+
     /// Parses a phase name.
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.name() == s)

@@ -32,6 +32,8 @@ fn verdict(ok: bool) -> &'static str {
 fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
     out.push_str("<table><tr><th class=l>phase</th><th>count</th><th>rate/s</th><th>errors</th>\
         <th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>p50 uncorr.</th><th>p99 uncorr.</th><th class=l>errors by kind</th></tr>");
+    let mut phases: Vec<_> = phases.iter().collect();
+    phases.sort_by_key(|(name, _)| Phase::report_rank(name));
     for (name, p) in phases {
         let c = &p.latency_us.corrected;
         let u = &p.latency_us.uncorrected;

@@ -230,7 +230,9 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
                 .map(|d| format!(", {d} dropped"))
                 .unwrap_or_default()
         )?;
-        for (name, p) in &sc.phases {
+        let mut phases: Vec<_> = sc.phases.iter().collect();
+        phases.sort_by_key(|(name, _)| crate::stats::Phase::report_rank(name));
+        for (name, p) in phases {
             let c = &p.latency_us.corrected;
             writeln!(
                 out,
