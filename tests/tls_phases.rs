@@ -45,7 +45,11 @@ fn https_sandbox(dir: &Path) -> Sandbox {
     assert!(out.status.success());
     let mut child = bearing()
         .args(["serve", "--output", "json", "--listen", "127.0.0.1:0"])
-        .args(["--tls-self-signed", "--client", &format!("{CLIENT}={d}/cert.pem")])
+        .args([
+            "--tls-self-signed",
+            "--client",
+            &format!("{CLIENT}={d}/cert.pem"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -63,7 +67,9 @@ fn https_sandbox(dir: &Path) -> Sandbox {
     }
     let info: serde_json::Value = serde_json::from_str(&doc).expect("serve printed JSON");
     let sb = Sandbox { child, info };
-    let pem = sb.info["tls_certificate_pem"].as_str().expect("certificate");
+    let pem = sb.info["tls_certificate_pem"]
+        .as_str()
+        .expect("certificate");
     std::fs::write(dir.join("ca.pem"), pem).expect("write ca");
     let target = |tls: &str| {
         format!(
@@ -73,7 +79,11 @@ fn https_sandbox(dir: &Path) -> Sandbox {
             sb.info["api_url"].as_str().expect("api_url"),
         )
     };
-    std::fs::write(dir.join("target.yaml"), target("tls: { ca_bundle: ca.pem }\n")).expect("t");
+    std::fs::write(
+        dir.join("target.yaml"),
+        target("tls: { ca_bundle: ca.pem }\n"),
+    )
+    .expect("t");
     std::fs::write(dir.join("target-bare.yaml"), target("")).expect("t");
     sb
 }
@@ -151,10 +161,16 @@ fn new_connections_are_timed_per_request_keep_alive_per_user() {
     let users = api["users"].as_u64().expect("users");
     assert!(count(api, "api") >= 50, "{api}");
     let opened = count(api, "connect");
-    assert!((1..=users).contains(&opened), "{opened} for {users} users: {api}");
+    assert!(
+        (1..=users).contains(&opened),
+        "{opened} for {users} users: {api}"
+    );
     assert_eq!(count(api, "handshake"), opened, "{api}");
     assert_eq!(api["connections"]["policy"], "keep-alive");
-    assert!(s.get("tls_insecure").is_none(), "verified run is not marked");
+    assert!(
+        s.get("tls_insecure").is_none(),
+        "verified run is not marked"
+    );
 
     let thresholds = s["thresholds"].to_string();
     assert!(thresholds.contains("connect.p99 < 10s"), "{thresholds}");

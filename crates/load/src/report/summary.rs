@@ -164,7 +164,12 @@ pub struct ConnectionSummary {
 }
 
 impl ConnectionSummary {
-    fn new(policy: ConnectionPolicy, connect: &PhaseData, handshake: &PhaseData, secs: f64) -> Option<Self> {
+    fn new(
+        policy: ConnectionPolicy,
+        connect: &PhaseData,
+        handshake: &PhaseData,
+        secs: f64,
+    ) -> Option<Self> {
         if connect.count == 0 {
             return None;
         }

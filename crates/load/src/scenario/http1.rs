@@ -815,17 +815,26 @@ mod tests {
     #[tokio::test]
     async fn token_post_keeps_the_body() {
         let (port, seen) = server(|_, _| {
-            Act::AnswerClose(b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n{\"access_token\":\"t\"}")
+            Act::AnswerClose(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n{\"access_token\":\"t\"}",
+            )
         })
         .await;
         let url: url::Url = format!("http://127.0.0.1:{port}/oauth/token")
             .parse()
             .expect("url");
         let mut c = Http1Client::for_token(&url, Duration::from_secs(5), None).expect("http");
-        let (status, body) = c.post(Bytes::from_static(b"grant_type=x")).await.expect("answer");
+        let (status, body) = c
+            .post(Bytes::from_static(b"grant_type=x"))
+            .await
+            .expect("answer");
         assert_eq!((status, body), (200, &br#"{"access_token":"t"}"#[..]));
         let reqs = seen.requests.lock().expect("lock").clone();
-        assert!(reqs[0].starts_with("POST /oauth/token HTTP/1.1\r\n"), "{}", reqs[0]);
+        assert!(
+            reqs[0].starts_with("POST /oauth/token HTTP/1.1\r\n"),
+            "{}",
+            reqs[0]
+        );
         assert!(
             reqs[0].contains("content-type: application/x-www-form-urlencoded"),
             "{}",

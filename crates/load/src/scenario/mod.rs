@@ -302,7 +302,13 @@ pub(crate) fn record_opened(
             Some((_, false)) => failed("connect"),
             None => failed("timeout"),
         };
-        rec.record(Phase::Connect, back(o.started), o.started, connected, &outcome);
+        rec.record(
+            Phase::Connect,
+            back(o.started),
+            o.started,
+            connected,
+            &outcome,
+        );
         if !(ok && o.tls) {
             continue;
         }
@@ -395,7 +401,11 @@ mod tests {
         let hs = &got.totals[0][Phase::Handshake.index()];
         assert_eq!((connect.count, connect.errors), (3, 1));
         assert_eq!(connect.errors_by_kind["connect"], 1);
-        assert_eq!(connect.corrected.len(), 2, "the refused connect is not timed");
+        assert_eq!(
+            connect.corrected.len(),
+            2,
+            "the refused connect is not timed"
+        );
         let near = |h: &hdrhistogram::Histogram<u64>, q: f64, us: u64| {
             let v = h.value_at_quantile(q);
             assert!(h.equivalent(v, us), "{v} ≠ {us}");

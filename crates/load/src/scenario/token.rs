@@ -126,7 +126,12 @@ pub(super) async fn run(
             .await
             .unwrap_or_else(cancelled);
             let done = Instant::now();
-            record_opened(rec, started.saturating_duration_since(intended), done, c.take_opened());
+            record_opened(
+                rec,
+                started.saturating_duration_since(intended),
+                done,
+                c.take_opened(),
+            );
             if new_connections {
                 c.disconnect();
             }
