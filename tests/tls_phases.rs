@@ -88,11 +88,12 @@ fn https_sandbox(dir: &Path) -> Sandbox {
     sb
 }
 
-const PROFILE: &str = "name: tls-phases\nduration: 1s\nusers: 4\nrate: 200/s\n\
+const PROFILE: &str = "name: tls-phases\nduration: 1s\nusers: 6\nrate: 300/s\n\
     thresholds: ['connect.p99 < 10s', 'handshake.count >= 1']\n\
     scenarios:\n\
     \x20 - { name: tok-new, kind: token, connection: new, tls: { resumption: false } }\n\
-    \x20 - { name: api-keep, kind: api }\n";
+    \x20 - { name: api-keep, kind: api }\n\
+    \x20 - { name: tok-resume, kind: token, connection: new }\n";
 
 fn load(dir: &Path, target: &str, report: &str, extra: &[&str]) -> (Output, serde_json::Value) {
     std::fs::write(dir.join("p.yaml"), PROFILE).expect("profile");
@@ -128,7 +129,8 @@ fn validate(summary: &serde_json::Value) {
 
 // `connection: new` over https: one connect and one full handshake per token request, each
 // timed (corrected ≥ uncorrected), handshakes/s in the summary, the terminal and the page;
-// keep-alive API users open one connection each. Thresholds read the new phases.
+// keep-alive API users open one connection each; with resumption on, new connections resume
+// the session. Thresholds read the new phases.
 #[test]
 fn new_connections_are_timed_per_request_keep_alive_per_user() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -152,6 +154,7 @@ fn new_connections_are_timed_per_request_keep_alive_per_user() {
     assert!(hs["corrected"]["p50"].as_u64() >= hs["uncorrected"]["p50"].as_u64());
     assert!(hs["uncorrected"]["min"].as_u64() > Some(0), "{hs}");
     assert_eq!(tok["connections"]["policy"], "new");
+    assert_eq!(tok["connections"]["resumed"], 0, "tls.resumption: false");
     let per_s = s["handshakes_per_s"].as_f64().expect("headline");
     assert!(per_s > 25.0, "{per_s}");
     assert!(stdout.contains("TLS handshakes: "), "{stdout}");
@@ -171,6 +174,13 @@ fn new_connections_are_timed_per_request_keep_alive_per_user() {
         s.get("tls_insecure").is_none(),
         "verified run is not marked"
     );
+
+    // Resumption on (the default): after a user's first, handshakes resume its session.
+    let resume = &s["scenarios"][2];
+    let n = count(resume, "handshake");
+    assert_eq!(n, count(resume, "token"), "{resume}");
+    let resumed = resume["connections"]["resumed"].as_u64().expect("resumed");
+    assert!(resumed > 0 && resumed <= n, "{resumed} of {n}: {resume}");
 
     let thresholds = s["thresholds"].to_string();
     assert!(thresholds.contains("connect.p99 < 10s"), "{thresholds}");

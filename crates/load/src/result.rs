@@ -84,6 +84,8 @@ pub struct ScenarioResult {
     pub started: u64,
     /// Data per phase (indexed by [`Phase`]).
     pub phases: [PhaseData; Phase::COUNT],
+    /// TLS handshakes that resumed a session (of the `handshake` phase's count).
+    pub resumed_handshakes: u64,
     /// Closed per-second intervals.
     pub intervals: Vec<Interval>,
     /// Signing, for token scenarios.

@@ -279,6 +279,11 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
             planned: sum_opt(all.iter().map(|s| s.planned)),
             started: all.iter().map(|s| s.started).sum(),
             phases,
+            resumed_handshakes: all
+                .iter()
+                .filter_map(|s| s.connections.as_ref())
+                .map(|c| c.resumed)
+                .sum(),
             intervals: intervals(shards, &rs.name, base),
             signing: (!sg.is_empty()).then(|| signing(&sg)),
             tokens: (!tk.is_empty()).then(|| tokens(&tk)),

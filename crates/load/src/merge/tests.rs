@@ -166,6 +166,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
                 planned: Some(main),
                 started: main,
                 phases,
+                resumed_handshakes: 0,
                 intervals,
                 signing: None,
                 tokens: None,

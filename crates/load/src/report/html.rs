@@ -245,7 +245,7 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         if let Some(c) = &ss.connections {
             let _ = write!(
                 o,
-                "<p>Connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok)</p>",
+                "<p>Connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok, {} resumed)</p>",
                 match c.policy {
                     crate::profile::ConnectionPolicy::New => "a new one per request",
                     crate::profile::ConnectionPolicy::KeepAlive => "one kept alive per user",
@@ -253,7 +253,8 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
                 c.opened,
                 c.opened_per_s,
                 c.handshakes,
-                c.handshakes_per_s
+                c.handshakes_per_s,
+                c.resumed
             );
         }
         if let Some(sg) = &ss.signing {

@@ -158,24 +158,26 @@ pub struct ConnectionSummary {
     pub opened_per_s: f64,
     /// TLS handshakes attempted (the `handshake` phase's count; 0 over `http://`).
     pub handshakes: u64,
+    /// Of them, those that resumed an earlier session (abbreviated handshakes; none with
+    /// `tls: { resumption: false }`).
+    #[serde(default)]
+    pub resumed: u64,
     /// Successful TLS handshakes per second of the measured time: the headline figure with
     /// `connection: new`.
     pub handshakes_per_s: f64,
 }
 
 impl ConnectionSummary {
-    fn new(
-        policy: ConnectionPolicy,
-        connect: &PhaseData,
-        handshake: &PhaseData,
-        secs: f64,
-    ) -> Option<Self> {
+    fn new(s: &crate::result::ScenarioResult, secs: f64) -> Option<Self> {
+        let connect = &s.phases[Phase::Connect.index()];
+        let handshake = &s.phases[Phase::Handshake.index()];
         if connect.count == 0 {
             return None;
         }
         let per_s = |n: u64| n as f64 / secs.max(1e-9);
         Some(Self {
-            policy,
+            policy: s.spec.connection,
+            resumed: s.resumed_handshakes,
             opened: connect.count,
             opened_per_s: per_s(connect.count),
             handshakes: handshake.count,
@@ -341,12 +343,7 @@ impl Summary {
             }
             let main = s.spec.kind.main_phase();
             let main_data = &s.phases[main as usize];
-            let connections = ConnectionSummary::new(
-                s.spec.connection,
-                &s.phases[Phase::Connect.index()],
-                &s.phases[Phase::Handshake.index()],
-                secs,
-            );
+            let connections = ConnectionSummary::new(s, secs);
             scenarios.push(ScenarioSummary {
                 name: s.spec.name.clone(),
                 kind: s.spec.kind.name().to_owned(),

@@ -251,7 +251,7 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         if let Some(c) = &sc.connections {
             writeln!(
                 out,
-                "    connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok)",
+                "    connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok, {} resumed)",
                 match c.policy {
                     crate::profile::ConnectionPolicy::New => "new per request",
                     crate::profile::ConnectionPolicy::KeepAlive => "keep-alive per user",
@@ -259,7 +259,8 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
                 c.opened,
                 c.opened_per_s,
                 c.handshakes,
-                c.handshakes_per_s
+                c.handshakes_per_s,
+                c.resumed
             )?;
         }
         if let Some(sg) = &sc.signing {

@@ -210,6 +210,7 @@ fn record_attempts(
             let from = if i == 0 { intended } else { a.started };
             record_opened(
                 rec,
+                &sh.resumed,
                 a.started.saturating_duration_since(from),
                 a.done,
                 a.opened,

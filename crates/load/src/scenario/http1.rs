@@ -76,6 +76,8 @@ pub(crate) struct Opened {
     pub(crate) handshake: Option<(Instant, bool)>,
     /// Whether the connection was to be TLS.
     pub(crate) tls: bool,
+    /// The TLS handshake resumed an earlier session (`tls.resumption`).
+    pub(crate) resumed: bool,
 }
 
 impl std::fmt::Debug for Http1Client {
@@ -379,6 +381,7 @@ async fn connect(
         connect: None,
         handshake: None,
         tls: tls.is_some(),
+        resumed: false,
     });
     let stream = TcpStream::connect((host, port)).await;
     opened[at].connect = Some((Instant::now(), stream.is_ok()));
@@ -398,6 +401,9 @@ async fn connect(
         Some((connector, name)) => {
             let tls = connector.connect(name.clone(), counted).await;
             opened[at].handshake = Some((Instant::now(), tls.is_ok()));
+            opened[at].resumed = tls.as_ref().is_ok_and(|t| {
+                t.get_ref().1.handshake_kind() == Some(tokio_rustls::rustls::HandshakeKind::Resumed)
+            });
             let tls = tls.map_err(|e| {
                 match bearing_auth::tls::explain(&e, host) {
                     Some((_, why)) => tracing::warn!(host, "{why}"),

@@ -163,6 +163,8 @@ pub(crate) struct ScenarioShared {
     pub(crate) managers: Mutex<Vec<TokenManager>>,
     pub(crate) storm: StormState,
     pub(crate) timeout: Duration,
+    /// TLS handshakes that resumed a session (issue 15).
+    pub(crate) resumed: AtomicU64,
 }
 
 impl ScenarioShared {
@@ -282,9 +284,10 @@ pub(crate) fn transport_kind(e: &reqwest::Error) -> Cow<'static, str> {
 /// actual start moved back by the request's lag (`lag` = the request's actual start minus
 /// its intended start; 0 for a retry). A step the request's timeout or the end of the run
 /// cut (`cut_at`) is a `timeout` at its elapsed time; a refused connect is counted, not
-/// timed; a failed handshake is `tls`.
+/// timed; a failed handshake is `tls`. Resumed handshakes are also counted in `resumed`.
 pub(crate) fn record_opened(
     rec: &mut crate::recorder::Recorder,
+    resumed: &AtomicU64,
     lag: Duration,
     cut_at: Instant,
     opened: impl IntoIterator<Item = http1::Opened>,
@@ -318,6 +321,9 @@ pub(crate) fn record_opened(
             None => (cut_at, failed("timeout")),
         };
         rec.record(Phase::Handshake, back(connected), connected, done, &outcome);
+        if o.resumed {
+            resumed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -369,6 +375,7 @@ mod tests {
         let t = Instant::now();
         let ms = Duration::from_millis;
         let lag = ms(7);
+        let resumed = AtomicU64::new(0);
         {
             let mut rec = c.recorder(0);
             let opened = [
@@ -378,6 +385,7 @@ mod tests {
                     connect: Some((t + ms(2), true)),
                     handshake: Some((t + ms(7), true)),
                     tls: true,
+                    resumed: true,
                 },
                 // refused
                 http1::Opened {
@@ -385,6 +393,7 @@ mod tests {
                     connect: Some((t + ms(1), false)),
                     handshake: None,
                     tls: true,
+                    resumed: false,
                 },
                 // connected in 3 ms, handshake cut by the timeout 10 ms later
                 http1::Opened {
@@ -392,10 +401,12 @@ mod tests {
                     connect: Some((t + ms(3), true)),
                     handshake: None,
                     tls: true,
+                    resumed: false,
                 },
             ];
-            record_opened(&mut rec, lag, t + ms(13), opened);
+            record_opened(&mut rec, &resumed, lag, t + ms(13), opened);
         }
+        assert_eq!(resumed.load(Ordering::Relaxed), 1);
         let got = c.finish();
         let connect = &got.totals[0][Phase::Connect.index()];
         let hs = &got.totals[0][Phase::Handshake.index()];

@@ -128,6 +128,7 @@ pub(super) async fn run(
             let done = Instant::now();
             record_opened(
                 rec,
+                &sh.resumed,
                 started.saturating_duration_since(intended),
                 done,
                 c.take_opened(),
