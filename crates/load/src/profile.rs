@@ -333,7 +333,7 @@ fn default_users() -> usize {
 
 /// The load profiles shipped in `scenarios/load/`, by name: `bearing load smoke` runs
 /// `scenarios/load/smoke.yaml` from any folder, as `bearing conform` takes suite names.
-pub const BUNDLED: [(&str, &str); 8] = [
+pub const BUNDLED: [(&str, &str); 9] = [
     ("api", include_str!("../../../scenarios/load/api.yaml")),
     ("demo", include_str!("../../../scenarios/load/demo.yaml")),
     ("mixed", include_str!("../../../scenarios/load/mixed.yaml")),
@@ -348,6 +348,10 @@ pub const BUNDLED: [(&str, &str); 8] = [
         include_str!("../../../scenarios/load/token-burst.yaml"),
     ),
     ("token", include_str!("../../../scenarios/load/token.yaml")),
+    (
+        "token-handshakes",
+        include_str!("../../../scenarios/load/token-handshakes.yaml"),
+    ),
 ];
 
 impl Profile {
