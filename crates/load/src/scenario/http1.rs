@@ -1,4 +1,5 @@
-//! The lean HTTP/1.1 client of the API scenarios, on `http://` and `https://` targets
+//! The lean HTTP/1.1 client of the API calls and of the `token` scenario's token requests, on
+//! `http://` and `https://` targets
 //! (issue 7: the generator's CPU per request decides its rate; issue 15: over TLS too). Each simulated user owns one keep-alive
 //! connection, driven with `hyper::client::conn::http1` inside the user's own task: no pool,
 //! no connector, no URL parsing and no connection task per request, so no wake-up crosses
@@ -7,8 +8,9 @@
 //! On `https://` the connection is TLS through tokio-rustls with the target's rustls config
 //! (the same roots, CA bundle, pin, mTLS identity and verification as the token client;
 //! SNI and hostname verification from the URL's host; ALPN `http/1.1`). Unlike reqwest,
-//! these connections go straight to the API's host: `HTTP_PROXY`/`ALL_PROXY` are not
-//! consulted (a load run measures the gateway).
+//! these connections go straight to the URL's host: `HTTP_PROXY`/`ALL_PROXY` are not
+//! consulted (a load run measures the gateway). Each connection opened is noted
+//! ([`Opened`]) for the `connect` and `handshake` phases.
 
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};

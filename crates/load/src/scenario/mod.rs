@@ -2,8 +2,9 @@
 //! its scenario's single transaction once (goose `iterations = 1`); the transaction is our
 //! loop, bounded in time (the run's deadline) and count (`max_requests`), so goose keeps
 //! user lifecycle and scheduling while the per-request path is ours: the user's own
-//! `reqwest` client (or, for API calls on plain http, its own keep-alive connection: see
-//! `http1`), our own histograms, no message per request.
+//! connection for API calls and token requests (plain or TLS: see `http1`; the token
+//! manager's requests use the user's `reqwest` client), our own histograms, no message per
+//! request.
 
 mod api;
 mod http1;
