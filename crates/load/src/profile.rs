@@ -146,12 +146,13 @@ pub struct ScenarioSpec {
     /// Thresholds on this scenario alone.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
-    /// `api`, `mixed`, `refresh-storm`: how each user holds its API connection (issue 15):
-    /// `keep-alive` (the default) or `new` (a new TCP + TLS connection per request, as many
-    /// partner clients do).
+    /// `token`, `api`, `mixed`, `refresh-storm`: how each user holds its connection (issue
+    /// 15) — to the token endpoint for `token`, to the API otherwise: `keep-alive` (the
+    /// default) or `new` (a new TCP + TLS connection per request, as many partner clients
+    /// do for their token request).
     #[serde(default, skip_serializing_if = "ConnectionPolicy::is_keep_alive")]
     pub connection: ConnectionPolicy,
-    /// `api`, `mixed`, `refresh-storm`: TLS options of the API connections.
+    /// `token`, `api`, `mixed`, `refresh-storm`: TLS options of those connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<ScenarioTls>,
 }
@@ -332,7 +333,7 @@ fn default_users() -> usize {
 
 /// The load profiles shipped in `scenarios/load/`, by name: `bearing load smoke` runs
 /// `scenarios/load/smoke.yaml` from any folder, as `bearing conform` takes suite names.
-pub const BUNDLED: [(&str, &str); 8] = [
+pub const BUNDLED: [(&str, &str); 9] = [
     ("api", include_str!("../../../scenarios/load/api.yaml")),
     ("demo", include_str!("../../../scenarios/load/demo.yaml")),
     ("mixed", include_str!("../../../scenarios/load/mixed.yaml")),
@@ -347,6 +348,10 @@ pub const BUNDLED: [(&str, &str); 8] = [
         include_str!("../../../scenarios/load/token-burst.yaml"),
     ),
     ("token", include_str!("../../../scenarios/load/token.yaml")),
+    (
+        "token-handshakes",
+        include_str!("../../../scenarios/load/token-handshakes.yaml"),
+    ),
 ];
 
 impl Profile {
@@ -531,14 +536,13 @@ impl Profile {
             only("pool", s.pool.is_some() && k != K::Token, "token")?;
             only(
                 "connection",
-                s.connection != ConnectionPolicy::KeepAlive
-                    && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
-                "api, mixed and refresh-storm",
+                s.connection != ConnectionPolicy::KeepAlive && k == K::Sign,
+                "token, api, mixed and refresh-storm",
             )?;
             only(
                 "tls",
-                s.tls.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
-                "api, mixed and refresh-storm",
+                s.tls.is_some() && k == K::Sign,
+                "token, api, mixed and refresh-storm",
             )?;
             if k == K::Mixed {
                 match s.calls_per_second {

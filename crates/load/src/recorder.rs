@@ -111,8 +111,8 @@ pub fn decode(s: &str) -> Result<hdrhistogram::Histogram<u64>, String> {
 /// Per-scenario collected data.
 #[derive(Debug, Default)]
 struct ScenarioData {
-    totals: [PhaseData; 3],
-    open: BTreeMap<u64, [Option<PhaseData>; 3]>,
+    totals: [PhaseData; Phase::COUNT],
+    open: BTreeMap<u64, [Option<PhaseData>; Phase::COUNT]>,
     closed: Vec<Interval>,
     closed_upto: u64,
 }
@@ -136,7 +136,7 @@ pub struct Collected {
     /// Base time (Unix seconds) that interval seconds count from.
     pub base_epoch_secs: u64,
     /// Totals per scenario per phase.
-    pub totals: Vec<[PhaseData; 3]>,
+    pub totals: Vec<[PhaseData; Phase::COUNT]>,
     /// Closed intervals per scenario, in order of second (late data after).
     pub intervals: Vec<Vec<Interval>>,
 }
@@ -196,14 +196,14 @@ impl Collector {
     }
 
     /// The run totals so far, per scenario (for live metrics; users flush once a second).
-    pub(crate) fn totals_now(&self) -> Vec<[PhaseData; 3]> {
+    pub(crate) fn totals_now(&self) -> Vec<[PhaseData; Phase::COUNT]> {
         self.inner
             .lock()
             .map(|g| g.iter().map(|s| s.totals.clone()).collect())
             .unwrap_or_default()
     }
 
-    fn absorb(&self, scenario: usize, second: u64, slot: &mut [Option<PhaseData>; 3]) {
+    fn absorb(&self, scenario: usize, second: u64, slot: &mut [Option<PhaseData>; Phase::COUNT]) {
         let now_second = self.second_of(Instant::now());
         let Ok(mut g) = self.inner.lock() else { return };
         let Some(s) = g.get_mut(scenario) else { return };
@@ -267,7 +267,7 @@ pub struct Recorder {
     collector: Arc<Collector>,
     scenario: usize,
     second: u64,
-    slot: [Option<PhaseData>; 3],
+    slot: [Option<PhaseData>; Phase::COUNT],
 }
 
 impl Recorder {
@@ -293,12 +293,17 @@ impl Recorder {
         }
         let d = self.slot[phase.index()].get_or_insert_with(PhaseData::default);
         d.count += 1;
-        self.collector.live_count.fetch_add(1, Ordering::Relaxed);
+        let live = !phase.is_connection();
+        if live {
+            self.collector.live_count.fetch_add(1, Ordering::Relaxed);
+        }
         let status = match outcome {
             Outcome::Ok(s) => *s,
             Outcome::Failed { kind, status } => {
                 d.errors += 1;
-                self.collector.live_errors.fetch_add(1, Ordering::Relaxed);
+                if live {
+                    self.collector.live_errors.fetch_add(1, Ordering::Relaxed);
+                }
                 match d.errors_by_kind.get_mut(kind.as_ref()) {
                     Some(n) => *n += 1,
                     None => {

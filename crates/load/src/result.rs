@@ -83,7 +83,9 @@ pub struct ScenarioResult {
     /// Attempts started.
     pub started: u64,
     /// Data per phase (indexed by [`Phase`]).
-    pub phases: [PhaseData; 3],
+    pub phases: [PhaseData; Phase::COUNT],
+    /// TLS handshakes that resumed a session (of the `handshake` phase's count).
+    pub resumed_handshakes: u64,
     /// Closed per-second intervals.
     pub intervals: Vec<Interval>,
     /// Signing, for token scenarios.
@@ -122,6 +124,9 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// The token URL (never a secret).
     pub target: String,
+    /// Server certificates went unchecked (`tls.insecure` / `--insecure` without a pin):
+    /// every report says so in its header.
+    pub tls_insecure: bool,
     /// Per scenario.
     pub scenarios: Vec<ScenarioResult>,
     /// Run-level thresholds (each scenario's main phase merged).

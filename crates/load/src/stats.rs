@@ -16,19 +16,52 @@ pub enum Phase {
     Token,
     /// One call of a protected API.
     Api,
+    /// Opening a TCP connection (issue 15): recorded only when a request opens one — every
+    /// request with `connection: new`, about once per user with `keep-alive`. Its time is
+    /// inside the request's (`token` or `api`) time, which stays what the user waited.
+    Connect,
+    /// The TLS handshake on a new connection (`https://` only), after `connect`.
+    Handshake,
 }
 
 impl Phase {
-    /// Every phase, in report order.
-    pub const ALL: [Phase; 3] = [Phase::Sign, Phase::Token, Phase::Api];
+    /// How many phases there are (the length of per-phase arrays).
+    pub const COUNT: usize = 5;
 
-    /// The name used in files, thresholds and JSON (`sign`, `token`, `api`).
+    /// Every phase, in report order.
+    pub const ALL: [Phase; Self::COUNT] = [
+        Phase::Sign,
+        Phase::Token,
+        Phase::Api,
+        Phase::Connect,
+        Phase::Handshake,
+    ];
+
+    /// The name used in files, thresholds and JSON (`sign`, `token`, `api`, `connect`,
+    /// `handshake`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Sign => "sign",
             Self::Token => "token",
             Self::Api => "api",
+            Self::Connect => "connect",
+            Self::Handshake => "handshake",
         }
+    }
+
+    /// Whether it is a part of opening a connection (timed inside a request, not a request
+    /// of its own: not counted in the progress line's requests).
+    pub fn is_connection(self) -> bool {
+        matches!(self, Self::Connect | Self::Handshake)
+    }
+
+    /// Reports list phases in the order they happen: `sign`, `connect`, `handshake`, then
+    /// the request (`token`, `api`).
+    pub fn report_rank(name: &str) -> usize {
+        ["sign", "connect", "handshake", "token", "api"]
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or(usize::MAX)
     }
 
     /// Parses a phase name.

@@ -1,5 +1,6 @@
 //! Thresholds, like k6's (issue 7): `p99 < 200ms`, `error_rate < 0.1%`, `rate >= 1000/s`,
-//! optionally naming a phase (`token.p99 < 50ms`, `sign.rate >= 5000/s`) and the uncorrected
+//! optionally naming a phase (`token.p99 < 50ms`, `sign.rate >= 5000/s`, `connect.p99 < 5ms`,
+//! `handshake.rate >= 500/s`) and the uncorrected
 //! figure (`api.p99:uncorrected < 5ms`). A missed threshold makes `bearing load` exit 1.
 
 use std::fmt;
@@ -103,7 +104,7 @@ fn bad(expr: &str, reason: impl Into<String>) -> Error {
 
 const HELP: &str = "expected METRIC OP VALUE, e.g. `p99 < 200ms`, `error_rate < 0.1%`, \
     `rate >= 1000/s`; METRIC is p50|p90|p95|p99|p99.9|max|mean|error_rate|rate|count|errors, \
-    optionally prefixed by a phase (sign., token., api.) and suffixed by :uncorrected";
+    optionally prefixed by a phase (sign., token., api., connect., handshake.) and suffixed by :uncorrected";
 
 impl FromStr for Threshold {
     type Err = Error;
@@ -361,6 +362,18 @@ mod tests {
         );
         let t: Threshold = "rate > 60/m".parse().expect("per minute");
         assert!((t.limit - 1.0).abs() < 1e-12);
+    }
+
+    // The connection phases (issue 15) are thresholds' phases too.
+    #[test]
+    fn connection_phases_parse() {
+        let t: Threshold = "connect.p99 < 5ms".parse().expect("connect");
+        assert_eq!(
+            (t.phase, t.metric, t.limit),
+            (Some(Phase::Connect), Metric::Percentile(99.0), 5_000.0)
+        );
+        let t: Threshold = "handshake.rate >= 500/s".parse().expect("handshake");
+        assert_eq!((t.phase, t.metric), (Some(Phase::Handshake), Metric::Rate));
     }
 
     // Bad expressions say what is wrong and what is accepted.

@@ -26,7 +26,7 @@ use crate::output::{Format, Global};
 )]
 pub struct Args {
     /// The load profile: a YAML file, or a bundled profile name (api, demo, mixed,
-    /// refresh-storm, sign, smoke, token-burst, token).
+    /// refresh-storm, sign, smoke, token-burst, token, token-handshakes).
     pub profile: PathBuf,
     /// Target and identity; the embedded sandbox when none is given.
     #[command(flatten)]

@@ -254,15 +254,18 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
             revoke_at: None,
             pool: None,
             thresholds: parse_thresholds(first, &rs.thresholds)?,
-            connection: Default::default(),
+            connection: rs
+                .connections
+                .as_ref()
+                .map(|c| c.policy)
+                .unwrap_or_default(),
             tls: None,
         };
         let all: Vec<_> = shards.iter().map(|s| &s.summary.scenarios[i]).collect();
-        let phases = [
-            phase_data(shards, i, Phase::Sign)?,
-            phase_data(shards, i, Phase::Token)?,
-            phase_data(shards, i, Phase::Api)?,
-        ];
+        let mut phases: [PhaseData; Phase::COUNT] = Default::default();
+        for p in Phase::ALL {
+            phases[p.index()] = phase_data(shards, i, p)?;
+        }
         let sg: Vec<&SigningInfo> = all.iter().filter_map(|s| s.signing.as_ref()).collect();
         let tk: Vec<&TokenStats> = all.iter().filter_map(|s| s.tokens.as_ref()).collect();
         let st: Vec<(u32, &StormInfo)> = shards
@@ -276,6 +279,11 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
             planned: sum_opt(all.iter().map(|s| s.planned)),
             started: all.iter().map(|s| s.started).sum(),
             phases,
+            resumed_handshakes: all
+                .iter()
+                .filter_map(|s| s.connections.as_ref())
+                .map(|c| c.resumed)
+                .sum(),
             intervals: intervals(shards, &rs.name, base),
             signing: (!sg.is_empty()).then(|| signing(&sg)),
             tokens: (!tk.is_empty()).then(|| tokens(&tk)),
@@ -331,6 +339,7 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
         start_offset,
         elapsed,
         target: targets.join(", "),
+        tls_insecure: shards.iter().any(|s| s.summary.tls_insecure),
         scenarios,
         thresholds: Vec::new(),
         goose_overhead_ms: shards

@@ -56,7 +56,11 @@ fn shard_data(index: u32) -> ShardData {
     let i = u64::from(index);
     let mut samples = BTreeMap::new();
     for (sc, phases) in [
-        (0, &[Phase::Token, Phase::Api][..]),
+        // The api scenario opens connections too (issue 15's connect and handshake phases).
+        (
+            0,
+            &[Phase::Token, Phase::Api, Phase::Connect, Phase::Handshake][..],
+        ),
         (1, &[Phase::Sign, Phase::Token][..]),
     ] {
         for &phase in phases {
@@ -124,7 +128,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
         .iter()
         .enumerate()
         .map(|(sc, spec)| {
-            let mut phases: [PhaseData; 3] = Default::default();
+            let mut phases: [PhaseData; Phase::COUNT] = Default::default();
             let mut intervals = Vec::new();
             for phase in Phase::ALL {
                 let Some(by_sec) = d.samples.get(&(sc, phase)) else {
@@ -162,6 +166,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
                 planned: Some(main),
                 started: main,
                 phases,
+                resumed_handshakes: 0,
                 intervals,
                 signing: None,
                 tokens: None,
@@ -180,6 +185,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
         start_offset: offset,
         elapsed: Duration::from_secs(SECONDS),
         target: "http://127.0.0.1:1/oauth/token".into(),
+        tls_insecure: d.index == 1,
         scenarios,
         thresholds: Vec::new(),
         goose_overhead_ms: 1.0,

@@ -32,6 +32,8 @@ fn verdict(ok: bool) -> &'static str {
 fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
     out.push_str("<table><tr><th class=l>phase</th><th>count</th><th>rate/s</th><th>errors</th>\
         <th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>p50 uncorr.</th><th>p99 uncorr.</th><th class=l>errors by kind</th></tr>");
+    let mut phases: Vec<_> = phases.iter().collect();
+    phases.sort_by_key(|(name, _)| Phase::report_rank(name));
     for (name, p) in phases {
         let c = &p.latency_us.corrected;
         let u = &p.latency_us.uncorrected;
@@ -112,6 +114,13 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
         escape(&title)
     );
     let _ = write!(o, "<h1>{} {}</h1>", escape(&title), verdict(s.passed));
+    if s.tls_insecure {
+        let _ = write!(
+            o,
+            "<p class=fail><b>{}</b></p>",
+            escape(&super::text::insecure_warning(&s.target))
+        );
+    }
     verdict_block(&mut o, s);
     let _ = write!(
         o,
@@ -129,6 +138,12 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
     );
     if let Some(d) = &s.profile.description {
         let _ = write!(o, "<p class=muted>{}</p>", escape(d));
+    }
+    if let Some(h) = s.handshakes_per_s {
+        let _ = write!(
+            o,
+            "<p>TLS handshakes: <b>{h:.1}/s</b> (connection: new — a TCP + TLS connection per request; the <code>connect</code> and <code>handshake</code> rows below time each step)</p>"
+        );
     }
     if !s.thresholds.is_empty() {
         o.push_str("<h2>Thresholds</h2><table><tr><th class=l>scope</th><th class=l>threshold</th><th>actual</th><th class=l>result</th></tr>");
@@ -227,6 +242,21 @@ pub fn render(r: &RunResult, s: &Summary) -> String {
                 .unwrap_or_default()
         );
         phase_table(&mut o, &ss.phases);
+        if let Some(c) = &ss.connections {
+            let _ = write!(
+                o,
+                "<p>Connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok, {} resumed)</p>",
+                match c.policy {
+                    crate::profile::ConnectionPolicy::New => "a new one per request",
+                    crate::profile::ConnectionPolicy::KeepAlive => "one kept alive per user",
+                },
+                c.opened,
+                c.opened_per_s,
+                c.handshakes,
+                c.handshakes_per_s,
+                c.resumed
+            );
+        }
         if let Some(sg) = &ss.signing {
             let _ = write!(
                 o,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::CapacityReport;
+use crate::profile::ConnectionPolicy;
 use crate::result::{RunResult, SigningInfo, StormInfo, TokenStats};
 use crate::stats::{LatencyStats, Phase, PhaseData};
 use crate::threshold::ThresholdResult;
@@ -138,6 +139,51 @@ pub struct ScenarioSummary {
     pub storm: Option<StormInfo>,
     /// This scenario's thresholds.
     pub thresholds: Vec<ThresholdResult>,
+    /// Connections opened on the lean path (issue 15): absent when none were (a `sign`
+    /// scenario, or a summary written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionSummary>,
+}
+
+/// The connections a scenario opened: with `connection: new`, the handshakes per second
+/// are what the gateway's TLS terminator paid for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionSummary {
+    /// `keep-alive` (one connection per user, reopened when closed) or `new` (one per
+    /// request).
+    pub policy: ConnectionPolicy,
+    /// TCP connections attempted (the `connect` phase's count).
+    pub opened: u64,
+    /// Attempted per second of the measured time.
+    pub opened_per_s: f64,
+    /// TLS handshakes attempted (the `handshake` phase's count; 0 over `http://`).
+    pub handshakes: u64,
+    /// Of them, those that resumed an earlier session (abbreviated handshakes; none with
+    /// `tls: { resumption: false }`).
+    #[serde(default)]
+    pub resumed: u64,
+    /// Successful TLS handshakes per second of the measured time: the headline figure with
+    /// `connection: new`.
+    pub handshakes_per_s: f64,
+}
+
+impl ConnectionSummary {
+    fn new(s: &crate::result::ScenarioResult, secs: f64) -> Option<Self> {
+        let connect = &s.phases[Phase::Connect.index()];
+        let handshake = &s.phases[Phase::Handshake.index()];
+        if connect.count == 0 {
+            return None;
+        }
+        let per_s = |n: u64| n as f64 / secs.max(1e-9);
+        Some(Self {
+            policy: s.spec.connection,
+            resumed: s.resumed_handshakes,
+            opened: connect.count,
+            opened_per_s: per_s(connect.count),
+            handshakes: handshake.count,
+            handshakes_per_s: per_s(handshake.count - handshake.errors),
+        })
+    }
 }
 
 /// Profile identity.
@@ -175,6 +221,15 @@ pub struct Summary {
     pub shard: Option<ShardInfo>,
     /// Token URL of the target.
     pub target: String,
+    /// Server certificates went unchecked (`tls.insecure` / `--insecure` without a pin):
+    /// nothing proved the figures came from the gateway named. Absent when they were checked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_insecure: bool,
+    /// Successful TLS handshakes per second over the scenarios with `connection: new` (the
+    /// headline of a handshake-cost run); absent when no scenario opens a connection per
+    /// request over TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshakes_per_s: Option<f64>,
     /// When the measured window started (RFC 3339, UTC).
     pub started_at: String,
     /// Unix second the interval log's timestamps count from.
@@ -235,12 +290,13 @@ pub enum Reach {
 }
 
 impl Summary {
-    /// Whether the run reached the gateway: every phase but `sign` counts.
+    /// Whether the run reached the gateway: the request phases (`token`, `api`) count;
+    /// `connect` and `handshake` are parts of them.
     pub fn reach(&self) -> Reach {
         let network: Vec<_> = self
             .totals
             .iter()
-            .filter(|(k, _)| k.as_str() != Phase::Sign.name())
+            .filter(|(k, _)| [Phase::Token.name(), Phase::Api.name()].contains(&k.as_str()))
             .map(|(_, v)| v)
             .collect();
         let attempted: u64 = network.iter().map(|p| p.count).sum();
@@ -287,6 +343,7 @@ impl Summary {
             }
             let main = s.spec.kind.main_phase();
             let main_data = &s.phases[main as usize];
+            let connections = ConnectionSummary::new(s, secs);
             scenarios.push(ScenarioSummary {
                 name: s.spec.name.clone(),
                 kind: s.spec.kind.name().to_owned(),
@@ -304,8 +361,16 @@ impl Summary {
                 tokens: s.tokens.clone(),
                 storm: s.storm.clone(),
                 thresholds: s.thresholds.clone(),
+                connections,
             });
         }
+        let per_request: Vec<&ConnectionSummary> = scenarios
+            .iter()
+            .filter_map(|s| s.connections.as_ref())
+            .filter(|c| c.policy == ConnectionPolicy::New && c.handshakes > 0)
+            .collect();
+        let handshakes_per_s =
+            (!per_request.is_empty()).then(|| per_request.iter().map(|c| c.handshakes_per_s).sum());
         let mut totals = BTreeMap::new();
         for p in Phase::ALL {
             let d = r.merged(p);
@@ -329,6 +394,8 @@ impl Summary {
             },
             shard: r.shard.map(|(index, count)| ShardInfo { index, count }),
             target: r.target.clone(),
+            tls_insecure: r.tls_insecure,
+            handshakes_per_s,
             started_at: humantime::format_rfc3339_millis(r.started_at).to_string(),
             base_epoch_secs: r.base_epoch_secs,
             planned_duration_s: r.profile.run_duration().as_secs_f64(),

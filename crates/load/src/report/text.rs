@@ -34,12 +34,14 @@ pub fn progress_line(p: &crate::Progress) -> String {
 /// # Errors
 /// Writing to `out` failed.
 pub fn write_run(out: &mut impl Write, s: &Summary, dir: &Path) -> io::Result<()> {
+    write_insecure(out, s)?;
     write_underruns(out, s)?;
     writeln!(
         out,
         "{} against {} — {:.2}s measured",
         s.profile.name, s.target, s.duration_s
     )?;
+    write_handshakes(out, s)?;
     write_scenarios(out, s)?;
     if let Some(c) = &s.capacity {
         writeln!(
@@ -174,6 +176,32 @@ fn write_verdict(out: &mut impl Write, s: &Summary, what: &str, dir: &Path) -> i
     )
 }
 
+/// The warning that leads every report of a run whose server certificates went unchecked.
+pub fn insecure_warning(target: &str) -> String {
+    format!(
+        "WARNING: tls.insecure — server certificates were NOT verified; nothing proves these \
+         figures came from {target} (use tls.pin_sha256 or tls.ca_bundle instead)"
+    )
+}
+
+fn write_insecure(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+    if s.tls_insecure {
+        writeln!(out, "{}", insecure_warning(&s.target))?;
+    }
+    Ok(())
+}
+
+/// The headline of a run that opens a connection per request over TLS.
+fn write_handshakes(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+    if let Some(h) = s.handshakes_per_s {
+        writeln!(
+            out,
+            "  TLS handshakes: {h:.1}/s (connection: new — a TCP + TLS connection per request)"
+        )?;
+    }
+    Ok(())
+}
+
 /// The generator-limited lines, printed first: the results describe the offered rate.
 fn write_underruns(out: &mut impl Write, s: &Summary) -> io::Result<()> {
     for u in s.verdict.iter().flat_map(|v| &v.generator_limited) {
@@ -202,11 +230,13 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
                 .map(|d| format!(", {d} dropped"))
                 .unwrap_or_default()
         )?;
-        for (name, p) in &sc.phases {
+        let mut phases: Vec<_> = sc.phases.iter().collect();
+        phases.sort_by_key(|(name, _)| crate::stats::Phase::report_rank(name));
+        for (name, p) in phases {
             let c = &p.latency_us.corrected;
             writeln!(
                 out,
-                "    {name:<6} {:>8} × {:>9.1}/s  p50 {:>8}  p90 {:>8}  p99 {:>8}  p99.9 {:>8}  max {:>8}  errors {} ({:.3}%)",
+                "    {name:<9} {:>8} × {:>9.1}/s  p50 {:>8}  p90 {:>8}  p99 {:>8}  p99.9 {:>8}  max {:>8}  errors {} ({:.3}%)",
                 p.count,
                 p.rate,
                 fmt_us(c.p50 as f64),
@@ -216,6 +246,21 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
                 fmt_us(c.max as f64),
                 p.errors,
                 p.error_rate * 100.0
+            )?;
+        }
+        if let Some(c) = &sc.connections {
+            writeln!(
+                out,
+                "    connections: {} · {} opened ({:.1}/s) · {} TLS handshakes ({:.1}/s ok, {} resumed)",
+                match c.policy {
+                    crate::profile::ConnectionPolicy::New => "new per request",
+                    crate::profile::ConnectionPolicy::KeepAlive => "keep-alive per user",
+                },
+                c.opened,
+                c.opened_per_s,
+                c.handshakes,
+                c.handshakes_per_s,
+                c.resumed
             )?;
         }
         if let Some(sg) = &sc.signing {
@@ -265,6 +310,7 @@ pub fn write_merged(
     info: &MergeInfo,
     dir: &Path,
 ) -> io::Result<()> {
+    write_insecure(out, s)?;
     writeln!(
         out,
         "{} — {} shards merged (profile hash {}) against {} — {:.2}s measured, start skew {:.2}s",
@@ -332,6 +378,7 @@ pub fn write_merged(
         )?;
     }
     write_underruns(out, s)?;
+    write_handshakes(out, s)?;
     write_scenarios(out, s)?;
     write_verdict(out, s, "merged report", dir)
 }

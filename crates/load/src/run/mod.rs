@@ -213,6 +213,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
             managers: Mutex::new(Vec::new()),
             storm: StormState::default(),
             timeout,
+            resumed: AtomicU64::new(0),
         }));
     }
     gate.set_scenarios(shared.clone());
@@ -361,6 +362,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
                 .map(|s| (s.total_arrivals().ceil() as u64).min(max_requests)),
             started,
             phases,
+            resumed_handshakes: sh.resumed.load(Ordering::Relaxed),
             intervals,
             signing,
             tokens,
@@ -378,6 +380,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
         start_offset,
         elapsed,
         target: target.token_url.to_string(),
+        tls_insecure: target.insecure,
         scenarios,
         thresholds: Vec::new(),
         goose_overhead_ms,

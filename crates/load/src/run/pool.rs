@@ -90,7 +90,7 @@ pub(super) async fn start_pool(
 )]
 pub(super) fn signing_info(
     sh: &ScenarioShared,
-    phases: &[PhaseData; 3],
+    phases: &[PhaseData; Phase::COUNT],
     pool: Option<&AssertionPool>,
     prefilled: u64,
     minted_before: u64,

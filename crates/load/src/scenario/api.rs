@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
-use super::http1::Http1Client;
-use super::{Driver, ScenarioShared, status_failure, transport_kind, until_hard_stop};
+use super::http1::{Http1Client, Opened};
+use super::{
+    Driver, ScenarioShared, record_opened, status_failure, transport_kind, until_hard_stop,
+};
 use crate::profile::ConnectionPolicy;
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
@@ -28,6 +30,8 @@ struct Attempt {
     started: Instant,
     done: Instant,
     result: Result<u16, Cow<'static, str>>,
+    /// Connections the attempt opened (lean path only).
+    opened: Vec<Opened>,
 }
 
 pub(super) async fn run(
@@ -98,6 +102,7 @@ pub(super) async fn run(
             let (attempts, fast, api, timeout) = (&attempts, fast.as_ref(), &api, sh.timeout);
             async move {
                 let started = Instant::now();
+                let mut opened = Vec::new();
                 let result = match (req, fast) {
                     (Some(req), _) => match req.send().await {
                         Ok(resp) => {
@@ -110,7 +115,9 @@ pub(super) async fn run(
                         Err(e) => Err(transport_kind(&e)),
                     },
                     (None, Some(slot)) => {
-                        send_fast(slot, api, timeout, tls, new_connections, token.expose()).await
+                        let token = token.expose();
+                        send_fast(slot, api, timeout, tls, new_connections, token, &mut opened)
+                            .await
                     }
                     (None, None) => Err("transport".into()),
                 };
@@ -120,6 +127,7 @@ pub(super) async fn run(
                         started,
                         done: Instant::now(),
                         result,
+                        opened,
                     });
                 }
                 status.ok_or(())
@@ -134,10 +142,12 @@ pub(super) async fn run(
             // Cancelled at the end of the grace: the attempt in flight counts as `cancelled`
             // at its elapsed time (a token fetch in flight is part of it).
             let from = taken.last().map_or(call_started, |a| a.done);
+            // A connection the cancelled attempt was opening went with its client.
             taken.push(Attempt {
                 started: from,
                 done: Instant::now(),
                 result: Err("cancelled".into()),
+                opened: Vec::new(),
             });
             let done = Instant::now();
             record_attempts(sh, rec, intended, taken, &mut recovered);
@@ -198,6 +208,13 @@ fn record_attempts(
             };
             // The retry was not planned: its own start is its intended start.
             let from = if i == 0 { intended } else { a.started };
+            record_opened(
+                rec,
+                &sh.resumed,
+                a.started.saturating_duration_since(from),
+                a.done,
+                a.opened,
+            );
             if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !*recovered {
                 let revoked = sh.storm.revoked_at_us.load(Ordering::Acquire);
                 if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
@@ -213,7 +230,8 @@ fn record_attempts(
     }
 }
 
-/// One attempt on the user's own connection, taken out of `slot` for the attempt.
+/// One attempt on the user's own connection, taken out of `slot` for the attempt; the
+/// connections it opened go to `opened`.
 async fn send_fast(
     slot: &Mutex<Option<Http1Client>>,
     api: &ApiCall,
@@ -221,6 +239,7 @@ async fn send_fast(
     tls: &Arc<tokio_rustls::rustls::ClientConfig>,
     new_connection: bool,
     token: &str,
+    opened: &mut Vec<Opened>,
 ) -> Result<u16, Cow<'static, str>> {
     let taken = slot.lock().ok().and_then(|mut s| s.take());
     // Only an attempt cancelled midway leaves the slot empty: start with a new connection.
@@ -228,6 +247,7 @@ async fn send_fast(
         return Err("transport".into());
     };
     let result = c.send(token).await;
+    opened.extend(c.take_opened());
     if new_connection {
         // `connection: new`: the next request opens its own TCP (+ TLS) connection.
         c.disconnect();

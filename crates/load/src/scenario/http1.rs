@@ -1,4 +1,5 @@
-//! The lean HTTP/1.1 client of the API scenarios, on `http://` and `https://` targets
+//! The lean HTTP/1.1 client of the API calls and of the `token` scenario's token requests, on
+//! `http://` and `https://` targets
 //! (issue 7: the generator's CPU per request decides its rate; issue 15: over TLS too). Each simulated user owns one keep-alive
 //! connection, driven with `hyper::client::conn::http1` inside the user's own task: no pool,
 //! no connector, no URL parsing and no connection task per request, so no wake-up crosses
@@ -7,8 +8,9 @@
 //! On `https://` the connection is TLS through tokio-rustls with the target's rustls config
 //! (the same roots, CA bundle, pin, mTLS identity and verification as the token client;
 //! SNI and hostname verification from the URL's host; ALPN `http/1.1`). Unlike reqwest,
-//! these connections go straight to the API's host: `HTTP_PROXY`/`ALL_PROXY` are not
-//! consulted (a load run measures the gateway).
+//! these connections go straight to the URL's host: `HTTP_PROXY`/`ALL_PROXY` are not
+//! consulted (a load run measures the gateway). Each connection opened is noted
+//! ([`Opened`]) for the `connect` and `handshake` phases.
 
 use std::borrow::Cow;
 use std::future::{Future, poll_fn};
@@ -17,7 +19,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -56,6 +58,28 @@ pub(crate) struct Http1Client {
     /// The last token and its header value (a token serves many requests).
     auth: Option<(String, HeaderValue)>,
     live: Option<Live>,
+    /// Connections opened since the caller last took them (for the `connect` and
+    /// `handshake` phases).
+    opened: Vec<Opened>,
+    /// The last response body, when the caller wants it (token responses).
+    response: Vec<u8>,
+}
+
+/// One connection the client opened (or tried to), with the times of its steps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Opened {
+    /// When the TCP connect started.
+    pub(crate) started: Instant,
+    /// When the TCP connect ended and whether it succeeded; `None` when the request's
+    /// timeout (or the end of the run) cut it.
+    pub(crate) connect: Option<(Instant, bool)>,
+    /// `https://`: when the TLS handshake ended and whether it succeeded; `None` when it
+    /// was cut, or did not start (the connect failed).
+    pub(crate) handshake: Option<(Instant, bool)>,
+    /// Whether the connection was to be TLS.
+    pub(crate) tls: bool,
+    /// The TLS handshake resumed an earlier session (`tls.resumption`).
+    pub(crate) resumed: bool,
 }
 
 impl std::fmt::Debug for Http1Client {
@@ -98,7 +122,44 @@ impl Http1Client {
         timeout: Duration,
         tls: Option<&Arc<tokio_rustls::rustls::ClientConfig>>,
     ) -> Option<Self> {
-        let url = &api.url;
+        let mut c = Self::new(
+            &api.url,
+            api.method.clone(),
+            &api.headers,
+            api.body.clone().unwrap_or_default(),
+            timeout,
+            tls,
+        )?;
+        c.headers
+            .insert(header::AUTHORIZATION, HeaderValue::from_static(""));
+        Some(c)
+    }
+
+    /// A client for the token endpoint `url` (`POST`, form body per request, JSON
+    /// answer), on the same terms as [`Self::for_api`].
+    pub(crate) fn for_token(
+        url: &url::Url,
+        timeout: Duration,
+        tls: Option<&Arc<tokio_rustls::rustls::ClientConfig>>,
+    ) -> Option<Self> {
+        let headers = [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(bearing_auth::token::FORM_CONTENT_TYPE),
+            ),
+            (header::ACCEPT, HeaderValue::from_static("application/json")),
+        ];
+        Self::new(url, Method::POST, &headers, Bytes::new(), timeout, tls)
+    }
+
+    fn new(
+        url: &url::Url,
+        method: Method,
+        fixed: &[(header::HeaderName, HeaderValue)],
+        body: Bytes,
+        timeout: Duration,
+        tls: Option<&Arc<tokio_rustls::rustls::ClientConfig>>,
+    ) -> Option<Self> {
         let host = match url.host()? {
             Host::Domain(d) => d.to_owned(),
             Host::Ipv4(a) => a.to_string(),
@@ -118,8 +179,8 @@ impl Http1Client {
             .ok()?;
         let authority =
             HeaderValue::from_str(&url[Position::BeforeHost..Position::AfterPort]).ok()?;
-        let mut headers = HeaderMap::with_capacity(api.headers.len() + 4);
-        for (k, v) in &api.headers {
+        let mut headers = HeaderMap::with_capacity(fixed.len() + 4);
+        for (k, v) in fixed {
             headers.append(k.clone(), v.clone());
         }
         headers.entry(header::HOST).or_insert(authority);
@@ -132,19 +193,33 @@ impl Http1Client {
         headers
             .entry(header::ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static(""));
         Some(Self {
             host,
             port,
             tls,
-            method: api.method.clone(),
+            method,
             uri,
             headers,
-            body: api.body.clone().unwrap_or_default(),
+            body,
             timeout,
             auth: None,
             live: None,
+            opened: Vec::new(),
+            response: Vec::new(),
         })
+    }
+
+    /// The connections opened (or tried) since the last call, oldest first.
+    pub(crate) fn take_opened(&mut self) -> std::vec::Drain<'_, Opened> {
+        self.opened.drain(..)
+    }
+
+    /// Sends `body` (a token request's form) and reads the whole answer, within the
+    /// timeout: the status and the body (at most [`MAX_RESPONSE`] bytes, else `body`).
+    /// Failure kinds as [`Self::send`].
+    pub(crate) async fn post(&mut self, body: Bytes) -> Result<(u16, &[u8]), Cow<'static, str>> {
+        let status = self.within_timeout(None, body, true).await?;
+        Ok((status, &self.response))
     }
 
     /// Sends the API call with `Authorization: Bearer {token}` and reads the whole response
@@ -159,7 +234,17 @@ impl Http1Client {
             // reqwest reports an unusable header value as a builder error: `transport`.
             return Err("transport".into());
         };
-        match tokio::time::timeout(self.timeout, self.send_within(auth)).await {
+        let body = self.body.clone();
+        self.within_timeout(Some(auth), body, false).await
+    }
+
+    async fn within_timeout(
+        &mut self,
+        auth: Option<HeaderValue>,
+        body: Bytes,
+        keep: bool,
+    ) -> Result<u16, Cow<'static, str>> {
+        match tokio::time::timeout(self.timeout, self.send_within(auth, body, keep)).await {
             Ok(r) => r,
             Err(_) => {
                 // The exchange was cut anywhere: the connection's state is unknown.
@@ -169,16 +254,32 @@ impl Http1Client {
         }
     }
 
-    async fn send_within(&mut self, auth: HeaderValue) -> Result<u16, Cow<'static, str>> {
+    async fn send_within(
+        &mut self,
+        auth: Option<HeaderValue>,
+        body: Bytes,
+        keep: bool,
+    ) -> Result<u16, Cow<'static, str>> {
         let mut retried = false;
         loop {
-            let mut req = Request::new(Full::new(self.body.clone()));
+            let mut req = Request::new(Full::new(body.clone()));
             *req.method_mut() = self.method.clone();
             *req.uri_mut() = self.uri.clone();
             *req.headers_mut() = self.headers.clone();
-            req.headers_mut()
-                .insert(header::AUTHORIZATION, auth.clone());
-            let live = self.ready().await?;
+            if let Some(auth) = &auth {
+                req.headers_mut()
+                    .insert(header::AUTHORIZATION, auth.clone());
+            }
+            self.response.clear();
+            let response = &mut self.response;
+            let live = ready(
+                &mut self.live,
+                &self.host,
+                self.port,
+                self.tls.as_ref(),
+                &mut self.opened,
+            )
+            .await?;
             let reused = live.reused;
             let read_before = live.read.load(Ordering::Relaxed);
             let Live { sender, conn, .. } = &mut *live;
@@ -187,7 +288,13 @@ impl Http1Client {
                 let status = resp.status().as_u16();
                 let mut body = resp.into_body();
                 while let Some(frame) = body.frame().await {
-                    frame.map_err(|_| Failure::Body)?;
+                    let frame = frame.map_err(|_| Failure::Body)?;
+                    if keep && let Some(data) = frame.data_ref() {
+                        if response.len() + data.len() > MAX_RESPONSE {
+                            return Err(Failure::Body);
+                        }
+                        response.extend_from_slice(data);
+                    }
                 }
                 Ok(status)
             })
@@ -220,65 +327,6 @@ impl Http1Client {
         }
     }
 
-    /// The open connection once it can take a request, after reconnecting if the server
-    /// has closed it since the last response.
-    async fn ready(&mut self) -> Result<&mut Live, Cow<'static, str>> {
-        if let Some(live) = &mut self.live {
-            let Live { sender, conn, .. } = live;
-            if drive(conn, sender.ready()).await.is_err() {
-                self.live = None;
-            }
-        }
-        if self.live.is_none() {
-            self.live = Some(self.connect().await?);
-        }
-        // Set just above; a miss would be a bug, reported as a transport failure.
-        self.live.as_mut().ok_or_else(|| "transport".into())
-    }
-
-    async fn connect(&self) -> Result<Live, Cow<'static, str>> {
-        let stream = TcpStream::connect((self.host.as_str(), self.port))
-            .await
-            .map_err(|e| {
-                tracing::debug!(error = %e, host = %self.host, port = self.port, "connect failed");
-                Cow::Borrowed("connect")
-            })?;
-        // As reqwest does: requests are small and latency is what is measured.
-        let _ = stream.set_nodelay(true);
-        let read = Arc::new(AtomicU64::new(0));
-        let counted = Counted {
-            stream,
-            read: Arc::clone(&read),
-        };
-        let stream = match &self.tls {
-            None => Stream::Plain(counted),
-            Some((connector, name)) => {
-                let tls = connector
-                    .connect(name.clone(), counted)
-                    .await
-                    .map_err(|e| {
-                        let host = self.host.as_str();
-                        match bearing_auth::tls::explain(&e, host) {
-                            Some((_, why)) => tracing::warn!(host, "{why}"),
-                            None => tracing::debug!(error = %e, host, "tls handshake failed"),
-                        }
-                        Cow::Borrowed("tls")
-                    })?;
-                Stream::Tls(Box::new(tls))
-            }
-        };
-        let io = TokioIo::new(stream);
-        let (sender, conn) = hyper::client::conn::http1::handshake(io)
-            .await
-            .map_err(|_| Cow::Borrowed("connect"))?;
-        Ok(Live {
-            sender,
-            conn: Some(Box::pin(conn)),
-            read,
-            reused: false,
-        })
-    }
-
     /// Closes the connection (`connection: new`): the next request opens a new one.
     pub(crate) fn disconnect(&mut self) {
         self.live = None;
@@ -295,6 +343,89 @@ impl Http1Client {
         self.auth = Some((token.to_owned(), v.clone()));
         Some(v)
     }
+}
+
+/// The most bytes of a kept response body (token responses are a few hundred bytes).
+pub(crate) const MAX_RESPONSE: usize = 1024 * 1024;
+
+/// The open connection once it can take a request, after reconnecting if the server has
+/// closed it since the last response. Each connection opened is noted in `opened`.
+async fn ready<'a>(
+    live: &'a mut Option<Live>,
+    host: &str,
+    port: u16,
+    tls: Option<&(TlsConnector, ServerName<'static>)>,
+    opened: &mut Vec<Opened>,
+) -> Result<&'a mut Live, Cow<'static, str>> {
+    if let Some(l) = live {
+        let Live { sender, conn, .. } = l;
+        if drive(conn, sender.ready()).await.is_err() {
+            *live = None;
+        }
+    }
+    if live.is_none() {
+        *live = Some(connect(host, port, tls, opened).await?);
+    }
+    // Set just above; a miss would be a bug, reported as a transport failure.
+    live.as_mut().ok_or_else(|| "transport".into())
+}
+
+async fn connect(
+    host: &str,
+    port: u16,
+    tls: Option<&(TlsConnector, ServerName<'static>)>,
+    opened: &mut Vec<Opened>,
+) -> Result<Live, Cow<'static, str>> {
+    // Noted before the first await: a connect cut by the timeout still shows.
+    let at = opened.len();
+    opened.push(Opened {
+        started: Instant::now(),
+        connect: None,
+        handshake: None,
+        tls: tls.is_some(),
+        resumed: false,
+    });
+    let stream = TcpStream::connect((host, port)).await;
+    opened[at].connect = Some((Instant::now(), stream.is_ok()));
+    let stream = stream.map_err(|e| {
+        tracing::debug!(error = %e, host, port, "connect failed");
+        Cow::Borrowed("connect")
+    })?;
+    // As reqwest does: requests are small and latency is what is measured.
+    let _ = stream.set_nodelay(true);
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = Counted {
+        stream,
+        read: Arc::clone(&read),
+    };
+    let stream = match tls {
+        None => Stream::Plain(counted),
+        Some((connector, name)) => {
+            let tls = connector.connect(name.clone(), counted).await;
+            opened[at].handshake = Some((Instant::now(), tls.is_ok()));
+            opened[at].resumed = tls.as_ref().is_ok_and(|t| {
+                t.get_ref().1.handshake_kind() == Some(tokio_rustls::rustls::HandshakeKind::Resumed)
+            });
+            let tls = tls.map_err(|e| {
+                match bearing_auth::tls::explain(&e, host) {
+                    Some((_, why)) => tracing::warn!(host, "{why}"),
+                    None => tracing::debug!(error = %e, host, "tls handshake failed"),
+                }
+                Cow::Borrowed("tls")
+            })?;
+            Stream::Tls(Box::new(tls))
+        }
+    };
+    let io = TokioIo::new(stream);
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|_| Cow::Borrowed("connect"))?;
+    Ok(Live {
+        sender,
+        conn: Some(Box::pin(conn)),
+        read,
+        reused: false,
+    })
 }
 
 /// Runs `fut`, polling the connection it needs alongside, in this task. hyper hands a
@@ -664,6 +795,60 @@ mod tests {
             c.disconnect();
         }
         assert_eq!(seen.connections.load(Ordering::SeqCst), 3);
+    }
+
+    // Every connection opened is noted once, with its connect time; none over keep-alive.
+    #[tokio::test]
+    async fn opened_connections_are_noted() {
+        let (port, _) = server(|_, _| Act::Answer(OK)).await;
+        let mut c = client(port, Duration::from_secs(5));
+        for _ in 0..3 {
+            assert_eq!(c.send("t").await, Ok(200));
+        }
+        let opened: Vec<Opened> = c.take_opened().collect();
+        assert_eq!(opened.len(), 1, "one keep-alive connection");
+        let o = opened[0];
+        assert!(matches!(o.connect, Some((at, true)) if at >= o.started));
+        assert!(!o.tls && o.handshake.is_none());
+        for _ in 0..2 {
+            assert_eq!(c.send("t").await, Ok(200));
+            c.disconnect();
+        }
+        assert_eq!(c.take_opened().count(), 1, "the first reused the open one");
+        assert_eq!(c.send("t").await, Ok(200));
+        assert_eq!(c.take_opened().count(), 1);
+    }
+
+    // A token request: a POST of the form, no authorization header, the answer's body kept.
+    #[tokio::test]
+    async fn token_post_keeps_the_body() {
+        let (port, seen) = server(|_, _| {
+            Act::AnswerClose(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n{\"access_token\":\"t\"}",
+            )
+        })
+        .await;
+        let url: url::Url = format!("http://127.0.0.1:{port}/oauth/token")
+            .parse()
+            .expect("url");
+        let mut c = Http1Client::for_token(&url, Duration::from_secs(5), None).expect("http");
+        let (status, body) = c
+            .post(Bytes::from_static(b"grant_type=x"))
+            .await
+            .expect("answer");
+        assert_eq!((status, body), (200, &br#"{"access_token":"t"}"#[..]));
+        let reqs = seen.requests.lock().expect("lock").clone();
+        assert!(
+            reqs[0].starts_with("POST /oauth/token HTTP/1.1\r\n"),
+            "{}",
+            reqs[0]
+        );
+        assert!(
+            reqs[0].contains("content-type: application/x-www-form-urlencoded"),
+            "{}",
+            reqs[0]
+        );
+        assert!(!reqs[0].contains("authorization"), "{}", reqs[0]);
     }
 
     // A server that never answers: `timeout`, and the next request gets a new connection.

@@ -2,8 +2,9 @@
 //! its scenario's single transaction once (goose `iterations = 1`); the transaction is our
 //! loop, bounded in time (the run's deadline) and count (`max_requests`), so goose keeps
 //! user lifecycle and scheduling while the per-request path is ours: the user's own
-//! `reqwest` client (or, for API calls on plain http, its own keep-alive connection: see
-//! `http1`), our own histograms, no message per request.
+//! connection for API calls and token requests (plain or TLS: see `http1`; the token
+//! manager's requests use the user's `reqwest` client), our own histograms, no message per
+//! request.
 
 mod api;
 mod http1;
@@ -163,6 +164,8 @@ pub(crate) struct ScenarioShared {
     pub(crate) managers: Mutex<Vec<TokenManager>>,
     pub(crate) storm: StormState,
     pub(crate) timeout: Duration,
+    /// TLS handshakes that resumed a session (issue 15).
+    pub(crate) resumed: AtomicU64,
 }
 
 impl ScenarioShared {
@@ -277,6 +280,54 @@ pub(crate) fn transport_kind(e: &reqwest::Error) -> Cow<'static, str> {
     }
 }
 
+/// Records the connections one request opened as `connect` and `handshake` attempts. Each
+/// is corrected for coordinated omission as its request is: its intended start is its
+/// actual start moved back by the request's lag (`lag` = the request's actual start minus
+/// its intended start; 0 for a retry). A step the request's timeout or the end of the run
+/// cut (`cut_at`) is a `timeout` at its elapsed time; a refused connect is counted, not
+/// timed; a failed handshake is `tls`. Resumed handshakes are also counted in `resumed`.
+pub(crate) fn record_opened(
+    rec: &mut crate::recorder::Recorder,
+    resumed: &AtomicU64,
+    lag: Duration,
+    cut_at: Instant,
+    opened: impl IntoIterator<Item = http1::Opened>,
+) {
+    use crate::stats::Phase;
+    let back = |t: Instant| t.checked_sub(lag).unwrap_or(t);
+    let failed = |kind: &'static str| Outcome::Failed {
+        kind: kind.into(),
+        status: None,
+    };
+    for o in opened {
+        let (connected, ok) = o.connect.unwrap_or((cut_at, false));
+        let outcome = match o.connect {
+            Some((_, true)) => Outcome::Ok(None),
+            Some((_, false)) => failed("connect"),
+            None => failed("timeout"),
+        };
+        rec.record(
+            Phase::Connect,
+            back(o.started),
+            o.started,
+            connected,
+            &outcome,
+        );
+        if !(ok && o.tls) {
+            continue;
+        }
+        let (done, outcome) = match o.handshake {
+            Some((done, true)) => (done, Outcome::Ok(None)),
+            Some((done, false)) => (done, failed("tls")),
+            None => (cut_at, failed("timeout")),
+        };
+        rec.record(Phase::Handshake, back(connected), connected, done, &outcome);
+        if o.resumed {
+            resumed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A failure outcome for an unexpected HTTP status.
 pub(crate) fn status_failure(status: u16) -> Outcome {
     Outcome::Failed {
@@ -308,4 +359,77 @@ pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
     sh.gate
         .last_done_us
         .fetch_max(sh.us_since_t0(Instant::now()), Ordering::AcqRel);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::Collector;
+    use crate::stats::Phase;
+
+    // Each step of opening a connection is timed on its own and corrected by its request's
+    // lag; a refused connect is counted untimed, a cut handshake is a timed `timeout`, and
+    // none of it counts as a request in the progress line.
+    #[test]
+    fn opened_connections_are_phases_corrected_by_the_lag() {
+        let c = Collector::new(1);
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        let lag = ms(7);
+        let resumed = AtomicU64::new(0);
+        {
+            let mut rec = c.recorder(0);
+            let opened = [
+                // connect 2 ms, handshake 5 ms
+                http1::Opened {
+                    started: t,
+                    connect: Some((t + ms(2), true)),
+                    handshake: Some((t + ms(7), true)),
+                    tls: true,
+                    resumed: true,
+                },
+                // refused
+                http1::Opened {
+                    started: t,
+                    connect: Some((t + ms(1), false)),
+                    handshake: None,
+                    tls: true,
+                    resumed: false,
+                },
+                // connected in 3 ms, handshake cut by the timeout 10 ms later
+                http1::Opened {
+                    started: t,
+                    connect: Some((t + ms(3), true)),
+                    handshake: None,
+                    tls: true,
+                    resumed: false,
+                },
+            ];
+            record_opened(&mut rec, &resumed, lag, t + ms(13), opened);
+        }
+        assert_eq!(resumed.load(Ordering::Relaxed), 1);
+        let got = c.finish();
+        let connect = &got.totals[0][Phase::Connect.index()];
+        let hs = &got.totals[0][Phase::Handshake.index()];
+        assert_eq!((connect.count, connect.errors), (3, 1));
+        assert_eq!(connect.errors_by_kind["connect"], 1);
+        assert_eq!(
+            connect.corrected.len(),
+            2,
+            "the refused connect is not timed"
+        );
+        let near = |h: &hdrhistogram::Histogram<u64>, q: f64, us: u64| {
+            let v = h.value_at_quantile(q);
+            assert!(h.equivalent(v, us), "{v} ≠ {us}");
+        };
+        near(&connect.uncorrected, 0.0, 2_000);
+        near(&connect.corrected, 0.0, 9_000);
+        near(&connect.corrected, 1.0, 10_000);
+        assert_eq!((hs.count, hs.errors), (2, 1));
+        assert_eq!(hs.errors_by_kind["timeout"], 1);
+        near(&hs.uncorrected, 0.0, 5_000);
+        near(&hs.corrected, 0.0, 12_000);
+        near(&hs.uncorrected, 1.0, 10_000);
+        assert_eq!(c.live_counts(), (0, 0));
+    }
 }

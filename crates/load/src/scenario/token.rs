@@ -2,6 +2,11 @@
 //! capacity. Assertions come from the [`AssertionPool`](bearing_auth::AssertionPool), minted
 //! ahead of need on every core, unless the scenario says `pool: false` (then each user signs
 //! inline, timed as the `sign` phase, and its own signing caps the offered load).
+//!
+//! Token requests go out on the user's own connection ([`Http1Client`], issue 15), plain or
+//! TLS with the target's rustls config (CA bundle, pin, mTLS identity, SNI), kept alive or
+//! new per request as the scenario's `connection` says; the connections opened are timed
+//! as the `connect` and `handshake` phases.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -10,7 +15,12 @@ use bearing_auth::token::FORM_CONTENT_TYPE;
 use bearing_auth::token::TokenClient;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
-use super::{Driver, ScenarioShared, cancelled, status_failure, transport_kind, until_hard_stop};
+use super::http1::Http1Client;
+use super::{
+    Driver, ScenarioShared, cancelled, record_opened, status_failure, transport_kind,
+    until_hard_stop,
+};
+use crate::profile::ConnectionPolicy;
 use crate::recorder::{Outcome, Recorder};
 use crate::stats::Phase;
 
@@ -39,7 +49,15 @@ pub(super) async fn run(
             }
         },
     };
-    // Only for its form encoding; requests go out on the goose user's client.
+    let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
+    let mut lean = Http1Client::for_token(
+        &sh.target.token_url,
+        sh.timeout,
+        Some(sh.target.http1_tls(resumption)),
+    );
+    let new_connections = sh.spec.connection == ConnectionPolicy::New;
+    // Only for its form encoding; requests go out on the user's own connection (or, for a
+    // URL it cannot serve, the goose user's client).
     let form = TokenClient::from_http(
         client.clone(),
         sh.target.token_url.clone(),
@@ -96,6 +114,33 @@ pub(super) async fn run(
         let body = form.form_body(&assertion);
         drop(assertion);
         let started = Instant::now();
+        if let Some(c) = &mut lean {
+            let outcome = until_hard_stop(deadline, async {
+                let r = c.post(body.into()).await;
+                match r {
+                    Ok((200, b)) => issued(b),
+                    Ok((status, _)) => status_failure(status),
+                    Err(kind) => Outcome::Failed { kind, status: None },
+                }
+            })
+            .await
+            .unwrap_or_else(cancelled);
+            let done = Instant::now();
+            record_opened(
+                rec,
+                &sh.resumed,
+                started.saturating_duration_since(intended),
+                done,
+                c.take_opened(),
+            );
+            if new_connections {
+                c.disconnect();
+            }
+            rec.record(Phase::Token, intended, started, done, &outcome);
+            sh.fleet
+                .record(partner, intended, done, matches!(outcome, Outcome::Ok(_)));
+            continue;
+        }
         let exchange = async {
             let sent = client
                 .post(sh.target.token_url.clone())
@@ -109,15 +154,7 @@ pub(super) async fn run(
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     match resp.bytes().await {
-                        Ok(b) if status == 200 => match serde_json::from_slice::<Issued<'_>>(&b) {
-                            Ok(Issued {
-                                access_token: Some(t),
-                            }) if !t.is_empty() => Outcome::Ok(Some(200)),
-                            _ => Outcome::Failed {
-                                kind: "invalid_response".into(),
-                                status: Some(200),
-                            },
-                        },
+                        Ok(b) if status == 200 => issued(&b),
                         Ok(_) => status_failure(status),
                         Err(e) => Outcome::Failed {
                             kind: transport_kind(&e),
@@ -138,5 +175,18 @@ pub(super) async fn run(
         rec.record(Phase::Token, intended, started, done, &outcome);
         sh.fleet
             .record(partner, intended, done, matches!(outcome, Outcome::Ok(_)));
+    }
+}
+
+/// The outcome of a 200 answer with body `b`: a token, or `invalid_response`.
+fn issued(b: &[u8]) -> Outcome {
+    match serde_json::from_slice::<Issued<'_>>(b) {
+        Ok(Issued {
+            access_token: Some(t),
+        }) if !t.is_empty() => Outcome::Ok(Some(200)),
+        _ => Outcome::Failed {
+            kind: "invalid_response".into(),
+            status: Some(200),
+        },
     }
 }
