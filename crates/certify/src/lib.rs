@@ -32,7 +32,6 @@ pub mod recorder;
 pub mod report;
 pub mod runner;
 pub mod summary;
-mod yaml;
 
 pub use checks::{
     CheckContext, CheckResult, ClientView, Finding, Verdict, catalog, evaluate_client, failed_ids,

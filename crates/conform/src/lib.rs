@@ -23,7 +23,6 @@ pub mod outcome;
 pub mod report;
 pub mod runner;
 pub mod template;
-mod yaml;
 
 pub use error::{Error, Result};
 pub use model::{Case, Category, Level, Step, Suite};
