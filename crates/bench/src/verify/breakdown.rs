@@ -17,8 +17,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearing_auth::Algorithm;
 use bearing_auth::profile::ReplayProtection;
-use bearing_gateway::jws::{parse_compact, strict_object};
-use bearing_gateway::validate::Validator;
+use bearing_gateway::{Validator, parse_compact, strict_object};
 use serde::Serialize;
 
 use super::measure::{Pool, Sandbox};

@@ -119,7 +119,7 @@ fn folder_name(profile: &str) -> String {
 /// written (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Bad input stops everything before any request is made.
-    let mut suites = bearing_conform::loader::load(&a.suites).map_err(conform_error)?;
+    let mut suites = bearing_conform::load_suites(&a.suites).map_err(conform_error)?;
     let expect = evidence::expect_list(
         a.expect_fail.as_deref(),
         suites

@@ -193,7 +193,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     check_duration("--duration", a.duration)?;
     check_duration("--bench-duration", a.bench_duration)?;
     let profile = load_profile(a.duration)?;
-    let suites = bearing_conform::loader::bundled().context("the bundled conformance suites")?;
+    let suites = bearing_conform::bundled().context("the bundled conformance suites")?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let out = a.out.clone().unwrap_or_else(|| {
