@@ -31,9 +31,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 pub use error::{Error, Result};
-pub use machine::{Machine, check_duration, check_threads, cores, max_threads, on_cpu_ns};
 pub use html::{write_sign as write_sign_html, write_verify as write_verify_html};
-pub use openssl::{OpensslInfo, Speed, SpeedError, speed as openssl_speed, version as openssl_version};
+pub use machine::{Machine, check_duration, check_threads, cores, max_threads, on_cpu_ns};
+pub use openssl::{
+    OpensslInfo, Speed, SpeedError, speed as openssl_speed, version as openssl_version,
+};
 pub use sign::{
     KeyInfo, KeySharing, SignConfig, SignMeasured, SignReport, SignStep, Step, Verification,
     measure_sign, step_report,

@@ -165,8 +165,8 @@ impl Plan {
     /// # Errors
     /// [`Error::Plan`] with `origin:line:col` and what is wrong.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
-        let raw: RawPlan = bearing_auth::yaml::from_str(text, origin)
-            .map_err(|e| Error::Plan(e.to_string()))?;
+        let raw: RawPlan =
+            bearing_auth::yaml::from_str(text, origin).map_err(|e| Error::Plan(e.to_string()))?;
         if raw.phases.value.is_empty() {
             return Err(Error::Plan(format!(
                 "{}: phases: a plan needs at least one phase",

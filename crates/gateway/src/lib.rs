@@ -59,12 +59,8 @@ pub use observer::{EventKind, GatewayEvent, Outcome};
 pub use registry::{Client, RegisteredCert, Registry};
 pub use replay::ReplayStore;
 pub use routes::router;
-pub use server::{
-    ConnControl, GatewayHandle, PeerAddr, RunningGateway, serve, spawn, spawn_with,
-};
+pub use server::{ConnControl, GatewayHandle, PeerAddr, RunningGateway, serve, spawn, spawn_with};
 pub use state::{AppState, StateOptions};
 pub use tls::PeerCertificates;
 pub use tokens::{TokenEntry, TokenProblem, TokenStore};
-pub use validate::{
-    Accepted, AssertionInfo, MAX_JTI_LEN, RejectReason, Rejection, Validator,
-};
+pub use validate::{Accepted, AssertionInfo, MAX_JTI_LEN, RejectReason, Rejection, Validator};

@@ -478,13 +478,10 @@ fn validate_assertion(
 ) -> Result<Accepted, Fail> {
     let p = st.profile();
     let mut info = want.then(AssertionInfo::default);
-    let result = st.inner().validator.validate(
-        assertion,
-        st.registry(),
-        st.replay(),
-        now_ms,
-        info.as_mut(),
-    );
+    let result =
+        st.inner()
+            .validator
+            .validate(assertion, st.registry(), st.replay(), now_ms, info.as_mut());
     seen.info = info;
     result.map_err(|r| {
         let code = if r.reason == RejectReason::Replay {

@@ -366,14 +366,8 @@ async fn admin_api() {
 fn stores_are_bounded_after_sweeping() {
     use bearing_gateway::{ReplayStore, TokenEntry, TokenStore};
     let client = Arc::new(
-        bearing_gateway::Client::new(
-            CLIENT,
-            vec![keys().cert.clone()],
-            vec![],
-            vec![],
-            vec![],
-        )
-        .expect("client"),
+        bearing_gateway::Client::new(CLIENT, vec![keys().cert.clone()], vec![], vec![], vec![])
+            .expect("client"),
     );
     let (tokens, replay) = (TokenStore::new(), ReplayStore::new());
     let baseline = tokens.capacity();
