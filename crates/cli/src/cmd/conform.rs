@@ -129,7 +129,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     )?;
     let previous = match &a.rerun_failed {
         Some(p) => {
-            let prev = bearing_report::rerun::Previous::load(p).map_err(evidence::report_error)?;
+            let prev = bearing_report::Previous::load(p).map_err(evidence::report_error)?;
             for s in &mut suites {
                 s.cases.retain(|c| prev.continues.cases.contains(&c.id));
             }

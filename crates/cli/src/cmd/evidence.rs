@@ -108,7 +108,7 @@ pub fn prepare(dir: Option<&Path>, a: &EvidenceArgs) -> anyhow::Result<Prepared>
                 BadInput("--bundle needs a report folder (drop --no-report)".into()).into(),
             );
         }
-        bearing_report::dir::check_new_file(b, "--bundle").map_err(report_error)?;
+        bearing_report::check_new_file(b, "--bundle").map_err(report_error)?;
     }
     let dir = dir
         .map(|d| ReportDir::prepare(d, a.force))
