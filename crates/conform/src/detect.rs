@@ -24,8 +24,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bearing_auth::profile::{ErrorStyle, ExpiresInFormat, ReplayProtection, SubPolicy};
 use bearing_auth::{Algorithm, Profile, SigningKey, Target, TokenClient, TokenClientOptions};
+use bearing_auth::{ErrorStyle, ExpiresInFormat, ReplayProtection, SubPolicy};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};

@@ -262,7 +262,7 @@ impl GatewayConfig {
                         return Err(Error::Config(format!(
                             "profile {:?}: not one of {} nor a file",
                             self.profile,
-                            bearing_auth::profile::BUILTIN_PROFILES.join(", ")
+                            bearing_auth::BUILTIN_PROFILES.join(", ")
                         )));
                     }
                     Profile::from_file(&path)?

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bearing_auth::Algorithm;
-use bearing_auth::profile::{JtiScope, Profile, ReplayProtection, SubPolicy};
+use bearing_auth::{JtiScope, Profile, ReplayProtection, SubPolicy};
 use serde_json::{Map, Value};
 
 use crate::jws::{CompactJws, parse_compact};

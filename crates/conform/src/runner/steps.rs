@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use base64::Engine as _;
-use bearing_auth::token::{FORM_CONTENT_TYPE, JWT_BEARER_GRANT};
 use bearing_auth::{Clock as _, SystemClock};
+use bearing_auth::{FORM_CONTENT_TYPE, JWT_BEARER_GRANT};
 use serde_json::{Map, Value};
 
 use super::case::{CaseCtx, Saved, StepEnd};

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use bearing_auth::profile::ReplayProtection;
+use bearing_auth::ReplayProtection;
 use bearing_conform::{Outcome, RunConfig, RunTargetSpec, report};
 
 use crate::support::{profile, sandbox};

@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::profile::ErrorStyle;
+use bearing_auth::ErrorStyle;
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, sanitize_description, simple_error};

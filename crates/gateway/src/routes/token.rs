@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::profile::{ExpiresInFormat, Profile};
+use bearing_auth::{ExpiresInFormat, Profile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, token_error};
