@@ -5,7 +5,8 @@
 //!   static strings, every piece of run data is escaped.
 //! - [`ReportDir`]: report folders that lose nothing (issue 21, class 3): checked before a run
 //!   starts, written into a temporary sibling and renamed into place at the end, a
-//!   non-empty folder refused unless forced; [`write_atomic`] for single files.
+//!   non-empty folder refused unless forced; [`write_atomic`] for single files;
+//!   [`create_file`] and [`FileError`] for the files a reporter writes.
 //! - [`expect`]: `--expect-fail FILE` lists of known deviations, applied to a run's verdicts.
 //! - [`diff`]: what changed between two runs (conform/certify verdicts, load percentiles).
 //! - [`bundle`]: a report folder + SHA-256 manifest in one tar.gz, the manifest signed as a
@@ -26,7 +27,9 @@ pub mod html;
 mod rerun;
 mod run;
 
-pub use dir::{ReportDir, check_new_file, default_dir, write_atomic};
+pub use dir::{
+    FileError, ReportDir, check_new_file, create_file, default_dir, file_error, write_atomic,
+};
 pub use error::{Error, Result};
 pub use expect::{ExpectList, ExpectReport};
 pub use html::{Html, escape};
