@@ -1,6 +1,6 @@
 //! The suite model: what a YAML conformance suite says, as types. Parsing is strict
 //! (`deny_unknown_fields` everywhere; an unknown mutation, step or expectation key is a
-//! `file:line:col` error and nothing runs). The runner ([`crate::runner`]) executes it; the
+//! `file:line:col` error and nothing runs). The runner ([`crate::run`]) executes it; the
 //! reporters never see it except through [`crate::CaseResult`].
 //!
 //! ```yaml
