@@ -1,25 +1,44 @@
-//! bearing-auth: the partner's side of the OAuth 2.0 JWT bearer grant (RFC 7523 §2.1).
+//! bearing-auth: the partner's side of the OAuth 2.0 JWT bearer grant (RFC 7523 §2.1), and
+//! the ground every other bearing crate stands on (keys, profiles, target files, YAML).
+//!
+//! The public surface is re-exported here, flat:
 //!
 //! - [`SigningKey`] and [`Certificate`]: load keys (PKCS#8, PKCS#1, SEC1; PEM or DER) and the
 //!   X.509 certificate registered on the portal; check they match.
-//! - [`AssertionSigner`]: builds and signs assertions with a key parsed once, at the speed of
-//!   the underlying crypto (see `benches/signing.rs`).
-//! - [`token`]: the token endpoint client, lenient response parsing that records every
-//!   deviation from RFC 6749, and the [`token::TokenManager`] (refresh-ahead, single-flight,
+//! - [`AssertionSigner`] ([`AssertionBuilder`], [`Claims`], [`JwsSigner`], [`sign_raw`]):
+//!   builds and signs assertions with a key parsed once, at the speed of the underlying
+//!   crypto (see `benches/signing.rs`); [`AssertionPool`] mints them ahead on every core.
+//! - [`TokenClient`], [`TokenResponse`] (lenient parsing that records every [`Deviation`]
+//!   from RFC 6749), [`TokenError`], and the [`TokenManager`] (refresh-ahead, single-flight,
 //!   one retry after a 401).
-//! - Secrets ([`AccessToken`], [`Assertion`], key bytes) redact themselves in `Debug`/`Display`.
+//! - [`Target`] and [`Identity`]: target files (`deny_unknown_fields`, paths relative to the
+//!   file) and the identity they name; [`TlsMaterial`] and [`TlsFailure`]: TLS set-up and
+//!   explained handshake failures.
+//! - [`Profile`] and its knobs ([`Leeway`], [`ReplayProtection`], [`SubPolicy`], …): what a
+//!   gateway should do, shared by the sandbox, conform and certify.
+//! - [`Clock`] ([`SystemClock`], [`ManualClock`]): injected time.
+//! - Secrets ([`AccessToken`], [`Assertion`], [`SecretBytes`]) redact themselves in
+//!   `Debug`/`Display`.
+//!
+//! Namespaces kept on purpose, whose functions read best qualified: [`yaml`] (the one YAML
+//! reader of the workspace: `yaml::from_str`, `yaml::from_file`, [`YamlError`]) and
+//! [`shipped`] (the shipped profile catalog: `shipped::load_all`, `shipped::knobs`,
+//! `shipped::diff`). [`token`], [`tls`] and [`profile`] are still public only because
+//! bearing-load names their paths (`profile::duration` in serde attributes); everything they
+//! hold is re-exported here, so they can go private once load's imports move. Every other
+//! module is private.
 
-pub mod alg;
-pub mod assertion;
-pub mod cert;
-pub mod clock;
-pub mod error;
-pub mod key;
-pub mod pool;
+mod alg;
+mod assertion;
+mod cert;
+mod clock;
+mod error;
+mod key;
+mod pool;
 pub mod profile;
-pub mod secret;
+mod secret;
 pub mod shipped;
-pub mod target;
+mod target;
 pub mod tls;
 pub mod token;
 pub mod yaml;
@@ -32,12 +51,13 @@ pub use assertion::{
 pub use cert::{Certificate, PublicKey, Verifier};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{Error, Result};
-pub use key::{KeyKind, SigningKey, pem_encode};
+pub use key::{KeyKind, SigningKey, pem_encode, pem_error_reason};
 pub use pool::{AssertionPool, PoolConfig, PoolStats};
-pub use profile::Profile;
+pub use profile::{
+    AudiencePolicy, BUILTIN_PROFILES, Dangerous, ErrorCodes, ErrorStyle, ExpiresInFormat, JtiScope,
+    Leeway, Profile, ReplayProtection, SubPolicy,
+};
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
-pub use target::{ApiSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides};
-pub use token::{TokenClient, TokenClientOptions, TokenError, TokenManager, TokenResponse};
 
 mod keyfile;
 pub use keyfile::{
@@ -65,3 +85,15 @@ pub use decode_text::{Verified, decoded_json, describe_time, write_decoded};
 
 mod target_flags;
 pub use target_flags::MissingValue;
+pub use shipped::{Knob, Shipped};
+pub use target::{
+    ApiSpec, AssertionSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides, TlsSpec,
+};
+pub use tls::{CertificatePin, TlsFailure, TlsMaterial};
+pub use token::{
+    CallOutcome, Deviation, ErrorBodyFormat, ErrorCode, ErrorResponse, FORM_CONTENT_TYPE,
+    HttpStatus, JWT_BEARER_GRANT, ManagerConfig, ManagerStats, RawResponse, Severity, TokenClient,
+    TokenClientOptions, TokenError, TokenInfo, TokenManager, TokenResponse, check_plain_http,
+    is_loopback, mask_url, refuse_url_credentials,
+};
+pub use yaml::YamlError;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use bearing_auth::token::{ErrorResponse, ManagerConfig, TokenError, TokenResponse};
 use bearing_auth::{Algorithm, Certificate, Profile, SigningKey, Target};
+use bearing_auth::{ErrorResponse, ManagerConfig, TokenError, TokenResponse};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 

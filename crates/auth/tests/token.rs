@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bearing_auth::tls::TlsFailure;
-use bearing_auth::token::{
+use bearing_auth::TlsFailure;
+use bearing_auth::{Algorithm, Error, ManualClock, SharedClock};
+use bearing_auth::{
     Deviation, ErrorBodyFormat, ErrorCode, ManagerConfig, TokenClient, TokenClientOptions,
     TokenError, TokenManager,
 };
-use bearing_auth::{Algorithm, Error, ManualClock, SharedClock};
 use common::{Gateway, Reply};
 use serde_json::json;
 

@@ -341,7 +341,7 @@ fn main() {
     } else {
         env("ROUNDS", 2.0) as usize
     };
-    let openssl = !smoke && bearing_bench::openssl::version().is_some();
+    let openssl = !smoke && bearing_bench::openssl_version().is_some();
     let mut rows: Vec<Row> = Vec::new();
     let mut ossl_rows: Vec<(&str, Vec<f64>, Vec<f64>)> = Vec::new();
     let mut prepared = Vec::new();
@@ -381,7 +381,7 @@ fn main() {
                     "round {round}/{rounds}: openssl speed -elapsed {}",
                     c.openssl
                 );
-                match bearing_bench::openssl::speed(c.openssl, secs, 1) {
+                match bearing_bench::openssl_speed(c.openssl, secs, 1) {
                     Ok(s) => {
                         ossl_rows[ci].1.push(s.sign_per_sec);
                         ossl_rows[ci].2.push(s.verify_per_sec);
@@ -406,7 +406,7 @@ fn main() {
         bearing_bench::Machine::current()
             .cpu_model
             .unwrap_or_else(|| "unknown cpu".into()),
-        bearing_bench::openssl::version().unwrap_or_else(|| "no openssl".into()),
+        bearing_bench::openssl_version().unwrap_or_else(|| "no openssl".into()),
         secs.as_secs_f64()
     );
     println!(

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use crate::{SignReport, VerifyReport};
+use crate::{SignReport, Sizing, VerifyReport};
 
 const STYLE: &str = concat!(
     "<style>",
@@ -121,118 +121,119 @@ pub fn write_verify(reports: &[VerifyReport], out: impl Write) -> io::Result<()>
         )?;
     }
     h.el("h2", None, "One core, per algorithm")?;
-    let mut bars = Vec::new();
-    for r in reports {
-        let s = &r.sizing;
-        let label = format!("{} ({})", r.alg, r.key.kind);
-        bars.push((
-            format!("{label} verify, bearing"),
-            s.verify_per_core_per_sec,
-            format!("{:.0}/s", s.verify_per_core_per_sec),
-            "bar",
-        ));
-        if let Some(o) = s.openssl_verify_per_sec {
-            bars.push((
-                format!("{label} verify, openssl"),
-                o,
-                format!("{o:.0}/s"),
-                "bar ref",
-            ));
-        }
-    }
-    h.bars(&bars)?;
-    let mut bars = Vec::new();
-    for r in reports {
-        let s = &r.sizing;
-        let label = format!("{} ({})", r.alg, r.key.kind);
-        bars.push((
-            format!("{label} sign, bearing"),
-            s.sign_per_core_per_sec,
-            format!("{:.0}/s", s.sign_per_core_per_sec),
-            "bar",
-        ));
-        if let Some(o) = s.openssl_sign_per_sec {
-            bars.push((
-                format!("{label} sign, openssl"),
-                o,
-                format!("{o:.0}/s"),
-                "bar ref",
-            ));
-        }
-    }
-    h.bars(&bars)?;
+    h.bars(&per_core_bars(reports, "verify", |s| {
+        (s.verify_per_core_per_sec, s.openssl_verify_per_sec)
+    }))?;
+    h.bars(&per_core_bars(reports, "sign", |s| {
+        (s.sign_per_core_per_sec, s.openssl_sign_per_sec)
+    }))?;
     h.el("h2", None, "Sizing")?;
     for r in reports {
         h.el("p", None, &r.sizing.sentence())?;
     }
     for r in reports {
-        h.el("h2", None, &format!("{} ({})", r.alg, r.key.kind))?;
-        let rows: Vec<Vec<String>> = r
-            .steps
-            .iter()
-            .map(|s| {
-                vec![
-                    s.threads.to_string(),
-                    format!("{:.0}", s.verified_per_sec),
-                    format!("{:.0}", s.per_core_per_sec),
-                    format!("{:.1}", s.latency_us.p50),
-                    format!("{:.1}", s.latency_us.p99),
-                    opt(s.cpu_share, |v| format!("{:.0}%", v * 100.0)),
-                    opt(s.verified_per_cpu_sec, |v| format!("{v:.0}")),
-                    opt(s.openssl_verify_per_sec, |v| format!("{v:.0}")),
-                    opt(s.ratio_to_openssl, |v| format!("{v:.2}×")),
-                ]
-            })
-            .collect();
-        h.table(
-            &[
-                "threads",
-                "verified/s",
-                "per core/s",
-                "p50 µs",
-                "p99 µs",
-                "on CPU",
-                "per CPU-second",
-                "openssl verify/s",
-                "ratio",
-            ],
-            &rows,
-        )?;
-        let b = &r.breakdown;
-        h.el(
-            "p",
-            Some("muted"),
-            &format!(
-                "One validation, {:.2} µs (median of {} interleaved slices, one thread):",
-                b.total_us, b.slices
-            ),
-        )?;
-        let parts = [
-            ("signature", b.signature_us),
-            ("base64url + segment checks", b.base64_us),
-            ("JSON (strict)", b.json_us),
-            ("claims and header checks", b.claims_us),
-            ("replay store", b.replay_us),
-        ];
-        let bars: Vec<_> = parts
-            .iter()
-            .map(|(n, us)| {
-                let share = if b.total_us > 0.0 {
-                    us / b.total_us * 100.0
-                } else {
-                    0.0
-                };
-                (
-                    (*n).to_owned(),
-                    *us,
-                    format!("{us:.2} µs ({share:.0}%)"),
-                    "bar part",
-                )
-            })
-            .collect();
-        h.bars(&bars)?;
+        algorithm_section(&mut h, r)?;
     }
     h.raw("</body></html>\n")
+}
+
+/// Bars of one operation per core and algorithm: bearing, then openssl beside it. `rates`
+/// picks (bearing, openssl) per-core rates from a report's sizing.
+fn per_core_bars(
+    reports: &[VerifyReport],
+    op: &str,
+    rates: impl Fn(&Sizing) -> (f64, Option<f64>),
+) -> Vec<(String, f64, String, &'static str)> {
+    let mut bars = Vec::new();
+    for r in reports {
+        let (ours, openssl) = rates(&r.sizing);
+        let label = format!("{} ({})", r.alg, r.key.kind);
+        bars.push((
+            format!("{label} {op}, bearing"),
+            ours,
+            format!("{ours:.0}/s"),
+            "bar",
+        ));
+        if let Some(o) = openssl {
+            bars.push((
+                format!("{label} {op}, openssl"),
+                o,
+                format!("{o:.0}/s"),
+                "bar ref",
+            ));
+        }
+    }
+    bars
+}
+
+/// One algorithm: the table per thread count, then where one validation's time goes.
+fn algorithm_section<W: Write>(h: &mut Html<W>, r: &VerifyReport) -> io::Result<()> {
+    h.el("h2", None, &format!("{} ({})", r.alg, r.key.kind))?;
+    let rows: Vec<Vec<String>> = r
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                s.threads.to_string(),
+                format!("{:.0}", s.verified_per_sec),
+                format!("{:.0}", s.per_core_per_sec),
+                format!("{:.1}", s.latency_us.p50),
+                format!("{:.1}", s.latency_us.p99),
+                opt(s.cpu_share, |v| format!("{:.0}%", v * 100.0)),
+                opt(s.verified_per_cpu_sec, |v| format!("{v:.0}")),
+                opt(s.openssl_verify_per_sec, |v| format!("{v:.0}")),
+                opt(s.ratio_to_openssl, |v| format!("{v:.2}×")),
+            ]
+        })
+        .collect();
+    h.table(
+        &[
+            "threads",
+            "verified/s",
+            "per core/s",
+            "p50 µs",
+            "p99 µs",
+            "on CPU",
+            "per CPU-second",
+            "openssl verify/s",
+            "ratio",
+        ],
+        &rows,
+    )?;
+    let b = &r.breakdown;
+    h.el(
+        "p",
+        Some("muted"),
+        &format!(
+            "One validation, {:.2} µs (median of {} interleaved slices, one thread):",
+            b.total_us, b.slices
+        ),
+    )?;
+    let parts = [
+        ("signature", b.signature_us),
+        ("base64url + segment checks", b.base64_us),
+        ("JSON (strict)", b.json_us),
+        ("claims and header checks", b.claims_us),
+        ("replay store", b.replay_us),
+    ];
+    let bars: Vec<_> = parts
+        .iter()
+        .map(|(n, us)| {
+            let share = if b.total_us > 0.0 {
+                us / b.total_us * 100.0
+            } else {
+                0.0
+            };
+            (
+                (*n).to_owned(),
+                *us,
+                format!("{us:.2} µs ({share:.0}%)"),
+                "bar part",
+            )
+        })
+        .collect();
+    h.bars(&bars)?;
+    Ok(())
 }
 
 /// Writes the report of a `bench sign` run (one algorithm, per thread count).

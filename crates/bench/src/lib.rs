@@ -7,15 +7,20 @@
 //!   the registered certificate, claims, replay store) on 1..=N threads, with a breakdown of
 //!   where the time goes (`bearing bench verify`).
 //! - [`Sizing`]: the capacity-plan figures derived from both ("one core verifies M/s").
-//! - [`html`]: the self-contained HTML report with bars per algorithm.
 //! - [`write_sign_text`] / [`write_verify_text`]: the terminal reports, to any writer.
+//! - [`write_sign_html`], [`write_verify_html`]: the self-contained HTML reports with bars
+//!   per algorithm.
+//! - [`openssl_speed`], [`openssl_version`]: the reference, `openssl speed`, run beside.
+//!
+//! Every module is private; the names above and the types their signatures use are
+//! re-exported here.
 //!
 //! The library never prints; progress goes to a callback and results are values.
 
 mod error;
-pub mod html;
+mod html;
 mod machine;
-pub mod openssl;
+mod openssl;
 mod sign;
 mod sizing;
 mod verify;
@@ -27,8 +32,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 pub use error::{Error, Result};
+pub use html::{write_sign as write_sign_html, write_verify as write_verify_html};
 pub use machine::{Machine, check_duration, check_threads, cores, max_threads, on_cpu_ns};
-pub use openssl::OpensslInfo;
+pub use openssl::{
+    OpensslInfo, Speed, SpeedError, speed as openssl_speed, version as openssl_version,
+};
 pub use sign::{
     KeyInfo, KeySharing, SignConfig, SignMeasured, SignReport, SignStep, Step, Verification,
     measure_sign, step_report,

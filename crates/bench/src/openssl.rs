@@ -118,7 +118,8 @@ pub fn speed(name: &str, duration: Duration, processes: usize) -> Result<Speed, 
 }
 
 /// Finds the `sign/s` column of the first result table in `openssl speed` output.
-pub fn parse_sign_per_sec(text: &str) -> Option<f64> {
+#[cfg(test)]
+fn parse_sign_per_sec(text: &str) -> Option<f64> {
     parse_column(text, "sign/s")
 }
 

@@ -37,3 +37,13 @@ pub enum Error {
 
 /// The result type of bearing-certify.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A report file that could not be written (bearing-report's helpers) is an [`Error::Io`].
+impl From<bearing_report::FileError> for Error {
+    fn from(e: bearing_report::FileError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

@@ -7,9 +7,13 @@
 //! - [`Plan`]: the YAML schedule (`scenarios/certify/*.yaml`).
 //! - [`Certification`]: starts the gateway ([`Certification::start`]) and drives the plan
 //!   ([`Certification::run`]), returning a [`Recording`] of [`Event`]s and [`Mark`]s.
-//! - [`checks`]: pure functions over the log — pass, fail or no-evidence, with evidence
-//!   and the rule each comes from; unit-tested on synthetic logs.
+//! - [`evaluate_client`] and the [`catalog`] of [`Check`]s: pure functions over the log —
+//!   pass, fail or no-evidence, with evidence and the rule each comes from; unit-tested on
+//!   synthetic logs.
 //! - [`Summary`] and [`report`]: terminal, `summary.json`, `report.html`, `junit.xml`.
+//!
+//! Everything above is re-exported here; the modules behind it are private but for
+//! [`report`] (the reporters, one per file).
 //!
 //! ```no_run
 //! # async fn demo(cert: bearing_auth::Certificate) -> bearing_certify::Result<()> {
@@ -24,28 +28,30 @@
 //! # Ok(()) }
 //! ```
 
-pub mod checks;
-pub mod error;
-pub mod event;
-pub mod plan;
-pub mod recorder;
+mod checks;
+mod error;
+mod event;
+mod plan;
+mod recorder;
 pub mod report;
-pub mod runner;
-pub mod summary;
-mod yaml;
+mod runner;
+mod summary;
 
 pub use checks::{
-    CheckContext, CheckResult, ClientView, Finding, Verdict, catalog, evaluate_client, failed_ids,
+    Check, CheckContext, CheckResult, ClientView, Finding, MAX_FINDINGS, Verdict, catalog,
+    evaluate_client, failed_ids,
 };
 pub use error::{Error, Result};
 pub use event::{Action, Claims, EndReason, Event, Kind, Mark, Outcome};
 pub use plan::{Phase, Plan, Start, TokenFault};
 pub use recorder::Recorder;
 pub use runner::{Certification, CertifyOptions, Recording};
-pub use summary::{ClientReport, Overall, ScopeOutcome, Summary, Totals};
 
 mod progress_text;
 pub use progress_text::{MarkLines, banner_lines, describe_mark};
 
 mod run_text;
 pub use run_text::{summary_json, write_run_text};
+pub use summary::{
+    ClientReport, Overall, PhaseInfo, PlanInfo, SCHEMA_VERSION, ScopeOutcome, Summary, Totals,
+};

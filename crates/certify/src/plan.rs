@@ -165,11 +165,12 @@ impl Plan {
     /// # Errors
     /// [`Error::Plan`] with `origin:line:col` and what is wrong.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
-        let raw: RawPlan = crate::yaml::from_str(text, origin)?;
+        let raw: RawPlan =
+            bearing_auth::yaml::from_str(text, origin).map_err(|e| Error::Plan(e.to_string()))?;
         if raw.phases.value.is_empty() {
             return Err(Error::Plan(format!(
                 "{}: phases: a plan needs at least one phase",
-                crate::yaml::at(origin, &raw.phases.referenced)
+                bearing_auth::yaml::at(origin, &raw.phases.referenced)
             )));
         }
         let mut phases: Vec<Phase> = Vec::with_capacity(raw.phases.value.len());
@@ -177,7 +178,7 @@ impl Plan {
             if phases.iter().any(|q| q.name == p.name.value) {
                 return Err(Error::Plan(format!(
                     "{}: phase name {:?} is used twice",
-                    crate::yaml::at(origin, &p.name.referenced),
+                    bearing_auth::yaml::at(origin, &p.name.referenced),
                     p.name.value
                 )));
             }

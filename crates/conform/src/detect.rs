@@ -24,8 +24,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bearing_auth::profile::{ErrorStyle, ExpiresInFormat, ReplayProtection, SubPolicy};
 use bearing_auth::{Algorithm, Profile, SigningKey, Target, TokenClient, TokenClientOptions};
+use bearing_auth::{ErrorStyle, ExpiresInFormat, ReplayProtection, SubPolicy};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
@@ -405,533 +405,611 @@ fn secs(d: u64) -> String {
 /// [`Error::Target`] when the identity cannot be loaded; [`Error::Setup`] when the gateway
 /// cannot be reached, refuses every baseline assertion, or the probe budget runs out.
 pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> Result<Detection> {
-    let identity = target
-        .load_identity()
-        .map_err(|e| Error::Target(e.to_string()))?;
-    let options = TokenClientOptions {
-        request_timeout: cfg.timeout,
-        user_agent: concat!("bearing-detect/", env!("CARGO_PKG_VERSION")).to_owned(),
-        ..target.token_client_options()
-    };
-    let http = TokenClient::new(target.token_url.clone(), &options)
-        .map_err(|e| Error::Target(e.to_string()))?
-        .http()
-        .clone();
-    let token_url_s = target.token_url.as_str().to_owned();
-    let base_url = target.token_url.origin().ascii_serialization();
-    let run_id = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut p = Prober {
-        http,
-        token_url: target.token_url.clone(),
-        client_id: target.client_id.clone(),
-        key: Arc::clone(&identity.key),
-        alg: identity.signer.algorithm(),
-        aud: json!(token_url_s),
-        probes: 0,
-        cfg,
-        jti: 0,
-        run_id,
-    };
-    let mut obs: Vec<Observation> = Vec::new();
     let mut o = Profile::rfc_strict();
     o.name = "observed".into();
     o.description = format!("observed at {} by bearing profile detect", target.token_url);
-    let mut note = |knob: &str, observed: Option<String>, evidence: String| {
-        obs.push(Observation {
+    let mut s = Survey {
+        p: Prober::new(target, cfg)?,
+        o,
+        obs: Vec::new(),
+    };
+    s.audiences(&target.client_id).await?;
+    let access_token = s.good_answer().await?;
+    s.required_claims().await?;
+    s.replay().await?;
+    s.algorithms().await?;
+    s.clock().await?;
+    s.error_shape().await?;
+    s.resource_side(target, access_token.as_deref()).await?;
+    s.not_probed();
+    Ok(s.finish(shipped))
+}
+
+/// A detection under way: the prober, the profile observed so far and the evidence.
+struct Survey {
+    p: Prober,
+    o: Profile,
+    obs: Vec<Observation>,
+}
+
+impl Prober {
+    /// A prober for `target`'s identity, with its own HTTP client (detect's user agent).
+    fn new(target: &Target, cfg: DetectConfig) -> Result<Self> {
+        let identity = target
+            .load_identity()
+            .map_err(|e| Error::Target(e.to_string()))?;
+        let options = TokenClientOptions {
+            request_timeout: cfg.timeout,
+            user_agent: concat!("bearing-detect/", env!("CARGO_PKG_VERSION")).to_owned(),
+            ..target.token_client_options()
+        };
+        let http = TokenClient::new(target.token_url.clone(), &options)
+            .map_err(|e| Error::Target(e.to_string()))?
+            .http()
+            .clone();
+        let run_id = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ok(Self {
+            http,
+            token_url: target.token_url.clone(),
+            client_id: target.client_id.clone(),
+            key: Arc::clone(&identity.key),
+            alg: identity.signer.algorithm(),
+            aud: json!(target.token_url.as_str()),
+            probes: 0,
+            cfg,
+            jti: 0,
+            run_id,
+        })
+    }
+}
+
+impl Survey {
+    fn note(&mut self, knob: &str, observed: Option<String>, evidence: String) {
+        self.obs.push(Observation {
             knob: knob.to_owned(),
             observed,
             evidence,
         });
-    };
-
-    // Baseline, and the audience forms.
-    let now = now_secs();
-    let c = p.claims(now);
-    let base_answer = p.token(&c).await?;
-    let token_ok = base_answer.accepted();
-    p.aud = json!(base_url);
-    let c = p.claims(now_secs());
-    let base_ok = p.token(&c).await?.accepted();
-    if !token_ok && !base_ok {
-        return Err(Error::Setup(format!(
-            "the gateway refused the baseline assertion (iss = sub = {}, aud = the token URL \
-             or {base_url}, iat = now, exp = now + 60 s, jti): {}; check the target identity",
-            target.client_id,
-            base_answer.summary()
-        )));
-    }
-    p.aud = if token_ok {
-        json!(token_url_s)
-    } else {
-        json!(base_url)
-    };
-    let chosen = p.aud.clone();
-    p.aud = json!([chosen]);
-    let c = p.claims(now_secs());
-    let array_ok = p.token(&c).await?.accepted();
-    p.aud = chosen;
-    o.audiences.token_url = token_ok;
-    o.audiences.base_url = base_ok;
-    o.audiences.allow_array = array_ok;
-    for (knob, ok, what) in [
-        (
-            "audiences.token_url",
-            token_ok,
-            format!("aud = {token_url_s}"),
-        ),
-        ("audiences.base_url", base_ok, format!("aud = {base_url}")),
-        (
-            "audiences.allow_array",
-            array_ok,
-            "aud as a one-element array".to_owned(),
-        ),
-    ] {
-        let verdict = if ok { "accepted" } else { "refused" };
-        note(knob, Some(ok.to_string()), format!("{what}: {verdict}"));
     }
 
-    // A good answer: expires_in, token_type, Pragma.
-    let now = now_secs();
-    let c = p.claims(now);
-    let good = p.token(&c).await?;
-    let access_token = good
-        .json
-        .as_ref()
-        .and_then(|j| j.get("access_token"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    if let Some(j) = good.json.as_ref().filter(|_| good.accepted()) {
-        match j.get("expires_in") {
-            Some(Value::Number(n)) => {
-                o.expires_in_format = ExpiresInFormat::Number;
-                note(
-                    "expires_in_format",
-                    Some("number".into()),
-                    format!("expires_in: {n}"),
-                );
-                if let Some(s) = n.as_u64() {
-                    o.access_token_lifetime = Duration::from_secs(s);
-                    note(
-                        "access_token_lifetime",
-                        Some(secs(s)),
+    /// The baseline, and the audience forms (`audiences.*`): the token URL, the base URL and
+    /// a one-element array; later probes use the form that was accepted.
+    async fn audiences(&mut self, client_id: &str) -> Result<()> {
+        let token_url_s = self.p.token_url.as_str().to_owned();
+        let base_url = self.p.token_url.origin().ascii_serialization();
+        let now = now_secs();
+        let c = self.p.claims(now);
+        let base_answer = self.p.token(&c).await?;
+        let token_ok = base_answer.accepted();
+        self.p.aud = json!(base_url);
+        let c = self.p.claims(now_secs());
+        let base_ok = self.p.token(&c).await?.accepted();
+        if !token_ok && !base_ok {
+            return Err(Error::Setup(format!(
+                "the gateway refused the baseline assertion (iss = sub = {}, aud = the token URL \
+                 or {base_url}, iat = now, exp = now + 60 s, jti): {}; check the target identity",
+                client_id,
+                base_answer.summary()
+            )));
+        }
+        self.p.aud = if token_ok {
+            json!(token_url_s)
+        } else {
+            json!(base_url)
+        };
+        let chosen = self.p.aud.clone();
+        self.p.aud = json!([chosen]);
+        let c = self.p.claims(now_secs());
+        let array_ok = self.p.token(&c).await?.accepted();
+        self.p.aud = chosen;
+        self.o.audiences.token_url = token_ok;
+        self.o.audiences.base_url = base_ok;
+        self.o.audiences.allow_array = array_ok;
+        for (knob, ok, what) in [
+            (
+                "audiences.token_url",
+                token_ok,
+                format!("aud = {token_url_s}"),
+            ),
+            ("audiences.base_url", base_ok, format!("aud = {base_url}")),
+            (
+                "audiences.allow_array",
+                array_ok,
+                "aud as a one-element array".to_owned(),
+            ),
+        ] {
+            let verdict = if ok { "accepted" } else { "refused" };
+            self.note(knob, Some(ok.to_string()), format!("{what}: {verdict}"));
+        }
+
+        Ok(())
+    }
+
+    /// A good answer: `expires_in` (format and lifetime), `token_type`, `Pragma`; returns
+    /// the access token for the resource-side probes.
+    async fn good_answer(&mut self) -> Result<Option<String>> {
+        let now = now_secs();
+        let c = self.p.claims(now);
+        let good = self.p.token(&c).await?;
+        let access_token = good
+            .json
+            .as_ref()
+            .and_then(|j| j.get("access_token"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(j) = good.json.as_ref().filter(|_| good.accepted()) {
+            match j.get("expires_in") {
+                Some(Value::Number(n)) => {
+                    self.o.expires_in_format = ExpiresInFormat::Number;
+                    self.note(
+                        "expires_in_format",
+                        Some("number".into()),
                         format!("expires_in: {n}"),
                     );
+                    if let Some(s) = n.as_u64() {
+                        self.o.access_token_lifetime = Duration::from_secs(s);
+                        self.note(
+                            "access_token_lifetime",
+                            Some(secs(s)),
+                            format!("expires_in: {n}"),
+                        );
+                    }
                 }
-            }
-            Some(Value::String(s)) => {
-                o.expires_in_format = ExpiresInFormat::String;
-                note(
-                    "expires_in_format",
-                    Some("string".into()),
-                    format!("expires_in: \"{s}\""),
-                );
-                if let Ok(n) = s.parse::<u64>() {
-                    o.access_token_lifetime = Duration::from_secs(n);
-                    note(
-                        "access_token_lifetime",
-                        Some(secs(n)),
+                Some(Value::String(s)) => {
+                    self.o.expires_in_format = ExpiresInFormat::String;
+                    self.note(
+                        "expires_in_format",
+                        Some("string".into()),
                         format!("expires_in: \"{s}\""),
                     );
+                    if let Ok(n) = s.parse::<u64>() {
+                        self.o.access_token_lifetime = Duration::from_secs(n);
+                        self.note(
+                            "access_token_lifetime",
+                            Some(secs(n)),
+                            format!("expires_in: \"{s}\""),
+                        );
+                    }
                 }
-            }
-            _ => note(
-                "expires_in_format",
-                None,
-                "no expires_in in the answer".into(),
-            ),
-        }
-        if let Some(t) = j.get("token_type").and_then(Value::as_str) {
-            o.token_type = t.to_owned();
-            note("token_type", Some(t.to_owned()), format!("token_type: {t}"));
-        }
-        let pragma = good
-            .resp
-            .header("pragma")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
-        o.pragma_no_cache = pragma;
-        note(
-            "pragma_no_cache",
-            Some(pragma.to_string()),
-            format!(
-                "Pragma: {}",
-                good.resp
-                    .header("pragma")
-                    .unwrap_or_else(|| "(none)".into())
-            ),
-        );
-    }
-
-    // Required claims and sub policy.
-    for (knob, claim) in [
-        ("iat_required", "iat"),
-        ("jti_required", "jti"),
-        ("sub_required", "sub"),
-    ] {
-        let mut c = p.claims(now_secs());
-        c.remove(claim);
-        let a = p.token(&c).await?;
-        let required = !a.accepted();
-        match knob {
-            "iat_required" => o.iat_required = required,
-            "jti_required" => o.jti_required = required,
-            _ => o.sub_required = required,
-        }
-        note(
-            knob,
-            Some(required.to_string()),
-            format!(
-                "without {claim}: {}",
-                if required {
-                    a.summary()
-                } else {
-                    "accepted".into()
-                }
-            ),
-        );
-    }
-    let mut c = p.claims(now_secs());
-    c.insert("sub".into(), json!("bearing-detect-other-subject"));
-    let a = p.token(&c).await?;
-    o.sub_policy = if a.accepted() {
-        SubPolicy::Any
-    } else {
-        SubPolicy::EqualIss
-    };
-    note(
-        "sub_policy",
-        Some(if a.accepted() { "any" } else { "equal-iss" }.into()),
-        format!(
-            "sub ≠ iss: {}",
-            if a.accepted() {
-                "accepted".into()
-            } else {
-                a.summary()
-            }
-        ),
-    );
-
-    // Replay: the same assertion twice.
-    let c = p.claims(now_secs());
-    let first = p.token(&c).await?;
-    let second = p.token(&c).await?;
-    if first.accepted() {
-        if second.accepted() {
-            o.replay_protection = ReplayProtection::None;
-            note(
-                "replay_protection",
-                Some("none".into()),
-                "the same assertion accepted twice".into(),
-            );
-            note("errors.replay", None, "no replay refusal to read".into());
-        } else {
-            o.replay_protection = ReplayProtection::Jti;
-            note(
-                "replay_protection",
-                Some("jti".into()),
-                format!("second use: {}", second.summary()),
-            );
-            match second.code() {
-                Some(code) => {
-                    o.errors.replay.clone_from(&code);
-                    note(
-                        "errors.replay",
-                        Some(code.clone()),
-                        format!("second use: {}", second.summary()),
-                    );
-                }
-                None => note(
-                    "errors.replay",
+                _ => self.note(
+                    "expires_in_format",
                     None,
-                    "the refusal carried no error code".into(),
+                    "no expires_in in the answer".into(),
                 ),
             }
-        }
-    }
-
-    // Algorithms the key can sign.
-    let mut accepted_algs = Vec::new();
-    let mut tried = Vec::new();
-    for alg in PROBED_ALGS {
-        let c = p.claims(now_secs());
-        if p.sign(alg, &c).is_err() {
-            continue;
-        }
-        tried.push(alg.to_string());
-        if p.token_with(alg, &c).await?.accepted() {
-            accepted_algs.push(alg);
-        }
-    }
-    if !accepted_algs.is_empty() {
-        o.allowed_algs.clone_from(&accepted_algs);
-        let shown: Vec<String> = accepted_algs.iter().map(ToString::to_string).collect();
-        note(
-            "allowed_algs",
-            Some(format!("[{}]", shown.join(", "))),
-            format!("tried {}", tried.join(", ")),
-        );
-    }
-
-    // Clock skew and lifetime, by bisection (1 s resolution).
-    let range = format!("0..{MAX_LEEWAY} s");
-    match p.bisect(0, MAX_LEEWAY, shape_expired).await? {
-        Bound::Between(_, refused) => {
-            o.leeway.exp = Duration::from_secs(refused);
-            note(
-                "leeway.exp",
-                Some(secs(refused)),
-                format!("exp = now − {refused} s is the first refused"),
-            );
-        }
-        Bound::AllRefused => {
-            o.leeway.exp = Duration::ZERO;
-            note(
-                "leeway.exp",
-                Some(secs(0)),
-                "exp = now already refused".into(),
-            );
-        }
-        Bound::AllAccepted => {
-            o.leeway.exp = Duration::from_secs(MAX_LEEWAY);
-            note(
-                "leeway.exp",
-                Some(secs(MAX_LEEWAY)),
-                format!("still accepted at the end of {range}"),
-            );
-        }
-    }
-    for (knob, shape, what) in [
-        (
-            "leeway.nbf",
-            shape_nbf as fn(&mut serde_json::Map<String, Value>, f64, f64),
-            "nbf",
-        ),
-        ("leeway.iat_future", shape_iat_future, "iat"),
-    ] {
-        let found = match p.bisect(0, MAX_LEEWAY, shape).await? {
-            Bound::Between(accepted, _) => Some((
-                accepted,
-                format!("{what} = now + {accepted} s is the last accepted"),
-            )),
-            Bound::AllAccepted => {
-                Some((MAX_LEEWAY, format!("still accepted at the end of {range}")))
+            if let Some(t) = j.get("token_type").and_then(Value::as_str) {
+                self.o.token_type = t.to_owned();
+                self.note("token_type", Some(t.to_owned()), format!("token_type: {t}"));
             }
-            Bound::AllRefused => None,
-        };
-        match found {
-            Some((v, why)) => {
-                if what == "nbf" {
-                    o.leeway.nbf = Duration::from_secs(v);
-                } else {
-                    o.leeway.iat_future = Duration::from_secs(v);
-                }
-                note(knob, Some(secs(v)), why);
-            }
-            None => note(knob, None, format!("{what} = now already refused")),
-        }
-    }
-    match p
-        .bisect(BASE_LIFETIME, MAX_LIFETIME, shape_lifetime)
-        .await?
-    {
-        Bound::Between(accepted, _) => {
-            o.max_assertion_lifetime = Some(Duration::from_secs(accepted));
-            note(
-                "max_assertion_lifetime",
-                Some(secs(accepted)),
-                format!("exp − iat = {accepted} s is the longest accepted"),
+            let pragma = good
+                .resp
+                .header("pragma")
+                .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+            self.o.pragma_no_cache = pragma;
+            self.note(
+                "pragma_no_cache",
+                Some(pragma.to_string()),
+                format!(
+                    "Pragma: {}",
+                    good.resp
+                        .header("pragma")
+                        .unwrap_or_else(|| "(none)".into())
+                ),
             );
         }
-        Bound::AllAccepted => {
-            o.max_assertion_lifetime = None;
-            note(
-                "max_assertion_lifetime",
-                Some("none".into()),
-                "exp − iat = 10 years accepted".into(),
-            );
-        }
-        Bound::AllRefused => note("max_assertion_lifetime", None, "even 60 s refused".into()),
+        Ok(access_token)
     }
 
-    // Error shape and grant_type codes.
-    let c = p.claims(now_secs());
-    let jwt = p.sign(p.alg, &c)?;
-    let unknown = p
-        .post(&[
-            ("grant_type", "urn:example:bearing:unknown"),
-            ("assertion", &jwt),
-        ])
-        .await?;
-    let missing = p.post(&[("assertion", &jwt)]).await?;
-    let style = unknown.json.as_ref().map(|j| {
-        if j.get("ErrorCode").is_some() {
-            ErrorStyle::Apigee
+    /// Required claims (`iat`, `jti`, `sub`) and the `sub` policy.
+    async fn required_claims(&mut self) -> Result<()> {
+        for (knob, claim) in [
+            ("iat_required", "iat"),
+            ("jti_required", "jti"),
+            ("sub_required", "sub"),
+        ] {
+            let mut c = self.p.claims(now_secs());
+            c.remove(claim);
+            let a = self.p.token(&c).await?;
+            let required = !a.accepted();
+            match knob {
+                "iat_required" => self.o.iat_required = required,
+                "jti_required" => self.o.jti_required = required,
+                _ => self.o.sub_required = required,
+            }
+            self.note(
+                knob,
+                Some(required.to_string()),
+                format!(
+                    "without {claim}: {}",
+                    if required {
+                        a.summary()
+                    } else {
+                        "accepted".into()
+                    }
+                ),
+            );
+        }
+        let mut c = self.p.claims(now_secs());
+        c.insert("sub".into(), json!("bearing-detect-other-subject"));
+        let a = self.p.token(&c).await?;
+        self.o.sub_policy = if a.accepted() {
+            SubPolicy::Any
         } else {
-            ErrorStyle::Rfc
-        }
-    });
-    if let Some(st) = style {
-        o.error_style = st;
-        note(
-            "error_style",
-            Some(
-                if st == ErrorStyle::Apigee {
-                    "apigee"
-                } else {
-                    "rfc"
-                }
-                .into(),
-            ),
-            format!(
-                "error body has {}",
-                if st == ErrorStyle::Apigee {
-                    "ErrorCode/Error"
-                } else {
-                    "error"
-                }
-            ),
-        );
-    }
-    for (knob, a) in [
-        ("errors.unknown_grant_type", &unknown),
-        ("errors.missing_grant_type", &missing),
-    ] {
-        match a.code() {
-            Some(code) => {
-                if knob.ends_with("unknown_grant_type") {
-                    o.errors.unknown_grant_type.clone_from(&code);
-                } else {
-                    o.errors.missing_grant_type.clone_from(&code);
-                }
-                note(knob, Some(code), a.summary());
-            }
-            None => note(knob, None, format!("{}: no error code", a.summary())),
-        }
-    }
-
-    // The resource side: challenge and query tokens.
-    if let Some(api) = target.apis.first() {
-        let method = api.method.clone();
-        let body = api.load_body().unwrap_or_default();
-        let mut headers: Vec<(String, String)> = api
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        headers.push(("Accept".into(), "application/json".into()));
-        let call = |url: url::Url, auth: Option<String>| Request {
-            method: method.clone(),
-            url,
-            headers: headers
-                .iter()
-                .cloned()
-                .chain(auth.map(|a| ("Authorization".to_owned(), a)))
-                .collect(),
-            body: body.clone(),
+            SubPolicy::EqualIss
         };
-        p.probes += 1;
-        let r = send(&p.http, &call(api.url.clone(), None), p.cfg.timeout)
-            .await
-            .map_err(|e| Error::Setup(format!("API call to {}: {e}", api.url)))?;
-        let challenge = r
-            .header("www-authenticate")
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"));
-        o.rs_challenge = challenge;
-        note(
-            "rs_challenge",
-            Some(challenge.to_string()),
+        self.note(
+            "sub_policy",
+            Some(if a.accepted() { "any" } else { "equal-iss" }.into()),
             format!(
-                "{} {} without a token: {} {}",
-                api.method,
-                api.url.path(),
-                r.status,
-                r.header("www-authenticate").map_or_else(
-                    || "(no WWW-Authenticate)".to_owned(),
-                    |v| v.chars().take(60).collect()
-                )
+                "sub ≠ iss: {}",
+                if a.accepted() {
+                    "accepted".into()
+                } else {
+                    a.summary()
+                }
             ),
         );
-        if let Some(tok) = &access_token {
-            let mut u = api.url.clone();
-            u.query_pairs_mut().append_pair("access_token", tok);
-            p.probes += 1;
-            let r = send(&p.http, &call(u, None), p.cfg.timeout)
-                .await
-                .map_err(|e| Error::Setup(format!("API call to {}: {e}", api.url)))?;
-            let ok = (200..300).contains(&r.status);
-            o.allow_query_token = ok;
-            note(
-                "allow_query_token",
-                Some(ok.to_string()),
-                format!("token in ?access_token=: {}", r.status),
-            );
-        }
-    } else {
-        note("rs_challenge", None, "the target names no API".into());
-        note("allow_query_token", None, "the target names no API".into());
-    }
-    for (knob, why) in [
-        ("jti_scope", "needs a second registered client"),
-        (
-            "check_cert_validity",
-            "needs a certificate outside its validity window",
-        ),
-        (
-            "rs_insufficient_scope_status",
-            "needs a client that may not call the API",
-        ),
-    ] {
-        note(knob, None, why.into());
+
+        Ok(())
     }
 
-    // Rank, then fill the unprobed knobs from the best match.
-    let order: Vec<String> = bearing_auth::shipped::knobs(&o)
-        .into_iter()
-        .map(|k| k.key)
-        .collect();
-    obs.sort_by_key(|x| {
-        order
-            .iter()
-            .position(|k| *k == x.knob)
-            .unwrap_or(usize::MAX)
-    });
-    let ranking = rank(&obs, shipped);
-    if let Some(best) = ranking
-        .first()
-        .and_then(|r| shipped.iter().find(|p| p.name == r.name))
-    {
-        o.jti_scope = best.jti_scope;
-        o.check_cert_validity = best.check_cert_validity;
-        o.rs_insufficient_scope_status = best.rs_insufficient_scope_status;
-        o.audiences.extra.clone_from(&best.audiences.extra);
-        for x in &obs {
-            if x.observed.is_some() {
+    /// `replay_protection` and `errors.replay`: the same assertion twice.
+    async fn replay(&mut self) -> Result<()> {
+        let c = self.p.claims(now_secs());
+        let first = self.p.token(&c).await?;
+        let second = self.p.token(&c).await?;
+        if first.accepted() {
+            if second.accepted() {
+                self.o.replay_protection = ReplayProtection::None;
+                self.note(
+                    "replay_protection",
+                    Some("none".into()),
+                    "the same assertion accepted twice".into(),
+                );
+                self.note("errors.replay", None, "no replay refusal to read".into());
+            } else {
+                self.o.replay_protection = ReplayProtection::Jti;
+                self.note(
+                    "replay_protection",
+                    Some("jti".into()),
+                    format!("second use: {}", second.summary()),
+                );
+                match second.code() {
+                    Some(code) => {
+                        self.o.errors.replay.clone_from(&code);
+                        self.note(
+                            "errors.replay",
+                            Some(code),
+                            format!("second use: {}", second.summary()),
+                        );
+                    }
+                    None => self.note(
+                        "errors.replay",
+                        None,
+                        "the refusal carried no error code".into(),
+                    ),
+                }
+            }
+        }
+
+        Ok(())
+    }
+
+    /// `allowed_algs`: the RSA algorithms the key can sign.
+    async fn algorithms(&mut self) -> Result<()> {
+        let mut accepted_algs = Vec::new();
+        let mut tried = Vec::new();
+        for alg in PROBED_ALGS {
+            let c = self.p.claims(now_secs());
+            if self.p.sign(alg, &c).is_err() {
                 continue;
             }
-            match x.knob.as_str() {
-                "errors.replay" => o.errors.replay.clone_from(&best.errors.replay),
-                "rs_challenge" => o.rs_challenge = best.rs_challenge,
-                "allow_query_token" => o.allow_query_token = best.allow_query_token,
-                "leeway.exp" => o.leeway.exp = best.leeway.exp,
-                "leeway.nbf" => o.leeway.nbf = best.leeway.nbf,
-                "leeway.iat_future" => o.leeway.iat_future = best.leeway.iat_future,
-                _ => {}
+            tried.push(alg.to_string());
+            if self.p.token_with(alg, &c).await?.accepted() {
+                accepted_algs.push(alg);
             }
         }
-        // Algorithms the key could not sign keep the best match's entries.
-        for a in &best.allowed_algs {
-            if !PROBED_ALGS.contains(a) && !o.allowed_algs.contains(a) {
-                o.allowed_algs.push(*a);
+        if !accepted_algs.is_empty() {
+            self.o.allowed_algs.clone_from(&accepted_algs);
+            let shown: Vec<String> = accepted_algs.iter().map(ToString::to_string).collect();
+            self.note(
+                "allowed_algs",
+                Some(format!("[{}]", shown.join(", "))),
+                format!("tried {}", tried.join(", ")),
+            );
+        }
+
+        Ok(())
+    }
+
+    /// Clock skew (`leeway.*`) and `max_assertion_lifetime`, by bisection (1 s resolution).
+    async fn clock(&mut self) -> Result<()> {
+        let range = format!("0..{MAX_LEEWAY} s");
+        match self.p.bisect(0, MAX_LEEWAY, shape_expired).await? {
+            Bound::Between(_, refused) => {
+                self.o.leeway.exp = Duration::from_secs(refused);
+                self.note(
+                    "leeway.exp",
+                    Some(secs(refused)),
+                    format!("exp = now − {refused} s is the first refused"),
+                );
             }
+            Bound::AllRefused => {
+                self.o.leeway.exp = Duration::ZERO;
+                self.note(
+                    "leeway.exp",
+                    Some(secs(0)),
+                    "exp = now already refused".into(),
+                );
+            }
+            Bound::AllAccepted => {
+                self.o.leeway.exp = Duration::from_secs(MAX_LEEWAY);
+                self.note(
+                    "leeway.exp",
+                    Some(secs(MAX_LEEWAY)),
+                    format!("still accepted at the end of {range}"),
+                );
+            }
+        }
+        for (knob, shape, what) in [
+            (
+                "leeway.nbf",
+                shape_nbf as fn(&mut serde_json::Map<String, Value>, f64, f64),
+                "nbf",
+            ),
+            ("leeway.iat_future", shape_iat_future, "iat"),
+        ] {
+            let found = match self.p.bisect(0, MAX_LEEWAY, shape).await? {
+                Bound::Between(accepted, _) => Some((
+                    accepted,
+                    format!("{what} = now + {accepted} s is the last accepted"),
+                )),
+                Bound::AllAccepted => {
+                    Some((MAX_LEEWAY, format!("still accepted at the end of {range}")))
+                }
+                Bound::AllRefused => None,
+            };
+            match found {
+                Some((v, why)) => {
+                    if what == "nbf" {
+                        self.o.leeway.nbf = Duration::from_secs(v);
+                    } else {
+                        self.o.leeway.iat_future = Duration::from_secs(v);
+                    }
+                    self.note(knob, Some(secs(v)), why);
+                }
+                None => self.note(knob, None, format!("{what} = now already refused")),
+            }
+        }
+        match self
+            .p
+            .bisect(BASE_LIFETIME, MAX_LIFETIME, shape_lifetime)
+            .await?
+        {
+            Bound::Between(accepted, _) => {
+                self.o.max_assertion_lifetime = Some(Duration::from_secs(accepted));
+                self.note(
+                    "max_assertion_lifetime",
+                    Some(secs(accepted)),
+                    format!("exp − iat = {accepted} s is the longest accepted"),
+                );
+            }
+            Bound::AllAccepted => {
+                self.o.max_assertion_lifetime = None;
+                self.note(
+                    "max_assertion_lifetime",
+                    Some("none".into()),
+                    "exp − iat = 10 years accepted".into(),
+                );
+            }
+            Bound::AllRefused => {
+                self.note("max_assertion_lifetime", None, "even 60 s refused".into());
+            }
+        }
+
+        Ok(())
+    }
+
+    /// `error_style` and the `grant_type` error codes.
+    async fn error_shape(&mut self) -> Result<()> {
+        let c = self.p.claims(now_secs());
+        let jwt = self.p.sign(self.p.alg, &c)?;
+        let unknown = self
+            .p
+            .post(&[
+                ("grant_type", "urn:example:bearing:unknown"),
+                ("assertion", &jwt),
+            ])
+            .await?;
+        let missing = self.p.post(&[("assertion", &jwt)]).await?;
+        let style = unknown.json.as_ref().map(|j| {
+            if j.get("ErrorCode").is_some() {
+                ErrorStyle::Apigee
+            } else {
+                ErrorStyle::Rfc
+            }
+        });
+        if let Some(st) = style {
+            self.o.error_style = st;
+            self.note(
+                "error_style",
+                Some(
+                    if st == ErrorStyle::Apigee {
+                        "apigee"
+                    } else {
+                        "rfc"
+                    }
+                    .into(),
+                ),
+                format!(
+                    "error body has {}",
+                    if st == ErrorStyle::Apigee {
+                        "ErrorCode/Error"
+                    } else {
+                        "error"
+                    }
+                ),
+            );
+        }
+        for (knob, a) in [
+            ("errors.unknown_grant_type", &unknown),
+            ("errors.missing_grant_type", &missing),
+        ] {
+            match a.code() {
+                Some(code) => {
+                    if knob.ends_with("unknown_grant_type") {
+                        self.o.errors.unknown_grant_type.clone_from(&code);
+                    } else {
+                        self.o.errors.missing_grant_type.clone_from(&code);
+                    }
+                    self.note(knob, Some(code), a.summary());
+                }
+                None => self.note(knob, None, format!("{}: no error code", a.summary())),
+            }
+        }
+
+        Ok(())
+    }
+
+    /// The resource side (`rs_challenge`, `allow_query_token`): one API call each, when the
+    /// target names an API.
+    async fn resource_side(&mut self, target: &Target, access_token: Option<&str>) -> Result<()> {
+        if let Some(api) = target.apis.first() {
+            let method = api.method.clone();
+            let body = api.load_body().unwrap_or_default();
+            let mut headers: Vec<(String, String)> = api
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            headers.push(("Accept".into(), "application/json".into()));
+            let call = |url: url::Url, auth: Option<String>| Request {
+                method: method.clone(),
+                url,
+                headers: headers
+                    .iter()
+                    .cloned()
+                    .chain(auth.map(|a| ("Authorization".to_owned(), a)))
+                    .collect(),
+                body: body.clone(),
+            };
+            self.p.probes += 1;
+            let r = send(
+                &self.p.http,
+                &call(api.url.clone(), None),
+                self.p.cfg.timeout,
+            )
+            .await
+            .map_err(|e| Error::Setup(format!("API call to {}: {e}", api.url)))?;
+            let challenge = r
+                .header("www-authenticate")
+                .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("bearer"));
+            self.o.rs_challenge = challenge;
+            self.note(
+                "rs_challenge",
+                Some(challenge.to_string()),
+                format!(
+                    "{} {} without a token: {} {}",
+                    api.method,
+                    api.url.path(),
+                    r.status,
+                    r.header("www-authenticate").map_or_else(
+                        || "(no WWW-Authenticate)".to_owned(),
+                        |v| v.chars().take(60).collect()
+                    )
+                ),
+            );
+            if let Some(tok) = &access_token {
+                let mut u = api.url.clone();
+                u.query_pairs_mut().append_pair("access_token", tok);
+                self.p.probes += 1;
+                let r = send(&self.p.http, &call(u, None), self.p.cfg.timeout)
+                    .await
+                    .map_err(|e| Error::Setup(format!("API call to {}: {e}", api.url)))?;
+                let ok = (200..300).contains(&r.status);
+                self.o.allow_query_token = ok;
+                self.note(
+                    "allow_query_token",
+                    Some(ok.to_string()),
+                    format!("token in ?access_token=: {}", r.status),
+                );
+            }
+        } else {
+            self.note("rs_challenge", None, "the target names no API".into());
+            self.note("allow_query_token", None, "the target names no API".into());
+        }
+        Ok(())
+    }
+
+    /// The knobs no probe can find, and why.
+    fn not_probed(&mut self) {
+        for (knob, why) in [
+            ("jti_scope", "needs a second registered client"),
+            (
+                "check_cert_validity",
+                "needs a certificate outside its validity window",
+            ),
+            (
+                "rs_insufficient_scope_status",
+                "needs a client that may not call the API",
+            ),
+        ] {
+            self.note(knob, None, why.into());
         }
     }
-    Ok(Detection {
-        observations: obs,
-        ranking,
-        probes: p.probes,
-        profile: o,
-    })
+
+    /// Ranks `shipped`, then fills the unprobed knobs from the best match.
+    fn finish(self, shipped: &[Profile]) -> Detection {
+        let Self { p, mut o, mut obs } = self;
+        let order: Vec<String> = bearing_auth::shipped::knobs(&o)
+            .into_iter()
+            .map(|k| k.key)
+            .collect();
+        obs.sort_by_key(|x| {
+            order
+                .iter()
+                .position(|k| *k == x.knob)
+                .unwrap_or(usize::MAX)
+        });
+        let ranking = rank(&obs, shipped);
+        if let Some(best) = ranking
+            .first()
+            .and_then(|r| shipped.iter().find(|p| p.name == r.name))
+        {
+            o.jti_scope = best.jti_scope;
+            o.check_cert_validity = best.check_cert_validity;
+            o.rs_insufficient_scope_status = best.rs_insufficient_scope_status;
+            o.audiences.extra.clone_from(&best.audiences.extra);
+            for x in &obs {
+                if x.observed.is_some() {
+                    continue;
+                }
+                match x.knob.as_str() {
+                    "errors.replay" => o.errors.replay.clone_from(&best.errors.replay),
+                    "rs_challenge" => o.rs_challenge = best.rs_challenge,
+                    "allow_query_token" => o.allow_query_token = best.allow_query_token,
+                    "leeway.exp" => o.leeway.exp = best.leeway.exp,
+                    "leeway.nbf" => o.leeway.nbf = best.leeway.nbf,
+                    "leeway.iat_future" => o.leeway.iat_future = best.leeway.iat_future,
+                    _ => {}
+                }
+            }
+            // Algorithms the key could not sign keep the best match's entries.
+            for a in &best.allowed_algs {
+                if !PROBED_ALGS.contains(a) && !o.allowed_algs.contains(a) {
+                    o.allowed_algs.push(*a);
+                }
+            }
+        }
+        Detection {
+            observations: obs,
+            ranking,
+            probes: p.probes,
+            profile: o,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -60,3 +60,13 @@ impl Error {
         }
     }
 }
+
+/// A report file that could not be written (bearing-report's helpers) is an [`Error::Io`].
+impl From<bearing_report::FileError> for Error {
+    fn from(e: bearing_report::FileError) -> Self {
+        Self::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

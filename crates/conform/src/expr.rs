@@ -628,26 +628,6 @@ pub mod signed_duration {
     }
 }
 
-/// Serde helper for optional durations (`timeout: 30s`).
-pub mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    /// Reads `"30s"` or nothing.
-    ///
-    /// # Errors
-    /// When the text is not a duration.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let s = Option::<String>::deserialize(d)?;
-        s.map(|s| {
-            humantime::parse_duration(&s)
-                .map_err(|e| serde::de::Error::custom(format!("invalid duration \"{s}\": {e}")))
-        })
-        .transpose()
-    }
-}
-
 /// A duration from seconds, clamped at zero.
 pub fn secs(v: f64) -> Duration {
     Duration::from_secs_f64(v.max(0.0))

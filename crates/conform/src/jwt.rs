@@ -209,6 +209,22 @@ fn hmac(alg: &str, key: &[u8], msg: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
+/// What the mutations change below the JSON objects (text edits, encodings, the signer,
+/// the signature, the serialization): collected while the objects are edited, applied once
+/// the texts exist.
+struct Wire<'m> {
+    signer: Signer,
+    text_ops: Vec<TextOp<'m>>,
+    encoding: Option<TextEncoding>,
+    sig_change: Option<SignatureChange>,
+    b64: Option<Base64Variant>,
+    whitespace: Option<String>,
+    json_serialization: bool,
+    extra_segment: Option<String>,
+    unencoded: bool,
+    oversize: Option<usize>,
+}
+
 /// Builds one assertion: `header` and `claims` are the baseline, `vars` its times.
 ///
 /// # Errors
@@ -223,18 +239,72 @@ pub fn build(
     profile: &ProfileJson,
     lookup: &mut Lookup<'_>,
 ) -> Result<Built, BuildError> {
-    let mut signer = Signer::Key(KeyRef::Registered, None);
-    let mut text_ops = Vec::new();
-    let mut encoding = None;
-    let mut sig_change = None;
-    let mut b64 = None;
-    let mut whitespace = None;
-    let mut json_serialization = false;
-    let mut extra_segment = None;
-    let mut unencoded = false;
-    let mut oversize = None;
-    let lookup_json = |v: &Value, lookup: &mut Lookup<'_>| {
-        crate::template::expand_json(v, &mut |n, a| lookup(n, a)).map_err(BuildError::Failed)
+    let wire = apply_mutations(
+        &mut header,
+        &mut claims,
+        mutations,
+        keys,
+        &vars,
+        profile,
+        lookup,
+    )?;
+    if let Some(n) = wire.oversize {
+        claims.insert(
+            "pad".into(),
+            Value::String("A".repeat(n.saturating_mul(3) / 4)),
+        );
+    }
+    let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+    let exp = claims.get("exp").and_then(Value::as_f64);
+    let (header_text, claims_text) = json_texts(header, claims, &wire.text_ops, lookup)?;
+    let claims_bytes = match wire.encoding {
+        Some(TextEncoding::Utf16le) => {
+            let mut out = vec![0xFF, 0xFE];
+            out.extend(claims_text.encode_utf16().flat_map(u16::to_le_bytes));
+            out
+        }
+        None => claims_text.into_bytes(),
+    };
+    let header_seg = encode(header_text.as_bytes(), wire.b64);
+    let payload_seg = if wire.unencoded {
+        String::from_utf8_lossy(&claims_bytes).into_owned()
+    } else {
+        encode(&claims_bytes, wire.b64)
+    };
+    let signing_input = format!("{header_seg}.{payload_seg}");
+    let mut signature = sign(keys, &wire.signer, &signing_input)?;
+    change_signature(&mut signature, wire.sig_change.as_ref());
+    let compact = serialize(&wire, &signing_input, &header_seg, &payload_seg, &signature);
+    Ok(Built { compact, jti, exp })
+}
+
+/// A JSON value with its template placeholders expanded.
+fn lookup_json(v: &Value, lookup: &mut Lookup<'_>) -> Result<Value, BuildError> {
+    crate::template::expand_json(v, &mut |n, a| lookup(n, a)).map_err(BuildError::Failed)
+}
+
+/// The structural step: edits `header` and `claims` in the order the mutations are listed
+/// and collects the rest into a [`Wire`].
+fn apply_mutations<'m>(
+    header: &mut Map<String, Value>,
+    claims: &mut Map<String, Value>,
+    mutations: &'m [Mutation],
+    keys: &Keys,
+    vars: &Vars,
+    profile: &ProfileJson,
+    lookup: &mut Lookup<'_>,
+) -> Result<Wire<'m>, BuildError> {
+    let mut w = Wire {
+        signer: Signer::Key(KeyRef::Registered, None),
+        text_ops: Vec::new(),
+        encoding: None,
+        sig_change: None,
+        b64: None,
+        whitespace: None,
+        json_serialization: false,
+        extra_segment: None,
+        unencoded: false,
+        oversize: None,
     };
     for m in mutations {
         match m {
@@ -254,7 +324,7 @@ pub fn build(
             }
             Mutation::Time(map) => {
                 for (k, e) in map {
-                    let v = e.eval(&vars, profile).ok_or_else(|| {
+                    let v = e.eval(vars, profile).ok_or_else(|| {
                         BuildError::Unavailable(format!(
                             "{} has no value under this profile",
                             e.source()
@@ -291,12 +361,12 @@ pub fn build(
                     header.remove(n);
                 }
             }
-            Mutation::DuplicateClaim(d) => text_ops.push(TextOp::DupClaim(d)),
-            Mutation::DuplicateHeader(d) => text_ops.push(TextOp::DupHeader(d)),
-            Mutation::RawClaims(s) => text_ops.push(TextOp::RawClaims(s)),
-            Mutation::RawHeader(s) => text_ops.push(TextOp::RawHeader(s)),
-            Mutation::ClaimsEncoding(e) => encoding = Some(*e),
-            Mutation::Oversize(n) => oversize = Some(*n),
+            Mutation::DuplicateClaim(d) => w.text_ops.push(TextOp::DupClaim(d)),
+            Mutation::DuplicateHeader(d) => w.text_ops.push(TextOp::DupHeader(d)),
+            Mutation::RawClaims(s) => w.text_ops.push(TextOp::RawClaims(s)),
+            Mutation::RawHeader(s) => w.text_ops.push(TextOp::RawHeader(s)),
+            Mutation::ClaimsEncoding(e) => w.encoding = Some(*e),
+            Mutation::Oversize(n) => w.oversize = Some(*n),
             Mutation::SignWith(s) => {
                 let alg = s
                     .alg
@@ -307,7 +377,7 @@ pub fn build(
                 if let Some(a) = alg {
                     header.insert("alg".into(), Value::String(a.as_str().into()));
                 }
-                signer = Signer::Key(s.key, alg);
+                w.signer = Signer::Key(s.key, alg);
             }
             Mutation::Hmac(h) => {
                 let alg = match h.alg.as_deref() {
@@ -316,40 +386,42 @@ pub fn build(
                     _ => "HS256",
                 };
                 header.insert("alg".into(), Value::String(alg.into()));
-                signer = Signer::Hmac(h.key, alg);
+                w.signer = Signer::Hmac(h.key, alg);
             }
-            Mutation::Signature(c) => sig_change = Some(c.clone()),
-            Mutation::Base64(v) => b64 = Some(*v),
-            Mutation::Whitespace(w) => whitespace = Some(w.clone()),
-            Mutation::JsonSerialization => json_serialization = true,
-            Mutation::ExtraSegment(s) => extra_segment = Some(s.clone()),
+            Mutation::Signature(c) => w.sig_change = Some(c.clone()),
+            Mutation::Base64(v) => w.b64 = Some(*v),
+            Mutation::Whitespace(ws) => w.whitespace = Some(ws.clone()),
+            Mutation::JsonSerialization => w.json_serialization = true,
+            Mutation::ExtraSegment(s) => w.extra_segment = Some(s.clone()),
             Mutation::UnencodedPayload => {
-                unencoded = true;
+                w.unencoded = true;
                 header.insert("b64".into(), Value::Bool(false));
                 header.insert("crit".into(), serde_json::json!(["b64"]));
             }
             Mutation::EmbedJwk => {
                 header.insert("jwk".into(), attacker_jwk(&keys.attacker));
-                signer = Signer::Key(KeyRef::Attacker, None);
+                w.signer = Signer::Key(KeyRef::Attacker, None);
             }
             Mutation::EmbedX5c => {
                 header.insert(
                     "x5c".into(),
                     serde_json::json!([keys.attacker_cert.to_base64_der()]),
                 );
-                signer = Signer::Key(KeyRef::Attacker, None);
+                w.signer = Signer::Key(KeyRef::Attacker, None);
             }
         }
     }
-    if let Some(n) = oversize {
-        claims.insert(
-            "pad".into(),
-            Value::String("A".repeat(n.saturating_mul(3) / 4)),
-        );
-    }
-    let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
-    let exp = claims.get("exp").and_then(Value::as_f64);
+    Ok(w)
+}
 
+/// The JSON texts of header and claims, with the text-level changes (duplicate members, raw
+/// replacements) applied in order.
+fn json_texts(
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    text_ops: &[TextOp<'_>],
+    lookup: &mut Lookup<'_>,
+) -> Result<(String, String), BuildError> {
     let mut header_text = Value::Object(header).to_string();
     let mut claims_text = Value::Object(claims).to_string();
     for op in text_ops {
@@ -368,22 +440,12 @@ pub fn build(
             }
         }
     }
-    let claims_bytes = match encoding {
-        Some(TextEncoding::Utf16le) => {
-            let mut out = vec![0xFF, 0xFE];
-            out.extend(claims_text.encode_utf16().flat_map(u16::to_le_bytes));
-            out
-        }
-        None => claims_text.into_bytes(),
-    };
-    let header_seg = encode(header_text.as_bytes(), b64);
-    let payload_seg = if unencoded {
-        String::from_utf8_lossy(&claims_bytes).into_owned()
-    } else {
-        encode(&claims_bytes, b64)
-    };
-    let signing_input = format!("{header_seg}.{payload_seg}");
-    let mut signature = match signer {
+    Ok((header_text, claims_text))
+}
+
+/// Signs exactly what is sent, with the key (or HMAC secret) the mutations chose.
+fn sign(keys: &Keys, signer: &Signer, signing_input: &str) -> Result<Vec<u8>, BuildError> {
+    Ok(match *signer {
         Signer::Hmac(which, alg) => {
             hmac(alg, &hmac_key_bytes(keys, which)?, signing_input.as_bytes())
         }
@@ -398,8 +460,12 @@ pub fn build(
             key.sign(alg.unwrap_or(keys.default_alg), signing_input.as_bytes())
                 .map_err(|e| fail(e.to_string()))?
         }
-    };
-    match sig_change {
+    })
+}
+
+/// Strips, flips a bit of, or replaces the signature.
+fn change_signature(signature: &mut Vec<u8>, change: Option<&SignatureChange>) {
+    match change {
         Some(SignatureChange::Strip) => signature.clear(),
         Some(SignatureChange::FlipBit) => {
             let mid = signature.len() / 2;
@@ -407,30 +473,40 @@ pub fn build(
                 *b ^= 0x01;
             }
         }
-        Some(SignatureChange::Zeros(n)) => signature = vec![0; n],
+        Some(SignatureChange::Zeros(n)) => *signature = vec![0; *n],
         None => {}
     }
-    let sig_seg = encode(&signature, b64);
-    let mut compact = if json_serialization {
+}
+
+/// The assertion as sent: compact or JSON serialization, an extra segment, whitespace.
+fn serialize(
+    wire: &Wire<'_>,
+    signing_input: &str,
+    header_seg: &str,
+    payload_seg: &str,
+    signature: &[u8],
+) -> String {
+    let sig_seg = encode(signature, wire.b64);
+    let mut compact = if wire.json_serialization {
         serde_json::json!({ "protected": header_seg, "payload": payload_seg, "signature": sig_seg })
             .to_string()
     } else {
         format!("{signing_input}.{sig_seg}")
     };
-    if let Some(x) = extra_segment {
+    if let Some(x) = &wire.extra_segment {
         compact.push('.');
-        compact.push_str(&x);
+        compact.push_str(x);
     }
-    if let Some(ws) = whitespace {
+    if let Some(ws) = &wire.whitespace {
         // One break after the header, one in the middle of the payload.
         let dot = compact.find('.').unwrap_or(0);
         let mid = dot + 1 + payload_seg.len() / 2;
         if mid < compact.len() && compact.is_char_boundary(mid) {
-            compact.insert_str(mid, &ws);
+            compact.insert_str(mid, ws);
         }
-        compact.insert_str(dot + 1, &ws);
+        compact.insert_str(dot + 1, ws);
     }
-    Ok(Built { compact, jti, exp })
+    compact
 }
 
 #[cfg(test)]
@@ -460,7 +536,7 @@ mod tests {
     }
 
     fn run(muts: &str, k: &Keys) -> Result<Built, BuildError> {
-        let muts: Vec<Mutation> = crate::yaml::from_str(muts, "test").expect("mutations");
+        let muts: Vec<Mutation> = bearing_auth::yaml::from_str(muts, "test").expect("mutations");
         let (h, c) = baseline();
         let p = crate::expr::profile_json(&bearing_auth::Profile::default());
         let vars = Vars {

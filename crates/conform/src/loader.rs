@@ -58,7 +58,8 @@ pub const BUNDLED: [(&str, &str); 9] = [
 /// # Errors
 /// [`Error::Suite`] with `origin:line:col`, or naming the case and step at fault.
 pub fn parse(text: &str, origin: &str) -> Result<Suite> {
-    let mut suite: Suite = crate::yaml::from_str(text, origin)?;
+    let mut suite: Suite =
+        bearing_auth::yaml::from_str(text, origin).map_err(|e| Error::Suite(e.to_string()))?;
     suite.origin = origin.to_owned();
     for case in &suite.cases {
         check_case(case).map_err(|m| Error::Suite(format!("{origin}: case {}: {m}", case.id)))?;

@@ -194,7 +194,7 @@ pub struct RunSummary {
     pub expected_failures: Option<bearing_report::expect::ExpectReport>,
     /// `--rerun-failed PREV`: the run this one continues (issue 17).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub continues: Option<bearing_report::rerun::Continues>,
+    pub continues: Option<bearing_report::Continues>,
 }
 
 impl RunSummary {

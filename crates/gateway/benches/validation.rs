@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bearing_auth::{AssertionSigner, Certificate, Clock as _, ManualClock, Profile, SigningKey};
-use bearing_gateway::registry::{Client, Registry};
-use bearing_gateway::replay::ReplayStore;
-use bearing_gateway::validate::Validator;
+use bearing_gateway::{Client, Registry, ReplayStore, Validator};
 use criterion::{Criterion, Throughput};
 
 const TOKEN_URL: &str = "https://gw.example.com/oauth/token";

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 
 use bearing_auth::{Algorithm, Certificate, SigningKey};
-use bearing_gateway::registry::Client;
-use bearing_gateway::replay::ReplayStore;
-use bearing_gateway::tokens::{TokenEntry, TokenStore};
+use bearing_gateway::{Client, ReplayStore, TokenEntry, TokenStore};
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

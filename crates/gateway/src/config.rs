@@ -235,10 +235,7 @@ impl GatewayConfig {
     /// # Errors
     /// [`Error::Config`] naming `origin:line:col`.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
-        bearing_auth::yaml::from_str(text, origin).map_err(|e| match e {
-            bearing_auth::Error::Config(m) => Error::Config(m),
-            other => Error::Auth(other),
-        })
+        bearing_auth::yaml::from_str(text, origin).map_err(|e| Error::Config(e.to_string()))
     }
 
     /// Resolves a path named in the file against the file's directory.
@@ -265,7 +262,7 @@ impl GatewayConfig {
                         return Err(Error::Config(format!(
                             "profile {:?}: not one of {} nor a file",
                             self.profile,
-                            bearing_auth::profile::BUILTIN_PROFILES.join(", ")
+                            bearing_auth::BUILTIN_PROFILES.join(", ")
                         )));
                     }
                     Profile::from_file(&path)?

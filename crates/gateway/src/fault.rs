@@ -222,7 +222,7 @@ impl Faults {
 
     /// Applies the faults of `route` (or `*`): sleeps the drawn latency, then maybe returns
     /// an error answer or a reset. `None` means: serve the request.
-    pub async fn apply(&self, route: &str) -> Option<FaultOutcome> {
+    pub(crate) async fn apply(&self, route: &str) -> Option<FaultOutcome> {
         if !self.active.load(Ordering::Relaxed) {
             return None;
         }

@@ -9,6 +9,15 @@
 //!   `bearing` command uses) or until a shutdown signal (`bearing serve`).
 //! - [`AppState`]: registry, token and replay stores, injected clock, counters, faults, and the
 //!   observer hook ([`GatewayEvent`]) that `bearing certify` builds on.
+//! - [`Validator`]: the assertion rules (RFC 7523 §3) on their own, with the [`Registry`] of
+//!   clients and the [`ReplayStore`] — what `bearing bench verify` measures; [`parse_compact`]
+//!   and [`strict_object`] are its strict JWS parsing.
+//! - [`TokenStore`] and [`Faults`]: the issued tokens and the fault table behind
+//!   [`AppState`].
+//!
+//! Every module is private: the names above (and the types their signatures use) are the
+//! whole public surface, re-exported here. The room holds the sandbox's server, routes,
+//! validation and state; profiles (what a gateway should do) live in bearing-auth.
 //!
 //! ```no_run
 //! # async fn demo(cert: bearing_auth::Certificate) -> bearing_gateway::Result<()> {
@@ -21,32 +30,37 @@
 //! # Ok(()) }
 //! ```
 
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod fault;
-pub mod jws;
-pub mod metrics;
-pub mod observer;
-pub mod registry;
-pub mod replay;
+mod clock;
+mod config;
+mod error;
+mod fault;
+mod jws;
+mod metrics;
+mod observer;
+mod registry;
+mod replay;
 mod routes;
-pub mod server;
-pub mod state;
-pub mod tls;
-pub mod tokens;
-pub mod validate;
+mod server;
+mod state;
+mod tls;
+mod tokens;
+mod validate;
 
 pub use clock::GatewayClock;
-pub use config::{ApiConfig, ApiResponse, ClientConfig, GatewayConfig, TlsConfig};
+pub use config::{
+    ApiConfig, ApiResponse, ClientConfig, DEFAULT_API_PATH, DEFAULT_MAX_BODY, GatewayConfig,
+    TOKEN_PATH, TlsConfig,
+};
 pub use error::{Error, Result};
-pub use fault::FaultSpec;
+pub use fault::{FaultSpec, Faults, LatencyDistribution};
+pub use jws::{CompactJws, JwsError, MAX_COMPACT_LEN, parse_compact, strict_object};
 pub use metrics::CounterSnapshot;
 pub use observer::{EventKind, GatewayEvent, Outcome};
+pub use registry::{Client, RegisteredCert, Registry};
+pub use replay::ReplayStore;
 pub use routes::router;
-pub use server::{ConnControl, GatewayHandle, RunningGateway, serve, spawn, spawn_with};
+pub use server::{ConnControl, GatewayHandle, PeerAddr, RunningGateway, serve, spawn, spawn_with};
 pub use state::{AppState, StateOptions};
-pub use validate::{AssertionInfo, RejectReason, Validator};
 
 /// The embedded sandbox every `bearing` command starts when given no target: this gateway on
 /// 127.0.0.1 with a fresh identity, and a [`Target`](bearing_auth::Target) describing it.
@@ -56,3 +70,6 @@ mod overrides;
 pub use overrides::{
     OverrideError, ServeSettings, certify_config, serve_config, serve_json, write_serve_banner,
 };
+pub use tls::PeerCertificates;
+pub use tokens::{TokenEntry, TokenProblem, TokenStore};
+pub use validate::{Accepted, AssertionInfo, MAX_JTI_LEN, RejectReason, Rejection, Validator};

@@ -203,7 +203,7 @@ impl AppState {
     }
 
     /// The counters.
-    pub fn metrics(&self) -> &Metrics {
+    pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
 

@@ -56,7 +56,7 @@ impl TlsSetup {
                 tls(format!(
                     "{}: {}",
                     key.display(),
-                    bearing_auth::key::pem_error_reason(&e)
+                    bearing_auth::pem_error_reason(&e)
                 ))
             })?;
             files = Some(format!("{} and {}", cert.display(), key.display()));

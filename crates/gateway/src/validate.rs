@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use bearing_auth::Algorithm;
-use bearing_auth::profile::{JtiScope, Profile, ReplayProtection, SubPolicy};
+use bearing_auth::{JtiScope, Profile, ReplayProtection, SubPolicy};
 use serde_json::{Map, Value};
 
-use crate::jws::parse_compact;
+use crate::jws::{CompactJws, parse_compact};
 use crate::registry::{Client, Registry};
 use crate::replay::ReplayStore;
 
@@ -188,160 +188,34 @@ impl Validator {
         if let Some(i) = info {
             fill_info(i, &jws.header, &jws.claims);
         }
-        let h = &jws.header;
-        // Header (RFC 7515 §4.1.1, §4.1.11; RFC 7797 §7; RFC 8725 §3.1, §3.11).
-        let alg_name = match h.get("alg") {
-            Some(Value::String(s)) => s.as_str(),
-            Some(_) => return reject(RejectReason::AlgNotAllowed, "header alg is not a string"),
-            None => return reject(RejectReason::AlgNotAllowed, "header has no alg"),
-        };
-        let unsigned = p.dangerous.accept_alg_none && alg_name.eq_ignore_ascii_case("none");
-        let alg = match alg_name.parse::<Algorithm>() {
-            Ok(a) if p.allows_alg(a) => a,
-            _ if unsigned => Algorithm::RS256,
-            _ => {
-                let shown: String = alg_name
-                    .chars()
-                    .take(16)
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect();
-                return reject(
-                    RejectReason::AlgNotAllowed,
-                    format!("alg '{shown}' is not allowed"),
-                );
-            }
-        };
-        if h.contains_key("crit") {
-            return reject(
-                RejectReason::CriticalHeader,
-                "crit header lists extensions this gateway does not understand",
-            );
-        }
-        if h.get("b64").is_some_and(|v| v != &Value::Bool(true)) {
-            return reject(
-                RejectReason::CriticalHeader,
-                "b64 other than true is not allowed in a JWT (RFC 7797 section 7)",
-            );
-        }
-        match h.get("typ") {
-            None => {}
-            Some(Value::String(t)) => {
-                let t = t.to_ascii_lowercase();
-                if t == "at+jwt" || t == "application/at+jwt" {
-                    return reject(
-                        RejectReason::WrongType,
-                        "typ at+jwt is an access token, not an assertion",
-                    );
-                }
-            }
-            Some(_) => return reject(RejectReason::WrongType, "header typ is not a string"),
-        }
-        // Issuer and key (RFC 7523 §3 #1, #9; RFC 8725 §3.8).
+        let (alg, unsigned) = check_header(p, &jws.header)?;
         let c = &jws.claims;
-        let iss = match c.get("iss") {
-            Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-            Some(_) => return reject(RejectReason::IssInvalid, "iss is not a non-empty string"),
-            None => return reject(RejectReason::IssInvalid, "iss is missing"),
+        let (iss, client) = check_issuer(registry, c, alg, unsigned)?;
+        if !unsigned {
+            check_signature(p, &client, alg, &jws, now_ms)?;
+        }
+        let exp_ms = check_time(p, c, now_ms)?;
+        check_subject(p, c, iss)?;
+        self.check_audience(c)?;
+        let jti = check_jti(p, c)?;
+        let scope_claim = match c.get("scope") {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
         };
-        let Some(client) = registry.get(iss) else {
-            return reject(
-                RejectReason::UnknownIssuer,
-                "iss is not a registered client",
-            );
-        };
-        if !unsigned && !client.algs.is_empty() && !client.algs.contains(&alg) {
-            return reject(
-                RejectReason::AlgNotAllowed,
-                format!("alg {alg} is not registered for this client"),
-            );
-        }
-        let mut fitting = 0;
-        let mut verified = unsigned;
-        let mut outside_validity = false;
-        let now_s = now_ms.div_euclid(1000);
-        for cert in client.certs.iter().filter(|_| !unsigned) {
-            let Some(v) = cert.verifier(alg) else {
-                continue;
-            };
-            fitting += 1;
-            if v.verify(jws.signing_input, &jws.signature) {
-                if p.check_cert_validity && !cert.certificate.is_valid_at(now_s) {
-                    outside_validity = true;
-                    continue;
-                }
-                verified = true;
-                break;
-            }
-        }
-        if fitting == 0 && !unsigned {
-            return reject(
-                RejectReason::AlgNotAllowed,
-                format!("alg {alg} does not fit the registered key"),
-            );
-        }
-        if !verified {
-            if outside_validity {
-                return reject(
-                    RejectReason::CertificateNotValid,
-                    "the registered certificate is outside its validity window",
-                );
-            }
-            return reject(
-                RejectReason::BadSignature,
-                "signature does not verify with the registered certificate",
-            );
-        }
-        // Time (RFC 7523 §3 #4-#6, RFC 7519 §2 NumericDate).
-        let leeway = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4);
-        let exp_ms = numeric_date(c, "exp")?.ok_or(Rejection {
-            reason: RejectReason::ExpMissing,
-            description: "exp is missing".into(),
-        })?;
-        if now_ms >= exp_ms.saturating_add(leeway(p.leeway.exp)) {
-            return reject(RejectReason::Expired, "assertion has expired (exp)");
-        }
-        if let Some(nbf) = numeric_date(c, "nbf")?
-            && nbf > now_ms.saturating_add(leeway(p.leeway.nbf))
-        {
-            return reject(
-                RejectReason::NotYetValid,
-                "assertion is not yet valid (nbf)",
-            );
-        }
-        let iat = numeric_date(c, "iat")?;
-        match iat {
-            None if p.iat_required => return reject(RejectReason::IatMissing, "iat is missing"),
-            Some(iat) if iat > now_ms.saturating_add(leeway(p.leeway.iat_future)) => {
-                return reject(RejectReason::IatInFuture, "iat is in the future");
-            }
-            _ => {}
-        }
-        if let Some(max) = p.max_assertion_lifetime {
-            let life = exp_ms - iat.unwrap_or(now_ms);
-            if life > leeway(max) {
-                let basis = if iat.is_some() {
-                    "exp - iat"
-                } else {
-                    "exp - now"
-                };
-                return reject(
-                    RejectReason::LifetimeTooLong,
-                    format!("assertion lifetime ({basis}) exceeds {}s", max.as_secs()),
-                );
-            }
-        }
-        // Subject (RFC 7523 §3 #2).
-        match c.get("sub") {
-            None if p.sub_required => return reject(RejectReason::SubMissing, "sub is missing"),
-            None => {}
-            Some(Value::String(s)) if p.sub_policy == SubPolicy::EqualIss && s != iss => {
-                return reject(RejectReason::SubMismatch, "sub must equal iss");
-            }
-            Some(Value::String(_)) => {}
-            Some(_) => return reject(RejectReason::ClaimType, "sub is not a string"),
-        }
-        // Audience (RFC 7523 §3 #3, RFC 7519 §4.1.3): exact string comparison.
-        // Dangerous (test-only, `dangerous.skip_audience_check`): presence only.
+        record_jti(p, replay, iss, jti.as_deref(), exp_ms, now_ms)?;
+        Ok(Accepted {
+            client,
+            alg,
+            jti,
+            exp_ms,
+            scope_claim,
+        })
+    }
+
+    /// Audience (RFC 7523 §3 #3, RFC 7519 §4.1.3): exact string comparison.
+    /// Dangerous (test-only, `dangerous.skip_audience_check`): presence only.
+    fn check_audience(&self, c: &Map<String, Value>) -> Result<(), Rejection> {
+        let p = &*self.profile;
         let own =
             |a: &str| p.dangerous.skip_audience_check || self.audiences.iter().any(|x| x == a);
         match c.get("aud") {
@@ -375,42 +249,228 @@ impl Validator {
                 );
             }
         }
-        // jti (RFC 7523 §3 #7; RFC 7519 §4.1.7).
-        let jti = match c.get("jti") {
-            None if p.jti_required => return reject(RejectReason::JtiMissing, "jti is missing"),
-            None => None,
-            Some(Value::String(s)) if s.is_empty() || s.len() > MAX_JTI_LEN => {
+        Ok(())
+    }
+}
+
+/// A profile duration in ms, saturating (the leeways and the maximum lifetime).
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// Header (RFC 7515 §4.1.1, §4.1.11; RFC 7797 §7; RFC 8725 §3.1, §3.11): the algorithm, and
+/// whether the assertion is accepted unsigned (dangerous `accept_alg_none`).
+fn check_header(p: &Profile, h: &Map<String, Value>) -> Result<(Algorithm, bool), Rejection> {
+    let alg_name = match h.get("alg") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return reject(RejectReason::AlgNotAllowed, "header alg is not a string"),
+        None => return reject(RejectReason::AlgNotAllowed, "header has no alg"),
+    };
+    let unsigned = p.dangerous.accept_alg_none && alg_name.eq_ignore_ascii_case("none");
+    let alg = match alg_name.parse::<Algorithm>() {
+        Ok(a) if p.allows_alg(a) => a,
+        _ if unsigned => Algorithm::RS256,
+        _ => {
+            let shown: String = alg_name
+                .chars()
+                .take(16)
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            return reject(
+                RejectReason::AlgNotAllowed,
+                format!("alg '{shown}' is not allowed"),
+            );
+        }
+    };
+    if h.contains_key("crit") {
+        return reject(
+            RejectReason::CriticalHeader,
+            "crit header lists extensions this gateway does not understand",
+        );
+    }
+    if h.get("b64").is_some_and(|v| v != &Value::Bool(true)) {
+        return reject(
+            RejectReason::CriticalHeader,
+            "b64 other than true is not allowed in a JWT (RFC 7797 section 7)",
+        );
+    }
+    match h.get("typ") {
+        None => {}
+        Some(Value::String(t)) => {
+            let t = t.to_ascii_lowercase();
+            if t == "at+jwt" || t == "application/at+jwt" {
                 return reject(
-                    RejectReason::JtiInvalid,
-                    format!("jti must have 1 to {MAX_JTI_LEN} bytes"),
+                    RejectReason::WrongType,
+                    "typ at+jwt is an access token, not an assertion",
                 );
             }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return reject(RejectReason::ClaimType, "jti is not a string"),
-        };
-        let scope_claim = match c.get("scope") {
-            Some(Value::String(s)) => Some(s.clone()),
-            _ => None,
-        };
-        if let (ReplayProtection::Jti, Some(j)) = (p.replay_protection, &jti) {
-            let scope = if p.jti_scope == JtiScope::PerIssuer {
-                iss
-            } else {
-                ""
-            };
-            let keep = exp_ms.saturating_add(leeway(p.leeway.exp));
-            if !replay.check_and_insert(scope, j, keep, now_ms) {
-                return reject(RejectReason::Replay, "jti has already been used");
-            }
         }
-        Ok(Accepted {
-            client,
-            alg,
-            jti,
-            exp_ms,
-            scope_claim,
-        })
+        Some(_) => return reject(RejectReason::WrongType, "header typ is not a string"),
     }
+    Ok((alg, unsigned))
+}
+
+/// Issuer (RFC 7523 §3 #1, RFC 8725 §3.8): a registered client that may use `alg`.
+fn check_issuer<'c>(
+    registry: &Registry,
+    c: &'c Map<String, Value>,
+    alg: Algorithm,
+    unsigned: bool,
+) -> Result<(&'c str, Arc<Client>), Rejection> {
+    let iss = match c.get("iss") {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        Some(_) => return reject(RejectReason::IssInvalid, "iss is not a non-empty string"),
+        None => return reject(RejectReason::IssInvalid, "iss is missing"),
+    };
+    let Some(client) = registry.get(iss) else {
+        return reject(
+            RejectReason::UnknownIssuer,
+            "iss is not a registered client",
+        );
+    };
+    if !unsigned && !client.algs.is_empty() && !client.algs.contains(&alg) {
+        return reject(
+            RejectReason::AlgNotAllowed,
+            format!("alg {alg} is not registered for this client"),
+        );
+    }
+    Ok((iss, client))
+}
+
+/// Signature (RFC 7523 §3 #9) with the issuer's registered keys only, inside their validity
+/// window when the profile says `check_cert_validity`.
+fn check_signature(
+    p: &Profile,
+    client: &Client,
+    alg: Algorithm,
+    jws: &CompactJws<'_>,
+    now_ms: i64,
+) -> Result<(), Rejection> {
+    let mut fitting = 0;
+    let mut outside_validity = false;
+    let now_s = now_ms.div_euclid(1000);
+    for cert in &client.certs {
+        let Some(v) = cert.verifier(alg) else {
+            continue;
+        };
+        fitting += 1;
+        if v.verify(jws.signing_input, &jws.signature) {
+            if p.check_cert_validity && !cert.certificate.is_valid_at(now_s) {
+                outside_validity = true;
+                continue;
+            }
+            return Ok(());
+        }
+    }
+    if fitting == 0 {
+        return reject(
+            RejectReason::AlgNotAllowed,
+            format!("alg {alg} does not fit the registered key"),
+        );
+    }
+    if outside_validity {
+        return reject(
+            RejectReason::CertificateNotValid,
+            "the registered certificate is outside its validity window",
+        );
+    }
+    reject(
+        RejectReason::BadSignature,
+        "signature does not verify with the registered certificate",
+    )
+}
+
+/// Time (RFC 7523 §3 #4-#6, RFC 7519 §2 NumericDate): `exp`, `nbf`, `iat` and the lifetime
+/// against the profile's leeways; returns `exp` in ms.
+fn check_time(p: &Profile, c: &Map<String, Value>, now_ms: i64) -> Result<i64, Rejection> {
+    let exp_ms = numeric_date(c, "exp")?.ok_or(Rejection {
+        reason: RejectReason::ExpMissing,
+        description: "exp is missing".into(),
+    })?;
+    if now_ms >= exp_ms.saturating_add(millis(p.leeway.exp)) {
+        return reject(RejectReason::Expired, "assertion has expired (exp)");
+    }
+    if let Some(nbf) = numeric_date(c, "nbf")?
+        && nbf > now_ms.saturating_add(millis(p.leeway.nbf))
+    {
+        return reject(
+            RejectReason::NotYetValid,
+            "assertion is not yet valid (nbf)",
+        );
+    }
+    let iat = numeric_date(c, "iat")?;
+    match iat {
+        None if p.iat_required => return reject(RejectReason::IatMissing, "iat is missing"),
+        Some(iat) if iat > now_ms.saturating_add(millis(p.leeway.iat_future)) => {
+            return reject(RejectReason::IatInFuture, "iat is in the future");
+        }
+        _ => {}
+    }
+    if let Some(max) = p.max_assertion_lifetime {
+        let life = exp_ms - iat.unwrap_or(now_ms);
+        if life > millis(max) {
+            let basis = if iat.is_some() {
+                "exp - iat"
+            } else {
+                "exp - now"
+            };
+            return reject(
+                RejectReason::LifetimeTooLong,
+                format!("assertion lifetime ({basis}) exceeds {}s", max.as_secs()),
+            );
+        }
+    }
+    Ok(exp_ms)
+}
+
+/// Subject (RFC 7523 §3 #2): present when required, equal to `iss` under `equal-iss`.
+fn check_subject(p: &Profile, c: &Map<String, Value>, iss: &str) -> Result<(), Rejection> {
+    match c.get("sub") {
+        None if p.sub_required => reject(RejectReason::SubMissing, "sub is missing"),
+        Some(Value::String(s)) if p.sub_policy == SubPolicy::EqualIss && s != iss => {
+            reject(RejectReason::SubMismatch, "sub must equal iss")
+        }
+        None | Some(Value::String(_)) => Ok(()),
+        Some(_) => reject(RejectReason::ClaimType, "sub is not a string"),
+    }
+}
+
+/// `jti` (RFC 7523 §3 #7; RFC 7519 §4.1.7): present when required, 1 to [`MAX_JTI_LEN`] bytes.
+fn check_jti(p: &Profile, c: &Map<String, Value>) -> Result<Option<String>, Rejection> {
+    match c.get("jti") {
+        None if p.jti_required => reject(RejectReason::JtiMissing, "jti is missing"),
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() || s.len() > MAX_JTI_LEN => reject(
+            RejectReason::JtiInvalid,
+            format!("jti must have 1 to {MAX_JTI_LEN} bytes"),
+        ),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => reject(RejectReason::ClaimType, "jti is not a string"),
+    }
+}
+
+/// Replay (RFC 7523 §3 #7): records the `jti` of a fully valid assertion until its `exp`
+/// (plus leeway), per issuer or gateway-wide as the profile says; a second use is refused.
+fn record_jti(
+    p: &Profile,
+    replay: &ReplayStore,
+    iss: &str,
+    jti: Option<&str>,
+    exp_ms: i64,
+    now_ms: i64,
+) -> Result<(), Rejection> {
+    if let (ReplayProtection::Jti, Some(j)) = (p.replay_protection, jti) {
+        let scope = if p.jti_scope == JtiScope::PerIssuer {
+            iss
+        } else {
+            ""
+        };
+        let keep = exp_ms.saturating_add(millis(p.leeway.exp));
+        if !replay.check_and_insert(scope, j, keep, now_ms) {
+            return reject(RejectReason::Replay, "jti has already been used");
+        }
+    }
+    Ok(())
 }
 
 /// Reads a NumericDate claim (RFC 7519 §2: a JSON number, fractions allowed) as ms.

@@ -392,8 +392,8 @@ impl Profile {
     /// # Errors
     /// [`Error::Profile`] naming `origin:line:col` or the field.
     pub fn from_yaml(text: &str, origin: &str) -> Result<Self> {
-        let p: Self = serde_saphyr::from_str(text)
-            .map_err(|e| Error::Profile(bearing_auth::yaml::located(origin, &e)))?;
+        let p: Self = bearing_auth::yaml::from_str(text, origin)
+            .map_err(|e| Error::Profile(e.to_string()))?;
         p.validate()
             .map_err(|m| Error::Profile(format!("{origin}: {m}")))?;
         Ok(p)

@@ -113,108 +113,125 @@ pub fn gateway_profile_sha256(name: &str) -> Option<String> {
     Some(sha256_hex(&serde_json::to_vec(&p).ok()?))
 }
 
-fn describe(
-    run: &RunFolder,
-) -> (
+/// What the manifest says of a run: target, gateway profile, start, end, verdict.
+type Description = (
     TargetInfo,
     ProfileRef,
     Option<String>,
     Option<String>,
     String,
-) {
+);
+
+/// Reads a run's `summary.json` for the manifest, by the kind of run.
+fn describe(run: &RunFolder) -> Description {
     let s = &run.summary;
-    let st = |p: &str| {
-        s.pointer(p)
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    };
-    let num = |p: &str| s.pointer(p).and_then(serde_json::Value::as_f64);
     match run.kind {
-        RunKind::Conform => {
-            let fail = num("/counts/fail").unwrap_or(0.0);
-            let error = num("/counts/error").unwrap_or(0.0);
-            let expected = s
-                .pointer("/expected_failures/entries")
-                .and_then(serde_json::Value::as_array)
-                .map_or(0, |a| {
-                    a.iter()
-                        .filter(|e| e["status"] == "expected-failure")
-                        .count()
-                }) as f64;
-            let verdict = if fail + error > expected {
-                if fail > 0.0 { "fail" } else { "error" }
-            } else {
-                "pass"
-            };
-            let started = st("/started_at");
-            let ended = started
-                .as_deref()
-                .zip(num("/duration_ms"))
-                .and_then(|(a, d)| plus_seconds(a, d / 1000.0));
-            let profile = st("/profile").unwrap_or_default();
-            (
-                TargetInfo {
-                    token_url: st("/target/token_url").map(|u| strip_userinfo(&u)),
-                    client_id: st("/target/client_id"),
-                },
-                ProfileRef {
-                    sha256: gateway_profile_sha256(&profile),
-                    name: profile,
-                },
-                started,
-                ended,
-                verdict.to_owned(),
-            )
-        }
-        RunKind::Certify => {
-            let clients: Vec<String> = s["clients"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c["client_id"].as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let profile = st("/profile").unwrap_or_default();
-            (
-                TargetInfo {
-                    token_url: st("/token_url").map(|u| strip_userinfo(&u)),
-                    client_id: (!clients.is_empty()).then(|| clients.join(",")),
-                },
-                ProfileRef {
-                    sha256: gateway_profile_sha256(&profile),
-                    name: profile,
-                },
-                st("/started_at"),
-                s["ended_ms"].as_i64().and_then(rfc3339_ms),
-                st("/verdict").unwrap_or_else(|| "unknown".into()),
-            )
-        }
-        RunKind::Load => {
-            let started = st("/started_at");
-            let ended = started
-                .as_deref()
-                .zip(num("/duration_s"))
-                .and_then(|(a, d)| plus_seconds(a, d));
-            (
-                TargetInfo {
-                    token_url: st("/target").map(|u| strip_userinfo(&u)),
-                    client_id: None,
-                },
-                ProfileRef {
-                    name: st("/profile/name").unwrap_or_default(),
-                    sha256: st("/profile/hash"),
-                },
-                started,
-                ended,
-                if s["passed"].as_bool() == Some(true) {
-                    "pass".into()
-                } else {
-                    "fail".into()
-                },
-            )
-        }
+        RunKind::Conform => describe_conform(s),
+        RunKind::Certify => describe_certify(s),
+        RunKind::Load => describe_load(s),
     }
+}
+
+/// A string at JSON pointer `p`.
+fn st(s: &serde_json::Value, p: &str) -> Option<String> {
+    s.pointer(p)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// A number at JSON pointer `p`.
+fn num(s: &serde_json::Value, p: &str) -> Option<f64> {
+    s.pointer(p).and_then(serde_json::Value::as_f64)
+}
+
+/// A conformance run: failed when more cases failed or errored than were expected to.
+fn describe_conform(s: &serde_json::Value) -> Description {
+    let fail = num(s, "/counts/fail").unwrap_or(0.0);
+    let error = num(s, "/counts/error").unwrap_or(0.0);
+    let expected = s
+        .pointer("/expected_failures/entries")
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, |a| {
+            a.iter()
+                .filter(|e| e["status"] == "expected-failure")
+                .count()
+        }) as f64;
+    let verdict = if fail + error > expected {
+        if fail > 0.0 { "fail" } else { "error" }
+    } else {
+        "pass"
+    };
+    let started = st(s, "/started_at");
+    let ended = started
+        .as_deref()
+        .zip(num(s, "/duration_ms"))
+        .and_then(|(a, d)| plus_seconds(a, d / 1000.0));
+    let profile = st(s, "/profile").unwrap_or_default();
+    (
+        TargetInfo {
+            token_url: st(s, "/target/token_url").map(|u| strip_userinfo(&u)),
+            client_id: st(s, "/target/client_id"),
+        },
+        ProfileRef {
+            sha256: gateway_profile_sha256(&profile),
+            name: profile,
+        },
+        started,
+        ended,
+        verdict.to_owned(),
+    )
+}
+
+/// A certification run: its clients and its own verdict.
+fn describe_certify(s: &serde_json::Value) -> Description {
+    let clients: Vec<String> = s["clients"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["client_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let profile = st(s, "/profile").unwrap_or_default();
+    (
+        TargetInfo {
+            token_url: st(s, "/token_url").map(|u| strip_userinfo(&u)),
+            client_id: (!clients.is_empty()).then(|| clients.join(",")),
+        },
+        ProfileRef {
+            sha256: gateway_profile_sha256(&profile),
+            name: profile,
+        },
+        st(s, "/started_at"),
+        s["ended_ms"].as_i64().and_then(rfc3339_ms),
+        st(s, "/verdict").unwrap_or_else(|| "unknown".into()),
+    )
+}
+
+/// A load run: passed or not, the load profile's hash.
+fn describe_load(s: &serde_json::Value) -> Description {
+    let started = st(s, "/started_at");
+    let ended = started
+        .as_deref()
+        .zip(num(s, "/duration_s"))
+        .and_then(|(a, d)| plus_seconds(a, d));
+    (
+        TargetInfo {
+            token_url: st(s, "/target").map(|u| strip_userinfo(&u)),
+            client_id: None,
+        },
+        ProfileRef {
+            name: st(s, "/profile/name").unwrap_or_default(),
+            sha256: st(s, "/profile/hash"),
+        },
+        started,
+        ended,
+        if s["passed"].as_bool() == Some(true) {
+            "pass".into()
+        } else {
+            "fail".into()
+        },
+    )
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()> {

@@ -6,6 +6,8 @@
 //! A forced replacement moves the old folder aside first and removes it only after the new
 //! one is in place.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -30,6 +32,36 @@ pub fn default_dir(base: &Path, name: &str, at: SystemTime) -> PathBuf {
         })
         .collect();
     base.join(format!("{stamp}-{safe}"))
+}
+
+/// A report file that could not be created or written, with its path; each reporter crate
+/// turns it into its own `Error::Io`.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}", path.display())]
+pub struct FileError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Creates (or truncates) the report file `path`, buffered.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn create_file(path: &Path) -> std::result::Result<BufWriter<File>, FileError> {
+    File::create(path)
+        .map(BufWriter::new)
+        .map_err(file_error(path))
+}
+
+/// Names `path` in an I/O error: `.map_err(file_error(path))`.
+pub fn file_error(path: &Path) -> impl Fn(std::io::Error) -> FileError + '_ {
+    move |source| FileError {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes `data` to `path` through a temporary sibling renamed into place, so readers see

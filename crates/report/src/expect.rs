@@ -159,7 +159,8 @@ impl ExpectList {
         let entries: Vec<Entry> = if text.trim().is_empty() {
             Vec::new()
         } else {
-            serde_saphyr::from_str(text).map_err(|e| Error::invalid(file, e.to_string()))?
+            bearing_auth::yaml::from_str(text, file)
+                .map_err(|e| Error::invalid(e.place(), e.detail()))?
         };
         let mut seen = std::collections::BTreeSet::new();
         for (i, e) in entries.iter().enumerate() {

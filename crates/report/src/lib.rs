@@ -3,28 +3,37 @@
 //!
 //! - [`html`]: the escaping HTML writer ([`Html`], [`escape`]): tag and attribute names are
 //!   static strings, every piece of run data is escaped.
-//! - [`dir`]: report folders that lose nothing (issue 21, class 3): checked before a run
+//! - [`ReportDir`]: report folders that lose nothing (issue 21, class 3): checked before a run
 //!   starts, written into a temporary sibling and renamed into place at the end, a
-//!   non-empty folder refused unless forced; [`write_atomic`] for single files.
+//!   non-empty folder refused unless forced; [`write_atomic`] for single files;
+//!   [`create_file`] and [`FileError`] for the files a reporter writes.
 //! - [`expect`]: `--expect-fail FILE` lists of known deviations, applied to a run's verdicts.
 //! - [`diff`]: what changed between two runs (conform/certify verdicts, load percentiles).
 //! - [`bundle`]: a report folder + SHA-256 manifest in one tar.gz, the manifest signed as a
 //!   JWS with the partner's key; verification against a certificate.
 //!
 //! Each library crate keeps its own reporters (conform, certify, load); they build on this.
+//!
+//! The surface: the names re-exported here, plus four namespaces whose functions read best
+//! qualified (`bundle::create`, `bundle::verify`, `diff::write_html`, `expect::write_text`,
+//! `html::Html`). `dir`, `run`, `rerun` and `error` are private.
 
 pub mod bundle;
 pub mod diff;
-pub mod dir;
-pub mod error;
+mod dir;
+mod error;
 pub mod expect;
 pub mod html;
-pub mod rerun;
-pub mod run;
+mod rerun;
+mod run;
 
-pub use dir::{ReportDir, default_dir, write_atomic};
+pub use dir::{
+    FileError, ReportDir, check_new_file, create_file, default_dir, file_error, write_atomic,
+};
 pub use error::{Error, Result};
+pub use expect::{ExpectList, ExpectReport};
 pub use html::{Html, escape};
+pub use rerun::{Continues, Previous};
 pub use run::{RunFolder, RunKind};
 
 mod bundle_text;

@@ -380,7 +380,7 @@ impl TokenManager {
     /// assertion, new `jti`) and runs `f` once more, whatever the second status. Never loops.
     ///
     /// ```no_run
-    /// # async fn demo(m: bearing_auth::token::TokenManager, url: &str) -> bearing_auth::Result<()> {
+    /// # async fn demo(m: bearing_auth::TokenManager, url: &str) -> bearing_auth::Result<()> {
     /// let http = m.client().http().clone();
     /// let out = m
     ///     .call(|token| {

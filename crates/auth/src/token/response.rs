@@ -178,43 +178,8 @@ impl TokenResponse {
             return Err(ErrorResponse::parse(status, headers, body).into());
         }
         let content_type = header_str(headers, CONTENT_TYPE.as_str());
-        let malformed = |field, reason: String| TokenError::Malformed {
-            status,
-            field,
-            reason,
-            excerpt: Some(excerpt(body)),
-        };
-        let json: Value = serde_json::from_slice(body).map_err(|e| {
-            let ct = content_type.as_deref().unwrap_or("none");
-            malformed(None, format!("body is not JSON (content-type {ct}): {e}"))
-        })?;
-        let Value::Object(map) = json else {
-            return Err(malformed(
-                None,
-                format!("body is JSON {}, not an object", kind(&json)),
-            ));
-        };
-        let access_token = match map.get("access_token") {
-            Some(Value::String(s)) if !s.trim().is_empty() => AccessToken::new(s.as_str()),
-            Some(Value::String(_)) => {
-                return Err(malformed(
-                    Some("access_token"),
-                    "access_token is empty".into(),
-                ));
-            }
-            Some(other) => {
-                return Err(malformed(
-                    Some("access_token"),
-                    format!("access_token is {}, not a string", kind(other)),
-                ));
-            }
-            None => {
-                return Err(malformed(
-                    Some("access_token"),
-                    "access_token is missing".into(),
-                ));
-            }
-        };
+        let map = json_object(status, content_type.as_deref(), body)?;
+        let access_token = required_access_token(&map, status, body)?;
 
         let mut deviations = Vec::new();
         if status != 200 {
@@ -223,26 +188,7 @@ impl TokenResponse {
         if !content_type.as_deref().is_some_and(is_json_media_type) {
             deviations.push(Deviation::ContentTypeNotJson(content_type));
         }
-        let token_type = match map.get("token_type") {
-            Some(Value::String(t)) => {
-                if t.eq_ignore_ascii_case("bearer") {
-                    if t != "Bearer" {
-                        deviations.push(Deviation::TokenTypeCase(t.clone()));
-                    }
-                } else {
-                    deviations.push(Deviation::TokenTypeNotBearer(t.clone()));
-                }
-                Some(t.clone())
-            }
-            Some(other) => {
-                deviations.push(Deviation::TokenTypeNotBearer(other.to_string()));
-                None
-            }
-            None => {
-                deviations.push(Deviation::TokenTypeMissing);
-                None
-            }
-        };
+        let token_type = token_type(map.get("token_type"), &mut deviations);
         let expires_in = expires_in(map.get("expires_in"), &mut deviations);
         if !has_directive(headers, CACHE_CONTROL.as_str(), "no-store") {
             deviations.push(Deviation::MissingCacheControlNoStore);
@@ -290,6 +236,81 @@ impl TokenResponse {
     /// Whether a deviation of this kind was seen (compares [`Deviation::id`]).
     pub fn has_deviation(&self, id: &str) -> bool {
         self.deviations.iter().any(|d| d.id() == id)
+    }
+}
+
+/// A 2xx answer that is not usable at all (RFC 6749 §5.1).
+fn malformed(status: u16, body: &[u8], field: Option<&'static str>, reason: String) -> TokenError {
+    TokenError::Malformed {
+        status,
+        field,
+        reason,
+        excerpt: Some(excerpt(body)),
+    }
+}
+
+/// The body as a JSON object (RFC 6749 §5.1: `application/json`, parameters at the top level).
+fn json_object(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<serde_json::Map<String, Value>, TokenError> {
+    let json: Value = serde_json::from_slice(body).map_err(|e| {
+        let ct = content_type.unwrap_or("none");
+        malformed(
+            status,
+            body,
+            None,
+            format!("body is not JSON (content-type {ct}): {e}"),
+        )
+    })?;
+    match json {
+        Value::Object(map) => Ok(map),
+        other => Err(malformed(
+            status,
+            body,
+            None,
+            format!("body is JSON {}, not an object", kind(&other)),
+        )),
+    }
+}
+
+/// `access_token`: REQUIRED, a non-empty string.
+fn required_access_token(
+    map: &serde_json::Map<String, Value>,
+    status: u16,
+    body: &[u8],
+) -> Result<AccessToken, TokenError> {
+    let reason = match map.get("access_token") {
+        Some(Value::String(s)) if !s.trim().is_empty() => return Ok(AccessToken::new(s.as_str())),
+        Some(Value::String(_)) => "access_token is empty".to_owned(),
+        Some(other) => format!("access_token is {}, not a string", kind(other)),
+        None => "access_token is missing".to_owned(),
+    };
+    Err(malformed(status, body, Some("access_token"), reason))
+}
+
+/// `token_type` (RFC 6749 §7.1, RFC 6750 §4: `Bearer`, compared case-insensitively).
+fn token_type(v: Option<&Value>, deviations: &mut Vec<Deviation>) -> Option<String> {
+    match v {
+        Some(Value::String(t)) => {
+            if t.eq_ignore_ascii_case("bearer") {
+                if t != "Bearer" {
+                    deviations.push(Deviation::TokenTypeCase(t.clone()));
+                }
+            } else {
+                deviations.push(Deviation::TokenTypeNotBearer(t.clone()));
+            }
+            Some(t.clone())
+        }
+        Some(other) => {
+            deviations.push(Deviation::TokenTypeNotBearer(other.to_string()));
+            None
+        }
+        None => {
+            deviations.push(Deviation::TokenTypeMissing);
+            None
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bearing_auth::token::FORM_CONTENT_TYPE;
+use bearing_auth::FORM_CONTENT_TYPE;
 use bearing_auth::{Algorithm, AssertionSigner, DecodedJwt, SharedClock, SigningKey};
 use serde_json::{Value, json};
 

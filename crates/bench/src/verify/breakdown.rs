@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearing_auth::Algorithm;
-use bearing_auth::profile::ReplayProtection;
-use bearing_gateway::jws::{parse_compact, strict_object};
-use bearing_gateway::validate::Validator;
+use bearing_auth::ReplayProtection;
+use bearing_gateway::{Validator, parse_compact, strict_object};
 use serde::Serialize;
 
 use super::measure::{Pool, Sandbox};

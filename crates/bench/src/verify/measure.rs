@@ -7,9 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use bearing_auth::{Algorithm, AssertionSigner, Certificate, SigningKey};
-use bearing_gateway::registry::{Client, Registry};
-use bearing_gateway::replay::ReplayStore;
-use bearing_gateway::validate::Validator;
+use bearing_gateway::{Client, Registry, ReplayStore, Validator};
 use hdrhistogram::Histogram;
 
 use crate::machine::on_cpu_ns;

@@ -18,7 +18,7 @@ mod usage;
 use std::collections::{BTreeMap, BTreeSet};
 
 use bearing_auth::Profile;
-use bearing_auth::profile::SubPolicy;
+use bearing_auth::SubPolicy;
 use serde::{Deserialize, Serialize};
 
 use crate::event::Event;

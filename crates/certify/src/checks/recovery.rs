@@ -55,28 +55,48 @@ fn episode<'a>(events: &[&'a Event], idx: usize) -> Episode<'a> {
     ep
 }
 
+/// What the 401 episodes of one client add up to.
+#[derive(Default)]
+struct Tally {
+    judged: u64,
+    bad: u64,
+    inconclusive: u64,
+    /// 401 → new token → 401 rounds in a row so far.
+    chain: u32,
+    /// ms from each judged 401 to its retry.
+    recovery: Vec<i64>,
+    /// The first judged recoveries, shown on a pass.
+    examples: Vec<(i64, String)>,
+}
+
 pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
     let mut ev = Evidence::default();
     let mut opened: HashSet<&str> = HashSet::new();
-    let (mut judged, mut bad, mut inconclusive) = (0, 0, 0);
-    let mut chain = 0u32;
-    let mut recovery = Vec::new();
-    let mut examples = Vec::new();
+    let mut t = Tally::default();
     for (idx, c) in v.events.iter().enumerate() {
         if !(c.is_api_call() && c.status == 401 && !c.is_fault()) {
             continue;
         }
-        let Some(t) = c.token.as_deref() else {
+        let Some(token) = c.token.as_deref() else {
             continue;
         };
-        if !opened.insert(t) {
+        if !opened.insert(token) {
             continue; // a later 401 with the same token belongs to the first one's episode
         }
         let ep = episode(&v.events, idx);
         ev.seen(ep.at);
+        t.judge(&ep, ctx, &mut ev);
+    }
+    t.verdict(ev, v)
+}
+
+impl Tally {
+    /// Judges one episode: the refused token used again, several new tokens, no retry (not
+    /// judged), or one new token and a retry (a 401 again counts towards a loop).
+    fn judge(&mut self, ep: &Episode<'_>, ctx: &CheckContext, ev: &mut Evidence) {
         if ep.same_token_calls > 0 {
-            judged += 1;
-            bad += 1;
+            self.judged += 1;
+            self.bad += 1;
             ev.finding(
                 ep.at,
                 format!(
@@ -84,11 +104,11 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
                     ep.token, ep.same_token_calls
                 ),
             );
-            continue;
+            return;
         }
         if ep.accepted > 1 {
-            judged += 1;
-            bad += 1;
+            self.judged += 1;
+            self.bad += 1;
             ev.finding(
                 ep.at,
                 format!(
@@ -96,43 +116,43 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
                     ep.token, ep.accepted
                 ),
             );
-            continue;
+            return;
         }
         let Some(r) = ep.retry else {
             // Nothing to judge: the client stopped, the run ended, or every token request was
             // refused for reasons other checks report.
-            inconclusive += 1;
-            continue;
+            self.inconclusive += 1;
+            return;
         };
         if ep.token_requests > 0 && ep.accepted == 0 && ctx.run_end_ms - ep.at < END_MARGIN_MS {
-            inconclusive += 1;
-            continue;
+            self.inconclusive += 1;
+            return;
         }
-        judged += 1;
-        recovery.push(r.at_ms - ep.at);
+        self.judged += 1;
+        self.recovery.push(r.at_ms - ep.at);
         if r.status == 401 {
-            chain += 1;
-            if chain + 1 >= LOOP_ROUNDS {
-                bad += 1;
+            self.chain += 1;
+            if self.chain + 1 >= LOOP_ROUNDS {
+                self.bad += 1;
                 ev.finding(
                     r.at_ms,
                     format!(
                         "401 → new token → 401 for {} rounds in a row: a retry loop",
-                        chain + 1
+                        self.chain + 1
                     ),
                 );
-                chain = 0;
+                self.chain = 0;
             }
         } else {
-            chain = 0;
+            self.chain = 0;
         }
-        if examples.len() < 3 {
+        if self.examples.len() < 3 {
             let got = if ep.accepted == 1 {
                 "one new token"
             } else {
                 "another token"
             };
-            examples.push((
+            self.examples.push((
                 ep.at,
                 format!(
                     "401 for {}: {got}, retried {} later",
@@ -142,47 +162,59 @@ pub(super) fn after_401(v: &ClientView<'_>, ctx: &CheckContext) -> Evidence {
             ));
         }
     }
-    let mut rec = recovery.clone();
-    let med = median(&mut rec);
-    ev.count("unauthorized", judged + inconclusive)
-        .count("judged", judged)
-        .count("violations", bad)
-        .count("inconclusive", inconclusive);
-    if let Some(m) = med {
-        ev.value("recovery_ms_median", m as f64);
-        ev.value(
-            "recovery_ms_max",
-            recovery.iter().copied().max().unwrap_or(0) as f64,
-        );
+
+    /// The counts, then fail (any violation), no evidence (nothing judged) or pass.
+    fn verdict(self, mut ev: Evidence, v: &ClientView<'_>) -> Evidence {
+        let Self {
+            judged,
+            bad,
+            inconclusive,
+            recovery,
+            examples,
+            ..
+        } = self;
+        let mut rec = recovery.clone();
+        let med = median(&mut rec);
+        ev.count("unauthorized", judged + inconclusive)
+            .count("judged", judged)
+            .count("violations", bad)
+            .count("inconclusive", inconclusive);
+        if let Some(m) = med {
+            ev.value("recovery_ms_median", m as f64);
+            ev.value(
+                "recovery_ms_max",
+                recovery.iter().copied().max().unwrap_or(0) as f64,
+            );
+        }
+        if bad > 0 {
+            return ev.fail(format!(
+                "{bad} of {judged} 401 answers were not followed by one new token and one retry"
+            ));
+        }
+        for (at, detail) in examples {
+            ev.finding(at, detail);
+        }
+        if judged == 0 {
+            let token_401 = v
+                .token_requests()
+                .filter(|e| e.status == 401 && !e.is_fault())
+                .count();
+            return ev.none(if inconclusive > 0 {
+                "the client got 401 answers but no recovery could be judged (no new token was issued, or the run ended)".to_owned()
+            } else if token_401 > 0 {
+                format!(
+                    "no API call got a 401 (this check is about API calls); the token endpoint answered 401 to {token_401} token requests ({}): see the refusals",
+                    super::refusal_list(v)
+                )
+            } else {
+                "the client never got a 401".to_owned()
+            });
+        }
+        ev.pass(format!(
+            "{judged} 401 answers, each followed by one new token and one retry ({} median)",
+            human_ms(med.unwrap_or(0))
+        ))
     }
-    if bad > 0 {
-        return ev.fail(format!(
-            "{bad} of {judged} 401 answers were not followed by one new token and one retry"
-        ));
-    }
-    for (at, detail) in examples {
-        ev.finding(at, detail);
-    }
-    if judged == 0 {
-        let token_401 = v
-            .token_requests()
-            .filter(|e| e.status == 401 && !e.is_fault())
-            .count();
-        return ev.none(if inconclusive > 0 {
-            "the client got 401 answers but no recovery could be judged (no new token was issued, or the run ended)".to_owned()
-        } else if token_401 > 0 {
-            format!(
-                "no API call got a 401 (this check is about API calls); the token endpoint answered 401 to {token_401} token requests ({}): see the refusals",
-                super::refusal_list(v)
-            )
-        } else {
-            "the client never got a 401".to_owned()
-        });
-    }
-    ev.pass(format!(
-        "{judged} 401 answers, each followed by one new token and one retry ({} median)",
-        human_ms(med.unwrap_or(0))
-    ))
 }
 
 /// The client's own pace: the median gap between its consecutive API calls outside the

@@ -13,7 +13,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::error::{Error, Result};
+use bearing_report::{create_file as create, file_error as io};
+
+use crate::error::Result;
 use crate::event::Event;
 use crate::summary::Summary;
 
@@ -37,28 +39,12 @@ pub fn default_dir(base: &Path, at: SystemTime) -> PathBuf {
     bearing_report::default_dir(base, "certify", at)
 }
 
-fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
-    std::fs::File::create(path)
-        .map(std::io::BufWriter::new)
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 /// Writes `summary.json`, `report.html`, `junit.xml` and `events.jsonl` into `dir` (created
 /// if needed).
 ///
 /// # Errors
-/// [`Error::Io`] naming the file that could not be written; [`Error::Report`] when a
-/// serializer fails.
+/// [`Error::Io`](crate::Error::Io) naming the file that could not be written;
+/// [`Error::Report`](crate::Error::Report) when a serializer fails.
 pub fn write_all(summary: &Summary, events: &[Event], dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let w = Written {

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bearing_auth::token::{ManagerConfig, TokenClient, TokenClientOptions, TokenManager};
 use bearing_auth::{AssertionSigner, SigningKey, SystemClock};
+use bearing_auth::{ManagerConfig, TokenClient, TokenClientOptions, TokenManager};
 
 /// Pause between API calls.
 const CALL_EVERY: Duration = Duration::from_millis(30);

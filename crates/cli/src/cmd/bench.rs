@@ -253,7 +253,7 @@ fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
         let mut w = std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
         );
-        bearing_bench::html::write_verify(&reports, &mut w)
+        bearing_bench::write_verify_html(&reports, &mut w)
             .and_then(|()| w.flush())
             .with_context(|| format!("writing {}", path.display()))?;
     }

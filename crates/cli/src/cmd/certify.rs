@@ -81,7 +81,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let plan = Plan::resolve(&a.plan).context("--plan")?;
     let expect = evidence::expect_list(
         a.expect_fail.as_deref(),
-        bearing_certify::checks::catalog()
+        bearing_certify::catalog()
             .iter()
             .map(|c| c.id)
             .collect::<Vec<_>>(),

@@ -104,7 +104,7 @@ fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<Profile> {
 /// written (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Bad input stops everything before any request is made.
-    let mut suites = bearing_conform::loader::load(&a.suites).map_err(conform_error)?;
+    let mut suites = bearing_conform::load_suites(&a.suites).map_err(conform_error)?;
     let expect = evidence::expect_list(
         a.expect_fail.as_deref(),
         suites
@@ -114,7 +114,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     )?;
     let previous = match &a.rerun_failed {
         Some(p) => {
-            let prev = bearing_report::rerun::Previous::load(p).map_err(evidence::report_error)?;
+            let prev = bearing_report::Previous::load(p).map_err(evidence::report_error)?;
             for s in &mut suites {
                 s.cases.retain(|c| prev.continues.cases.contains(&c.id));
             }

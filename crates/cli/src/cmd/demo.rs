@@ -156,7 +156,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     bearing_demo::check_duration("--duration", a.duration)?;
     bearing_demo::check_duration("--bench-duration", a.bench_duration)?;
     let profile = bearing_demo::load_profile(a.duration)?;
-    let suites = bearing_conform::loader::bundled().context("the bundled conformance suites")?;
+    let suites = bearing_conform::bundled().context("the bundled conformance suites")?;
     let started_at = SystemTime::now();
     let clock = Instant::now();
     let out = a.out.clone().unwrap_or_else(|| {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use bearing_auth::Profile;
 use bearing_auth::shipped::{self, Shipped};
-use bearing_conform::detect::{self, DetectConfig};
+use bearing_conform::{DetectConfig, detect};
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::{BadInput, Exit};
@@ -155,7 +155,7 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
         max_probes: usize::from(a.max_probes),
         ..DetectConfig::default()
     };
-    let result = detect::detect(&target, &profiles, cfg).await;
+    let result = detect(&target, &profiles, cfg).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }

@@ -269,7 +269,10 @@ pub struct Expect {
     #[serde(default)]
     pub no_request_to: Vec<String>,
     /// The answer must come within this time.
-    #[serde(default, deserialize_with = "crate::expr::opt_duration::deserialize")]
+    #[serde(
+        default,
+        deserialize_with = "bearing_auth::profile::opt_duration::deserialize"
+    )]
     pub max_duration: Option<Duration>,
     /// Parallel requests: at most this many may be accepted.
     #[serde(default)]

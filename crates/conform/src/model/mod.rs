@@ -1,6 +1,6 @@
 //! The suite model: what a YAML conformance suite says, as types. Parsing is strict
 //! (`deny_unknown_fields` everywhere; an unknown mutation, step or expectation key is a
-//! `file:line:col` error and nothing runs). The runner ([`crate::runner`]) executes it; the
+//! `file:line:col` error and nothing runs). The runner ([`crate::run`]) executes it; the
 //! reporters never see it except through [`crate::CaseResult`].
 //!
 //! ```yaml
@@ -183,7 +183,10 @@ pub struct Case {
     #[serde(default)]
     pub exclusive: bool,
     /// Per-case time limit; defaults to the runner's.
-    #[serde(default, deserialize_with = "crate::expr::opt_duration::deserialize")]
+    #[serde(
+        default,
+        deserialize_with = "bearing_auth::profile::opt_duration::deserialize"
+    )]
     pub timeout: Option<Duration>,
     /// The steps, run in order; the first step that cannot run ends the case as an error.
     pub steps: Vec<Step>,
@@ -401,7 +404,7 @@ pub struct WaitStep {
     /// A fixed time (`1s`).
     #[serde(
         default,
-        deserialize_with = "crate::expr::opt_duration::deserialize",
+        deserialize_with = "bearing_auth::profile::opt_duration::deserialize",
         rename = "for"
     )]
     pub duration: Option<Duration>,

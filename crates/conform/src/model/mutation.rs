@@ -1,6 +1,7 @@
 //! The mutation vocabulary, as data: what to change in the baseline assertion (B-JWT) and in
 //! the baseline request (B-REQ) of conformance catalog §3. A new malformed-assertion case is a
-//! few lines of YAML; [`crate::jwt`] and [`crate::runner`] carry the mutations out.
+//! few lines of YAML; the assertion builder (`jwt`) and the runner ([`crate::run`]) carry
+//! the mutations out.
 //!
 //! Strings are templates: `{client_id}`, `{token_url}`, `{audience}`, `{base_url}`,
 //! `{api_url}`, `{second_client_id}`, `{listener:NAME}`, `{attacker_x5t}`, `{random:N}`, with

@@ -11,7 +11,9 @@ pub mod terminal;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use bearing_report::{create_file as create, file_error as io};
+
+use crate::error::Result;
 use crate::outcome::RunSummary;
 
 /// The files a run wrote.
@@ -32,26 +34,11 @@ pub fn default_dir(base: &Path, at: std::time::SystemTime) -> PathBuf {
     bearing_report::default_dir(base, "conform", at)
 }
 
-fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
-    std::fs::File::create(path)
-        .map(std::io::BufWriter::new)
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
 /// Writes `summary.json`, `junit.xml` and `report.html` into `dir` (created if needed).
 ///
 /// # Errors
-/// [`Error::Io`] naming the file; [`Error::Report`] if JUnit serialization fails.
+/// [`Error::Io`](crate::Error::Io) naming the file; [`Error::Report`](crate::Error::Report)
+/// if JUnit serialization fails.
 pub fn write_all(summary: &RunSummary, dir: &Path) -> Result<ReportFiles> {
     use std::io::Write as _;
     std::fs::create_dir_all(dir).map_err(io(dir))?;

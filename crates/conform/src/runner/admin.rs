@@ -115,12 +115,6 @@ impl AdminClient {
         self.send(self.request("POST", "clients", Some(body)), timeout)
             .await
     }
-
-    /// `GET /admin/counters`.
-    pub async fn counters(&self, timeout: Duration) -> (Request, Result<Response, String>) {
-        self.send(self.request("GET", "counters", None), timeout)
-            .await
-    }
 }
 
 fn encode_segment(s: &str) -> String {

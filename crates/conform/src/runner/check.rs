@@ -145,36 +145,14 @@ pub(crate) fn check(
 
     match expect.verdict {
         Some(Verdict::Accepted) => accepted(&mut out, resp, body.as_ref(), ctx),
-        Some(Verdict::Rejected) => {
-            if expect.status.is_none() {
-                let ok =
-                    status == 400 || (status == 401 && code.as_deref() == Some("invalid_client"));
-                out.add(
-                    ok,
-                    format!(
-                        "REJECT status: got {status}, expected 400 (or 401 with invalid_client)"
-                    ),
-                );
-            }
-            let has_token = body.as_ref().and_then(|b| b.get("access_token")).is_some();
-            out.add(
-                !has_token,
-                format!(
-                    "REJECT carries no access_token: {}",
-                    if has_token { "it does" } else { "none" }
-                ),
-            );
-            if expected_codes.is_none() {
-                let ok = code.as_deref() == Some("invalid_grant");
-                out.add(
-                    ok,
-                    format!(
-                        "error code: got {}, expected invalid_grant",
-                        show(code.as_deref())
-                    ),
-                );
-            }
-        }
+        Some(Verdict::Rejected) => rejected(
+            &mut out,
+            expect,
+            status,
+            code.as_deref(),
+            body.as_ref(),
+            expected_codes.is_none(),
+        ),
         None => {}
     }
     if let Some(spec) = &expect.status {
@@ -217,7 +195,58 @@ pub(crate) fn check(
     for (p, jc) in &expect.json {
         json_check(&mut out, body.as_ref(), p, jc, ctx);
     }
-    for name in &expect.no_request_to {
+    no_requests(&mut out, &expect.no_request_to, ctx);
+    if let Some(max) = expect.max_duration {
+        out.add(
+            resp.elapsed <= max,
+            format!(
+                "answered in {:.0} ms, limit {} ms",
+                resp.elapsed.as_secs_f64() * 1000.0,
+                max.as_millis()
+            ),
+        );
+    }
+    wire_counts(&mut out, expect, ctx);
+}
+
+/// The `REJECT` verdict (RFC 6749 §5.2, RFC 7523 §3.1): 400 (or 401 `invalid_client`) unless
+/// the case names a status, no access token, `invalid_grant` unless the case names codes.
+fn rejected(
+    out: &mut Out<'_>,
+    expect: &Expect,
+    status: u16,
+    code: Option<&str>,
+    body: Option<&Value>,
+    default_code: bool,
+) {
+    if expect.status.is_none() {
+        let ok = status == 400 || (status == 401 && code == Some("invalid_client"));
+        out.add(
+            ok,
+            format!("REJECT status: got {status}, expected 400 (or 401 with invalid_client)"),
+        );
+    }
+    let has_token = body.and_then(|b| b.get("access_token")).is_some();
+    out.add(
+        !has_token,
+        format!(
+            "REJECT carries no access_token: {}",
+            if has_token { "it does" } else { "none" }
+        ),
+    );
+    if default_code {
+        let ok = code == Some("invalid_grant");
+        out.add(
+            ok,
+            format!("error code: got {}, expected invalid_grant", show(code)),
+        );
+    }
+}
+
+/// The listeners named by `no_request_to` were started and received nothing (a `jku`/`x5u`
+/// the gateway must not fetch).
+fn no_requests(out: &mut Out<'_>, names: &[String], ctx: &Ctx<'_>) {
+    for name in names {
         match ctx.listeners.get(name) {
             Some(l) => {
                 let hits = l.hits();
@@ -232,16 +261,10 @@ pub(crate) fn check(
             ),
         }
     }
-    if let Some(max) = expect.max_duration {
-        out.add(
-            resp.elapsed <= max,
-            format!(
-                "answered in {:.0} ms, limit {} ms",
-                resp.elapsed.as_secs_f64() * 1000.0,
-                max.as_millis()
-            ),
-        );
-    }
+}
+
+/// What a managed client sent on the wire (token requests, distinct `jti`s, API calls).
+fn wire_counts(out: &mut Out<'_>, expect: &Expect, ctx: &Ctx<'_>) {
     if let Some(w) = ctx.wire {
         for (what, want, got) in [
             ("token requests", expect.token_requests, w.token_requests),

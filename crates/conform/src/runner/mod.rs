@@ -19,8 +19,8 @@ mod tap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bearing_auth::token::{TokenClient, TokenClientOptions};
 use bearing_auth::{Algorithm, AssertionSigner, Certificate, Profile, SigningKey, Target};
+use bearing_auth::{TokenClient, TokenClientOptions};
 use futures::StreamExt as _;
 
 pub use admin::AdminClient;

@@ -188,14 +188,14 @@ impl CaseCtx<'_> {
             };
             self.secrets.add(a.expose());
             let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("grant_type", bearing_auth::token::JWT_BEARER_GRANT);
+            form.append_pair("grant_type", bearing_auth::JWT_BEARER_GRANT);
             form.append_pair("assertion", a.expose());
             Some(Ok(Request {
                 method: "POST".into(),
                 url: self.env.target.token_url.clone(),
                 headers: vec![(
                     "Content-Type".into(),
-                    bearing_auth::token::FORM_CONTENT_TYPE.into(),
+                    bearing_auth::FORM_CONTENT_TYPE.into(),
                 )],
                 body: Some(form.finish().into_bytes()),
             }))

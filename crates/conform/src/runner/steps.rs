@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use base64::Engine as _;
-use bearing_auth::token::{FORM_CONTENT_TYPE, JWT_BEARER_GRANT};
 use bearing_auth::{Clock as _, SystemClock};
+use bearing_auth::{FORM_CONTENT_TYPE, JWT_BEARER_GRANT};
 use serde_json::{Map, Value};
 
 use super::case::{CaseCtx, Saved, StepEnd};
@@ -17,7 +17,7 @@ use crate::expr::Vars;
 use crate::http::{Request, Response};
 use crate::jwt::{BuildError, Keys};
 use crate::model::mutation::BodyEncoding;
-use crate::model::{ApiStep, AssertionSource, RequestChange, TokenPlacement, TokenStep};
+use crate::model::{ApiStep, AssertionSource, Expect, RequestChange, TokenPlacement, TokenStep};
 
 /// Basic credentials of a client that does not exist (catalog tr-client-credentials-mismatch).
 const OTHER_CLIENT_BASIC: &str = "conform-other-client:not-a-real-secret";
@@ -373,53 +373,7 @@ impl CaseCtx<'_> {
         let list = self.expectations(t.expect.as_ref(), &t.expect_by_profile, t.should.as_ref());
         let timeout = self.env.config.request_timeout;
         if let Some(n) = t.parallel {
-            let started = Instant::now();
-            let sends = (0..n).map(|_| crate::http::send(&self.env.http, &req, timeout));
-            let results = futures::future::join_all(sends).await;
-            let mut accepted = 0u32;
-            let mut server_errors = 0u32;
-            for r in &results {
-                match r {
-                    Ok(resp) => {
-                        if let Some(tok) = resp.json().and_then(|b| {
-                            b.get("access_token")
-                                .and_then(Value::as_str)
-                                .map(str::to_owned)
-                        }) {
-                            self.secrets.add(&tok);
-                        }
-                        if resp.status == 200
-                            && resp.json().is_some_and(|b| b.get("access_token").is_some())
-                        {
-                            accepted += 1;
-                        }
-                        if resp.status >= 500 {
-                            server_errors += 1;
-                        }
-                    }
-                    Err(e) => return StepEnd::Error(format!("token request failed: {e}")),
-                }
-            }
-            for r in &results {
-                self.record("token", &req, r, started.elapsed());
-            }
-            for (e, binding) in &list {
-                if let Some(max) = e.max_accepted {
-                    self.findings.push(crate::outcome::Finding {
-                        step: self.step,
-                        passed: accepted <= max,
-                        binding: *binding,
-                        message: format!("{n} identical requests at once: {accepted} accepted, at most {max} allowed"),
-                    });
-                }
-            }
-            self.findings.push(crate::outcome::Finding {
-                step: self.step,
-                passed: server_errors == 0,
-                binding: self.case.level.is_binding(),
-                message: format!("{n} identical requests at once: {server_errors} server error(s)"),
-            });
-            return StepEnd::Continue;
+            return self.parallel_tokens(&req, n, &list).await;
         }
         let started = Instant::now();
         let resp = crate::http::send(&self.env.http, &req, timeout).await;
@@ -461,6 +415,66 @@ impl CaseCtx<'_> {
             );
         }
         self.check_all(&list, &resp, Side::Token, None);
+        StepEnd::Continue
+    }
+
+    /// `parallel: n`: the same token request `n` times at once (a replayed assertion
+    /// raced against itself, RFC 7523 §3 #7): at most `max_accepted` accepted, no 5xx.
+    async fn parallel_tokens(
+        &mut self,
+        req: &Request,
+        n: u32,
+        list: &[(&Expect, bool)],
+    ) -> StepEnd {
+        let timeout = self.env.config.request_timeout;
+        let started = Instant::now();
+        let sends = (0..n).map(|_| crate::http::send(&self.env.http, req, timeout));
+        let results = futures::future::join_all(sends).await;
+        let mut accepted = 0u32;
+        let mut server_errors = 0u32;
+        for r in &results {
+            match r {
+                Ok(resp) => {
+                    if let Some(tok) = resp.json().and_then(|b| {
+                        b.get("access_token")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    }) {
+                        self.secrets.add(&tok);
+                    }
+                    if resp.status == 200
+                        && resp.json().is_some_and(|b| b.get("access_token").is_some())
+                    {
+                        accepted += 1;
+                    }
+                    if resp.status >= 500 {
+                        server_errors += 1;
+                    }
+                }
+                Err(e) => return StepEnd::Error(format!("token request failed: {e}")),
+            }
+        }
+        for r in &results {
+            self.record("token", req, r, started.elapsed());
+        }
+        for (e, binding) in list {
+            if let Some(max) = e.max_accepted {
+                self.findings.push(crate::outcome::Finding {
+                    step: self.step,
+                    passed: accepted <= max,
+                    binding: *binding,
+                    message: format!(
+                        "{n} identical requests at once: {accepted} accepted, at most {max} allowed"
+                    ),
+                });
+            }
+        }
+        self.findings.push(crate::outcome::Finding {
+            step: self.step,
+            passed: server_errors == 0,
+            binding: self.case.level.is_binding(),
+            message: format!("{n} identical requests at once: {server_errors} server error(s)"),
+        });
         StepEnd::Continue
     }
 

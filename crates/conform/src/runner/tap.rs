@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use bearing_auth::SystemClock;
-use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
+use bearing_auth::{ManagerConfig, TokenClient, TokenManager};
 
 use super::case::{CaseCtx, StepEnd};
 use super::check::{Side, Wire};

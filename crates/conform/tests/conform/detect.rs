@@ -3,7 +3,7 @@
 //! every probed knob reproduces the profile's value; the observed YAML loads as a profile.
 
 use bearing_auth::Profile;
-use bearing_conform::detect::{DetectConfig, detect};
+use bearing_conform::{DetectConfig, detect};
 
 use crate::support::sandbox;
 

@@ -63,7 +63,7 @@ async fn every_shipped_profile_passes_every_suite() {
                 .into_owned()
         })
         .collect();
-    for builtin in bearing_auth::profile::BUILTIN_PROFILES {
+    for builtin in bearing_auth::BUILTIN_PROFILES {
         assert!(
             names.iter().any(|n| n == builtin),
             "{builtin}.yaml is not shipped"

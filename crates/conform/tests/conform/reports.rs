@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use bearing_auth::profile::ReplayProtection;
+use bearing_auth::ReplayProtection;
 use bearing_conform::{Outcome, RunConfig, RunTargetSpec, report};
 
 use crate::support::{profile, sandbox};
@@ -23,13 +23,13 @@ async fn reports_from_a_real_run() {
     dead.name = "dead".into();
     dead.url = "http://127.0.0.1:9/nothing".parse().expect("url");
     target.apis.push(dead);
-    let mut suites = bearing_conform::loader::load(&[
+    let mut suites = bearing_conform::load_suites(&[
         "replay".into(),
         "token-request".into(),
         "transport".into(),
     ])
     .expect("suites");
-    suites.push(bearing_conform::loader::parse(UNREACHABLE, "unreachable.yaml").expect("suite"));
+    suites.push(bearing_conform::parse_suite(UNREACHABLE, "unreachable.yaml").expect("suite"));
     let spec = RunTargetSpec {
         target,
         profile: profile("rfc-strict"),

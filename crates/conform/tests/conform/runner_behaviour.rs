@@ -36,7 +36,7 @@ async fn second_identity_from_a_target_file() {
     let mut target = sb.target.clone();
     target.admin_url = None;
     target.admin_secret = None;
-    let suites = bearing_conform::loader::load(&["replay".into(), "assertion-signature".into()])
+    let suites = bearing_conform::load_suites(&["replay".into(), "assertion-signature".into()])
         .expect("suites");
     let only = vec![
         "rp-same-jti-other-issuer".into(),
@@ -107,7 +107,7 @@ async fn stalled_gateway_times_out_as_error() {
     target.token_url = format!("http://{addr}/oauth/token").parse().expect("url");
     target.admin_url = None;
     target.admin_secret = None;
-    let suites = bearing_conform::loader::load(&["token-request".into()]).expect("suites");
+    let suites = bearing_conform::load_suites(&["token-request".into()]).expect("suites");
     let config = RunConfig {
         only: vec!["tr-happy-path".into()],
         case_timeout: Duration::from_millis(500),

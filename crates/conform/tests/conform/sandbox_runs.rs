@@ -1,6 +1,6 @@
 //! The bundled suites against conformant and deliberately broken sandboxes.
 
-use bearing_auth::profile::{ExpiresInFormat, ReplayProtection};
+use bearing_auth::{ExpiresInFormat, ReplayProtection};
 use bearing_conform::Outcome;
 
 use crate::support::{ids, not_passed, profile, run_bundled, sandbox};

@@ -91,7 +91,7 @@ pub fn profile(name: &str) -> Profile {
 
 /// Runs every bundled suite against `target`, expecting `profile`.
 pub async fn run_bundled(target: Target, profile: Profile) -> RunSummary {
-    let suites = bearing_conform::loader::bundled().expect("bundled suites");
+    let suites = bearing_conform::bundled().expect("bundled suites");
     let spec = RunTargetSpec {
         target,
         profile,

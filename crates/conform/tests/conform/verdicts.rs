@@ -12,7 +12,7 @@ use crate::support::{not_passed, profile, sandbox};
 
 async fn run_only(target: Target, expect: Profile, suites: &[&str], only: &[&str]) -> RunSummary {
     let suites =
-        bearing_conform::loader::load(&suites.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        bearing_conform::load_suites(&suites.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
             .expect("suites");
     let config = RunConfig {
         only: only.iter().map(|s| (*s).to_owned()).collect(),

@@ -10,13 +10,13 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::profile::ErrorStyle;
+use bearing_auth::{ErrorStyle, Profile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, sanitize_description, simple_error};
 use crate::observer::{EventKind, GatewayEvent, Outcome};
 use crate::state::AppState;
-use crate::tokens::TokenProblem;
+use crate::tokens::{TokenEntry, TokenProblem};
 
 /// 405 for a method the API does not serve.
 pub(super) async fn wrong_method() -> Response {
@@ -183,6 +183,9 @@ fn is_b64token(t: &str) -> bool {
         })
 }
 
+/// RFC 6750 step by step: find the token (§2), exactly one way; its shape (§2.1); the token
+/// store (expired, unknown or revoked: §3.1 `invalid_token`); the client's right to the api
+/// and its scope (§3.1 `insufficient_scope`).
 async fn authorize(
     st: &AppState,
     parts: &Parts,
@@ -190,7 +193,20 @@ async fn authorize(
     idx: usize,
     seen: &mut Seen,
 ) -> Result<(), Denied> {
-    let p = st.profile();
+    let found = find_tokens(st, parts, body, seen).await?;
+    let token = one_token(st.profile(), found)?;
+    let entry = lookup(st, token, seen)?;
+    check_access(st, &entry, idx)
+}
+
+/// Every access token the request carries: the `Authorization: Bearer` header (RFC 6750
+/// §2.1), the `access_token` query parameter (§2.3) and form body parameter (§2.2).
+async fn find_tokens(
+    st: &AppState,
+    parts: &Parts,
+    body: Body,
+    seen: &mut Seen,
+) -> Result<Vec<(&'static str, String)>, Denied> {
     let mut found: Vec<(&'static str, String)> = Vec::with_capacity(1);
     let mut auth_headers = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(h) = auth_headers.next() {
@@ -232,6 +248,12 @@ async fn authorize(
         }
     }
     seen.transports = found.iter().map(|(t, _)| (*t).to_owned()).collect();
+    Ok(found)
+}
+
+/// The one token sent (RFC 6750 §2: one method only), from the query only when the profile
+/// allows it, shaped as a `b64token`.
+fn one_token(p: &Profile, mut found: Vec<(&'static str, String)>) -> Result<String, Denied> {
     if found.len() > 1 {
         return Err(deny(
             StatusCode::BAD_REQUEST,
@@ -261,10 +283,16 @@ async fn authorize(
             "the access token is malformed",
         ));
     }
-    let entry = match st.tokens().lookup(&token, st.now_ms()) {
+    Ok(token)
+}
+
+/// The token's entry in the store: expired, or unknown or revoked, is `invalid_token`.
+fn lookup(st: &AppState, token: String, seen: &mut Seen) -> Result<TokenEntry, Denied> {
+    let result = st.tokens().lookup(&token, st.now_ms());
+    seen.token = Some(token);
+    let entry = match result {
         Ok(e) => e,
         Err(TokenProblem::Expired) => {
-            seen.token = Some(token);
             return Err(deny(
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
@@ -273,7 +301,6 @@ async fn authorize(
             ));
         }
         Err(TokenProblem::Unknown) => {
-            seen.token = Some(token);
             return Err(deny(
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
@@ -282,8 +309,13 @@ async fn authorize(
             ));
         }
     };
-    seen.token = Some(token);
     seen.client_id = Some(entry.client.id.clone());
+    Ok(entry)
+}
+
+/// The client may call api `idx`, with its scope when the api names one; else the profile's
+/// `rs_insufficient_scope_status`.
+fn check_access(st: &AppState, entry: &TokenEntry, idx: usize) -> Result<(), Denied> {
     let api = &st.apis()[idx];
     let scope_ok = api.scope.as_ref().is_none_or(|need| {
         entry
@@ -292,8 +324,8 @@ async fn authorize(
             .is_some_and(|have| have.split(' ').any(|s| s == need))
     });
     if !entry.client.may_call(&api.name) || !scope_ok {
-        let status =
-            StatusCode::from_u16(p.rs_insufficient_scope_status).unwrap_or(StatusCode::FORBIDDEN);
+        let status = StatusCode::from_u16(st.profile().rs_insufficient_scope_status)
+            .unwrap_or(StatusCode::FORBIDDEN);
         let mut d = deny(
             status,
             Some("insufficient_scope"),

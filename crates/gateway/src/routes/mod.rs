@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
-use bearing_auth::profile::ErrorStyle;
+use bearing_auth::ErrorStyle;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::config::TOKEN_PATH;

@@ -8,14 +8,15 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::profile::ExpiresInFormat;
+use bearing_auth::{ExpiresInFormat, Profile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, token_error};
 use crate::observer::{EventKind, GatewayEvent, Outcome};
+use crate::registry::Client;
 use crate::state::AppState;
 use crate::tokens::TokenEntry;
-use crate::validate::{AssertionInfo, RejectReason};
+use crate::validate::{Accepted, AssertionInfo, RejectReason};
 
 /// The grant type of RFC 7523 §2.1.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -326,6 +327,8 @@ pub(super) async fn read_body(
     Ok(buf.freeze())
 }
 
+/// The grant, step by step: the request's shape (RFC 6749 §3.2), its form parameters, the
+/// grant type, the assertion (RFC 7523 §3), the client id and scope, then the token (§5.1).
 async fn handle(
     st: &AppState,
     parts: &Parts,
@@ -335,7 +338,70 @@ async fn handle(
     want: bool,
 ) -> Result<Issued, Fail> {
     let p = st.profile();
-    // RFC 6749 §3.2, §2.3.1: parameters in the entity body, never in the URL.
+    check_request(parts, seen, want)?;
+    let bytes = read_body(parts, body, st.config().max_body_bytes)
+        .await
+        .map_err(|(s, m)| fail(s, "invalid_request", m))?;
+    if want {
+        seen.form_params = Some(
+            form_urlencoded::parse(&bytes)
+                .map(|(k, _)| k.into_owned())
+                .collect(),
+        );
+    }
+    let params = form_params(&bytes)?;
+    // Empty values count as omitted (RFC 6749 §3.2); a repeated empty value still repeats.
+    let take = |i: usize| {
+        params[i]
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (grant_type, assertion, scope, client_id) = (take(0), take(1), take(2), take(3));
+    seen.grant_type.clone_from(&grant_type);
+    seen.scope.clone_from(&scope);
+    check_grant_type(p, grant_type.as_deref())?;
+    if take(4).is_some() || take(5).is_some() || take(6).is_some() {
+        return Err(fail(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is not supported for this grant",
+        ));
+    }
+    let Some(assertion) = assertion else {
+        return Err(invalid_request("assertion is missing"));
+    };
+    let accepted = validate_assertion(st, &assertion, now_ms, seen, want)?;
+    let client = Arc::clone(&accepted.client);
+    seen.client_id = Some(client.id.clone());
+    if client_id.as_deref().is_some_and(|c| c != client.id) {
+        return Err(fail(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "client_id does not match the assertion's iss",
+        ));
+    }
+    // Scope (RFC 6749 §3.3, §5.1): the form parameter, else a Google-style scope claim.
+    let requested = scope.or(accepted.scope_claim);
+    let granted = grant_scope(&client, requested.as_deref())?;
+    let (issued, token, expires_ms) = issue(
+        st,
+        client,
+        granted,
+        requested.as_deref(),
+        accepted.jti.as_deref(),
+        now_ms,
+    );
+    if want {
+        seen.token_expires_ms = Some(expires_ms);
+        seen.token = Some(token);
+    }
+    Ok(issued)
+}
+
+/// The request's shape before its body is read: parameters never in the URL (RFC 6749
+/// §3.2, §2.3.1), a form body, no `Authorization` (no client secrets here).
+fn check_request(parts: &Parts, seen: &mut Seen, want: bool) -> Result<(), Fail> {
     if let Some(q) = parts.uri.query()
         && form_urlencoded::parse(q.as_bytes()).any(|(k, _)| KNOWN.contains(&k.as_ref()))
     {
@@ -364,18 +430,14 @@ async fn handle(
         f.basic_challenge = true;
         return Err(f);
     }
-    let bytes = read_body(parts, body, st.config().max_body_bytes)
-        .await
-        .map_err(|(s, m)| fail(s, "invalid_request", m))?;
-    if want {
-        seen.form_params = Some(
-            form_urlencoded::parse(&bytes)
-                .map(|(k, _)| k.into_owned())
-                .collect(),
-        );
-    }
+    Ok(())
+}
+
+/// The [`KNOWN`] parameters of the form body, in that order; each at most once (RFC 6749
+/// §3.2), unknown ones ignored.
+fn form_params(bytes: &[u8]) -> Result<[Option<String>; KNOWN.len()], Fail> {
     let mut params: [Option<String>; KNOWN.len()] = Default::default();
-    for (k, v) in form_urlencoded::parse(&bytes) {
+    for (k, v) in form_urlencoded::parse(bytes) {
         let Some(i) = KNOWN.iter().position(|n| *n == k) else {
             continue;
         };
@@ -387,51 +449,41 @@ async fn handle(
         }
         params[i] = Some(v.into_owned());
     }
-    // Empty values count as omitted (RFC 6749 §3.2); a repeated empty value still repeats.
-    let take = |i: usize| {
-        params[i]
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
-    let (grant_type, assertion, scope, client_id) = (take(0), take(1), take(2), take(3));
-    seen.grant_type.clone_from(&grant_type);
-    seen.scope.clone_from(&scope);
-    match grant_type.as_deref() {
-        None => {
-            return Err(invalid_request_code(
-                &p.errors.missing_grant_type,
-                "grant_type is missing",
-            ));
-        }
-        Some(JWT_BEARER) => {}
-        Some(_) => {
-            return Err(invalid_request_code(
-                &p.errors.unknown_grant_type,
-                "grant_type is not supported",
-            ));
-        }
+    Ok(params)
+}
+
+/// `grant_type` is the JWT bearer grant (RFC 7523 §2.1), with the profile's error codes.
+fn check_grant_type(p: &Profile, grant_type: Option<&str>) -> Result<(), Fail> {
+    match grant_type {
+        None => Err(invalid_request_code(
+            &p.errors.missing_grant_type,
+            "grant_type is missing",
+        )),
+        Some(JWT_BEARER) => Ok(()),
+        Some(_) => Err(invalid_request_code(
+            &p.errors.unknown_grant_type,
+            "grant_type is not supported",
+        )),
     }
-    if take(4).is_some() || take(5).is_some() || take(6).is_some() {
-        return Err(fail(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication is not supported for this grant",
-        ));
-    }
-    let Some(assertion) = assertion else {
-        return Err(invalid_request("assertion is missing"));
-    };
+}
+
+/// The assertion through the [`Validator`](crate::validate::Validator); a refusal is
+/// `invalid_grant` (RFC 7523 §3.1), a replay the profile's code.
+fn validate_assertion(
+    st: &AppState,
+    assertion: &str,
+    now_ms: i64,
+    seen: &mut Seen,
+    want: bool,
+) -> Result<Accepted, Fail> {
+    let p = st.profile();
     let mut info = want.then(AssertionInfo::default);
-    let result = st.inner().validator.validate(
-        &assertion,
-        st.registry(),
-        st.replay(),
-        now_ms,
-        info.as_mut(),
-    );
+    let result =
+        st.inner()
+            .validator
+            .validate(assertion, st.registry(), st.replay(), now_ms, info.as_mut());
     seen.info = info;
-    let accepted = result.map_err(|r| {
+    result.map_err(|r| {
         let code = if r.reason == RejectReason::Replay {
             p.errors.replay.as_str()
         } else {
@@ -444,19 +496,13 @@ async fn handle(
             reason: Some(r.reason),
             basic_challenge: false,
         }
-    })?;
-    let client = Arc::clone(&accepted.client);
-    seen.client_id = Some(client.id.clone());
-    if client_id.as_deref().is_some_and(|c| c != client.id) {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "client_id does not match the assertion's iss",
-        ));
-    }
-    // Scope (RFC 6749 §3.3, §5.1): the form parameter, else a Google-style scope claim.
-    let requested = scope.or(accepted.scope_claim);
-    let granted: Option<String> = match &requested {
+    })
+}
+
+/// The scope granted (RFC 6749 §3.3): every requested scope must be the client's; none
+/// requested grants all of them.
+fn grant_scope(client: &Client, requested: Option<&str>) -> Result<Option<String>, Fail> {
+    match requested {
         Some(s) => {
             if let Some(bad) = s
                 .split(' ')
@@ -470,19 +516,33 @@ async fn handle(
                     format!("scope {shown} is not allowed for this client"),
                 ));
             }
-            Some(s.clone())
+            Ok(Some(s.to_owned()))
         }
-        None if client.scopes.is_empty() => None,
-        None => Some(client.scopes.join(" ")),
-    };
+        None if client.scopes.is_empty() => Ok(None),
+        None => Ok(Some(client.scopes.join(" "))),
+    }
+}
+
+/// Issues the access token and builds the RFC 6749 §5.1 response body as the profile says
+/// (`token_type`, `expires_in` as number or string); also returns the token and its expiry
+/// (ms) for the event.
+fn issue(
+    st: &AppState,
+    client: Arc<Client>,
+    granted: Option<String>,
+    requested: Option<&str>,
+    jti: Option<&str>,
+    now_ms: i64,
+) -> (Issued, String, i64) {
+    let p = st.profile();
     let lifetime = st.token_lifetime();
     let lifetime_ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let token = st.tokens().issue(TokenEntry {
-        client: Arc::clone(&client),
+        client,
         scope: granted.as_deref().map(Arc::from),
         issued_ms: now_ms,
         expires_ms: now_ms.saturating_add(lifetime_ms),
-        jti: accepted.jti.as_deref().map(Arc::from),
+        jti: jti.map(Arc::from),
     });
     let secs = lifetime.as_secs();
     let mut body = serde_json::Map::new();
@@ -497,17 +557,14 @@ async fn handle(
     );
     // RFC 6749 §5.1: scope is REQUIRED when it differs from the request.
     if let Some(g) = &granted
-        && requested.as_deref() != Some(g.as_str())
+        && requested != Some(g.as_str())
     {
         body.insert("scope".into(), g.clone().into());
     }
-    if want {
-        seen.token_expires_ms = Some(now_ms.saturating_add(lifetime_ms));
-        seen.token = Some(token);
-    }
-    Ok(Issued {
+    let issued = Issued {
         body: serde_json::to_vec(&body).unwrap_or_default(),
-    })
+    };
+    (issued, token, now_ms.saturating_add(lifetime_ms))
 }
 
 fn invalid_request_code(code: &str, description: &str) -> Fail {

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use bearing_auth::Profile;
-use bearing_auth::profile::{JtiScope, ReplayProtection};
+use bearing_auth::{JtiScope, ReplayProtection};
 use bearing_gateway::{EventKind, Outcome, RejectReason};
 use http::Request;
 use serde_json::json;

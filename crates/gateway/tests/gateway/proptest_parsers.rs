@@ -352,12 +352,12 @@ fn jws_parser_arbitrary() {
         prop::collection::vec(any::<u8>(), 0..200),
     );
     run(2048, strategy, |fx, rt, (text, segs, raw)| {
-        let _ = bearing_gateway::jws::parse_compact(&text);
+        let _ = bearing_gateway::parse_compact(&text);
         let compact = segs.iter().map(|s| b64(s)).collect::<Vec<_>>().join(".");
-        if let Err(e) = bearing_gateway::jws::parse_compact(&compact) {
+        if let Err(e) = bearing_gateway::parse_compact(&compact) {
             prop_assert!(!e.0.contains(&compact) || compact.len() < 4, "{e}");
         }
-        let _ = bearing_gateway::jws::strict_object(&raw, "payload");
+        let _ = bearing_gateway::strict_object(&raw, "payload");
         let r = rt.block_on(fx.token(&compact));
         check_answer(&r)
     });
@@ -632,7 +632,7 @@ async fn ten_thousand_deep_assertion_payload() {
         assert!(r.body.is_object(), "{}", r.text);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
-    assert!(bearing_gateway::jws::strict_object(deep_arr.as_bytes(), "payload").is_err());
+    assert!(bearing_gateway::strict_object(deep_arr.as_bytes(), "payload").is_err());
 }
 
 // --- gateway.yaml -------------------------------------------------------------------------

@@ -364,17 +364,10 @@ async fn admin_api() {
 // The stores stay bounded: 200k expired tokens and jtis are swept to zero and the maps shrink.
 #[test]
 fn stores_are_bounded_after_sweeping() {
-    use bearing_gateway::replay::ReplayStore;
-    use bearing_gateway::tokens::{TokenEntry, TokenStore};
+    use bearing_gateway::{ReplayStore, TokenEntry, TokenStore};
     let client = Arc::new(
-        bearing_gateway::registry::Client::new(
-            CLIENT,
-            vec![keys().cert.clone()],
-            vec![],
-            vec![],
-            vec![],
-        )
-        .expect("client"),
+        bearing_gateway::Client::new(CLIENT, vec![keys().cert.clone()], vec![], vec![], vec![])
+            .expect("client"),
     );
     let (tokens, replay) = (TokenStore::new(), ReplayStore::new());
     let baseline = tokens.capacity();

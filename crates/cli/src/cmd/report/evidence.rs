@@ -90,7 +90,7 @@ pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
         return Err(BadInput("--tolerance and --error-tolerance must be 0 or more".into()).into());
     }
     if let Some(h) = &a.html {
-        bearing_report::dir::check_new_file(h, "--html").map_err(report_error)?;
+        bearing_report::check_new_file(h, "--html").map_err(report_error)?;
     }
     let d = diff::diff(
         &a.old,
