@@ -84,11 +84,11 @@ mod decode_text;
 pub use decode_text::{Verified, decoded_json, describe_time, write_decoded};
 
 mod target_flags;
-pub use target_flags::MissingValue;
 pub use shipped::{Knob, Shipped};
 pub use target::{
     ApiSpec, AssertionSpec, FleetIdentity, Identity, IdentitySpec, Target, TargetOverrides, TlsSpec,
 };
+pub use target_flags::MissingValue;
 pub use tls::{CertificatePin, TlsFailure, TlsMaterial};
 pub use token::{
     CallOutcome, Deviation, ErrorBodyFormat, ErrorCode, ErrorResponse, FORM_CONTENT_TYPE,
