@@ -467,7 +467,7 @@ fn load_takes_bundled_profile_names() {
 #[test]
 fn bundled_load_profiles_parse() {
     for (name, text) in bearing_load::profile::BUNDLED {
-        let p = bearing_load::Profile::bundled(name)
+        let p = bearing_load::LoadProfile::bundled(name)
             .expect("listed")
             .unwrap_or_else(|e| panic!("bundled profile {name}: {e}"));
         assert_eq!(p.display_name(), name);
@@ -475,7 +475,7 @@ fn bundled_load_profiles_parse() {
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/load/{name}.yaml"));
         assert_eq!(std::fs::read_to_string(file).expect("file"), text, "{name}");
     }
-    assert!(bearing_load::Profile::bundled("nope").is_none());
+    assert!(bearing_load::LoadProfile::bundled("nope").is_none());
     let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load"))
         .expect("scenarios/load")
         .filter(|e| {

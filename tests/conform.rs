@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{Server, assert_stderr_has, lossy as text, run_in, serve, utf8};
 
 /// A partner identity made with `bearing keygen`, a profile file and a gateway config.
-fn setup(dir: &Path, profile: &bearing_auth::Profile, tls: bool) {
+fn setup(dir: &Path, profile: &bearing_auth::GatewayProfile, tls: bool) {
     let out = run_in(
         dir,
         &["keygen", "--client-id", "SampleConfId", "--out", "keys"],
@@ -100,7 +100,7 @@ fn embedded_sandbox_passes() {
 #[test]
 fn separate_process_over_tls_passes() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut profile = bearing_auth::Profile::apigee();
+    let mut profile = bearing_auth::GatewayProfile::apigee();
     profile.name = "apigee-30s".into();
     profile.access_token_lifetime = Duration::from_secs(30);
     setup(dir.path(), &profile, true);
@@ -150,7 +150,7 @@ fn separate_process_over_tls_passes() {
 #[test]
 fn without_admin_api_skips_sandbox_only_cases() {
     let dir = tempfile::tempdir().expect("tmp");
-    let mut profile = bearing_auth::Profile::rfc_strict();
+    let mut profile = bearing_auth::GatewayProfile::rfc_strict();
     profile.name = "rfc-strict-3s".into();
     profile.access_token_lifetime = Duration::from_secs(3);
     setup(dir.path(), &profile, false);

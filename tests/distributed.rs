@@ -512,7 +512,7 @@ fn kubernetes_manifests_hold_the_sharding_invariants() {
     let key = profile_path
         .strip_prefix(&format!("{cm_mount}/"))
         .expect("profile from the ConfigMap");
-    let profile = bearing_load::Profile::from_yaml(
+    let profile = bearing_load::LoadProfile::from_yaml(
         cm["data"][key].as_str().expect("profile text"),
         "configmap profile.yaml",
     )

@@ -2,7 +2,7 @@
 //! its alias budget): a value or an error, never a panic, in bounded time and memory.
 #![no_main]
 
-use bearing_auth::{Profile, Target};
+use bearing_auth::{GatewayProfile, Target};
 use bearing_gateway::GatewayConfig;
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
             t.token_client_options(),
         );
     }
-    if let Ok(p) = Profile::from_yaml_str(text, "fuzz.yaml") {
+    if let Ok(p) = GatewayProfile::from_yaml_str(text, "fuzz.yaml") {
         let _ = (p.validate(), p.to_yaml());
     }
     // Validation would read the files the config names: parse only.

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use bearing_auth::{Algorithm, Certificate, Profile, SigningKey};
+use bearing_auth::{Algorithm, Certificate, GatewayProfile, SigningKey};
 use bearing_gateway::{AppState, GatewayConfig, router};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
@@ -37,7 +37,7 @@ pub fn gateway() -> &'static Gateway {
         let key = SigningKey::generate(Algorithm::ES256, 0).expect("key");
         let cert = Certificate::self_signed(&key, CLIENT, 30).expect("certificate");
         let mut config = GatewayConfig::sandbox(vec![(CLIENT.to_owned(), cert)]);
-        let mut profile = Profile::rfc_strict();
+        let mut profile = GatewayProfile::rfc_strict();
         profile.allowed_algs = vec![Algorithm::RS256, Algorithm::ES256];
         config.profile_override = Some(profile);
         let state = AppState::new(config).expect("gateway state");

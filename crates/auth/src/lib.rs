@@ -14,7 +14,7 @@
 //! - [`Target`] and [`Identity`]: target files (`deny_unknown_fields`, paths relative to the
 //!   file) and the identity they name; [`TlsMaterial`] and [`TlsFailure`]: TLS set-up and
 //!   explained handshake failures.
-//! - [`Profile`] and its knobs ([`Leeway`], [`ReplayProtection`], [`SubPolicy`], …): what a
+//! - [`GatewayProfile`] and its knobs ([`Leeway`], [`ReplayProtection`], [`SubPolicy`], …): what a
 //!   gateway should do, shared by the sandbox, conform and certify.
 //! - [`Clock`] ([`SystemClock`], [`ManualClock`]): injected time.
 //! - Secrets ([`AccessToken`], [`Assertion`], [`SecretBytes`]) redact themselves in
@@ -54,8 +54,8 @@ pub use error::{Error, Result};
 pub use key::{KeyKind, SigningKey, pem_encode, pem_error_reason};
 pub use pool::{AssertionPool, PoolConfig, PoolStats};
 pub use profile::{
-    AudiencePolicy, BUILTIN_PROFILES, Dangerous, ErrorCodes, ErrorStyle, ExpiresInFormat, JtiScope,
-    Leeway, Profile, ReplayProtection, SubPolicy,
+    AudiencePolicy, BUILTIN_PROFILES, Dangerous, ErrorCodes, ErrorStyle, ExpiresInFormat,
+    GatewayProfile, JtiScope, Leeway, ReplayProtection, SubPolicy,
 };
 pub use secret::{AccessToken, Assertion, SecretBytes, redact};
 

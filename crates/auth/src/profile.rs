@@ -1,11 +1,11 @@
 //! Gateway **profiles**: one named set of the behaviours RFC 7523 and RFC 6749 leave open
-//! (conformance catalog §5). The same [`Profile`] drives both sides: the sandbox gateway
+//! (conformance catalog §5). The same [`GatewayProfile`] drives both sides: the sandbox gateway
 //! (`bearing-gateway`) behaves by it and the conformance runner expects it, which is why it
 //! lives here rather than in the gateway.
 //!
-//! Three profiles are built in ([`Profile::rfc_strict`], the default, [`Profile::apigee`] and
-//! [`Profile::interop`]);
-//! more are loaded from YAML (`scenarios/profiles/*.yaml`) with [`Profile::from_file`].
+//! Three profiles are built in ([`GatewayProfile::rfc_strict`], the default, [`GatewayProfile::apigee`] and
+//! [`GatewayProfile::interop`]);
+//! more are loaded from YAML (`scenarios/profiles/*.yaml`) with [`GatewayProfile::from_file`].
 //! Every field has a default (the `rfc-strict` value), so a YAML profile only names what it
 //! changes; unknown fields are refused and durations are written as `"30s"`.
 
@@ -23,7 +23,7 @@ pub const BUILTIN_PROFILES: [&str; 3] = ["rfc-strict", "apigee", "interop"];
 /// A gateway behaviour profile (conformance catalog §5). Field docs name the catalog knob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Profile {
+pub struct GatewayProfile {
     /// The profile's name (`rfc-strict`, `apigee`, …).
     pub name: String,
     /// One line saying what the profile models.
@@ -234,13 +234,13 @@ impl Default for ErrorCodes {
     }
 }
 
-impl Default for Profile {
+impl Default for GatewayProfile {
     fn default() -> Self {
         Self::rfc_strict()
     }
 }
 
-impl Profile {
+impl GatewayProfile {
     /// `rfc-strict`, the default: RFC 7523/6749/6750 as written. `sub` is required (RFC 7523
     /// §3 #2 "The JWT MUST contain a "sub" (subject) claim"); `jti` and `iat` are optional
     /// (§3 #6, #7: MAY) but every `jti` that is sent is checked against replay; the lifetime
@@ -359,7 +359,7 @@ impl Profile {
     /// Parses a YAML profile; `origin` names the source in errors.
     ///
     /// # Errors
-    /// [`Error::Config`] as `origin:line:col: message`, or a [`Profile::validate`] failure.
+    /// [`Error::Config`] as `origin:line:col: message`, or a [`GatewayProfile::validate`] failure.
     pub fn from_yaml_str(text: &str, origin: &str) -> Result<Self> {
         let profile: Self = crate::yaml::from_str(text, origin)?;
         profile
@@ -496,7 +496,7 @@ mod tests {
     // The default profile accepts Google-style assertions: 1 h lifetime, no jti required.
     #[test]
     fn default_accepts_google_style() {
-        let p = Profile::default();
+        let p = GatewayProfile::default();
         assert_eq!(p.name, "rfc-strict");
         assert!(
             p.max_assertion_lifetime
@@ -512,8 +512,8 @@ mod tests {
     // send: no sub, no jti, exp = iat + 1 h, 60 s of skew.
     #[test]
     fn rfc_strict_requires_sub_interop_does_not() {
-        assert!(Profile::rfc_strict().sub_required);
-        let i = Profile::interop();
+        assert!(GatewayProfile::rfc_strict().sub_required);
+        let i = GatewayProfile::interop();
         assert!(!i.sub_required && !i.jti_required && !i.iat_required);
         assert_eq!(i.max_assertion_lifetime, Some(Duration::from_secs(3600)));
         assert_eq!(i.leeway.exp, Duration::from_secs(60));
@@ -524,10 +524,10 @@ mod tests {
     #[test]
     fn builtins_round_trip() {
         for name in BUILTIN_PROFILES {
-            let p = Profile::builtin(name).expect("builtin");
+            let p = GatewayProfile::builtin(name).expect("builtin");
             p.validate().expect("valid");
             let yaml = p.to_yaml().expect("yaml");
-            let back = Profile::from_yaml_str(&yaml, "mem").expect("parse");
+            let back = GatewayProfile::from_yaml_str(&yaml, "mem").expect("parse");
             assert_eq!(back, p, "{yaml}");
         }
     }
@@ -537,15 +537,20 @@ mod tests {
     fn shipped_yaml_equals_builtins() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/profiles");
         for name in BUILTIN_PROFILES {
-            let p = Profile::from_file(&dir.join(format!("{name}.yaml"))).expect("profile file");
-            assert_eq!(p, Profile::builtin(name).expect("builtin"), "{name}.yaml");
+            let p =
+                GatewayProfile::from_file(&dir.join(format!("{name}.yaml"))).expect("profile file");
+            assert_eq!(
+                p,
+                GatewayProfile::builtin(name).expect("builtin"),
+                "{name}.yaml"
+            );
         }
     }
 
     // A partial YAML profile takes the rest from rfc-strict; durations are strings.
     #[test]
     fn partial_yaml() {
-        let p = Profile::from_yaml_str(
+        let p = GatewayProfile::from_yaml_str(
             "name: short\nmax_assertion_lifetime: 60s\nleeway:\n  exp: 5s\n",
             "mem",
         )
@@ -553,7 +558,7 @@ mod tests {
         assert_eq!(p.max_assertion_lifetime, Some(Duration::from_secs(60)));
         assert_eq!(p.leeway.exp, Duration::from_secs(5));
         assert_eq!(p.leeway.nbf, Duration::from_secs(30));
-        let p = Profile::from_yaml_str("name: open\nmax_assertion_lifetime: null\n", "mem")
+        let p = GatewayProfile::from_yaml_str("name: open\nmax_assertion_lifetime: null\n", "mem")
             .expect("parse");
         assert_eq!(p.max_assertion_lifetime, None);
     }
@@ -561,16 +566,18 @@ mod tests {
     // Unknown fields and bad values are refused with file:line:col.
     #[test]
     fn yaml_errors_name_the_position() {
-        let e = Profile::from_yaml_str("name: x\nbogus: 1\n", "p.yaml").expect_err("unknown");
-        assert!(e.to_string().contains("p.yaml:2:"), "{e}");
         let e =
-            Profile::from_yaml_str("name: x\nallowed_algs: [none]\n", "p.yaml").expect_err("none");
+            GatewayProfile::from_yaml_str("name: x\nbogus: 1\n", "p.yaml").expect_err("unknown");
         assert!(e.to_string().contains("p.yaml:2:"), "{e}");
-        let e = Profile::from_yaml_str("name: x\nleeway:\n  exp: soon\n", "p.yaml")
+        let e = GatewayProfile::from_yaml_str("name: x\nallowed_algs: [none]\n", "p.yaml")
+            .expect_err("none");
+        assert!(e.to_string().contains("p.yaml:2:"), "{e}");
+        let e = GatewayProfile::from_yaml_str("name: x\nleeway:\n  exp: soon\n", "p.yaml")
             .expect_err("duration");
         assert!(e.to_string().contains("p.yaml:3:"), "{e}");
-        let e = Profile::from_yaml_str("name: x\nallowed_algs: []\n", "p.yaml").expect_err("empty");
+        let e = GatewayProfile::from_yaml_str("name: x\nallowed_algs: []\n", "p.yaml")
+            .expect_err("empty");
         assert!(e.to_string().contains("allowed_algs"), "{e}");
-        assert!(Profile::resolve("no-such-profile").is_err());
+        assert!(GatewayProfile::resolve("no-such-profile").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The **shipped profiles**: every `scenarios/profiles/*.yaml`, embedded at build time (see
 //! `build.rs`), with the source of each knob read from the comment on its line.
 //!
-//! A shipped profile writes out every knob of [`Profile`] (nothing silently takes the
+//! A shipped profile writes out every knob of [`GatewayProfile`] (nothing silently takes the
 //! `rfc-strict` default) and ends each knob's line with a comment naming where the value comes
 //! from: a vendor documentation page, a release note, a public issue or pull request, an RFC
 //! section, or `unknown: <value chosen and why>`. [`load_all`] refuses a file that breaks
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
-use crate::profile::Profile;
+use crate::profile::GatewayProfile;
 
 /// `(file name, contents)` of every `scenarios/profiles/*.yaml`, sorted by file name.
 static FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/shipped_profiles.rs"));
@@ -31,7 +31,7 @@ pub struct Shipped {
     /// The file, as `scenarios/profiles/NAME.yaml`.
     pub file: String,
     /// The profile.
-    pub profile: Profile,
+    pub profile: GatewayProfile,
     /// Knob (`leeway.exp`) → the comment on its line.
     pub sources: BTreeMap<String, String>,
 }
@@ -53,7 +53,7 @@ pub struct Knob {
 }
 
 /// Every knob of `p` in declaration order (name, description and `dangerous` left out).
-pub fn knobs(p: &Profile) -> Vec<Knob> {
+pub fn knobs(p: &GatewayProfile) -> Vec<Knob> {
     let mut out = Vec::new();
     // Serialising a Profile to JSON cannot fail: every field is plain data.
     if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(p) {
@@ -73,7 +73,7 @@ pub fn knobs(p: &Profile) -> Vec<Knob> {
 }
 
 /// Top-level field names in declaration order, read from the YAML form.
-fn field_order(p: &Profile) -> Vec<String> {
+fn field_order(p: &GatewayProfile) -> Vec<String> {
     let yaml = p.to_yaml().unwrap_or_default();
     yaml.lines()
         .filter(|l| !l.starts_with(' ') && !l.starts_with('-'))
@@ -124,7 +124,7 @@ fn render(v: &serde_json::Value) -> String {
 }
 
 /// The knobs where `a` and `b` differ: `(knob, a's value, b's value)`.
-pub fn diff(a: &Profile, b: &Profile) -> Vec<(String, String, String)> {
+pub fn diff(a: &GatewayProfile, b: &GatewayProfile) -> Vec<(String, String, String)> {
     let bk: BTreeMap<String, String> = knobs(b).into_iter().map(|k| (k.key, k.value)).collect();
     knobs(a)
         .into_iter()
@@ -164,16 +164,20 @@ pub fn load_all() -> Result<Vec<Shipped>> {
 pub fn names() -> Vec<String> {
     let mut v: Vec<String> = FILES
         .iter()
-        .filter_map(|(file, text)| Profile::from_yaml_str(text, file).ok().map(|p| p.name))
+        .filter_map(|(file, text)| {
+            GatewayProfile::from_yaml_str(text, file)
+                .ok()
+                .map(|p| p.name)
+        })
         .collect();
     v.sort_by(|a, b| (a != "rfc-strict", a).cmp(&(b != "rfc-strict", b)));
     v
 }
 
 /// The shipped profile named `name` (its `name:` field), if one parses.
-pub fn by_name(name: &str) -> Option<Profile> {
+pub fn by_name(name: &str) -> Option<GatewayProfile> {
     FILES.iter().find_map(|(file, text)| {
-        Profile::from_yaml_str(text, file)
+        GatewayProfile::from_yaml_str(text, file)
             .ok()
             .filter(|p| p.name == name)
     })
@@ -184,7 +188,7 @@ pub fn by_name(name: &str) -> Option<Profile> {
 /// # Errors
 /// [`Error::Config`] as `origin:line: …` naming the knob.
 pub fn parse_shipped(text: &str, origin: &str) -> Result<Shipped> {
-    let profile = Profile::from_yaml_str(text, origin)?;
+    let profile = GatewayProfile::from_yaml_str(text, origin)?;
     let lines = comment_lines(text);
     let mut sources = BTreeMap::new();
     for k in knobs(&profile) {
@@ -333,7 +337,7 @@ mod tests {
         }
         for name in crate::profile::BUILTIN_PROFILES {
             let s = all.iter().find(|s| s.profile.name == name).expect("file");
-            assert_eq!(Some(&s.profile), Profile::builtin(name).as_ref());
+            assert_eq!(Some(&s.profile), GatewayProfile::builtin(name).as_ref());
         }
     }
 
@@ -393,8 +397,8 @@ mod tests {
 
     #[test]
     fn knobs_flatten_and_diff() {
-        let s = Profile::rfc_strict();
-        let a = Profile::apigee();
+        let s = GatewayProfile::rfc_strict();
+        let a = GatewayProfile::apigee();
         let k = knobs(&s);
         assert_eq!(k[0].key, "leeway.exp");
         assert!(

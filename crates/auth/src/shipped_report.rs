@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::Profile;
+use crate::GatewayProfile;
 use crate::shipped::{self, Shipped};
 
 /// A profile named on the command line is neither shipped nor a readable profile file.
@@ -58,7 +58,7 @@ pub fn find_profile(name: &str, all: &[Shipped]) -> Result<Shipped, LookupError>
     match shipped::parse_shipped(&text, &origin) {
         Ok(s) => Ok(s),
         Err(_) => {
-            let profile = Profile::from_yaml_str(&text, &origin)
+            let profile = GatewayProfile::from_yaml_str(&text, &origin)
                 .map_err(|e| LookupError::Parse(e.to_string()))?;
             Ok(Shipped {
                 file: origin,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use bearing_auth::{Algorithm, Certificate, Profile, SigningKey, Target};
+use bearing_auth::{Algorithm, Certificate, GatewayProfile, SigningKey, Target};
 use bearing_auth::{ErrorResponse, ManagerConfig, TokenError, TokenResponse};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -484,8 +484,10 @@ fn profile_docs() -> &'static [String] {
     static D: OnceLock<Vec<String>> = OnceLock::new();
     D.get_or_init(|| {
         vec![
-            Profile::rfc_strict().to_yaml().expect("profile yaml"),
-            Profile::apigee().to_yaml().expect("profile yaml"),
+            GatewayProfile::rfc_strict()
+                .to_yaml()
+                .expect("profile yaml"),
+            GatewayProfile::apigee().to_yaml().expect("profile yaml"),
         ]
     })
 }
@@ -498,7 +500,7 @@ fn parse_target(text: &str) {
 }
 
 fn parse_profile(text: &str) {
-    if let Ok(p) = Profile::from_yaml_str(text, "prop.yaml") {
+    if let Ok(p) = GatewayProfile::from_yaml_str(text, "prop.yaml") {
         let _ = p.validate();
         let _ = p.to_yaml();
     }
@@ -581,13 +583,15 @@ fn yaml_alias_bombs_are_refused_quickly() {
         bearing_auth::yaml::from_str::<Target>(&target, "bomb.yaml")
     });
     let profile = format!("{}audiences:\n  extra: *l9\n", alias_bomb(0));
-    assert_quick_error("profile", || Profile::from_yaml_str(&profile, "bomb.yaml"));
+    assert_quick_error("profile", || {
+        GatewayProfile::from_yaml_str(&profile, "bomb.yaml")
+    });
     // Type-correct: the anchor is the first entry of the very list its aliases fill.
     let aliases = vec!["*s"; 20_000].join(", ");
     let big = "x".repeat(64 * 1024);
     let profile = format!("audiences:\n  extra: [&s \"{big}\", {aliases}]\n");
     assert_quick_error("profile string bomb", || {
-        Profile::from_yaml_str(&profile, "bomb.yaml")
+        GatewayProfile::from_yaml_str(&profile, "bomb.yaml")
     });
 }
 

@@ -24,7 +24,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bearing_auth::{Algorithm, Profile, SigningKey, Target, TokenClient, TokenClientOptions};
+use bearing_auth::{
+    Algorithm, GatewayProfile, SigningKey, Target, TokenClient, TokenClientOptions,
+};
 use bearing_auth::{ErrorStyle, ExpiresInFormat, ReplayProtection, SubPolicy};
 use serde_json::{Value, json};
 
@@ -101,7 +103,7 @@ pub struct Detection {
     pub probes: usize,
     /// The observed profile (unprobed knobs from the best match).
     #[serde(skip)]
-    pub profile: Profile,
+    pub profile: GatewayProfile,
 }
 
 impl Detection {
@@ -161,7 +163,7 @@ fn agrees(knob: &str, observed: &str, theirs: &str) -> bool {
 }
 
 /// Ranks `shipped` by agreement with `observations` (best first; ties by name).
-pub fn rank(observations: &[Observation], shipped: &[Profile]) -> Vec<Rank> {
+pub fn rank(observations: &[Observation], shipped: &[GatewayProfile]) -> Vec<Rank> {
     let mut out: Vec<Rank> = shipped
         .iter()
         .map(|p| {
@@ -404,8 +406,12 @@ fn secs(d: u64) -> String {
 /// # Errors
 /// [`Error::Target`] when the identity cannot be loaded; [`Error::Setup`] when the gateway
 /// cannot be reached, refuses every baseline assertion, or the probe budget runs out.
-pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> Result<Detection> {
-    let mut o = Profile::rfc_strict();
+pub async fn detect(
+    target: &Target,
+    shipped: &[GatewayProfile],
+    cfg: DetectConfig,
+) -> Result<Detection> {
+    let mut o = GatewayProfile::rfc_strict();
     o.name = "observed".into();
     o.description = format!("observed at {} by bearing profile detect", target.token_url);
     let mut s = Survey {
@@ -428,7 +434,7 @@ pub async fn detect(target: &Target, shipped: &[Profile], cfg: DetectConfig) -> 
 /// A detection under way: the prober, the profile observed so far and the evidence.
 struct Survey {
     p: Prober,
-    o: Profile,
+    o: GatewayProfile,
     obs: Vec<Observation>,
 }
 
@@ -961,7 +967,7 @@ impl Survey {
     }
 
     /// Ranks `shipped`, then fills the unprobed knobs from the best match.
-    fn finish(self, shipped: &[Profile]) -> Detection {
+    fn finish(self, shipped: &[GatewayProfile]) -> Detection {
         let Self { p, mut o, mut obs } = self;
         let order: Vec<String> = bearing_auth::shipped::knobs(&o)
             .into_iter()
@@ -1043,7 +1049,10 @@ mod tests {
                 evidence: String::new(),
             },
         ];
-        let r = rank(&obs, &[Profile::rfc_strict(), Profile::apigee()]);
+        let r = rank(
+            &obs,
+            &[GatewayProfile::rfc_strict(), GatewayProfile::apigee()],
+        );
         assert_eq!(r[0].name, "apigee");
         assert_eq!((r[0].matches, r[0].compared), (1, 1));
         assert_eq!(r[1].differs, vec!["expires_in_format".to_owned()]);

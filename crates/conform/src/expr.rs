@@ -25,13 +25,13 @@ use serde_json::Value;
 pub type ProfileJson = Value;
 
 /// Serializes a profile for evaluation.
-pub fn profile_json(p: &bearing_auth::Profile) -> ProfileJson {
+pub fn profile_json(p: &bearing_auth::GatewayProfile) -> ProfileJson {
     serde_json::to_value(p).unwrap_or(Value::Null)
 }
 
 fn default_profile_json() -> &'static Value {
     static P: OnceLock<Value> = OnceLock::new();
-    P.get_or_init(|| profile_json(&bearing_auth::Profile::default()))
+    P.get_or_init(|| profile_json(&bearing_auth::GatewayProfile::default()))
 }
 
 /// Looks up `profile.a.b` in `p`; `None` when a segment is missing.
@@ -636,13 +636,13 @@ pub fn secs(v: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bearing_auth::Profile;
+    use bearing_auth::GatewayProfile;
 
     // Predicates read enums, booleans, durations and arrays of the profile.
     #[test]
     fn predicates() {
-        let strict = profile_json(&Profile::rfc_strict());
-        let apigee = profile_json(&Profile::apigee());
+        let strict = profile_json(&GatewayProfile::rfc_strict());
+        let apigee = profile_json(&GatewayProfile::apigee());
         let t = |s: &str, p: &Value| Predicate::parse(s).expect(s).eval(p);
         assert!(t("profile.replay_protection == jti", &strict));
         assert!(!t("profile.replay_protection != jti", &strict));
@@ -675,7 +675,7 @@ mod tests {
     // Numeric expressions mix variables, durations, decimals and profile values.
     #[test]
     fn numeric_expressions() {
-        let p = profile_json(&Profile::rfc_strict());
+        let p = profile_json(&GatewayProfile::rfc_strict());
         let v = Vars {
             now: 1000.0,
             iat: 1000.0,
@@ -694,9 +694,9 @@ mod tests {
         assert_eq!(e("-5"), -5.0);
         assert!(NumExpr::parse("now + soon").is_err());
         assert!(NumExpr::parse("profile.nope + 1").is_err());
-        let open = profile_json(&Profile {
+        let open = profile_json(&GatewayProfile {
             max_assertion_lifetime: None,
-            ..Profile::rfc_strict()
+            ..GatewayProfile::rfc_strict()
         });
         assert!(
             NumExpr::parse("iat + profile.max_assertion_lifetime")
@@ -709,7 +709,7 @@ mod tests {
     // Profile text resolves enums and numbers to their serialized text.
     #[test]
     fn profile_text() {
-        let p = profile_json(&Profile::apigee());
+        let p = profile_json(&GatewayProfile::apigee());
         let t: ProfileText =
             serde_json::from_value(Value::String("profile.errors.replay".into())).expect("t");
         assert_eq!(t.resolve(&p), "invalid_grant");

@@ -538,7 +538,7 @@ mod tests {
     fn run(muts: &str, k: &Keys) -> Result<Built, BuildError> {
         let muts: Vec<Mutation> = bearing_auth::yaml::from_str(muts, "test").expect("mutations");
         let (h, c) = baseline();
-        let p = crate::expr::profile_json(&bearing_auth::Profile::default());
+        let p = crate::expr::profile_json(&bearing_auth::GatewayProfile::default());
         let vars = Vars {
             now: 1000.0,
             iat: 1000.0,

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use bearing_auth::{Profile, Target};
+use bearing_auth::{GatewayProfile, Target};
 
 use crate::report::terminal::{Progress, TableOptions};
 use crate::{Result, RunConfig, RunSummary, RunTargetSpec, Suite, report};
@@ -22,7 +22,7 @@ pub async fn run_profiles(
     suites: &[Suite],
     target: &Target,
     second: Option<&Target>,
-    profiles: Vec<Profile>,
+    profiles: Vec<GatewayProfile>,
     config: &RunConfig,
     progress: impl Fn() -> Progress,
 ) -> Result<Vec<RunSummary>> {

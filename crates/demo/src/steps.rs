@@ -34,8 +34,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(600);
 ///
 /// # Errors
 /// The bundled profile does not parse, or `duration` makes it invalid.
-pub fn load_profile(duration: Duration) -> Result<bearing_load::Profile> {
-    let mut p = bearing_load::Profile::from_yaml(DEMO_PROFILE, "scenarios/load/demo.yaml")
+pub fn load_profile(duration: Duration) -> Result<bearing_load::LoadProfile> {
+    let mut p = bearing_load::LoadProfile::from_yaml(DEMO_PROFILE, "scenarios/load/demo.yaml")
         .map_err(Error::BundledProfile)?;
     p.duration = Some(duration);
     p.stages.clear();
@@ -63,7 +63,7 @@ pub fn check_duration(flag: &'static str, d: Duration) -> Result<()> {
 pub async fn conform_step(
     suites: &[bearing_conform::Suite],
     target: bearing_auth::Target,
-    profile: bearing_auth::Profile,
+    profile: bearing_auth::GatewayProfile,
     out: &Path,
     observer: Arc<dyn bearing_conform::Observer>,
 ) -> Result<bearing_conform::RunSummary> {
@@ -90,7 +90,7 @@ pub async fn conform_step(
 /// The target does not fit, the run could not run or finish, or the report could not be
 /// written.
 pub async fn load_step(
-    profile: &bearing_load::Profile,
+    profile: &bearing_load::LoadProfile,
     target: &bearing_auth::Target,
     out: &Path,
     progress: Arc<dyn Fn(&bearing_load::Progress) + Send + Sync>,

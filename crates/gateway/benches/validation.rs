@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bearing_auth::{AssertionSigner, Certificate, Clock as _, ManualClock, Profile, SigningKey};
+use bearing_auth::{
+    AssertionSigner, Certificate, Clock as _, GatewayProfile, ManualClock, SigningKey,
+};
 use bearing_gateway::{Client, Registry, ReplayStore, Validator};
 use criterion::{Criterion, Throughput};
 
@@ -34,7 +36,10 @@ fn bench(c: &mut Criterion) {
     registry.insert(
         Client::new("SampleConfId", vec![cert.clone()], vec![], vec![], vec![]).expect("client"),
     );
-    let validator = Validator::new(Arc::new(Profile::rfc_strict()), vec![TOKEN_URL.to_owned()]);
+    let validator = Validator::new(
+        Arc::new(GatewayProfile::rfc_strict()),
+        vec![TOKEN_URL.to_owned()],
+    );
     let now = clock.now_millis();
 
     let mut g = c.benchmark_group("validation");

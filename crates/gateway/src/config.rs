@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bearing_auth::profile::{duration, opt_duration};
-use bearing_auth::{Algorithm, Certificate, Profile};
+use bearing_auth::{Algorithm, Certificate, GatewayProfile};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -78,7 +78,7 @@ pub struct GatewayConfig {
     pub base_dir: Option<PathBuf>,
     /// A profile given as a value (takes precedence over `profile`); for in-process use.
     #[serde(skip)]
-    pub profile_override: Option<Profile>,
+    pub profile_override: Option<GatewayProfile>,
 }
 
 /// One registered client (RFC 7523: the `iss` of its assertions).
@@ -251,10 +251,10 @@ impl GatewayConfig {
     ///
     /// # Errors
     /// [`Error::Auth`] when the profile cannot be loaded.
-    pub fn load_profile(&self) -> Result<Profile> {
+    pub fn load_profile(&self) -> Result<GatewayProfile> {
         let mut p = match &self.profile_override {
             Some(p) => p.clone(),
-            None => match Profile::builtin(&self.profile) {
+            None => match GatewayProfile::builtin(&self.profile) {
                 Some(p) => p,
                 None => {
                     let path = self.resolve_path(Path::new(&self.profile));
@@ -265,7 +265,7 @@ impl GatewayConfig {
                             bearing_auth::BUILTIN_PROFILES.join(", ")
                         )));
                     }
-                    Profile::from_file(&path)?
+                    GatewayProfile::from_file(&path)?
                 }
             },
         };

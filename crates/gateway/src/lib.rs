@@ -1,7 +1,7 @@
 //! bearing-gateway: the sandbox gateway — a faithful, fast, configurable stand-in for the
 //! partner gateway (issue 3). It issues access tokens for RFC 7523 JWT bearer assertions at
 //! `POST /oauth/token` and protects APIs with them per RFC 6750, behaving as the active
-//! [`Profile`](bearing_auth::Profile) says.
+//! [`GatewayProfile`](bearing_auth::Profile) says.
 //!
 //! - [`GatewayConfig`]: YAML configuration (`deny_unknown_fields`), [`GatewayConfig::sandbox`].
 //! - [`router`]: the axum router, shared by the server and `oneshot` tests.

@@ -121,7 +121,8 @@ pub fn serve_config(a: &ServeSettings) -> Result<GatewayConfig, OverrideError> {
     if let Some(p) = &a.profile {
         // An unknown name or a bad profile file is bad input, named before binding.
         if a.config.is_none() {
-            bearing_auth::Profile::resolve(p).map_err(|e| flag(format!("--profile: {e}")))?;
+            bearing_auth::GatewayProfile::resolve(p)
+                .map_err(|e| flag(format!("--profile: {e}")))?;
         }
         c.load_profile()
             .map_err(|e| flag(format!("--profile: {e}")))?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use bearing_auth::{Certificate, Clock as _, Profile, SharedClock, SystemClock};
+use bearing_auth::{Certificate, Clock as _, GatewayProfile, SharedClock, SystemClock};
 use http::HeaderValue;
 use tokio::sync::{broadcast, mpsc};
 
@@ -44,7 +44,7 @@ pub struct AppState {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) config: GatewayConfig,
-    pub(crate) profile: Arc<Profile>,
+    pub(crate) profile: Arc<GatewayProfile>,
     pub(crate) validator: Validator,
     pub(crate) base_url: String,
     pub(crate) token_url: String,
@@ -143,7 +143,7 @@ impl AppState {
     }
 
     /// The active profile.
-    pub fn profile(&self) -> &Profile {
+    pub fn profile(&self) -> &GatewayProfile {
         &self.inner.profile
     }
 

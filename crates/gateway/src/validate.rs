@@ -1,5 +1,5 @@
 //! Assertion validation (RFC 7523 §3, RFC 7519 §4/§7.2, RFC 7515, RFC 8725) as the active
-//! [`Profile`] says. Order: strict parsing → header (alg allow-list, `crit`, `b64`, `typ`) →
+//! [`GatewayProfile`] says. Order: strict parsing → header (alg allow-list, `crit`, `b64`, `typ`) →
 //! issuer lookup → signature with the issuer's registered keys only (header `jwk`/`x5c` are
 //! ignored and `jku`/`x5u` never fetched) → `exp`/`nbf`/`iat`/lifetime → `sub` → `aud` →
 //! `jti` → replay (recorded last, so only fully valid assertions consume their `jti`).
@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use bearing_auth::Algorithm;
-use bearing_auth::{JtiScope, Profile, ReplayProtection, SubPolicy};
+use bearing_auth::{GatewayProfile, JtiScope, ReplayProtection, SubPolicy};
 use serde_json::{Map, Value};
 
 use crate::jws::{CompactJws, parse_compact};
@@ -135,13 +135,13 @@ pub struct Accepted {
 /// Validates assertions against one profile and this gateway's audiences.
 #[derive(Debug, Clone)]
 pub struct Validator {
-    profile: Arc<Profile>,
+    profile: Arc<GatewayProfile>,
     audiences: Arc<[String]>,
 }
 
 impl Validator {
     /// A validator accepting `aud` values in `audiences` (exact strings).
-    pub fn new(profile: Arc<Profile>, audiences: Vec<String>) -> Self {
+    pub fn new(profile: Arc<GatewayProfile>, audiences: Vec<String>) -> Self {
         Self {
             profile,
             audiences: audiences.into(),
@@ -154,7 +154,7 @@ impl Validator {
     }
 
     /// The profile.
-    pub fn profile(&self) -> &Profile {
+    pub fn profile(&self) -> &GatewayProfile {
         &self.profile
     }
 
@@ -260,7 +260,10 @@ fn millis(d: std::time::Duration) -> i64 {
 
 /// Header (RFC 7515 §4.1.1, §4.1.11; RFC 7797 §7; RFC 8725 §3.1, §3.11): the algorithm, and
 /// whether the assertion is accepted unsigned (dangerous `accept_alg_none`).
-fn check_header(p: &Profile, h: &Map<String, Value>) -> Result<(Algorithm, bool), Rejection> {
+fn check_header(
+    p: &GatewayProfile,
+    h: &Map<String, Value>,
+) -> Result<(Algorithm, bool), Rejection> {
     let alg_name = match h.get("alg") {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => return reject(RejectReason::AlgNotAllowed, "header alg is not a string"),
@@ -340,7 +343,7 @@ fn check_issuer<'c>(
 /// Signature (RFC 7523 §3 #9) with the issuer's registered keys only, inside their validity
 /// window when the profile says `check_cert_validity`.
 fn check_signature(
-    p: &Profile,
+    p: &GatewayProfile,
     client: &Client,
     alg: Algorithm,
     jws: &CompactJws<'_>,
@@ -382,7 +385,7 @@ fn check_signature(
 
 /// Time (RFC 7523 §3 #4-#6, RFC 7519 §2 NumericDate): `exp`, `nbf`, `iat` and the lifetime
 /// against the profile's leeways; returns `exp` in ms.
-fn check_time(p: &Profile, c: &Map<String, Value>, now_ms: i64) -> Result<i64, Rejection> {
+fn check_time(p: &GatewayProfile, c: &Map<String, Value>, now_ms: i64) -> Result<i64, Rejection> {
     let exp_ms = numeric_date(c, "exp")?.ok_or(Rejection {
         reason: RejectReason::ExpMissing,
         description: "exp is missing".into(),
@@ -424,7 +427,7 @@ fn check_time(p: &Profile, c: &Map<String, Value>, now_ms: i64) -> Result<i64, R
 }
 
 /// Subject (RFC 7523 §3 #2): present when required, equal to `iss` under `equal-iss`.
-fn check_subject(p: &Profile, c: &Map<String, Value>, iss: &str) -> Result<(), Rejection> {
+fn check_subject(p: &GatewayProfile, c: &Map<String, Value>, iss: &str) -> Result<(), Rejection> {
     match c.get("sub") {
         None if p.sub_required => reject(RejectReason::SubMissing, "sub is missing"),
         Some(Value::String(s)) if p.sub_policy == SubPolicy::EqualIss && s != iss => {
@@ -436,7 +439,7 @@ fn check_subject(p: &Profile, c: &Map<String, Value>, iss: &str) -> Result<(), R
 }
 
 /// `jti` (RFC 7523 §3 #7; RFC 7519 §4.1.7): present when required, 1 to [`MAX_JTI_LEN`] bytes.
-fn check_jti(p: &Profile, c: &Map<String, Value>) -> Result<Option<String>, Rejection> {
+fn check_jti(p: &GatewayProfile, c: &Map<String, Value>) -> Result<Option<String>, Rejection> {
     match c.get("jti") {
         None if p.jti_required => reject(RejectReason::JtiMissing, "jti is missing"),
         None => Ok(None),
@@ -452,7 +455,7 @@ fn check_jti(p: &Profile, c: &Map<String, Value>) -> Result<Option<String>, Reje
 /// Replay (RFC 7523 §3 #7): records the `jti` of a fully valid assertion until its `exp`
 /// (plus leeway), per issuer or gateway-wide as the profile says; a second use is refused.
 fn record_jti(
-    p: &Profile,
+    p: &GatewayProfile,
     replay: &ReplayStore,
     iss: &str,
     jti: Option<&str>,

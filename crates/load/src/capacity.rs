@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::profile::{Profile, Rate, ScenarioKind};
+use crate::profile::{LoadProfile, Rate, ScenarioKind};
 use crate::result::RunResult;
 use crate::run::{RunOptions, run};
 use crate::target::LoadTarget;
@@ -106,7 +106,7 @@ pub type StepFn = Arc<dyn Fn(usize, &CapacityStep) + Send + Sync>;
 /// As [`run`]; [`Error::Profile`] when the profile has no `capacity:` block, is sharded,
 /// or a scenario cannot be rate-driven (`mixed`).
 pub async fn find_capacity(
-    profile: &Profile,
+    profile: &LoadProfile,
     target: &LoadTarget,
     opts: &RunOptions,
 ) -> Result<(CapacityReport, RunResult)> {
@@ -118,7 +118,7 @@ pub async fn find_capacity(
 /// # Errors
 /// As [`find_capacity`].
 pub async fn find_capacity_with(
-    profile: &Profile,
+    profile: &LoadProfile,
     target: &LoadTarget,
     opts: &RunOptions,
     on_step: Option<StepFn>,
@@ -213,7 +213,7 @@ fn notify(f: Option<&StepFn>, steps: &[CapacityStep], step: &CapacityStep) {
 
 /// Runs one step at `rate` and judges it.
 async fn run_step(
-    profile: &Profile,
+    profile: &LoadProfile,
     target: &LoadTarget,
     opts: &RunOptions,
     rate: f64,

@@ -1,6 +1,6 @@
 //! bearing-load: the load generator behind `bearing load` (issue 7).
 //!
-//! - [`Profile`]: YAML load profiles — scenarios with weights, users or an arrival rate with
+//! - [`LoadProfile`]: YAML load profiles — scenarios with weights, users or an arrival rate with
 //!   ramps, thresholds, per-scenario options.
 //! - [`run`]: runs a profile against a gateway over HTTP on goose 0.19 (users, scheduling),
 //!   sending each request with the goose user's own `reqwest` client and recording into our
@@ -37,7 +37,7 @@ pub mod verdict;
 pub use capacity::{CapacityReport, find_capacity};
 pub use error::{Error, Result};
 pub use merge::{Issue, MergeError, Merged, merge};
-pub use profile::{Profile, Rate, ScenarioKind, ScenarioSpec};
+pub use profile::{LoadProfile, Rate, ScenarioKind, ScenarioSpec};
 pub use result::{RunResult, ScenarioResult};
 pub use run::{Progress, ProgressFn, RunOptions, run};
 pub use stats::{Phase, PhaseStats};

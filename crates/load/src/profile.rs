@@ -1,7 +1,7 @@
 //! Load profiles (`scenarios/load/*.yaml`): what to run, how hard, for how long, and what
 //! counts as passing. Parsed with serde-saphyr through [`crate::yaml`] (unknown fields
 //! refused, errors at `file:line:col`); values YAML cannot type are checked by
-//! [`Profile::validate`], whose errors name the field.
+//! [`LoadProfile::validate`], whose errors name the field.
 //!
 //! ```yaml
 //! name: api-steady
@@ -265,7 +265,7 @@ impl Default for CapacitySpec {
 /// A load profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Profile {
+pub struct LoadProfile {
     /// Name used in report folders; defaults to the file's stem.
     #[serde(default)]
     pub name: Option<String>,
@@ -354,7 +354,7 @@ pub const BUNDLED: [(&str, &str); 9] = [
     ),
 ];
 
-impl Profile {
+impl LoadProfile {
     /// A bundled profile by name (see [`BUNDLED`]); `None` for an unknown name.
     ///
     /// # Errors
@@ -648,7 +648,7 @@ mod tests {
     // A full profile parses, with rates in every written form.
     #[test]
     fn parses_a_profile() {
-        let p = Profile::from_yaml(
+        let p = LoadProfile::from_yaml(
             "name: t\nduration: 2s\nusers: 4\nrate: 2000/s\nthresholds: ['p99 < 200ms', 'error_rate < 0.1%']\nscenarios:\n  - { name: a, kind: api, weight: 3 }\n  - { name: b, kind: token, pool: false, thresholds: ['rate >= 10/s'] }\n",
             "t.yaml",
         )
@@ -656,7 +656,7 @@ mod tests {
         assert_eq!(p.rate, Some(Rate(2000.0)));
         assert_eq!(p.scenarios[0].weight, 3);
         assert_eq!(p.scenarios[1].kind, ScenarioKind::Token);
-        let s = Profile::from_yaml("stages: [{duration: 1s, rate: 60/m}, {duration: 2s, rate: 5}]\nscenarios: [{name: s, kind: sign}]\n", "s").expect("stages");
+        let s = LoadProfile::from_yaml("stages: [{duration: 1s, rate: 60/m}, {duration: 2s, rate: 5}]\nscenarios: [{name: s, kind: sign}]\n", "s").expect("stages");
         assert_eq!(s.run_duration(), Duration::from_secs(3));
         assert_eq!(s.stages[0].rate, Rate(1.0));
     }
@@ -699,7 +699,7 @@ mod tests {
                 "users:",
             ),
         ] {
-            let e = Profile::from_yaml(text, "p.yaml")
+            let e = LoadProfile::from_yaml(text, "p.yaml")
                 .expect_err(text)
                 .to_string();
             assert!(e.contains(needle), "{text}\n=> {e}");
@@ -709,21 +709,21 @@ mod tests {
     // A shard takes 1/N of rate and users.
     #[test]
     fn shard_takes_its_share() {
-        let p = Profile::from_yaml(
+        let p = LoadProfile::from_yaml(
             "duration: 1s\nusers: 10\nrate: 900\nscenarios: [{name: a, kind: api}]\n",
             "p",
         )
         .expect("valid");
         let s = p.for_shard(1, 3);
         assert_eq!((s.users, s.rate), (4, Some(Rate(300.0))));
-        assert_eq!(p.hash_hex(), Profile::clone(&p).hash_hex());
+        assert_eq!(p.hash_hex(), LoadProfile::clone(&p).hash_hex());
     }
 
     // A shard takes partners i, i+N, …: 7 partners over 3 shards are 3, 2 and 2; a profile
     // without partners keeps its hash (the field is not serialized when absent).
     #[test]
     fn shard_splits_the_fleet() {
-        let p = Profile::from_yaml(
+        let p = LoadProfile::from_yaml(
             "duration: 1s\nusers: 9\npartners: 7\nscenarios: [{name: a, kind: api}]\n",
             "p",
         )
@@ -731,7 +731,7 @@ mod tests {
         let counts: Vec<Option<usize>> = (0..3).map(|i| p.for_shard(i, 3).partners).collect();
         assert_eq!(counts, [Some(3), Some(2), Some(2)]);
         let plain = "duration: 1s\nusers: 9\nscenarios: [{name: a, kind: api}]\n";
-        let q = Profile::from_yaml(plain, "p").expect("valid");
+        let q = LoadProfile::from_yaml(plain, "p").expect("valid");
         assert!(
             !serde_json::to_string(&q)
                 .expect("json")

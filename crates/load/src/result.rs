@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::{Profile, ScenarioSpec};
+use crate::profile::{LoadProfile, ScenarioSpec};
 use crate::recorder::Interval;
 use crate::stats::{Phase, PhaseData, PhaseStats};
 use crate::threshold::ThresholdResult;
@@ -109,7 +109,7 @@ impl ScenarioResult {
 #[derive(Debug, Clone)]
 pub struct RunResult {
     /// The profile as run (a shard's share when sharded).
-    pub profile: Profile,
+    pub profile: LoadProfile,
     /// FNV-64 of the profile as written (before sharding), for merge checks.
     pub profile_hash: String,
     /// `(index, count)` when this was one shard of a run.

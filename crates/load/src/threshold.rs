@@ -263,7 +263,7 @@ fn threshold_id(expr: &str, scope: &str) -> String {
 
 /// Every id `--expect-fail` may name for `profile`'s thresholds: each expression bare and
 /// with its scope (`run` for the profile's own, the scenario's name for a scenario's).
-pub fn ids(profile: &crate::Profile) -> Vec<String> {
+pub fn ids(profile: &crate::LoadProfile) -> Vec<String> {
     let run = profile.thresholds.iter().map(|t| (t, "run"));
     let scenarios = profile
         .scenarios

@@ -109,7 +109,7 @@ fn plus_seconds(start: &str, secs: f64) -> Option<String> {
 
 /// SHA-256 of a gateway profile's canonical JSON, resolved by name or file.
 pub fn gateway_profile_sha256(name: &str) -> Option<String> {
-    let p = bearing_auth::Profile::resolve(name).ok()?;
+    let p = bearing_auth::GatewayProfile::resolve(name).ok()?;
     Some(sha256_hex(&serde_json::to_vec(&p).ok()?))
 }
 

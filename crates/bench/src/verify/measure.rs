@@ -48,7 +48,7 @@ impl Sandbox {
             vec![],
             vec![],
         )?);
-        let mut profile = bearing_auth::Profile::rfc_strict();
+        let mut profile = bearing_auth::GatewayProfile::rfc_strict();
         profile.allowed_algs = vec![alg];
         Ok(Self {
             validator: Validator::new(Arc::new(profile), vec![AUDIENCE.to_owned()]),

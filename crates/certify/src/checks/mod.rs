@@ -17,7 +17,7 @@ mod usage;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_auth::SubPolicy;
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +75,7 @@ fn yes() -> bool {
 
 impl CheckContext {
     /// The expectations of `profile` for a gateway accepting `audiences`.
-    pub fn from_profile(profile: &Profile, audiences: Vec<String>) -> Self {
+    pub fn from_profile(profile: &GatewayProfile, audiences: Vec<String>) -> Self {
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Self {
             audiences,

@@ -8,7 +8,7 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bearing_auth::{Profile, Target};
+use bearing_auth::{GatewayProfile, Target};
 use bearing_conform::report::terminal::{Progress, TableOptions};
 use bearing_conform::{RunConfig, report};
 
@@ -93,8 +93,9 @@ fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
 
 /// The gateway profile `name`; `origin` names where it was given (`--profile`, or the
 /// target file's `profile:` field).
-fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<Profile> {
-    Profile::resolve(name).map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
+fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<GatewayProfile> {
+    GatewayProfile::resolve(name)
+        .map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
 }
 
 /// Runs `bearing conform`.

@@ -167,7 +167,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let ui = Ui::new(g, if a.no_bench { 2 } else { 3 });
 
     // One sandbox for conformance and load; it behaves by the profile conformance expects.
-    let mut expect = bearing_auth::Profile::resolve(GATEWAY_PROFILE)
+    let mut expect = bearing_auth::GatewayProfile::resolve(GATEWAY_PROFILE)
         .context("the built-in rfc-strict profile")?;
     expect.access_token_lifetime = crate::cmd::conform::SANDBOX_TOKEN_LIFETIME;
     let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
@@ -230,7 +230,7 @@ async fn run_conform(
     ui: &Ui,
     suites: &[bearing_conform::Suite],
     target: bearing_auth::Target,
-    profile: bearing_auth::Profile,
+    profile: bearing_auth::GatewayProfile,
     out: &Path,
 ) -> anyhow::Result<bearing_conform::RunSummary> {
     let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
@@ -252,7 +252,7 @@ async fn run_conform(
 
 async fn run_load(
     ui: &Ui,
-    profile: &bearing_load::Profile,
+    profile: &bearing_load::LoadProfile,
     target: &bearing_auth::Target,
     out: &Path,
 ) -> anyhow::Result<bearing_load::report::Summary> {

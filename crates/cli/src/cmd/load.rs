@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use bearing_load::{LoadTarget, Profile, RunOptions, report};
+use bearing_load::{LoadProfile, LoadTarget, RunOptions, report};
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::{BadInput, CouldNotRun, Exit};
@@ -127,12 +127,12 @@ fn bad_profile(e: bearing_load::Error) -> anyhow::Error {
 }
 
 /// The profile named on the command line: a file, or a bundled profile's name.
-fn load_profile(arg: &std::path::Path) -> anyhow::Result<Profile> {
+fn load_profile(arg: &std::path::Path) -> anyhow::Result<LoadProfile> {
     let name = arg.to_str().filter(|s| !s.contains(['/', '.']));
     if !arg.exists()
         && let Some(name) = name
     {
-        return match Profile::bundled(name) {
+        return match LoadProfile::bundled(name) {
             Some(p) => p.map_err(bad_profile),
             None => Err(BadInput(format!(
                 "no load profile {name:?}: not a file, nor a bundled profile ({})",
@@ -141,7 +141,7 @@ fn load_profile(arg: &std::path::Path) -> anyhow::Result<Profile> {
             .into()),
         };
     }
-    Profile::from_file(arg).map_err(bad_profile)
+    LoadProfile::from_file(arg).map_err(bad_profile)
 }
 
 /// Runs `bearing load`.

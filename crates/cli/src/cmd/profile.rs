@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_auth::shipped::{self, Shipped};
 use bearing_conform::{DetectConfig, detect};
 
@@ -138,9 +138,9 @@ fn diff(a: &str, b: &str, g: &Global) -> anyhow::Result<Exit> {
 
 async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
     let all = load_shipped()?;
-    let profiles: Vec<Profile> = all.iter().map(|s| s.profile.clone()).collect();
+    let profiles: Vec<GatewayProfile> = all.iter().map(|s| s.profile.clone()).collect();
     let (target, sandbox) = if a.target.is_empty() {
-        let p = Profile::resolve(&a.profile)
+        let p = GatewayProfile::resolve(&a.profile)
             .map_err(|e| anyhow::Error::new(BadInput(format!("--profile: {e}"))))?;
         let sb = crate::sandbox::start(crate::sandbox::SandboxOptions {
             profile: Some(a.profile.clone()),

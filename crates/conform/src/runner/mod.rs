@@ -19,7 +19,7 @@ mod tap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bearing_auth::{Algorithm, AssertionSigner, Certificate, Profile, SigningKey, Target};
+use bearing_auth::{Algorithm, AssertionSigner, Certificate, GatewayProfile, SigningKey, Target};
 use bearing_auth::{TokenClient, TokenClientOptions};
 use futures::StreamExt as _;
 
@@ -81,7 +81,7 @@ pub struct RunTargetSpec {
     /// The gateway and the partner identity.
     pub target: Target,
     /// The profile whose behaviour counts as conformant.
-    pub profile: Profile,
+    pub profile: GatewayProfile,
     /// An optional second registered identity (cases with two clients); on a bearing
     /// sandbox one is registered through the admin API instead.
     pub second: Option<Target>,
@@ -113,7 +113,7 @@ impl Party {
 /// Everything a case shares with the others.
 pub(crate) struct Env {
     pub http: reqwest::Client,
-    pub profile: Profile,
+    pub profile: GatewayProfile,
     pub profile_json: serde_json::Value,
     pub target: Target,
     pub primary: Party,

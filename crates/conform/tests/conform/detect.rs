@@ -2,14 +2,14 @@
 //! profile is ranked first (a tie only with profiles that agree on every probed knob) and
 //! every probed knob reproduces the profile's value; the observed YAML loads as a profile.
 
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_conform::{DetectConfig, detect};
 
 use crate::support::sandbox;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
-    let shipped: Vec<Profile> = bearing_auth::shipped::load_all()
+    let shipped: Vec<GatewayProfile> = bearing_auth::shipped::load_all()
         .expect("shipped profiles")
         .into_iter()
         .map(|s| s.profile)
@@ -42,7 +42,7 @@ async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
         );
         assert!(d.probes <= 300, "{}: {} requests", p.name, d.probes);
         let yaml = d.to_yaml().expect("yaml");
-        let back = Profile::from_yaml_str(&yaml, "observed.yaml").expect("observed loads");
+        let back = GatewayProfile::from_yaml_str(&yaml, "observed.yaml").expect("observed loads");
         assert_eq!(back, d.profile);
         let tied: Vec<&str> = d
             .ranking
@@ -62,7 +62,7 @@ async fn detect_ranks_each_shipped_profile_first_and_reproduces_it() {
 // judged by it (two distinctive profiles; the full matrix runs in the shipped-profile tests).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observed_profile_passes_the_suites_against_the_same_gateway() {
-    let shipped: Vec<Profile> = bearing_auth::shipped::load_all()
+    let shipped: Vec<GatewayProfile> = bearing_auth::shipped::load_all()
         .expect("shipped profiles")
         .into_iter()
         .map(|s| s.profile)
@@ -74,7 +74,7 @@ async fn observed_profile_passes_the_suites_against_the_same_gateway() {
             .await
             .expect("detect");
         let yaml = d.to_yaml().expect("yaml");
-        let observed = Profile::from_yaml_str(&yaml, "observed.yaml").expect("loads");
+        let observed = GatewayProfile::from_yaml_str(&yaml, "observed.yaml").expect("loads");
         let s = crate::support::run_bundled(sb.target.clone(), observed).await;
         sb.gateway.shutdown().await;
         assert_eq!(

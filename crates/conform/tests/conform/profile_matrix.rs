@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_conform::{Outcome, RunSummary};
 
 use crate::support::{not_passed, run_bundled, sandbox};
@@ -41,7 +41,7 @@ fn problems(s: &RunSummary) -> Vec<String> {
 }
 
 async fn run_one(path: PathBuf) -> (String, RunSummary) {
-    let mut p = Profile::from_file(&path).expect("shipped profile parses");
+    let mut p = GatewayProfile::from_file(&path).expect("shipped profile parses");
     // The sandbox's short token lifetime, on both sides (as `bearing conform` does).
     p.access_token_lifetime = Duration::from_secs(30);
     let sb = sandbox(p.clone()).await;

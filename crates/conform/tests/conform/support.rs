@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bearing_auth::{Algorithm, ApiSpec, Certificate, Profile, SigningKey, Target};
+use bearing_auth::{Algorithm, ApiSpec, Certificate, GatewayProfile, SigningKey, Target};
 use bearing_conform::{Outcome, RunConfig, RunSummary, RunTargetSpec};
 use bearing_gateway::{ApiConfig, GatewayConfig, RunningGateway};
 
@@ -21,12 +21,15 @@ pub struct Sandbox {
 
 /// Starts a sandbox that behaves by `gateway_profile`, with the portal's inventory API and a
 /// second API (`orders`) so a client can be registered that may not call inventory.
-pub async fn sandbox(gateway_profile: Profile) -> Sandbox {
+pub async fn sandbox(gateway_profile: GatewayProfile) -> Sandbox {
     sandbox_with(gateway_profile, Vec::new()).await
 }
 
 /// Like [`sandbox`], with more clients registered in the configuration.
-pub async fn sandbox_with(gateway_profile: Profile, extra: Vec<(String, Certificate)>) -> Sandbox {
+pub async fn sandbox_with(
+    gateway_profile: GatewayProfile,
+    extra: Vec<(String, Certificate)>,
+) -> Sandbox {
     let key = Arc::new(SigningKey::generate(Algorithm::RS256, 2048).expect("key"));
     let cert = Certificate::self_signed(&key, CLIENT_ID, 1).expect("cert");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -83,14 +86,14 @@ pub async fn sandbox_with(gateway_profile: Profile, extra: Vec<(String, Certific
 
 /// A built-in profile with the sandbox's short token lifetime (30 s), the way the same profile
 /// drives both sides.
-pub fn profile(name: &str) -> Profile {
-    let mut p = Profile::builtin(name).expect("built-in profile");
+pub fn profile(name: &str) -> GatewayProfile {
+    let mut p = GatewayProfile::builtin(name).expect("built-in profile");
     p.access_token_lifetime = Duration::from_secs(30);
     p
 }
 
 /// Runs every bundled suite against `target`, expecting `profile`.
-pub async fn run_bundled(target: Target, profile: Profile) -> RunSummary {
+pub async fn run_bundled(target: Target, profile: GatewayProfile) -> RunSummary {
     let suites = bearing_conform::bundled().expect("bundled suites");
     let spec = RunTargetSpec {
         target,

@@ -4,13 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bearing_auth::{Profile, Target};
+use bearing_auth::{GatewayProfile, Target};
 use bearing_conform::{Outcome, RunConfig, RunSummary, RunTargetSpec};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::support::{not_passed, profile, sandbox};
 
-async fn run_only(target: Target, expect: Profile, suites: &[&str], only: &[&str]) -> RunSummary {
+async fn run_only(
+    target: Target,
+    expect: GatewayProfile,
+    suites: &[&str],
+    only: &[&str],
+) -> RunSummary {
     let suites =
         bearing_conform::load_suites(&suites.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
             .expect("suites");

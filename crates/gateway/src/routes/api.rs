@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::{ErrorStyle, Profile};
+use bearing_auth::{ErrorStyle, GatewayProfile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, sanitize_description, simple_error};
@@ -253,7 +253,7 @@ async fn find_tokens(
 
 /// The one token sent (RFC 6750 §2: one method only), from the query only when the profile
 /// allows it, shaped as a `b64token`.
-fn one_token(p: &Profile, mut found: Vec<(&'static str, String)>) -> Result<String, Denied> {
+fn one_token(p: &GatewayProfile, mut found: Vec<(&'static str, String)>) -> Result<String, Denied> {
     if found.len() > 1 {
         return Err(deny(
             StatusCode::BAD_REQUEST,

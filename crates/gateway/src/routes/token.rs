@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use bearing_auth::{ExpiresInFormat, Profile};
+use bearing_auth::{ExpiresInFormat, GatewayProfile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, token_error};
@@ -453,7 +453,7 @@ fn form_params(bytes: &[u8]) -> Result<[Option<String>; KNOWN.len()], Fail> {
 }
 
 /// `grant_type` is the JWT bearer grant (RFC 7523 §2.1), with the profile's error codes.
-fn check_grant_type(p: &Profile, grant_type: Option<&str>) -> Result<(), Fail> {
+fn check_grant_type(p: &GatewayProfile, grant_type: Option<&str>) -> Result<(), Fail> {
     match grant_type {
         None => Err(invalid_request_code(
             &p.errors.missing_grant_type,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use http::Request;
 use serde_json::json;
 
@@ -22,7 +22,13 @@ fn get(uri: &str, auth: Option<&str>) -> Request<Body> {
 }
 
 /// Asserts a refusal: status, RFC 6750 challenge (with or without `error`) per profile.
-fn assert_denied(r: &Reply, p: &Profile, status: u16, code: Option<&str>, apigee_code: &str) {
+fn assert_denied(
+    r: &Reply,
+    p: &GatewayProfile,
+    status: u16,
+    code: Option<&str>,
+    apigee_code: &str,
+) {
     assert_eq!(r.status.as_u16(), status, "{}: {}", p.name, r.text);
     assert_eq!(r.headers["content-type"], "application/json");
     if p.rs_challenge {
@@ -54,7 +60,7 @@ fn assert_denied(r: &Reply, p: &Profile, status: u16, code: Option<&str>, apigee
 // A valid token in the header is served; the scheme is case-insensitive (RFC 9110 §11.1).
 #[tokio::test]
 async fn rs_valid_token_any_scheme_case() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         for scheme in ["Bearer", "bearer", "BEARER", "bEARER"] {
@@ -74,7 +80,7 @@ async fn rs_valid_token_any_scheme_case() {
 // No credentials: 401 with a bare realm challenge and no error (RFC 6750 §3, §3.1).
 #[tokio::test]
 async fn rs_no_authorization() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let r = f.send(get(API, None)).await;
         assert_denied(&r, &p, 401, None, "oauth.v2.InvalidAccessToken");
@@ -84,7 +90,7 @@ async fn rs_no_authorization() {
 // Another scheme counts as no bearer credentials.
 #[tokio::test]
 async fn rs_wrong_scheme() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         for a in [
@@ -101,7 +107,7 @@ async fn rs_wrong_scheme() {
 // An unknown token: 401 invalid_token.
 #[tokio::test]
 async fn rs_garbage_token() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let r = f
             .send(get(API, Some("Bearer 0123456789abcdef0123456789abcdef")))
@@ -127,7 +133,7 @@ async fn rs_garbage_token() {
 // A revoked token: 401 invalid_token.
 #[tokio::test]
 async fn rs_revoked_token() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         assert_eq!(f.state.revoke_client(crate::support::CLIENT), 1);
@@ -145,7 +151,7 @@ async fn rs_revoked_token() {
 // An expired token (clock moved past the lifetime): 401 invalid_token; one second before: 200.
 #[tokio::test]
 async fn rs_expired_token() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         f.clock.advance(Duration::from_secs(179));
@@ -168,7 +174,7 @@ async fn rs_expired_token() {
 // A query token alone is ignored (RFC 6750 §2.3 SHOULD NOT): 401 without error.
 #[tokio::test]
 async fn rs_token_in_query() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         let r = f.send(get(&format!("{API}?access_token={t}"), None)).await;
@@ -179,7 +185,7 @@ async fn rs_token_in_query() {
 // The token sent two ways: 400 invalid_request (RFC 6750 §2, §3.1); two headers likewise.
 #[tokio::test]
 async fn rs_two_methods() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let t = f.access_token().await;
         let r = f
@@ -213,7 +219,7 @@ async fn rs_two_methods() {
 // The assertion itself is not an access token: 401 invalid_token (RFC 8725 §2.8).
 #[tokio::test]
 async fn rs_assertion_as_token() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let a = f.assertion();
         let r = f.send(get(API, Some(&format!("Bearer {a}")))).await;
@@ -230,7 +236,7 @@ async fn rs_assertion_as_token() {
 // A client not allowed an API, or a token without the API's scope: 403 insufficient_scope.
 #[tokio::test]
 async fn rs_insufficient_scope() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         // OTHER may only call `orders`.
         let now = f.clock_secs();
@@ -287,7 +293,7 @@ async fn rs_insufficient_scope() {
 // A token issued before a renewal stays valid (no single-active-token rule).
 #[tokio::test]
 async fn rs_old_token_after_renewal() {
-    let f = Fixture::new(&Profile::rfc_strict());
+    let f = Fixture::new(&GatewayProfile::rfc_strict());
     let t1 = f.access_token().await;
     let t2 = f.access_token().await;
     assert_ne!(t1, t2);
@@ -302,7 +308,7 @@ async fn rs_old_token_after_renewal() {
 // Unknown routes and methods answer JSON 404/405, never 5xx.
 #[tokio::test]
 async fn rs_unknown_route_and_method() {
-    let f = Fixture::new(&Profile::rfc_strict());
+    let f = Fixture::new(&GatewayProfile::rfc_strict());
     let r = f.send(get("/nope", None)).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.body["error"], "not_found");

@@ -1,7 +1,7 @@
 //! Profile knobs beyond the two built-ins (catalog §5), and the observer events.
 
 use axum::body::Body;
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_auth::{JtiScope, ReplayProtection};
 use bearing_gateway::{EventKind, Outcome, RejectReason};
 use http::Request;
@@ -11,8 +11,8 @@ use crate::support::{CLIENT, Fixture, OTHER, T0, config, keys, sign_with};
 
 const API: &str = "/bnpapi/v1/store/inventory";
 
-fn fixture(edit: impl FnOnce(&mut Profile)) -> Fixture {
-    let mut p = Profile::rfc_strict();
+fn fixture(edit: impl FnOnce(&mut GatewayProfile)) -> Fixture {
+    let mut p = GatewayProfile::rfc_strict();
     edit(&mut p);
     Fixture::new(&p)
 }
@@ -85,7 +85,7 @@ async fn expired_registered_certificate() {
     )
     .expect("cert");
     for (check, issued) in [(false, true), (true, false)] {
-        let mut p = Profile::rfc_strict();
+        let mut p = GatewayProfile::rfc_strict();
         p.check_cert_validity = check;
         let mut c = config(&p);
         c.clients.get_mut(CLIENT).expect("client").loaded = vec![expired.clone()];
@@ -137,7 +137,7 @@ async fn resource_server_knobs() {
 // error; tokens appear redacted, never whole.
 #[tokio::test]
 async fn observer_events() {
-    let f = Fixture::new(&Profile::rfc_strict());
+    let f = Fixture::new(&GatewayProfile::rfc_strict());
     let mut rx = f.state.subscribe();
     assert!(f.state.wants_events());
     let a = f.assertion();

@@ -11,7 +11,7 @@ use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use bearing_auth::Profile;
+use bearing_auth::GatewayProfile;
 use bearing_gateway::GatewayConfig;
 use http::{HeaderValue, Request, StatusCode};
 use proptest::prelude::*;
@@ -47,7 +47,7 @@ fn run<S: Strategy>(
     test: impl Fn(&Fixture, &tokio::runtime::Runtime, S::Value) -> Result<(), TestCaseError>,
 ) {
     let rt = runtime();
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let mut runner = TestRunner::new(cases(default_cases));
     if let Err(e) = runner.run(&strategy, |v| test(&fx, &rt, v)) {
         panic!("{e}");
@@ -175,7 +175,7 @@ fn token_endpoint_arbitrary_bytes() {
 #[test]
 fn token_endpoint_structured_forms() {
     let rt = runtime();
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let valid = fx.assertion();
     let strategy = (
         prop::collection::vec(
@@ -230,7 +230,7 @@ fn token_endpoint_structured_forms() {
 #[test]
 fn extreme_fault_latencies() {
     let rt = runtime();
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let specs = [
         json!({"latency": "584942417355y", "distribution": "exponential"}),
         json!({"latency": "500000000000y", "distribution": "exponential"}),
@@ -315,7 +315,7 @@ fn mutated(base: Value, names: &'static [&'static str]) -> impl Strategy<Value =
 #[test]
 fn token_endpoint_signed_mutations() {
     let rt = runtime();
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let claims = fx.claims();
     let strategy = (
         mutated(
@@ -498,7 +498,7 @@ fn admin_bodies_arbitrary() {
 // A 10 MB body, announced or streamed without Content-Length: 413 JSON, quickly.
 #[tokio::test]
 async fn ten_megabyte_body_is_refused() {
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let big = format!(
         "grant_type={GRANT}&assertion={}",
         "a".repeat(10 * 1024 * 1024)
@@ -537,7 +537,7 @@ async fn ten_megabyte_body_is_refused() {
 // A 1 MB header through the router (no socket limit applies): a JSON 4xx, quickly.
 #[tokio::test]
 async fn one_megabyte_header_through_the_router() {
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let huge = format!("Bearer {}", "a".repeat(1024 * 1024));
     for (uri, body) in [
         ("/bnpapi/v1/store/inventory", String::new()),
@@ -574,7 +574,7 @@ fn one_megabyte_header_on_a_socket() {
         .expect("runtime");
     let gw = rt
         .block_on(bearing_gateway::spawn(crate::support::config(
-            &Profile::rfc_strict(),
+            &GatewayProfile::rfc_strict(),
         )))
         .expect("gateway");
     let addr = gw.local_addr;
@@ -616,7 +616,7 @@ fn one_megabyte_header_on_a_socket() {
 // the JSON recursion limit, not followed.
 #[tokio::test]
 async fn ten_thousand_deep_assertion_payload() {
-    let fx = Fixture::new(&Profile::rfc_strict());
+    let fx = Fixture::new(&GatewayProfile::rfc_strict());
     let deep_arr = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let deep_claims = format!(r#"{{"iss":"{CLIENT}","x":{deep_arr}}}"#);
     let header = br#"{"alg":"RS256"}"#;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use bearing_auth::{Algorithm, Certificate, ManualClock, Profile, SigningKey, sign_raw};
+use bearing_auth::{Algorithm, Certificate, GatewayProfile, ManualClock, SigningKey, sign_raw};
 use bearing_gateway::{AppState, GatewayConfig, StateOptions, router};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt as _;
@@ -65,11 +65,11 @@ pub struct Fixture {
     /// The clock.
     pub clock: ManualClock,
     /// The profile.
-    pub profile: Profile,
+    pub profile: GatewayProfile,
 }
 
 /// The default configuration for fixtures: both clients; `OTHER` may call no API.
-pub fn config(profile: &Profile) -> GatewayConfig {
+pub fn config(profile: &GatewayProfile) -> GatewayConfig {
     let k = keys();
     let mut c = GatewayConfig::sandbox(vec![
         (CLIENT.into(), k.cert.clone()),
@@ -95,12 +95,12 @@ pub fn config(profile: &Profile) -> GatewayConfig {
 
 impl Fixture {
     /// A fixture for `profile` with the default configuration.
-    pub fn new(profile: &Profile) -> Self {
+    pub fn new(profile: &GatewayProfile) -> Self {
         Self::with_config(profile, config(profile))
     }
 
     /// A fixture with a custom configuration.
-    pub fn with_config(profile: &Profile, c: GatewayConfig) -> Self {
+    pub fn with_config(profile: &GatewayProfile, c: GatewayConfig) -> Self {
         let clock = ManualClock::new(T0);
         let state = AppState::with_options(
             c,

@@ -2,7 +2,7 @@
 //! both built-in profiles through `oneshot`, asserting status, `error` code and headers.
 
 use axum::body::Body;
-use bearing_auth::{Profile, sign_raw};
+use bearing_auth::{GatewayProfile, sign_raw};
 use http::Request;
 use serde_json::{Value, json};
 
@@ -44,7 +44,10 @@ macro_rules! rule {
     ($name:ident, $f:ident => $req:expr, rfc: $rfc:expr, apigee: $apigee:expr) => {
         #[tokio::test]
         async fn $name() {
-            for (profile, expect) in [(Profile::rfc_strict(), $rfc), (Profile::apigee(), $apigee)] {
+            for (profile, expect) in [
+                (GatewayProfile::rfc_strict(), $rfc),
+                (GatewayProfile::apigee(), $apigee),
+            ] {
                 let $f = Fixture::new(&profile);
                 let reply: Reply = $req.await;
                 expect.check(&reply, &profile.name);
@@ -115,7 +118,7 @@ rule!(tr_malformed_assertion, f => f.token("not-a-jwt"), rfc: GRANT_ERR, apigee:
 // GET is refused with 405 + Allow and a JSON invalid_request (RFC 6749 §3.2).
 #[tokio::test]
 async fn tr_get_method() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let r = raw(
             &f,
@@ -136,7 +139,7 @@ async fn tr_get_method() {
 // Basic client credentials cannot be validated: 401 invalid_client + WWW-Authenticate (RFC 6749 §5.2).
 #[tokio::test]
 async fn tr_authorization_header() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let req = Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded")
@@ -160,7 +163,7 @@ async fn tr_authorization_header() {
 // A 1 MiB body gets 413 with a JSON error, never a 5xx (catalog #20).
 #[tokio::test]
 async fn tr_oversized_assertion() {
-    for p in [Profile::rfc_strict(), Profile::apigee()] {
+    for p in [GatewayProfile::rfc_strict(), GatewayProfile::apigee()] {
         let f = Fixture::new(&p);
         let big = "a".repeat(1 << 20);
         let r = f
@@ -385,13 +388,13 @@ rule!(rp_retry_after_scope_error, f => async {
 // Token response format per profile: number vs string expires_in, token_type, scope echo.
 #[tokio::test]
 async fn tr_token_response_format() {
-    let f = Fixture::new(&Profile::rfc_strict());
+    let f = Fixture::new(&GatewayProfile::rfc_strict());
     let r = f.token(&f.assertion()).await;
     assert_eq!(r.body["expires_in"], 180);
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["scope"], "inventory orders");
     assert!(r.body.get("refresh_token").is_none());
-    let f = Fixture::new(&Profile::apigee());
+    let f = Fixture::new(&GatewayProfile::apigee());
     let r = f
         .token_form(format!(
             "grant_type={GRANT}&assertion={}&scope=inventory",

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::read::{Key, Shard};
 use super::{Issue, MERGE_SCHEMA_ID, MergeInfo, Merged, ShardEntry};
-use crate::profile::{PoolSpec, Profile, Rate, ScenarioKind, ScenarioSpec};
+use crate::profile::{LoadProfile, PoolSpec, Rate, ScenarioKind, ScenarioSpec};
 use crate::recorder::{Interval, encode};
 use crate::result::{RunResult, ScenarioResult, SigningInfo, StormInfo, TokenStats};
 use crate::stats::{Phase, PhaseData, new_histogram};
@@ -306,7 +306,7 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
         })?;
     let summary = &first.summary;
     let open = summary.profile.model == "open";
-    let profile = Profile {
+    let profile = LoadProfile {
         name: Some(summary.profile.name.clone()),
         description: summary.profile.description.clone(),
         duration: Some(secs(summary.planned_duration_s)),

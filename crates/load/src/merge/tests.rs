@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use hdrhistogram::Histogram;
 
 use super::*;
-use crate::profile::Profile;
+use crate::profile::LoadProfile;
 use crate::recorder::{Interval, encode};
 use crate::report::summary::Summary;
 use crate::result::{RunResult, ScenarioResult};
@@ -121,7 +121,7 @@ fn phase_data_of(timed: &[(Sample, bool)], untimed: u64) -> PhaseData {
 
 /// The run result shard `d` would have produced, with the profile hash given.
 fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
-    let full = Profile::from_yaml(PROFILE, "synthetic.yaml").expect("profile parses");
+    let full = LoadProfile::from_yaml(PROFILE, "synthetic.yaml").expect("profile parses");
     let profile = full.for_shard(d.index, count);
     let scenarios = profile
         .scenarios
@@ -196,7 +196,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
 }
 
 fn hash() -> String {
-    Profile::from_yaml(PROFILE, "synthetic.yaml")
+    LoadProfile::from_yaml(PROFILE, "synthetic.yaml")
         .expect("profile parses")
         .hash_hex()
 }

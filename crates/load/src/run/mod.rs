@@ -20,7 +20,7 @@ use storm::{revoke_later, sample_token_requests, storm_info, wait_open};
 
 use crate::error::{Error, Result};
 use crate::pacer::Schedule;
-use crate::profile::{Profile, ScenarioKind};
+use crate::profile::{LoadProfile, ScenarioKind};
 use crate::recorder::Collector;
 use crate::result::{RunResult, ScenarioResult};
 use crate::scenario::{Gate, ScenarioShared, StormState};
@@ -91,7 +91,11 @@ pub fn jti_prefix(shard: Option<(u32, u32)>) -> String {
 /// # Errors
 /// [`Error::Target`] when the target cannot serve a scenario; [`Error::Goose`] when goose
 /// refuses its configuration; signing/pool errors. Failed *requests* are results, not errors.
-pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> Result<RunResult> {
+pub async fn run(
+    profile: &LoadProfile,
+    target: &LoadTarget,
+    opts: &RunOptions,
+) -> Result<RunResult> {
     let profile_hash = profile.hash_hex();
     // The fleet is the whole profile's; a shard keeps partners i, i+N, …
     let fleet_target = target.with_partners(profile.partner_count(), opts.shard)?;
@@ -404,7 +408,7 @@ pub async fn run(profile: &Profile, target: &LoadTarget, opts: &RunOptions) -> R
 #[derive(Debug, Clone, Copy)]
 struct Ran;
 
-fn main_phase(profile: &Profile) -> Phase {
+fn main_phase(profile: &LoadProfile) -> Phase {
     profile
         .scenarios
         .first()
@@ -412,7 +416,7 @@ fn main_phase(profile: &Profile) -> Phase {
 }
 
 fn build_attack(
-    profile: &Profile,
+    profile: &LoadProfile,
     target: &LoadTarget,
     shared: &[Arc<ScenarioShared>],
     timeout: Duration,

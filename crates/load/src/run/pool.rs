@@ -10,7 +10,7 @@ use bearing_auth::{AssertionPool, PoolConfig};
 
 use super::{Progress, ProgressFn};
 use crate::error::Result;
-use crate::profile::Profile;
+use crate::profile::LoadProfile;
 use crate::result::SigningInfo;
 use crate::scenario::ScenarioShared;
 use crate::stats::{Phase, PhaseData};
@@ -30,7 +30,7 @@ pub(super) fn measure_single_core(target: &LoadTarget) -> Result<f64> {
 }
 
 pub(super) async fn start_pool(
-    profile: &Profile,
+    profile: &LoadProfile,
     target: &Arc<LoadTarget>,
     planned: Option<usize>,
     label: &str,
@@ -96,7 +96,7 @@ pub(super) fn signing_info(
     minted_before: u64,
     single_core_rate: f64,
     seconds: f64,
-    profile: &Profile,
+    profile: &LoadProfile,
 ) -> SigningInfo {
     let started = sh.assertions_used.load(Ordering::Relaxed) as f64;
     let offered = started / seconds;

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bearing_load::{Phase, Profile};
+use bearing_load::{LoadProfile, Phase};
 
 use crate::support;
 
@@ -137,7 +137,7 @@ fn malformed_profile_names_the_position() {
         "duration: 1s\nscenarios:\n  - name: a\n    kind: api\n    thresholds: ['p99 < soon']\n",
     )
     .expect("write");
-    let e = Profile::from_file(&p).expect_err("invalid").to_string();
+    let e = LoadProfile::from_file(&p).expect_err("invalid").to_string();
     assert!(e.contains("bad.yaml:5:"), "{e}");
     assert!(e.contains("p99 < soon"), "{e}");
     assert!(e.contains("not a duration"), "{e}");

@@ -178,7 +178,7 @@ pub async fn sandbox(
 
 /// Runs a profile (bounded in time) and returns the result.
 pub async fn run(profile: &str, target: &Target) -> bearing_load::RunResult {
-    let p = bearing_load::Profile::from_yaml(profile, "test.yaml").expect("valid profile");
+    let p = bearing_load::LoadProfile::from_yaml(profile, "test.yaml").expect("valid profile");
     let lt = bearing_load::LoadTarget::from_target(target, "").expect("target");
     tokio::time::timeout(
         RUN_LIMIT,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bearing_auth::{Algorithm, SigningKey};
 use bearing_gateway::{FaultSpec, GatewayConfig};
-use bearing_load::{Phase, Profile};
+use bearing_load::{LoadProfile, Phase};
 
 use crate::support;
 
@@ -61,7 +61,7 @@ async fn capacity_search_finds_the_emulated_knee() {
             },
         )
         .await;
-        let p = Profile::from_yaml(
+        let p = LoadProfile::from_yaml(
             &format!(
                 "users: 64\nrate: 100/s\nduration: 3s\nthresholds: ['p50 < 80ms']\n\
                  capacity: {{ start: 50/s, factor: 1.5, max: 500/s, step_duration: 3s }}\n\
