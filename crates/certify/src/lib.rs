@@ -10,7 +10,7 @@
 //! - [`evaluate_client`] and the [`catalog`] of [`Check`]s: pure functions over the log —
 //!   pass, fail or no-evidence, with evidence and the rule each comes from; unit-tested on
 //!   synthetic logs.
-//! - [`Summary`] and [`report`]: terminal, `summary.json`, `report.html`, `junit.xml`.
+//! - [`CertifySummary`] and [`report`]: terminal, `summary.json`, `report.html`, `junit.xml`.
 //!
 //! Everything above is re-exported here; the modules behind it are private but for
 //! [`report`] (the reporters, one per file).
@@ -53,5 +53,6 @@ pub use progress_text::{MarkLines, banner_lines, describe_mark};
 mod run_text;
 pub use run_text::{summary_json, write_run_text};
 pub use summary::{
-    ClientReport, Overall, PhaseInfo, PlanInfo, SCHEMA_VERSION, ScopeOutcome, Summary, Totals,
+    CertifySummary, ClientReport, Overall, PhaseInfo, PlanInfo, SCHEMA_VERSION, ScopeOutcome,
+    Totals,
 };

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::Summary;
+use crate::CertifySummary;
 use crate::report::terminal;
 
 /// The JSON document: the summary, with `report_dir` when the reports were written.
@@ -13,7 +13,7 @@ use crate::report::terminal;
 /// # Errors
 /// A summary that does not serialise.
 pub fn summary_json(
-    s: &Summary,
+    s: &CertifySummary,
     report_dir: Option<&Path>,
 ) -> serde_json::Result<serde_json::Value> {
     let mut v = serde_json::to_value(s)?;
@@ -29,7 +29,7 @@ pub fn summary_json(
 /// # Errors
 /// A write error.
 pub fn write_run_text(
-    s: &Summary,
+    s: &CertifySummary,
     color: bool,
     report_dir: Option<&Path>,
     out: &mut impl Write,

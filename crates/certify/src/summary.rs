@@ -177,7 +177,7 @@ pub struct ClientReport {
 
 /// The whole certification summary (`summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
+pub struct CertifySummary {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
     /// `bearing-certify <version>`.
@@ -219,7 +219,7 @@ fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl Summary {
+impl CertifySummary {
     /// Evaluates every check for every client of the recording.
     pub fn from_recording(rec: &Recording) -> Self {
         let mut ids: BTreeSet<String> = rec.clients.iter().cloned().collect();

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use bearing_report::Html;
 
-use crate::summary::{PhaseBrief, Summary};
+use crate::summary::{DemoSummary, PhaseBrief};
 use bearing_bench::SignReport as BenchReport;
 
 /// A PASS/FAIL badge.
@@ -37,7 +37,7 @@ fn ms(v: f64) -> String {
 ///
 /// # Errors
 /// A write error.
-pub fn write_index<W: Write>(s: &Summary, out: W) -> io::Result<()> {
+pub fn write_index<W: Write>(s: &DemoSummary, out: W) -> io::Result<()> {
     let mut h = Html::new(out);
     h.head("bearing demo", STYLE)?;
     h.open("h1", &[])?;

@@ -23,6 +23,6 @@ pub use steps::{
     conform_step, load_profile, load_step, summarize, write_reports,
 };
 pub use summary::{
-    Bench, CaseBrief, Conformance, Load, PhaseBrief, Reports, SCHEMA_ID, SandboxInfo, Summary,
+    Bench, CaseBrief, Conformance, DemoSummary, Load, PhaseBrief, Reports, SCHEMA_ID, SandboxInfo,
     TextOptions, ThresholdBrief, short_version, write_text,
 };

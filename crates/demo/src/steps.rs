@@ -12,7 +12,7 @@ use bearing_bench::{KeySharing, SignConfig, SignMeasured};
 use bearing_conform::{RunConfig, RunTargetSpec};
 
 use crate::error::{Error, Result};
-use crate::summary::{self, Summary};
+use crate::summary::{self, DemoSummary};
 
 /// The demo's load profile; the file is the source of truth for its shape, `--duration`
 /// overrides only its length.
@@ -94,7 +94,7 @@ pub async fn load_step(
     target: &bearing_auth::Target,
     out: &Path,
     progress: Arc<dyn Fn(&bearing_load::Progress) + Send + Sync>,
-) -> Result<bearing_load::report::Summary> {
+) -> Result<bearing_load::LoadSummary> {
     let duration = profile.run_duration();
     let load_target =
         bearing_load::LoadTarget::from_target(target, "").map_err(Error::LoadTarget)?;
@@ -176,20 +176,20 @@ pub struct Ran<'a> {
     /// The conformance step.
     pub conform: &'a bearing_conform::RunSummary,
     /// The load step.
-    pub load: &'a bearing_load::report::Summary,
+    pub load: &'a bearing_load::LoadSummary,
     /// The signing step, unless skipped.
     pub bench: Option<&'a SignMeasured>,
 }
 
 /// The summary document of a demo run; `passed` when every case passed, every threshold
 /// held and every sampled assertion verified.
-pub fn summarize(r: &Ran<'_>) -> Summary {
+pub fn summarize(r: &Ran<'_>) -> DemoSummary {
     let bench_brief = r.bench.and_then(summary::Bench::from_measured);
     let conformance = summary::Conformance::from_summary(r.conform);
     let load = summary::Load::from_summary(r.load);
     let passed =
         conformance.passed && load.passed && bench_brief.as_ref().is_none_or(|b| b.verified);
-    Summary {
+    DemoSummary {
         schema: summary::SCHEMA_ID,
         tool: r.tool.to_owned(),
         started_at: humantime::format_rfc3339_seconds(r.started_at).to_string(),
@@ -217,7 +217,7 @@ pub fn summarize(r: &Ran<'_>) -> Summary {
 ///
 /// # Errors
 /// A file could not be written.
-pub fn write_reports(s: &Summary, out: &Path) -> Result<()> {
+pub fn write_reports(s: &DemoSummary, out: &Path) -> Result<()> {
     let json = serde_json::to_vec_pretty(s)?;
     write_file(&out.join("summary.json"), |w| w.write_all(&json))?;
     write_file(&out.join("report.html"), |w| crate::html::write_index(s, w))

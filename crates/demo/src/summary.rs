@@ -13,7 +13,7 @@ pub const SCHEMA_ID: &str = "bearing-demo-summary/v1";
 
 /// The whole demo.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub struct DemoSummary {
     /// [`SCHEMA_ID`].
     pub schema: &'static str,
     /// `bearing <version>`.
@@ -171,7 +171,7 @@ pub struct Bench {
 
 impl Load {
     /// The brief of a load report.
-    pub fn from_summary(s: &bearing_load::report::Summary) -> Self {
+    pub fn from_summary(s: &bearing_load::LoadSummary) -> Self {
         let phase = |name: &str| {
             s.totals.get(name).map(|p| PhaseBrief {
                 count: p.count,
@@ -306,7 +306,7 @@ pub fn short_version(v: Option<&str>) -> String {
 ///
 /// # Errors
 /// A write error.
-pub fn write_text(s: &Summary, out: &mut impl Write, o: TextOptions) -> io::Result<()> {
+pub fn write_text(s: &DemoSummary, out: &mut impl Write, o: TextOptions) -> io::Result<()> {
     const PAD: &str = "             ";
     writeln!(
         out,
@@ -443,8 +443,8 @@ pub fn write_text(s: &Summary, out: &mut impl Write, o: TextOptions) -> io::Resu
 mod tests {
     use super::*;
 
-    fn sample() -> Summary {
-        Summary {
+    fn sample() -> DemoSummary {
+        DemoSummary {
             schema: SCHEMA_ID,
             tool: "bearing 0.1.0".into(),
             started_at: "2026-11-28T10:00:00Z".into(),

@@ -38,6 +38,7 @@ pub use capacity::{CapacityReport, find_capacity};
 pub use error::{Error, Result};
 pub use merge::{Issue, MergeError, Merged, merge};
 pub use profile::{LoadProfile, Rate, ScenarioKind, ScenarioSpec};
+pub use report::LoadSummary;
 pub use result::{RunResult, ScenarioResult};
 pub use run::{Progress, ProgressFn, RunOptions, run};
 pub use stats::{Phase, PhaseStats};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::merge::{MergeError, MergeInfo};
-use crate::report::Summary;
+use crate::report::LoadSummary;
 
 /// Polls until every directory holds a `summary.json` (written last, so a finished report)
 /// or `limit` has passed; `progress(ready, total, waited)` is called whenever the count of
@@ -49,7 +49,7 @@ pub fn out_is_a_shard<'a>(dirs: &'a [PathBuf], out: &Path) -> Option<&'a PathBuf
 }
 
 /// The JSON document of a merge that was written to `out`.
-pub fn merged_json(out: &Path, info: &MergeInfo, summary: &Summary) -> serde_json::Value {
+pub fn merged_json(out: &Path, info: &MergeInfo, summary: &LoadSummary) -> serde_json::Value {
     serde_json::json!({
         "merged": true,
         "report_dir": out.display().to_string(),

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use crate::checks::{CheckResult, Verdict};
 use crate::event::{Action, Event, Outcome};
-use crate::summary::{ClientReport, Overall, Summary, rfc3339_ms};
+use crate::summary::{CertifySummary, ClientReport, Overall, rfc3339_ms};
 
 use bearing_report::Html;
 pub use bearing_report::escape;
@@ -47,7 +47,7 @@ fn rel(ms: i64, origin: i64) -> String {
 ///
 /// # Errors
 /// Write errors.
-pub fn write(w: &mut impl Write, s: &Summary, events: &[Event]) -> io::Result<()> {
+pub fn write(w: &mut impl Write, s: &CertifySummary, events: &[Event]) -> io::Result<()> {
     let mut h = Html::new(w);
     h.fixed("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")?;
     h.el("title", &[], &format!("bearing certify: {}", s.plan.name))?;
@@ -81,7 +81,7 @@ pub fn write(w: &mut impl Write, s: &Summary, events: &[Event]) -> io::Result<()
     h.fixed("</body></html>\n")
 }
 
-fn meta<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
+fn meta<W: Write>(h: &mut Html<W>, s: &CertifySummary) -> io::Result<()> {
     h.open("table", &[("class", "meta")])?;
     let length = s.plan_started_ms.map_or(0, |p| s.ended_ms - p);
     let rows: [(&str, String); 8] = [
@@ -136,7 +136,7 @@ fn describe(a: &Action) -> String {
     }
 }
 
-fn timeline<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
+fn timeline<W: Write>(h: &mut Html<W>, s: &CertifySummary) -> io::Result<()> {
     h.el("h2", &[], "Plan timeline")?;
     let origin = s.plan_started_ms.unwrap_or(s.ended_ms);
     h.open("table", &[])?;
@@ -155,7 +155,7 @@ fn timeline<W: Write>(h: &mut Html<W>, s: &Summary) -> io::Result<()> {
 }
 
 /// Phase spans (start, end, name) from the timeline.
-fn phases(s: &Summary) -> Vec<(i64, i64, String)> {
+fn phases(s: &CertifySummary) -> Vec<(i64, i64, String)> {
     let mut out: Vec<(i64, i64, String)> = Vec::new();
     for m in &s.timeline {
         let boundary = matches!(
@@ -185,7 +185,12 @@ fn phases(s: &Summary) -> Vec<(i64, i64, String)> {
 
 /// An inline SVG: phases as bands, token requests and API calls as bucketed ticks
 /// (green accepted, red refused, orange injected fault), at most one element per pixel.
-fn chart<W: Write>(h: &mut Html<W>, s: &Summary, evs: &[&Event], origin: i64) -> io::Result<()> {
+fn chart<W: Write>(
+    h: &mut Html<W>,
+    s: &CertifySummary,
+    evs: &[&Event],
+    origin: i64,
+) -> io::Result<()> {
     let start = origin.min(evs.first().map_or(origin, |e| e.at_ms));
     let end = s.ended_ms.max(start + 1);
     let x = |t: i64| ((t - start) as f64 / (end - start) as f64 * WIDTH).clamp(0.0, WIDTH);
@@ -287,7 +292,7 @@ fn chart<W: Write>(h: &mut Html<W>, s: &Summary, evs: &[&Event], origin: i64) ->
 
 fn client<W: Write>(
     h: &mut Html<W>,
-    s: &Summary,
+    s: &CertifySummary,
     c: &ClientReport,
     events: &[Event],
     origin: i64,

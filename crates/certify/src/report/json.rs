@@ -5,13 +5,13 @@ use std::io::Write;
 
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::summary::Summary;
+use crate::summary::CertifySummary;
 
 /// Writes the summary as pretty JSON.
 ///
 /// # Errors
 /// [`Error::Report`] when writing fails.
-pub fn write_summary(w: &mut impl Write, summary: &Summary) -> Result<()> {
+pub fn write_summary(w: &mut impl Write, summary: &CertifySummary) -> Result<()> {
     serde_json::to_writer_pretty(&mut *w, summary).map_err(|e| Error::Report(e.to_string()))?;
     writeln!(w).map_err(|e| Error::Report(e.to_string()))
 }

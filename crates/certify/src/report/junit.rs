@@ -8,13 +8,13 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::checks::Verdict;
 use crate::error::{Error, Result};
-use crate::summary::{Summary, rfc3339_ms};
+use crate::summary::{CertifySummary, rfc3339_ms};
 
 /// Writes the JUnit XML report.
 ///
 /// # Errors
 /// [`Error::Report`] when serializing fails.
-pub fn write(w: &mut impl Write, summary: &Summary) -> Result<()> {
+pub fn write(w: &mut impl Write, summary: &CertifySummary) -> Result<()> {
     let mut report = Report::new(format!("bearing certify {}", summary.plan.name));
     for c in &summary.clients {
         let mut suite = TestSuite::new(format!("certify {}", c.client_id));

@@ -17,7 +17,7 @@ use bearing_report::{create_file as create, file_error as io};
 
 use crate::error::Result;
 use crate::event::Event;
-use crate::summary::Summary;
+use crate::summary::CertifySummary;
 
 /// The files a report folder holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,7 @@ pub fn default_dir(base: &Path, at: SystemTime) -> PathBuf {
 /// # Errors
 /// [`Error::Io`](crate::Error::Io) naming the file that could not be written;
 /// [`Error::Report`](crate::Error::Report) when a serializer fails.
-pub fn write_all(summary: &Summary, events: &[Event], dir: &Path) -> Result<Written> {
+pub fn write_all(summary: &CertifySummary, events: &[Event], dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let w = Written {
         dir: dir.to_owned(),

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::checks::Verdict;
-use crate::summary::{Overall, Summary, reasons_text};
+use crate::summary::{CertifySummary, Overall, reasons_text};
 
 /// How to print.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,7 +31,7 @@ fn seconds(ms: i64) -> String {
 ///
 /// # Errors
 /// Write errors.
-pub fn write(w: &mut impl Write, s: &Summary, o: Options) -> io::Result<()> {
+pub fn write(w: &mut impl Write, s: &CertifySummary, o: Options) -> io::Result<()> {
     let origin = s.plan_started_ms.unwrap_or(s.ended_ms);
     let length = s.plan_started_ms.map_or(0, |p| s.ended_ms - p);
     writeln!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bearing_auth::{Algorithm, Certificate, SigningKey};
 use bearing_certify::{
-    Action, Certification, CertifyOptions, EndReason, Overall, Plan, Summary, Verdict,
+    Action, Certification, CertifyOptions, CertifySummary, EndReason, Overall, Plan, Verdict,
 };
 use bearing_gateway::GatewayConfig;
 
@@ -30,7 +30,7 @@ async fn interrupted_run_still_records() {
         .run(tokio::time::sleep(Duration::from_millis(200)))
         .await;
     assert_eq!(rec.ended_by, EndReason::Interrupted);
-    let s = Summary::from_recording(&rec);
+    let s = CertifySummary::from_recording(&rec);
     assert_eq!(s.verdict, Overall::Incomplete);
     let c = s.client("lifecycle").expect("registered client reported");
     assert!(

@@ -32,7 +32,8 @@ fn reports_are_written_and_summary_matches_schema() {
         "summary.json does not match the schema:\n{}",
         errors.join("\n")
     );
-    let back: bearing_certify::Summary = serde_json::from_value(json).expect("summary round-trips");
+    let back: bearing_certify::CertifySummary =
+        serde_json::from_value(json).expect("summary round-trips");
     assert_eq!(back, s.summary);
 
     let junit = std::fs::read_to_string(&w.junit).expect("junit");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bearing_auth::{Algorithm, Certificate, SigningKey};
 use bearing_certify::{
-    Certification, CertifyOptions, EndReason, Plan, Recording, Summary, Verdict, failed_ids,
+    Certification, CertifyOptions, CertifySummary, EndReason, Plan, Recording, Verdict, failed_ids,
 };
 use bearing_gateway::GatewayConfig;
 
@@ -44,7 +44,7 @@ pub const SCRIPTED: [(&str, Flaw, &[&str]); 10] = [
 /// The shared run.
 pub struct Shared {
     pub recording: Recording,
-    pub summary: Summary,
+    pub summary: CertifySummary,
     /// Every full access token a client received.
     pub tokens: Vec<String>,
 }
@@ -102,7 +102,7 @@ async fn certify_all() -> Shared {
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
-    let summary = Summary::from_recording(&recording);
+    let summary = CertifySummary::from_recording(&recording);
     let tokens = seen.lock().expect("lock").clone();
     Shared {
         recording,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bearing_certify::report;
-use bearing_certify::{Certification, CertifyOptions, Mark, Plan, Summary};
+use bearing_certify::{Certification, CertifyOptions, CertifySummary, Mark, Plan};
 use bearing_gateway::GatewayConfig;
 
 use crate::cmd::evidence;
@@ -124,7 +124,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     });
     let recording = run.run(stop).await;
     let _ = printer.await;
-    let mut summary = Summary::from_recording(&recording);
+    let mut summary = CertifySummary::from_recording(&recording);
     if let Some(l) = &expect {
         summary.apply_expected(l, &bearing_report::expect::today());
     }

@@ -255,7 +255,7 @@ async fn run_load(
     profile: &bearing_load::LoadProfile,
     target: &bearing_auth::Target,
     out: &Path,
-) -> anyhow::Result<bearing_load::report::Summary> {
+) -> anyhow::Result<bearing_load::LoadSummary> {
     let step = ui.step(
         2,
         "load",

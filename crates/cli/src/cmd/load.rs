@@ -257,7 +257,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let expected = expect.as_ref().map(|l| {
         bearing_load::verdict::apply_expected(&result, l, &bearing_report::expect::today())
     });
-    let judged = report::Summary::judged(&result, capacity, expected);
+    let judged = report::LoadSummary::judged(&result, capacity, expected);
     let s = match report::write_summary(&result, judged.clone(), &staged) {
         Ok(w) => Ok(w.summary),
         Err(e) => Err((judged, e)),

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry, LogIteratorError};
 
 use super::Issue;
-use crate::report::summary::{Latency, SCHEMA_ID, Summary};
+use crate::report::summary::{Latency, LoadSummary, SCHEMA_ID};
 use crate::stats::{LatencyStats, Phase, new_histogram};
 
 /// `(scenario, phase)`.
@@ -34,7 +34,7 @@ pub(crate) struct Shard {
     pub dir: PathBuf,
     pub index: u32,
     pub count: u32,
-    pub summary: Summary,
+    pub summary: LoadSummary,
     pub started_at: SystemTime,
     /// Interval histograms per `(scenario, phase)`, merged per Unix second.
     pub intervals: BTreeMap<Key, BTreeMap<u64, LoggedInterval>>,
@@ -69,7 +69,7 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Issue> {
     }
     let bytes =
         std::fs::read(&sp).map_err(|e| Issue::unusable(dir, format!("summary.json: {e}")))?;
-    let summary: Summary = serde_json::from_slice(&bytes).map_err(|e| {
+    let summary: LoadSummary = serde_json::from_slice(&bytes).map_err(|e| {
         Issue::unusable(
             dir,
             format!("summary.json is not a bearing-load summary: {e}"),

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use super::*;
 use crate::profile::LoadProfile;
 use crate::recorder::{Interval, encode};
-use crate::report::summary::Summary;
+use crate::report::summary::LoadSummary;
 use crate::result::{RunResult, ScenarioResult};
 use crate::stats::{LatencyStats, Phase, PhaseData, new_histogram, record};
 
@@ -218,7 +218,7 @@ fn three_shards(root: &Path) -> (Vec<ShardData>, Vec<PathBuf>) {
     (data, dirs)
 }
 
-fn read_summary(dir: &Path) -> Summary {
+fn read_summary(dir: &Path) -> LoadSummary {
     serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
         .expect("a summary")
 }
@@ -301,7 +301,7 @@ fn three_shards_merge_exactly() {
         assert!(out.join(f).is_file(), "{f}");
     }
     let s = read_summary(&out);
-    let shards: Vec<Summary> = dirs.iter().map(|d| read_summary(d)).collect();
+    let shards: Vec<LoadSummary> = dirs.iter().map(|d| read_summary(d)).collect();
     for (name, p) in &s.scenarios[0].phases {
         let phase = Phase::from_name(name).expect("phase");
         let want = LatencyStats::from_histogram(

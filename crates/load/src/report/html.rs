@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::summary::{PhaseSummary, Summary};
+use super::summary::{LoadSummary, PhaseSummary};
 use super::svg::{Scale, Series, line_chart};
 use crate::result::RunResult;
 use crate::stats::Phase;
@@ -65,7 +65,7 @@ fn phase_table(out: &mut String, phases: &BTreeMap<String, PhaseSummary>) {
 
 /// Generator-limited lines, reasons for FAIL beyond the thresholds, dropped and cancelled
 /// requests: at the top, before any figure they qualify.
-fn verdict_block(o: &mut String, s: &Summary) {
+fn verdict_block(o: &mut String, s: &LoadSummary) {
     let Some(v) = &s.verdict else { return };
     for u in &v.generator_limited {
         let _ = write!(
@@ -105,7 +105,7 @@ fn verdict_block(o: &mut String, s: &Summary) {
 }
 
 /// Renders the page.
-pub fn render(r: &RunResult, s: &Summary) -> String {
+pub fn render(r: &RunResult, s: &LoadSummary) -> String {
     let mut o = String::new();
     let title = format!("bearing load: {}", s.profile.name);
     let _ = write!(

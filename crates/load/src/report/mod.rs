@@ -18,7 +18,7 @@ use crate::capacity::CapacityReport;
 use crate::error::{Error, Result};
 use crate::result::RunResult;
 use crate::stats::Phase;
-pub use summary::Summary;
+pub use summary::LoadSummary;
 
 /// File name of the interval log.
 pub const INTERVAL_LOG: &str = "intervals.hlog";
@@ -34,7 +34,7 @@ pub struct Written {
     /// The folder.
     pub dir: PathBuf,
     /// The summary (as written to `summary.json`).
-    pub summary: Summary,
+    pub summary: LoadSummary,
     /// Every file written, relative to `dir`.
     pub files: Vec<String>,
 }
@@ -55,15 +55,15 @@ fn put(dir: &Path, name: &str, data: &[u8], files: &mut Vec<String>) -> Result<(
 /// # Errors
 /// [`Error::Io`] naming the file that could not be written.
 pub fn write(r: &RunResult, capacity: Option<CapacityReport>, dir: &Path) -> Result<Written> {
-    write_summary(r, Summary::new(r, capacity), dir)
+    write_summary(r, LoadSummary::new(r, capacity), dir)
 }
 
-/// Writes the report set of `r` judged as `summary` says (e.g. [`Summary::judged`] with an
+/// Writes the report set of `r` judged as `summary` says (e.g. [`LoadSummary::judged`] with an
 /// `--expect-fail` list).
 ///
 /// # Errors
 /// As [`write`].
-pub fn write_summary(r: &RunResult, summary: Summary, dir: &Path) -> Result<Written> {
+pub fn write_summary(r: &RunResult, summary: LoadSummary, dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut files = Vec::new();
     let json = serde_json::to_vec_pretty(&summary).map_err(|source| Error::Encode {

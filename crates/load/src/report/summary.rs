@@ -210,7 +210,7 @@ pub struct ShardInfo {
 
 /// The whole summary.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
+pub struct LoadSummary {
     /// Always [`SCHEMA_ID`].
     pub schema: String,
     /// `bearing-load <version>`.
@@ -289,7 +289,7 @@ pub enum Reach {
     Unreachable(u64),
 }
 
-impl Summary {
+impl LoadSummary {
     /// Whether the run reached the gateway: the request phases (`token`, `api`) count;
     /// `connect` and `handshake` are parts of them.
     pub fn reach(&self) -> Reach {

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::Summary;
+use super::LoadSummary;
 use crate::merge::{Judge, MergeInfo};
 use crate::threshold::fmt_us;
 
@@ -33,7 +33,7 @@ pub fn progress_line(p: &crate::Progress) -> String {
 ///
 /// # Errors
 /// Writing to `out` failed.
-pub fn write_run(out: &mut impl Write, s: &Summary, dir: &Path) -> io::Result<()> {
+pub fn write_run(out: &mut impl Write, s: &LoadSummary, dir: &Path) -> io::Result<()> {
     write_insecure(out, s)?;
     write_underruns(out, s)?;
     writeln!(
@@ -131,7 +131,7 @@ fn write_partners(out: &mut impl Write, p: &crate::fleet::PartnerReport) -> io::
 
 /// The threshold lines and the verdict with the report's path: shared by `bearing load` and
 /// `bearing report merge` (`what` names the report: "report", "merged report").
-fn write_verdict(out: &mut impl Write, s: &Summary, what: &str, dir: &Path) -> io::Result<()> {
+fn write_verdict(out: &mut impl Write, s: &LoadSummary, what: &str, dir: &Path) -> io::Result<()> {
     let guard = s.verdict.as_ref().and_then(|v| v.error_guard.as_ref());
     for t in s.thresholds.iter().chain(guard) {
         let expected = s.expected_failures.as_ref().and_then(|x| {
@@ -184,7 +184,7 @@ pub fn insecure_warning(target: &str) -> String {
     )
 }
 
-fn write_insecure(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+fn write_insecure(out: &mut impl Write, s: &LoadSummary) -> io::Result<()> {
     if s.tls_insecure {
         writeln!(out, "{}", insecure_warning(&s.target))?;
     }
@@ -192,7 +192,7 @@ fn write_insecure(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 }
 
 /// The headline of a run that opens a connection per request over TLS.
-fn write_handshakes(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+fn write_handshakes(out: &mut impl Write, s: &LoadSummary) -> io::Result<()> {
     if let Some(h) = s.handshakes_per_s {
         writeln!(
             out,
@@ -203,7 +203,7 @@ fn write_handshakes(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 }
 
 /// The generator-limited lines, printed first: the results describe the offered rate.
-fn write_underruns(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+fn write_underruns(out: &mut impl Write, s: &LoadSummary) -> io::Result<()> {
     for u in s.verdict.iter().flat_map(|v| &v.generator_limited) {
         writeln!(out, "{}", crate::verdict::underrun_line(u))?;
     }
@@ -212,7 +212,7 @@ fn write_underruns(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 
 /// The per-scenario lines of a load summary (rates, percentiles, signing, tokens, storm):
 /// shared by `bearing load` and `bearing report merge`.
-fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
+fn write_scenarios(out: &mut impl Write, s: &LoadSummary) -> io::Result<()> {
     for sc in &s.scenarios {
         writeln!(
             out,
@@ -306,7 +306,7 @@ fn write_scenarios(out: &mut impl Write, s: &Summary) -> io::Result<()> {
 /// Writing to `out` failed.
 pub fn write_merged(
     out: &mut impl Write,
-    s: &Summary,
+    s: &LoadSummary,
     info: &MergeInfo,
     dir: &Path,
 ) -> io::Result<()> {
