@@ -17,22 +17,12 @@ pub enum Kind {
 }
 
 /// How the gateway answered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Token issued / API served.
-    #[default]
-    Accepted,
-    /// Refused with a 4xx.
-    Rejected,
-    /// An injected fault (503/429) answered.
-    Fault,
-}
+pub use bearing_gateway::EventOutcome;
 
 /// The header and claims read from an assertion (never the assertion itself).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Claims {
+pub struct ObservedClaims {
     /// Header `alg`.
     pub alg: Option<String>,
     /// Header `typ`.
@@ -90,7 +80,7 @@ pub struct Event {
     /// `grant_type` as sent (when read).
     pub grant_type: Option<String>,
     /// The assertion's header and claims, when they could be read.
-    pub claims: Option<Claims>,
+    pub claims: Option<ObservedClaims>,
     /// The token issued (token requests) or presented (API calls), redacted.
     pub token: Option<String>,
     /// Expiry of the token issued (token requests), ms since the epoch.
@@ -100,7 +90,7 @@ pub struct Event {
     /// The `Authorization` scheme as sent.
     pub auth_scheme: Option<String>,
     /// Outcome.
-    pub outcome: Outcome,
+    pub outcome: EventOutcome,
     /// HTTP status answered.
     pub status: u16,
     /// OAuth `error` code answered.
@@ -127,7 +117,7 @@ impl Event {
 
     /// Whether an injected fault answered.
     pub fn is_fault(&self) -> bool {
-        self.outcome == Outcome::Fault
+        self.outcome == EventOutcome::Fault
     }
 }
 

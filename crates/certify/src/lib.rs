@@ -42,7 +42,7 @@ pub use checks::{
     evaluate_client, failed_ids,
 };
 pub use error::{Error, Result};
-pub use event::{Action, Claims, EndReason, Event, Kind, Mark, Outcome};
+pub use event::{Action, EndReason, Event, EventOutcome, Kind, Mark, ObservedClaims};
 pub use plan::{Phase, Plan, Start, TokenFault};
 pub use recorder::Recorder;
 pub use runner::{Certification, CertifyOptions, Recording};

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use bearing_gateway::GatewayEvent;
 
-use crate::event::{Claims, Event, Kind, Outcome};
+use crate::event::{Event, EventOutcome, Kind, ObservedClaims};
 
 /// Builds the log from gateway events.
 #[derive(Debug, Default)]
@@ -40,12 +40,8 @@ impl Recorder {
             bearing_gateway::EventKind::TokenRequest => Kind::TokenRequest,
             bearing_gateway::EventKind::ApiCall => Kind::ApiCall,
         };
-        let outcome = match g.outcome {
-            bearing_gateway::Outcome::Accepted => Outcome::Accepted,
-            bearing_gateway::Outcome::Rejected => Outcome::Rejected,
-            bearing_gateway::Outcome::Fault => Outcome::Fault,
-        };
-        let claims = g.assertion.as_ref().map(|a| Claims {
+        let outcome = g.outcome;
+        let claims = g.assertion.as_ref().map(|a| ObservedClaims {
             alg: a.alg.clone(),
             typ: a.typ.clone(),
             kid: a.kid.clone(),
@@ -73,7 +69,7 @@ impl Recorder {
                 self.peer_owner.insert(p.clone(), c.clone());
             }
             if kind == Kind::TokenRequest
-                && outcome == Outcome::Accepted
+                && outcome == EventOutcome::Accepted
                 && let Some(t) = &g.token
             {
                 self.token_owner.insert(t.clone(), c.clone());
@@ -114,7 +110,12 @@ impl Recorder {
         &self.events[last]
     }
 
-    fn attribute(&self, g: &GatewayEvent, kind: Kind, claims: Option<&Claims>) -> Option<String> {
+    fn attribute(
+        &self,
+        g: &GatewayEvent,
+        kind: Kind,
+        claims: Option<&ObservedClaims>,
+    ) -> Option<String> {
         if let Some(c) = &g.client_id {
             return Some(c.clone());
         }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckResult, ClientView, Verdict, evaluate_client, refusals};
-use crate::event::{EndReason, Event, Mark, Outcome};
+use crate::event::{EndReason, Event, EventOutcome, Mark};
 use crate::runner::Recording;
 
 /// Version of the summary's shape; bumped on incompatible changes.
@@ -349,7 +349,7 @@ fn client_report(id: &str, events: &[Event], rec: &Recording) -> ClientReport {
         tokens_issued: view
             .events
             .iter()
-            .filter(|e| e.is_token_request() && e.outcome == Outcome::Accepted)
+            .filter(|e| e.is_token_request() && e.outcome == EventOutcome::Accepted)
             .count() as u64,
         api_calls: view.events.iter().filter(|e| e.is_api_call()).count() as u64,
         faults: view.events.iter().filter(|e| e.is_fault()).count() as u64,
@@ -372,7 +372,7 @@ fn scope_outcomes(view: &ClientView<'_>) -> Vec<ScopeOutcome> {
             granted: 0,
             refused: BTreeMap::new(),
         });
-        if e.outcome == Outcome::Accepted {
+        if e.outcome == EventOutcome::Accepted {
             o.granted += 1;
         } else if let Some(r) = crate::checks::refusal_reason(e) {
             *o.refused.entry(r).or_default() += 1;

@@ -18,7 +18,7 @@
 //! parser (`challenge`), the profile expressions and templates of the suites (`expr`,
 //! `template`) and the HTTP exchange recorder (`http`).
 //!
-//! A *failure* (the gateway misbehaved) is an [`Outcome`]; an [`Error`] means the suites or
+//! A *failure* (the gateway misbehaved) is an [`CaseOutcome`]; an [`Error`] means the suites or
 //! the target could not be used at all.
 
 mod challenge;
@@ -39,7 +39,7 @@ pub use error::{Error, Result};
 pub use http::Exchange;
 pub use loader::{bundled, load as load_suites, parse as parse_suite};
 pub use model::{Case, Category, Level, Step, Suite};
-pub use outcome::{CaseResult, Counts, Finding, Outcome, RunSummary, RunTarget};
+pub use outcome::{CaseOutcome, CaseResult, Counts, Finding, RunSummary, RunTarget};
 pub use runner::{Observer, Quiet, RunConfig, RunTargetSpec, run};
 
 mod detect_report;

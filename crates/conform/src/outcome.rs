@@ -1,4 +1,4 @@
-//! What a run produced: per case an [`Outcome`] — pass, fail (an expectation was false), warn
+//! What a run produced: per case an [`CaseOutcome`] — pass, fail (an expectation was false), warn
 //! (a SHOULD/MAY/PRACTICE expectation was false), error (the case could not run), skip (not
 //! applicable, or needs a control the target lacks) — with the reason, the findings and the
 //! HTTP exchanges (secrets redacted). Failure and error stay apart everywhere (STYLE.md, hurl).
@@ -13,7 +13,7 @@ use crate::model::{Category, Level};
 /// The outcome of one case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum CaseOutcome {
     /// Every expectation held.
     Pass,
     /// A binding (MUST/CONFIG) expectation was false.
@@ -26,9 +26,9 @@ pub enum Outcome {
     Skip,
 }
 
-impl Outcome {
+impl CaseOutcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 5] = [Self::Pass, Self::Fail, Self::Warn, Self::Error, Self::Skip];
+    pub const ALL: [CaseOutcome; 5] = [Self::Pass, Self::Fail, Self::Warn, Self::Error, Self::Skip];
 
     /// The name used in reports (`pass`).
     pub fn as_str(self) -> &'static str {
@@ -42,7 +42,7 @@ impl Outcome {
     }
 }
 
-impl std::fmt::Display for Outcome {
+impl std::fmt::Display for CaseOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -75,7 +75,7 @@ pub struct CaseResult {
     /// The spec citation.
     pub citation: String,
     /// The outcome.
-    pub outcome: Outcome,
+    pub outcome: CaseOutcome,
     /// Why (the first failed expectation, the error, the skip reason); empty on a pass.
     pub reason: String,
     /// Wall time of the case.
@@ -94,14 +94,14 @@ fn ser_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Erro
 impl CaseResult {
     /// Derives the outcome from findings: a failed binding finding fails, a failed
     /// non-binding one warns.
-    pub fn outcome_of(findings: &[Finding]) -> (Outcome, String) {
+    pub fn outcome_of(findings: &[Finding]) -> (CaseOutcome, String) {
         if let Some(f) = findings.iter().find(|f| !f.passed && f.binding) {
-            return (Outcome::Fail, format!("step {}: {}", f.step, f.message));
+            return (CaseOutcome::Fail, format!("step {}: {}", f.step, f.message));
         }
         if let Some(f) = findings.iter().find(|f| !f.passed) {
-            return (Outcome::Warn, format!("step {}: {}", f.step, f.message));
+            return (CaseOutcome::Warn, format!("step {}: {}", f.step, f.message));
         }
-        (Outcome::Pass, String::new())
+        (CaseOutcome::Pass, String::new())
     }
 }
 
@@ -131,24 +131,24 @@ impl Counts {
     }
 
     /// Adds one outcome.
-    pub fn add(&mut self, o: Outcome) {
+    pub fn add(&mut self, o: CaseOutcome) {
         match o {
-            Outcome::Pass => self.pass += 1,
-            Outcome::Fail => self.fail += 1,
-            Outcome::Warn => self.warn += 1,
-            Outcome::Error => self.error += 1,
-            Outcome::Skip => self.skip += 1,
+            CaseOutcome::Pass => self.pass += 1,
+            CaseOutcome::Fail => self.fail += 1,
+            CaseOutcome::Warn => self.warn += 1,
+            CaseOutcome::Error => self.error += 1,
+            CaseOutcome::Skip => self.skip += 1,
         }
     }
 
     /// The count for one outcome.
-    pub fn get(&self, o: Outcome) -> usize {
+    pub fn get(&self, o: CaseOutcome) -> usize {
         match o {
-            Outcome::Pass => self.pass,
-            Outcome::Fail => self.fail,
-            Outcome::Warn => self.warn,
-            Outcome::Error => self.error,
-            Outcome::Skip => self.skip,
+            CaseOutcome::Pass => self.pass,
+            CaseOutcome::Fail => self.fail,
+            CaseOutcome::Warn => self.warn,
+            CaseOutcome::Error => self.error,
+            CaseOutcome::Skip => self.skip,
         }
     }
 
@@ -207,7 +207,7 @@ impl RunSummary {
     pub fn unexpected_failures(&self) -> usize {
         self.cases
             .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+            .filter(|c| matches!(c.outcome, CaseOutcome::Fail | CaseOutcome::Error))
             .filter(|c| self.expected_failure(&c.id).is_none())
             .count()
     }
@@ -223,9 +223,9 @@ impl RunSummary {
         use bearing_report::expect::Seen;
         let report = list.apply(
             |id| match self.cases.iter().find(|c| c.id == id).map(|c| c.outcome) {
-                Some(Outcome::Fail | Outcome::Error) => Seen::Failed,
-                Some(Outcome::Pass | Outcome::Warn) => Seen::Passed,
-                Some(Outcome::Skip) | None => Seen::NotRun,
+                Some(CaseOutcome::Fail | CaseOutcome::Error) => Seen::Failed,
+                Some(CaseOutcome::Pass | CaseOutcome::Warn) => Seen::Passed,
+                Some(CaseOutcome::Skip) | None => Seen::NotRun,
             },
             today,
         );

@@ -152,11 +152,15 @@ impl RunSummary {
             .iter()
             .filter(|c| self.expected_failure(&c.id).is_none())
             .collect();
-        if stale || unexpected.iter().any(|c| c.outcome == crate::Outcome::Fail) {
+        if stale
+            || unexpected
+                .iter()
+                .any(|c| c.outcome == crate::CaseOutcome::Fail)
+        {
             Judgement::Failed
         } else if unexpected
             .iter()
-            .any(|c| c.outcome == crate::Outcome::Error)
+            .any(|c| c.outcome == crate::CaseOutcome::Error)
         {
             Judgement::CouldNotRun
         } else {

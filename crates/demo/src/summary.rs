@@ -222,7 +222,7 @@ impl Conformance {
             not_passed: s
                 .cases
                 .iter()
-                .filter(|c| c.outcome != bearing_conform::Outcome::Pass)
+                .filter(|c| c.outcome != bearing_conform::CaseOutcome::Pass)
                 .map(|c| CaseBrief {
                     id: c.id.clone(),
                     outcome: c.outcome.to_string(),

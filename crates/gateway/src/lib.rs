@@ -55,7 +55,7 @@ pub use error::{Error, Result};
 pub use fault::{FaultSpec, Faults, LatencyDistribution};
 pub use jws::{CompactJws, JwsError, MAX_COMPACT_LEN, parse_compact, strict_object};
 pub use metrics::CounterSnapshot;
-pub use observer::{EventKind, GatewayEvent, Outcome};
+pub use observer::{EventKind, EventOutcome, GatewayEvent};
 pub use registry::{Client, RegisteredCert, Registry};
 pub use replay::ReplayStore;
 pub use routes::router;

@@ -7,7 +7,7 @@
 //! Events never carry secrets: the access token appears as its redacted prefix
 //! ([`bearing_auth::redact`]), the assertion only as the claims read from it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validate::{AssertionInfo, RejectReason};
 
@@ -21,11 +21,12 @@ pub enum EventKind {
     ApiCall,
 }
 
-/// How the request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How the request ended (also what `bearing certify` records and reads back).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum EventOutcome {
     /// Token issued / API served.
+    #[default]
     Accepted,
     /// Refused with a 4xx.
     Rejected,
@@ -68,7 +69,7 @@ pub struct GatewayEvent {
     /// password), so a request refused before its body is read can still be attributed.
     pub basic_client_id: Option<String>,
     /// Outcome.
-    pub outcome: Outcome,
+    pub outcome: EventOutcome,
     /// HTTP status answered.
     pub status: u16,
     /// The `error` code answered, if any.

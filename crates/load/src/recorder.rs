@@ -16,7 +16,7 @@ use crate::stats::{Phase, PhaseData};
 
 /// How a timed attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AttemptOutcome {
     /// Success, with the HTTP status when there was one.
     Ok(Option<u16>),
     /// Failure of a kind (`status_503`, `connect`, `timeout`, …), with the status if any.
@@ -284,7 +284,7 @@ impl Recorder {
         intended: Instant,
         started: Instant,
         done: Instant,
-        outcome: &Outcome,
+        outcome: &AttemptOutcome,
     ) {
         let second = self.collector.second_of(done);
         if second != self.second {
@@ -298,8 +298,8 @@ impl Recorder {
             self.collector.live_count.fetch_add(1, Ordering::Relaxed);
         }
         let status = match outcome {
-            Outcome::Ok(s) => *s,
-            Outcome::Failed { kind, status } => {
+            AttemptOutcome::Ok(s) => *s,
+            AttemptOutcome::Failed { kind, status } => {
                 d.errors += 1;
                 if live {
                     self.collector.live_errors.fetch_add(1, Ordering::Relaxed);
@@ -317,8 +317,8 @@ impl Recorder {
             *d.statuses.entry(st).or_default() += 1;
         }
         let timed = match outcome {
-            Outcome::Ok(_) => true,
-            Outcome::Failed { kind, status } => {
+            AttemptOutcome::Ok(_) => true,
+            AttemptOutcome::Failed { kind, status } => {
                 status.is_some()
                     || phase == Phase::Sign
                     || (kind.as_ref() != "connect" && done > started)
@@ -368,12 +368,12 @@ mod tests {
                 let done = t0 + Duration::from_millis(i * 3);
                 let r = if i % 2 == 0 { &mut a } else { &mut b };
                 let out = if i % 100 == 0 {
-                    Outcome::Failed {
+                    AttemptOutcome::Failed {
                         kind: "status_503".into(),
                         status: Some(503),
                     }
                 } else {
-                    Outcome::Ok(Some(200))
+                    AttemptOutcome::Ok(Some(200))
                 };
                 r.record(
                     Phase::Api,

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{CheckContext, ClientView, Evidence, human_ms, short, unread};
-use crate::event::{Claims, Event, Outcome};
+use crate::event::{Event, EventOutcome, ObservedClaims};
 
 /// Rejection reasons the gateway gives only after the signature verified.
 const AFTER_SIGNATURE: [&str; 14] = [
@@ -28,7 +28,7 @@ const AFTER_SIGNATURE: [&str; 14] = [
 /// Rejection reasons meaning the signature does not come from the registered certificate.
 const BAD_SIGNATURE: [&str; 2] = ["bad_signature", "certificate_not_valid"];
 
-fn read<'a>(v: &ClientView<'a>) -> Vec<(&'a Event, &'a Claims)> {
+fn read<'a>(v: &ClientView<'a>) -> Vec<(&'a Event, &'a ObservedClaims)> {
     v.token_requests()
         .filter_map(|e| Some((e, e.claims.as_ref()?)))
         .collect()
@@ -375,7 +375,7 @@ pub(super) fn signature(v: &ClientView<'_>, _ctx: &CheckContext) -> Evidence {
     let mut bad = 0;
     for e in v.token_requests() {
         let reason = e.reason.as_deref();
-        if e.outcome == Outcome::Accepted
+        if e.outcome == EventOutcome::Accepted
             || e.authenticated
             || reason.is_some_and(|r| AFTER_SIGNATURE.contains(&r))
         {

@@ -271,7 +271,7 @@ impl<'a> ClientView<'a> {
     /// Tokens issued to the client, in order.
     pub(crate) fn issued(&self) -> Vec<Issued<'a>> {
         self.token_requests()
-            .filter(|e| e.outcome == crate::event::Outcome::Accepted)
+            .filter(|e| e.outcome == crate::event::EventOutcome::Accepted)
             .filter_map(|e| {
                 Some(Issued {
                     token: e.token.as_deref()?,
@@ -447,7 +447,7 @@ pub fn failed_ids(results: &[CheckResult]) -> BTreeSet<String> {
 /// (`replay`, `claim_type`, …) when it read the assertion, else the OAuth `error` code
 /// (`invalid_client`, `invalid_scope`, …), else the status. `None` when not refused.
 pub fn refusal_reason(e: &Event) -> Option<String> {
-    if !e.is_token_request() || e.outcome != crate::event::Outcome::Rejected {
+    if !e.is_token_request() || e.outcome != crate::event::EventOutcome::Rejected {
         return None;
     }
     Some(

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::{CheckContext, ClientView, Evidence, human_ms, median};
-use crate::event::{Event, Outcome};
+use crate::event::{Event, EventOutcome};
 
 /// Calls with the refused token arriving this soon after the 401 was answered were already
 /// on their way (a concurrent client), not a failure to react.
@@ -48,7 +48,7 @@ fn episode<'a>(events: &[&'a Event], idx: usize) -> Episode<'a> {
             break;
         }
         ep.token_requests += 1;
-        if e.outcome == Outcome::Accepted {
+        if e.outcome == EventOutcome::Accepted {
             ep.accepted += 1;
         }
     }

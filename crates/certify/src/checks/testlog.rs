@@ -2,7 +2,7 @@
 //! builders to break one thing at a time.
 
 use crate::checks::{CheckContext, CheckResult, ClientView, Verdict, evaluate_client};
-use crate::event::{Claims, Event, Kind, Outcome};
+use crate::event::{Event, EventOutcome, Kind, ObservedClaims};
 
 pub(crate) const CLIENT: &str = "Partner";
 pub(crate) const AUD: &str = "http://gw.test/oauth/token";
@@ -46,7 +46,7 @@ impl Log {
             content_type: Some("application/x-www-form-urlencoded; charset=UTF-8".into()),
             form_params: Some(vec!["grant_type".into(), "assertion".into()]),
             grant_type: Some(GRANT.into()),
-            claims: Some(Claims {
+            claims: Some(ObservedClaims {
                 alg: Some("RS256".into()),
                 typ: Some("JWT".into()),
                 iss: Some(CLIENT.into()),
@@ -55,11 +55,11 @@ impl Log {
                 iat: Some((at / 1000) as f64),
                 exp: Some((at / 1000 + 60) as f64),
                 jti: Some(format!("jti-{n}")),
-                ..Claims::default()
+                ..ObservedClaims::default()
             }),
             token: Some(format!("{token}…")),
             token_expires_ms: Some(at + life),
-            outcome: Outcome::Accepted,
+            outcome: EventOutcome::Accepted,
             status: 200,
             ..Event::default()
         })
@@ -70,7 +70,7 @@ impl Log {
         let e = self.token(at, "unused", 0);
         e.token = None;
         e.token_expires_ms = None;
-        e.outcome = Outcome::Rejected;
+        e.outcome = EventOutcome::Rejected;
         e.status = 400;
         e.error = Some("invalid_grant".into());
         e.reason = Some(reason.into());
@@ -89,7 +89,7 @@ impl Log {
             token: Some(format!("{token}…")),
             transport: vec!["header".into()],
             auth_scheme: Some("Bearer".into()),
-            outcome: Outcome::Accepted,
+            outcome: EventOutcome::Accepted,
             status: 200,
             ..Event::default()
         })
@@ -98,7 +98,7 @@ impl Log {
     /// An API call answered 401 invalid_token.
     pub(crate) fn call_401(&mut self, at: i64, token: &str) -> &mut Event {
         let e = self.call(at, token);
-        e.outcome = Outcome::Rejected;
+        e.outcome = EventOutcome::Rejected;
         e.status = 401;
         e.error = Some("invalid_token".into());
         e
@@ -113,7 +113,7 @@ impl Log {
             method: "POST".into(),
             path: "/oauth/token".into(),
             content_type: Some("application/x-www-form-urlencoded".into()),
-            outcome: Outcome::Fault,
+            outcome: EventOutcome::Fault,
             status,
             error: Some("temporarily_unavailable".into()),
             retry_after_s: Some(retry_after_s),

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use crate::checks::{CheckResult, Verdict};
-use crate::event::{Action, Event, Outcome};
+use crate::event::{Action, Event, EventOutcome};
 use crate::summary::{CertifySummary, ClientReport, Overall, rfc3339_ms};
 
 use bearing_report::Html;
@@ -243,9 +243,9 @@ fn chart<W: Write>(
         for e in evs.iter().filter(|e| e.is_token_request() == row) {
             let b = x(e.at_ms) as usize;
             let sev = match e.outcome {
-                Outcome::Accepted => 1,
-                Outcome::Fault => 2,
-                Outcome::Rejected => 3,
+                EventOutcome::Accepted => 1,
+                EventOutcome::Fault => 2,
+                EventOutcome::Rejected => 3,
             };
             buckets[b] = buckets[b].max(sev);
         }

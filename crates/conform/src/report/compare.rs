@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use crate::outcome::{Outcome, RunSummary};
+use crate::outcome::{CaseOutcome, RunSummary};
 
 /// Binding expectations of one run: `(held, ran, not_run)`. A binding case that passed
 /// held; one that failed did not; skipped and errored cases were not run.
@@ -14,23 +14,23 @@ pub fn binding_counts(s: &RunSummary) -> (usize, usize, usize) {
     let (mut held, mut ran, mut not_run) = (0, 0, 0);
     for c in binding {
         match c.outcome {
-            Outcome::Pass | Outcome::Warn => {
+            CaseOutcome::Pass | CaseOutcome::Warn => {
                 held += 1;
                 ran += 1;
             }
-            Outcome::Fail => ran += 1,
-            Outcome::Error | Outcome::Skip => not_run += 1,
+            CaseOutcome::Fail => ran += 1,
+            CaseOutcome::Error | CaseOutcome::Skip => not_run += 1,
         }
     }
     (held, ran, not_run)
 }
 
-fn cell(o: Option<Outcome>) -> &'static str {
+fn cell(o: Option<CaseOutcome>) -> &'static str {
     match o {
-        Some(Outcome::Pass) => "pass",
-        Some(Outcome::Fail) => "FAIL",
-        Some(Outcome::Warn) => "warn",
-        Some(Outcome::Error | Outcome::Skip) | None => "not run",
+        Some(CaseOutcome::Pass) => "pass",
+        Some(CaseOutcome::Fail) => "FAIL",
+        Some(CaseOutcome::Warn) => "warn",
+        Some(CaseOutcome::Error | CaseOutcome::Skip) | None => "not run",
     }
 }
 
@@ -67,11 +67,11 @@ pub fn write_compare(
     writeln!(out)?;
     let mut hidden = 0;
     for c in &first.cases {
-        let cells: Vec<Option<Outcome>> = summaries
+        let cells: Vec<Option<CaseOutcome>> = summaries
             .iter()
             .map(|s| s.cases.iter().find(|x| x.id == c.id).map(|x| x.outcome))
             .collect();
-        if !all && cells.iter().all(|o| *o == Some(Outcome::Pass)) {
+        if !all && cells.iter().all(|o| *o == Some(CaseOutcome::Pass)) {
             hidden += 1;
             continue;
         }

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 use crate::model::Category;
-use crate::outcome::{CaseResult, Counts, Outcome, RunSummary};
+use crate::outcome::{CaseOutcome, CaseResult, Counts, RunSummary};
 
 use bearing_report::Html;
 pub use bearing_report::escape;
@@ -20,13 +20,13 @@ pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;word-break:break-all;fon
 details summary{cursor:pointer}.meta td{border:none;padding:1px 8px 1px 0}
 </style>";
 
-fn colour(o: Outcome) -> &'static str {
+fn colour(o: CaseOutcome) -> &'static str {
     match o {
-        Outcome::Pass => "#2e7d32",
-        Outcome::Fail => "#c62828",
-        Outcome::Warn => "#f9a825",
-        Outcome::Error => "#8e24aa",
-        Outcome::Skip => "#9e9e9e",
+        CaseOutcome::Pass => "#2e7d32",
+        CaseOutcome::Fail => "#c62828",
+        CaseOutcome::Warn => "#f9a825",
+        CaseOutcome::Error => "#8e24aa",
+        CaseOutcome::Skip => "#9e9e9e",
     }
 }
 
@@ -43,7 +43,7 @@ fn bar<W: Write>(h: &mut Html<W>, counts: &Counts) -> io::Result<()> {
         ],
     )?;
     let mut x = 0.0;
-    for o in Outcome::ALL {
+    for o in CaseOutcome::ALL {
         let n = counts.get(o);
         if n == 0 {
             continue;
@@ -161,7 +161,7 @@ pub fn write(s: &RunSummary, out: impl Write) -> io::Result<()> {
     }
     h.close("table")?;
     h.open("p", &[])?;
-    for o in Outcome::ALL {
+    for o in CaseOutcome::ALL {
         h.el(
             "span",
             &[("class", o.as_str())],

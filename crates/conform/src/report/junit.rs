@@ -9,7 +9,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::error::{Error, Result};
 use crate::model::Category;
-use crate::outcome::{Outcome, RunSummary};
+use crate::outcome::{CaseOutcome, RunSummary};
 
 /// Builds the JUnit report.
 pub fn report(summary: &RunSummary) -> Report {
@@ -24,24 +24,24 @@ pub fn report(summary: &RunSummary) -> Report {
         for c in cases {
             let expected = summary.expected_failure(&c.id);
             let status = match c.outcome {
-                Outcome::Fail | Outcome::Error if expected.is_some() => {
+                CaseOutcome::Fail | CaseOutcome::Error if expected.is_some() => {
                     let mut s = TestCaseStatus::skipped();
                     let why = expected.map(|e| e.reason.as_str()).unwrap_or_default();
                     s.set_message(format!("expected failure: {why}"));
                     s
                 }
-                Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
-                Outcome::Fail => {
+                CaseOutcome::Pass | CaseOutcome::Warn => TestCaseStatus::success(),
+                CaseOutcome::Fail => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(c.reason.as_str()).set_type(c.level.as_str());
                     s
                 }
-                Outcome::Error => {
+                CaseOutcome::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.reason.as_str()).set_type("error");
                     s
                 }
-                Outcome::Skip => {
+                CaseOutcome::Skip => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(c.reason.as_str());
                     s
@@ -53,7 +53,7 @@ pub fn report(summary: &RunSummary) -> Report {
                 .set_assertions(c.findings.len())
                 .add_property(("level", c.level.as_str()))
                 .add_property(("citation", c.citation.as_str()));
-            if c.outcome == Outcome::Warn {
+            if c.outcome == CaseOutcome::Warn {
                 tc.set_system_out(format!("warning: {}", c.reason));
             } else if expected.is_some() {
                 tc.set_system_out(format!("{}: {}", c.outcome, c.reason));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::model::Category;
-use crate::outcome::{CaseResult, Counts, Outcome, RunSummary};
+use crate::outcome::{CaseOutcome, CaseResult, Counts, RunSummary};
 use crate::runner::Observer;
 
 /// Progress of a run as an indicatif bar.
@@ -46,7 +46,7 @@ impl Observer for Progress {
 
     fn case_finished(&self, r: &CaseResult) {
         self.bar.inc(1);
-        if matches!(r.outcome, Outcome::Fail | Outcome::Error) {
+        if matches!(r.outcome, CaseOutcome::Fail | CaseOutcome::Error) {
             self.bar
                 .println(format!("{:5} {} {}", r.outcome, r.id, r.reason));
         }
@@ -58,16 +58,16 @@ impl Observer for Progress {
     }
 }
 
-fn paint(o: Outcome, text: &str, color: bool) -> String {
+fn paint(o: CaseOutcome, text: &str, color: bool) -> String {
     if !color {
         return text.to_owned();
     }
     let code = match o {
-        Outcome::Pass => "32",
-        Outcome::Fail => "31",
-        Outcome::Warn => "33",
-        Outcome::Error => "35",
-        Outcome::Skip => "2",
+        CaseOutcome::Pass => "32",
+        CaseOutcome::Fail => "31",
+        CaseOutcome::Warn => "33",
+        CaseOutcome::Error => "35",
+        CaseOutcome::Skip => "2",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
 }
@@ -98,7 +98,7 @@ pub fn write_table(
     )?;
     writeln!(out)?;
     write!(out, "{:<22}", "category")?;
-    for o in Outcome::ALL {
+    for o in CaseOutcome::ALL {
         write!(out, "{:>7}", o.as_str())?;
     }
     writeln!(out)?;
@@ -108,13 +108,13 @@ pub fn write_table(
             continue;
         }
         write!(out, "{:<22}", cat.as_str())?;
-        for o in Outcome::ALL {
+        for o in CaseOutcome::ALL {
             let n = counts.get(o);
             let cell = format!("{n:>7}");
             write!(
                 out,
                 "{}",
-                if n > 0 && o != Outcome::Pass {
+                if n > 0 && o != CaseOutcome::Pass {
                     paint(o, &cell, opts.color)
                 } else {
                     cell
@@ -124,14 +124,14 @@ pub fn write_table(
         writeln!(out)?;
     }
     write!(out, "{:<22}", "total")?;
-    for o in Outcome::ALL {
+    for o in CaseOutcome::ALL {
         write!(out, "{:>7}", s.counts.get(o))?;
     }
     writeln!(out)?;
     let listed: Vec<&CaseResult> = s
         .cases
         .iter()
-        .filter(|c| opts.all_cases || c.outcome != Outcome::Pass)
+        .filter(|c| opts.all_cases || c.outcome != CaseOutcome::Pass)
         .collect();
     if !listed.is_empty() {
         writeln!(out)?;

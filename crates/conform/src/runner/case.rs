@@ -16,7 +16,7 @@ use crate::model::mutation::KeyRef;
 use crate::model::{
     AdminStep, Branch, Case, CertKind, Expect, Invalidate, Mutation, RequestChange, Step, WaitStep,
 };
-use crate::outcome::{CaseResult, Finding, Outcome};
+use crate::outcome::{CaseOutcome, CaseResult, Finding};
 
 /// What a token step saved for later steps.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ fn needs_second(c: &Case) -> bool {
         })
 }
 
-fn result(c: &Case, outcome: Outcome, reason: String, duration: Duration) -> CaseResult {
+fn result(c: &Case, outcome: CaseOutcome, reason: String, duration: Duration) -> CaseResult {
     CaseResult {
         id: c.id.clone(),
         title: c.title.clone(),
@@ -151,7 +151,7 @@ fn result(c: &Case, outcome: Outcome, reason: String, duration: Duration) -> Cas
 
 /// A result for a case that could not run at all.
 pub(crate) fn errored(c: &Case, reason: String, duration: Duration) -> CaseResult {
-    result(c, Outcome::Error, reason, duration)
+    result(c, CaseOutcome::Error, reason, duration)
 }
 
 /// Runs one case; never panics on gateway input, never returns a pass it did not see.
@@ -171,16 +171,16 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
             "not applicable under profile {}: needs {w}",
             env.profile.name
         );
-        return result(c, Outcome::Skip, why, start.elapsed());
+        return result(c, CaseOutcome::Skip, why, start.elapsed());
     }
     if needs_admin(c) && env.admin.is_none() {
         let why = "needs the sandbox admin API (revoke, lifetime, clock, registration): the target has none".into();
-        return result(c, Outcome::Skip, why, start.elapsed());
+        return result(c, CaseOutcome::Skip, why, start.elapsed());
     }
     if needs_api(c) && env.target.apis.is_empty() {
         return result(
             c,
-            Outcome::Skip,
+            CaseOutcome::Skip,
             "the target lists no apis".into(),
             start.elapsed(),
         );
@@ -205,7 +205,7 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
     if needs_second(c) {
         match env.second().await {
             Ok(p) => ctx.second = Some(p),
-            Err(e) => return result(c, Outcome::Skip, e, start.elapsed()),
+            Err(e) => return result(c, CaseOutcome::Skip, e, start.elapsed()),
         }
     }
     let mut budget = c.timeout.unwrap_or(env.config.case_timeout);
@@ -231,10 +231,10 @@ async fn run_inner(env: &Env, c: &Case, start: Instant) -> CaseResult {
     }
     let duration = start.elapsed();
     let (outcome, reason) = match end {
-        StepEnd::Skip(why) => (Outcome::Skip, why),
-        StepEnd::Error(why) => (Outcome::Error, format!("step {}: {why}", ctx.step)),
+        StepEnd::Skip(why) => (CaseOutcome::Skip, why),
+        StepEnd::Error(why) => (CaseOutcome::Error, format!("step {}: {why}", ctx.step)),
         StepEnd::Continue => match (CaseResult::outcome_of(&ctx.findings), cleanup_error) {
-            ((Outcome::Pass, _), Some(e)) => (Outcome::Error, e),
+            ((CaseOutcome::Pass, _), Some(e)) => (CaseOutcome::Error, e),
             (o, _) => o,
         },
     };

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bearing_auth::GatewayProfile;
-use bearing_conform::{Outcome, RunSummary};
+use bearing_conform::{CaseOutcome, RunSummary};
 
 use crate::support::{not_passed, run_bundled, sandbox};
 
@@ -34,7 +34,8 @@ fn problems(s: &RunSummary) -> Vec<String> {
     s.cases
         .iter()
         .filter(|c| {
-            !(c.outcome == Outcome::Pass || (c.outcome == Outcome::Skip && allowed_skip(&c.reason)))
+            !(c.outcome == CaseOutcome::Pass
+                || (c.outcome == CaseOutcome::Skip && allowed_skip(&c.reason)))
         })
         .map(|c| format!("{} {}: {}", c.outcome, c.id, c.reason))
         .collect()

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bearing_auth::ReplayProtection;
-use bearing_conform::{Outcome, RunConfig, RunTargetSpec, report};
+use bearing_conform::{CaseOutcome, RunConfig, RunTargetSpec, report};
 
 use crate::support::{profile, sandbox};
 
@@ -121,7 +121,7 @@ async fn reports_from_a_real_run() {
     assert!(
         s.cases
             .iter()
-            .any(|c| c.id == "zz-unreachable-api" && c.outcome == Outcome::Error)
+            .any(|c| c.id == "zz-unreachable-api" && c.outcome == CaseOutcome::Error)
     );
     sb.gateway.shutdown().await;
 }

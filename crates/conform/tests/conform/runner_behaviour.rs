@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bearing_auth::{Algorithm, Certificate, SigningKey};
-use bearing_conform::{Outcome, RunConfig, RunTargetSpec};
+use bearing_conform::{CaseOutcome, RunConfig, RunTargetSpec};
 
 use crate::support::{profile, sandbox_with};
 
-fn outcome(s: &bearing_conform::RunSummary, id: &str) -> (Outcome, String) {
+fn outcome(s: &bearing_conform::RunSummary, id: &str) -> (CaseOutcome, String) {
     let c = s.cases.iter().find(|c| c.id == id).expect(id);
     (c.outcome, c.reason.clone())
 }
@@ -64,14 +64,14 @@ async fn second_identity_from_a_target_file() {
     assert_eq!(s.cases.len(), 3);
     assert_eq!(
         outcome(&s, "rp-same-jti-other-issuer").0,
-        Outcome::Pass,
+        CaseOutcome::Pass,
         "{:?}",
         outcome(&s, "rp-same-jti-other-issuer")
     );
-    assert_eq!(outcome(&s, "ac-iss-other-client").0, Outcome::Pass);
+    assert_eq!(outcome(&s, "ac-iss-other-client").0, CaseOutcome::Pass);
     let (o, why) = outcome(&s, "as-weak-rsa-key");
     assert!(
-        o == Outcome::Skip && why.contains("admin API"),
+        o == CaseOutcome::Skip && why.contains("admin API"),
         "{o:?} {why}"
     );
 
@@ -84,7 +84,10 @@ async fn second_identity_from_a_target_file() {
         .await
         .expect("run");
     let (o, why) = outcome(&s, "ac-iss-other-client");
-    assert!(o == Outcome::Skip && why.contains("second"), "{o:?} {why}");
+    assert!(
+        o == CaseOutcome::Skip && why.contains("second"),
+        "{o:?} {why}"
+    );
     sb.gateway.shutdown().await;
 }
 
@@ -123,7 +126,7 @@ async fn stalled_gateway_times_out_as_error() {
         .await
         .expect("run");
     let (o, why) = outcome(&s, "tr-happy-path");
-    assert_eq!(o, Outcome::Error, "{why}");
+    assert_eq!(o, CaseOutcome::Error, "{why}");
     assert!(why.contains("timed out"), "{why}");
     assert!(started.elapsed() < Duration::from_secs(5));
     hold.abort();

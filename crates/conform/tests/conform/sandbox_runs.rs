@@ -1,7 +1,7 @@
 //! The bundled suites against conformant and deliberately broken sandboxes.
 
 use bearing_auth::{ExpiresInFormat, ReplayProtection};
-use bearing_conform::Outcome;
+use bearing_conform::CaseOutcome;
 
 use crate::support::{ids, not_passed, profile, run_bundled, sandbox};
 
@@ -11,15 +11,15 @@ const TLS_ONLY: [&str; 3] = ["tp-plain-http", "tp-old-tls", "tp-rs-tls"];
 // The conformant runs, one per shipped profile, are in profile_matrix.rs.
 
 /// Asserts that exactly `expected` did not pass (TLS-only skips aside), with those outcomes.
-fn assert_exactly(s: &bearing_conform::RunSummary, expected: &[(&str, Outcome)]) {
-    let mut got: Vec<(String, Outcome)> = s
+fn assert_exactly(s: &bearing_conform::RunSummary, expected: &[(&str, CaseOutcome)]) {
+    let mut got: Vec<(String, CaseOutcome)> = s
         .cases
         .iter()
-        .filter(|c| c.outcome != Outcome::Pass && !TLS_ONLY.contains(&c.id.as_str()))
+        .filter(|c| c.outcome != CaseOutcome::Pass && !TLS_ONLY.contains(&c.id.as_str()))
         .map(|c| (c.id.clone(), c.outcome))
         .collect();
     got.sort();
-    let mut want: Vec<(String, Outcome)> = expected
+    let mut want: Vec<(String, CaseOutcome)> = expected
         .iter()
         .map(|(i, o)| ((*i).to_owned(), *o))
         .collect();
@@ -38,12 +38,12 @@ async fn replay_off_fails_replay_cases() {
     assert_exactly(
         &s,
         &[
-            ("rp-same-assertion", Outcome::Fail),
-            ("rp-same-jti-resigned", Outcome::Fail),
-            ("rf-reuse-assertion-for-renewal", Outcome::Fail),
-            ("rp-parallel-replay", Outcome::Warn),
-            ("rp-replay-near-expiry", Outcome::Warn),
-            ("rp-retry-after-error", Outcome::Warn),
+            ("rp-same-assertion", CaseOutcome::Fail),
+            ("rp-same-jti-resigned", CaseOutcome::Fail),
+            ("rf-reuse-assertion-for-renewal", CaseOutcome::Fail),
+            ("rp-parallel-replay", CaseOutcome::Warn),
+            ("rp-replay-near-expiry", CaseOutcome::Warn),
+            ("rp-retry-after-error", CaseOutcome::Warn),
         ],
     );
     sb.gateway.shutdown().await;
@@ -59,11 +59,11 @@ async fn aud_unchecked_fails_audience_cases() {
     assert_exactly(
         &s,
         &[
-            ("ac-aud-other-server", Outcome::Fail),
-            ("ac-aud-resource-url", Outcome::Fail),
-            ("ac-aud-issuer-id", Outcome::Fail),
-            ("ac-aud-trailing-slash", Outcome::Fail),
-            ("ac-aud-http-scheme", Outcome::Fail),
+            ("ac-aud-other-server", CaseOutcome::Fail),
+            ("ac-aud-resource-url", CaseOutcome::Fail),
+            ("ac-aud-issuer-id", CaseOutcome::Fail),
+            ("ac-aud-trailing-slash", CaseOutcome::Fail),
+            ("ac-aud-http-scheme", CaseOutcome::Fail),
         ],
     );
     sb.gateway.shutdown().await;
@@ -76,13 +76,13 @@ async fn alg_none_accepted_fails_alg_none_cases() {
     broken.dangerous.accept_alg_none = true;
     let sb = sandbox(broken).await;
     let s = run_bundled(sb.target.clone(), profile("apigee")).await;
-    let failed = ids(&s, Outcome::Fail);
+    let failed = ids(&s, CaseOutcome::Fail);
     assert_exactly(
         &s,
         &[
-            ("as-alg-none", Outcome::Fail),
-            ("as-alg-none-case", Outcome::Fail),
-            ("rs-challenge-syntax", Outcome::Skip),
+            ("as-alg-none", CaseOutcome::Fail),
+            ("as-alg-none-case", CaseOutcome::Fail),
+            ("rs-challenge-syntax", CaseOutcome::Skip),
         ],
     );
     assert_eq!(failed.len(), 2);
@@ -101,8 +101,8 @@ async fn string_expires_in_fails_format_case() {
     assert_exactly(
         &s,
         &[
-            ("ex-expires-in-format", Outcome::Fail),
-            ("tr-happy-path", Outcome::Fail),
+            ("ex-expires-in-format", CaseOutcome::Fail),
+            ("tr-happy-path", CaseOutcome::Fail),
         ],
     );
     sb.gateway.shutdown().await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bearing_auth::{Algorithm, ApiSpec, Certificate, GatewayProfile, SigningKey, Target};
-use bearing_conform::{Outcome, RunConfig, RunSummary, RunTargetSpec};
+use bearing_conform::{CaseOutcome, RunConfig, RunSummary, RunTargetSpec};
 use bearing_gateway::{ApiConfig, GatewayConfig, RunningGateway};
 
 /// The client id the test sandbox registers.
@@ -110,7 +110,7 @@ pub async fn run_bundled(target: Target, profile: GatewayProfile) -> RunSummary 
 }
 
 /// The ids of cases with this outcome.
-pub fn ids(s: &RunSummary, o: Outcome) -> Vec<String> {
+pub fn ids(s: &RunSummary, o: CaseOutcome) -> Vec<String> {
     s.cases
         .iter()
         .filter(|c| c.outcome == o)
@@ -122,7 +122,7 @@ pub fn ids(s: &RunSummary, o: Outcome) -> Vec<String> {
 pub fn not_passed(s: &RunSummary) -> String {
     s.cases
         .iter()
-        .filter(|c| c.outcome != Outcome::Pass)
+        .filter(|c| c.outcome != CaseOutcome::Pass)
         .map(|c| format!("{} {}: {}", c.outcome, c.id, c.reason))
         .collect::<Vec<_>>()
         .join("\n")

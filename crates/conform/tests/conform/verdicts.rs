@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bearing_auth::{GatewayProfile, Target};
-use bearing_conform::{Outcome, RunConfig, RunSummary, RunTargetSpec};
+use bearing_conform::{CaseOutcome, RunConfig, RunSummary, RunTargetSpec};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::support::{not_passed, profile, sandbox};
@@ -33,7 +33,7 @@ async fn run_only(
         .expect("run")
 }
 
-fn outcome(s: &RunSummary, id: &str) -> (Outcome, String) {
+fn outcome(s: &RunSummary, id: &str) -> (CaseOutcome, String) {
     let c = s.cases.iter().find(|c| c.id == id).expect(id);
     (c.outcome, c.reason.clone())
 }
@@ -42,7 +42,7 @@ fn failed(s: &RunSummary) -> Vec<String> {
     let mut v: Vec<String> = s
         .cases
         .iter()
-        .filter(|c| c.outcome == Outcome::Fail)
+        .filter(|c| c.outcome == CaseOutcome::Fail)
         .map(|c| c.id.clone())
         .collect();
     v.sort();
@@ -95,7 +95,7 @@ async fn scope_cases_not_run_without_a_scope_list() {
     for id in ["tr-scope-not-allowed", "rp-retry-after-error"] {
         let (o, why) = outcome(&s, id);
         assert!(
-            o == Outcome::Skip && why.contains("admin API"),
+            o == CaseOutcome::Skip && why.contains("admin API"),
             "{id}: {o:?} {why}"
         );
     }
@@ -119,7 +119,7 @@ async fn recovery_after_401_runs_without_admin_api() {
     .await;
     assert_eq!(
         outcome(&s, "rs-401-then-retoken").0,
-        Outcome::Pass,
+        CaseOutcome::Pass,
         "{}",
         not_passed(&s)
     );
@@ -142,13 +142,13 @@ async fn renewal_is_judged_apart_from_the_lifetime_value() {
     .await;
     assert_eq!(
         outcome(&s, "rf-proactive-renewal").0,
-        Outcome::Pass,
+        CaseOutcome::Pass,
         "{}",
         not_passed(&s)
     );
     assert_eq!(
         outcome(&s, "ex-expires-in-value").0,
-        Outcome::Warn,
+        CaseOutcome::Warn,
         "{}",
         not_passed(&s)
     );
@@ -171,7 +171,7 @@ async fn huge_exp_refusal_follows_the_lifetime_cap() {
     let s = run_only(target.clone(), uncapped, &["expiry"], &["ex-exp-overflow"]).await;
     assert_eq!(
         outcome(&s, "ex-exp-overflow").0,
-        Outcome::Pass,
+        CaseOutcome::Pass,
         "{}",
         not_passed(&s)
     );
@@ -184,7 +184,7 @@ async fn huge_exp_refusal_follows_the_lifetime_cap() {
     .await;
     assert_eq!(
         outcome(&s, "ex-exp-overflow").0,
-        Outcome::Fail,
+        CaseOutcome::Fail,
         "{}",
         not_passed(&s)
     );
@@ -299,7 +299,12 @@ async fn realm_and_basic_challenge_are_not_demanded() {
     )
     .await;
     for id in ["rs-challenge-syntax", "tr-client-credentials-mismatch"] {
-        assert_eq!(outcome(&s, id).0, Outcome::Pass, "{id}\n{}", not_passed(&s));
+        assert_eq!(
+            outcome(&s, id).0,
+            CaseOutcome::Pass,
+            "{id}\n{}",
+            not_passed(&s)
+        );
     }
     task.abort();
     sb.gateway.shutdown().await;

@@ -14,7 +14,7 @@ use bearing_auth::{ErrorStyle, GatewayProfile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, sanitize_description, simple_error};
-use crate::observer::{EventKind, GatewayEvent, Outcome};
+use crate::observer::{EventKind, EventOutcome, GatewayEvent};
 use crate::state::AppState;
 use crate::tokens::{TokenEntry, TokenProblem};
 
@@ -77,7 +77,7 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
                     retry_after_s: GatewayEvent::retry_after_of(r.headers()),
                     ..Seen::default()
                 },
-                Outcome::Fault,
+                EventOutcome::Fault,
                 r.status(),
                 None,
                 start,
@@ -92,7 +92,7 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
     let result = authorize(&st, &parts, body, idx, &mut seen).await;
     let (outcome, status, code, response) = match result {
         Ok(()) => (
-            Outcome::Accepted,
+            EventOutcome::Accepted,
             StatusCode::OK,
             None,
             success(&st, &parts, idx, &seen),
@@ -100,7 +100,7 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
         Err(d) => {
             let status = d.status;
             let code = d.code;
-            (Outcome::Rejected, status, code, denied(&st, &d))
+            (EventOutcome::Rejected, status, code, denied(&st, &d))
         }
     };
     st.metrics()
@@ -120,7 +120,7 @@ fn emit(
     parts: &Parts,
     idx: usize,
     seen: Seen,
-    outcome: Outcome,
+    outcome: EventOutcome,
     status: StatusCode,
     code: Option<&str>,
     start: Instant,

@@ -12,7 +12,7 @@ use bearing_auth::{ExpiresInFormat, GatewayProfile};
 use http::{HeaderValue, StatusCode, header, request::Parts};
 
 use super::{apply_faults, json_response, token_error};
-use crate::observer::{EventKind, GatewayEvent, Outcome};
+use crate::observer::{EventKind, EventOutcome, GatewayEvent};
 use crate::registry::Client;
 use crate::state::AppState;
 use crate::tokens::TokenEntry;
@@ -108,7 +108,7 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
                     retry_after_s: GatewayEvent::retry_after_of(r.headers()),
                     ..Seen::default()
                 },
-                Outcome::Fault,
+                EventOutcome::Fault,
                 r.status(),
                 None,
                 None,
@@ -139,7 +139,7 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
                     &st,
                     &parts,
                     seen,
-                    Outcome::Accepted,
+                    EventOutcome::Accepted,
                     StatusCode::OK,
                     None,
                     None,
@@ -163,7 +163,7 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
                     &st,
                     &parts,
                     seen,
-                    Outcome::Rejected,
+                    EventOutcome::Rejected,
                     f.status,
                     Some(f.code),
                     f.reason,
@@ -183,7 +183,7 @@ fn emit(
     st: &AppState,
     parts: &Parts,
     seen: Seen,
-    outcome: Outcome,
+    outcome: EventOutcome,
     status: StatusCode,
     error: Option<String>,
     reason: Option<RejectReason>,

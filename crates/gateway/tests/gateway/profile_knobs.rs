@@ -3,7 +3,7 @@
 use axum::body::Body;
 use bearing_auth::GatewayProfile;
 use bearing_auth::{JtiScope, ReplayProtection};
-use bearing_gateway::{EventKind, Outcome, RejectReason};
+use bearing_gateway::{EventKind, EventOutcome, RejectReason};
 use http::Request;
 use serde_json::json;
 
@@ -152,7 +152,7 @@ async fn observer_events() {
     let ok = rx.try_recv().expect("event 1");
     assert_eq!(
         (ok.kind, ok.outcome, ok.status),
-        (EventKind::TokenRequest, Outcome::Accepted, 200)
+        (EventKind::TokenRequest, EventOutcome::Accepted, 200)
     );
     assert_eq!(ok.client_id.as_deref(), Some(CLIENT));
     let info = ok.assertion.as_ref().expect("assertion info");
@@ -174,7 +174,7 @@ async fn observer_events() {
     let shown = ok.token.as_deref().expect("redacted token");
     assert!(shown.ends_with('…') && shown.len() < token.len());
     let replay = rx.try_recv().expect("event 2");
-    assert_eq!(replay.outcome, Outcome::Rejected);
+    assert_eq!(replay.outcome, EventOutcome::Rejected);
     assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
     assert_eq!(replay.reason, Some(RejectReason::Replay));
     let call = rx.try_recv().expect("event 3");

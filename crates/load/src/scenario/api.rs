@@ -20,7 +20,7 @@ use super::{
     Driver, ScenarioShared, record_opened, status_failure, transport_kind, until_hard_stop,
 };
 use crate::profile::ConnectionPolicy;
-use crate::recorder::{Outcome, Recorder};
+use crate::recorder::{AttemptOutcome, Recorder};
 use crate::stats::Phase;
 use crate::target::ApiCall;
 
@@ -168,7 +168,7 @@ pub(super) async fn run(
                 intended,
                 call_started,
                 now,
-                &Outcome::Failed {
+                &AttemptOutcome::Failed {
                     kind: kind.into(),
                     status: None,
                 },
@@ -200,11 +200,11 @@ fn record_attempts(
         for (i, a) in taken.into_iter().enumerate() {
             let last = i + 1 == n;
             let outcome = match a.result {
-                Ok(s) if (200..300).contains(&s) => Outcome::Ok(Some(s)),
+                Ok(s) if (200..300).contains(&s) => AttemptOutcome::Ok(Some(s)),
                 // A 401 the manager answered with a new token and a retry: expected.
-                Ok(401) if !last => Outcome::Ok(Some(401)),
+                Ok(401) if !last => AttemptOutcome::Ok(Some(401)),
                 Ok(s) => status_failure(s),
-                Err(kind) => Outcome::Failed { kind, status: None },
+                Err(kind) => AttemptOutcome::Failed { kind, status: None },
             };
             // The retry was not planned: its own start is its intended start.
             let from = if i == 0 { intended } else { a.started };
@@ -215,7 +215,7 @@ fn record_attempts(
                 a.done,
                 a.opened,
             );
-            if last && matches!(outcome, Outcome::Ok(Some(200..=299))) && !*recovered {
+            if last && matches!(outcome, AttemptOutcome::Ok(Some(200..=299))) && !*recovered {
                 let revoked = sh.storm.revoked_at_us.load(Ordering::Acquire);
                 if revoked > 0 && sh.us_since_t0(a.started) >= revoked {
                     *recovered = true;

@@ -21,7 +21,7 @@ use bearing_auth::token::TokenManager;
 
 use crate::pacer::{Pacer, Schedule};
 use crate::profile::{ScenarioKind, ScenarioSpec};
-use crate::recorder::{Collector, Outcome};
+use crate::recorder::{AttemptOutcome, Collector};
 use crate::target::{ApiCall, LoadTarget};
 
 /// The grace after the deadline. Paced users may still start arrivals that were due before
@@ -41,8 +41,8 @@ pub(crate) async fn until_hard_stop<F: std::future::Future>(
 }
 
 /// The failure of an attempt cancelled at the end of the grace.
-pub(crate) fn cancelled() -> Outcome {
-    Outcome::Failed {
+pub(crate) fn cancelled() -> AttemptOutcome {
+    AttemptOutcome::Failed {
         kind: "cancelled".into(),
         status: None,
     }
@@ -295,14 +295,14 @@ pub(crate) fn record_opened(
 ) {
     use crate::stats::Phase;
     let back = |t: Instant| t.checked_sub(lag).unwrap_or(t);
-    let failed = |kind: &'static str| Outcome::Failed {
+    let failed = |kind: &'static str| AttemptOutcome::Failed {
         kind: kind.into(),
         status: None,
     };
     for o in opened {
         let (connected, ok) = o.connect.unwrap_or((cut_at, false));
         let outcome = match o.connect {
-            Some((_, true)) => Outcome::Ok(None),
+            Some((_, true)) => AttemptOutcome::Ok(None),
             Some((_, false)) => failed("connect"),
             None => failed("timeout"),
         };
@@ -317,7 +317,7 @@ pub(crate) fn record_opened(
             continue;
         }
         let (done, outcome) = match o.handshake {
-            Some((done, true)) => (done, Outcome::Ok(None)),
+            Some((done, true)) => (done, AttemptOutcome::Ok(None)),
             Some((done, false)) => (done, failed("tls")),
             None => (cut_at, failed("timeout")),
         };
@@ -329,8 +329,8 @@ pub(crate) fn record_opened(
 }
 
 /// A failure outcome for an unexpected HTTP status.
-pub(crate) fn status_failure(status: u16) -> Outcome {
-    Outcome::Failed {
+pub(crate) fn status_failure(status: u16) -> AttemptOutcome {
+    AttemptOutcome::Failed {
         kind: format!("status_{status}").into(),
         status: Some(status),
     }

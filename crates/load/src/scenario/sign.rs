@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use super::{Driver, ScenarioShared};
-use crate::recorder::{Outcome, Recorder};
+use crate::recorder::{AttemptOutcome, Recorder};
 use crate::stats::Phase;
 
 pub(super) async fn run(
@@ -24,8 +24,8 @@ pub(super) async fn run(
     while let Some(intended) = driver.next(sh, deadline).await {
         let started = Instant::now();
         let outcome = match signer.sign() {
-            Ok(_) => Outcome::Ok(None),
-            Err(_) => Outcome::Failed {
+            Ok(_) => AttemptOutcome::Ok(None),
+            Err(_) => AttemptOutcome::Failed {
                 kind: "signing".into(),
                 status: None,
             },

@@ -21,7 +21,7 @@ use super::{
     until_hard_stop,
 };
 use crate::profile::ConnectionPolicy;
-use crate::recorder::{Outcome, Recorder};
+use crate::recorder::{AttemptOutcome, Recorder};
 use crate::stats::Phase;
 
 /// The part of a successful token response the load path checks.
@@ -75,7 +75,7 @@ pub(super) async fn run(
                         intended,
                         now,
                         now,
-                        &Outcome::Failed {
+                        &AttemptOutcome::Failed {
                             kind: "no_assertion".into(),
                             status: None,
                         },
@@ -88,7 +88,7 @@ pub(super) async fn run(
                 let s = Instant::now();
                 match signer.sign() {
                     Ok(a) => {
-                        rec.record(Phase::Sign, s, s, Instant::now(), &Outcome::Ok(None));
+                        rec.record(Phase::Sign, s, s, Instant::now(), &AttemptOutcome::Ok(None));
                         a
                     }
                     Err(_) => {
@@ -98,7 +98,7 @@ pub(super) async fn run(
                             s,
                             s,
                             now,
-                            &Outcome::Failed {
+                            &AttemptOutcome::Failed {
                                 kind: "signing".into(),
                                 status: None,
                             },
@@ -120,7 +120,7 @@ pub(super) async fn run(
                 match r {
                     Ok((200, b)) => issued(b),
                     Ok((status, _)) => status_failure(status),
-                    Err(kind) => Outcome::Failed { kind, status: None },
+                    Err(kind) => AttemptOutcome::Failed { kind, status: None },
                 }
             })
             .await
@@ -137,8 +137,12 @@ pub(super) async fn run(
                 c.disconnect();
             }
             rec.record(Phase::Token, intended, started, done, &outcome);
-            sh.fleet
-                .record(partner, intended, done, matches!(outcome, Outcome::Ok(_)));
+            sh.fleet.record(
+                partner,
+                intended,
+                done,
+                matches!(outcome, AttemptOutcome::Ok(_)),
+            );
             continue;
         }
         let exchange = async {
@@ -156,13 +160,13 @@ pub(super) async fn run(
                     match resp.bytes().await {
                         Ok(b) if status == 200 => issued(&b),
                         Ok(_) => status_failure(status),
-                        Err(e) => Outcome::Failed {
+                        Err(e) => AttemptOutcome::Failed {
                             kind: transport_kind(&e),
                             status: Some(status),
                         },
                     }
                 }
-                Err(e) => Outcome::Failed {
+                Err(e) => AttemptOutcome::Failed {
                     kind: transport_kind(&e),
                     status: None,
                 },
@@ -173,18 +177,22 @@ pub(super) async fn run(
             .unwrap_or_else(cancelled);
         let done = Instant::now();
         rec.record(Phase::Token, intended, started, done, &outcome);
-        sh.fleet
-            .record(partner, intended, done, matches!(outcome, Outcome::Ok(_)));
+        sh.fleet.record(
+            partner,
+            intended,
+            done,
+            matches!(outcome, AttemptOutcome::Ok(_)),
+        );
     }
 }
 
 /// The outcome of a 200 answer with body `b`: a token, or `invalid_response`.
-fn issued(b: &[u8]) -> Outcome {
+fn issued(b: &[u8]) -> AttemptOutcome {
     match serde_json::from_slice::<Issued<'_>>(b) {
         Ok(Issued {
             access_token: Some(t),
-        }) if !t.is_empty() => Outcome::Ok(Some(200)),
-        _ => Outcome::Failed {
+        }) if !t.is_empty() => AttemptOutcome::Ok(Some(200)),
+        _ => AttemptOutcome::Failed {
             kind: "invalid_response".into(),
             status: Some(200),
         },
