@@ -4,69 +4,27 @@
 //! counts equal the request count and handshakes per second is the headline; with the
 //! default keep-alive each user opens about one. `--insecure` marks every report.
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
-const CLIENT: &str = "SampleConfId";
-
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BEARING_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("NO_COLOR", "1");
-    c
-}
-
-/// A `bearing serve --tls-self-signed` child, killed on drop, with what it printed.
-struct Sandbox {
-    child: Child,
-    info: serde_json::Value,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{CLIENT, Server, bearing, keygen, serve};
 
 /// The HTTPS sandbox for a fresh identity in `dir`; its certificate in `dir/ca.pem`, and
 /// two targets: `target.yaml` (that CA) and `target-bare.yaml` (no CA: needs --insecure).
-fn https_sandbox(dir: &Path) -> Sandbox {
-    let d = dir.to_str().expect("utf-8");
-    let out = bearing()
-        .args(["keygen", "--client-id", CLIENT, "--out", d])
-        .output()
-        .expect("keygen");
-    assert!(out.status.success());
-    let mut child = bearing()
-        .args(["serve", "--output", "json", "--listen", "127.0.0.1:0"])
-        .args([
-            "--tls-self-signed",
-            "--client",
-            &format!("{CLIENT}={d}/cert.pem"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    // The JSON document is printed once the server listens: reading it is the readiness poll.
-    let mut doc = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        doc.push_str(&line);
-        doc.push('\n');
-        if line == "}" {
-            break;
-        }
-    }
-    let info: serde_json::Value = serde_json::from_str(&doc).expect("serve printed JSON");
-    let sb = Sandbox { child, info };
+fn https_sandbox(dir: &Path) -> Server {
+    keygen(dir, CLIENT);
+    let cert = dir.join("cert.pem");
+    let sb = serve(&[
+        "--output",
+        "json",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-self-signed",
+        "--client",
+        &format!("{CLIENT}={}", cert.display()),
+    ]);
     let pem = sb.info["tls_certificate_pem"]
         .as_str()
         .expect("certificate");
@@ -114,17 +72,7 @@ fn count(sc: &serde_json::Value, phase: &str) -> u64 {
 }
 
 fn validate(summary: &serde_json::Value) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/load-summary.schema.json"
-        ))
-        .expect("schema"),
-    )
-    .expect("schema json");
-    let v = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = v.iter_errors(summary).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    common::assert_schema("load-summary.schema.json", summary);
 }
 
 // `connection: new` over https: one connect and one full handshake per token request, each
