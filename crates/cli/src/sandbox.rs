@@ -208,6 +208,7 @@ pub async fn start_with_fleet(opts: SandboxOptions, partners: usize) -> anyhow::
         ],
         tls: Default::default(),
         assertion: Default::default(),
+        http2: false,
         admin_url: Some(gateway.admin_url.parse()?),
         admin_secret: Some(gateway.admin_secret.clone()),
         identities: Vec::new(),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
-use super::http1::Http1Client;
+use super::h2::LeanClient;
 use super::{Driver, ScenarioShared, status_failure, transport_kind, until_hard_stop};
 use crate::profile::ConnectionPolicy;
 use crate::recorder::{Outcome, Recorder};
@@ -73,8 +73,9 @@ pub(super) async fn run(
     let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
     let tls = sh.target.http1_tls(resumption);
     let new_connections = sh.spec.connection == ConnectionPolicy::New;
-    let fast: Option<Mutex<Option<Http1Client>>> =
-        Http1Client::for_api(&api, sh.timeout, Some(tls)).map(|c| Mutex::new(Some(c)));
+    let http2 = sh.target.http2;
+    let fast: Option<Mutex<Option<LeanClient>>> =
+        LeanClient::for_api(&api, sh.timeout, Some(tls), http2).map(|c| Mutex::new(Some(c)));
     let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
     let mut recovered = false;
     while let Some(intended) = driver.next(sh, deadline).await {
@@ -110,7 +111,16 @@ pub(super) async fn run(
                         Err(e) => Err(transport_kind(&e)),
                     },
                     (None, Some(slot)) => {
-                        send_fast(slot, api, timeout, tls, new_connections, token.expose()).await
+                        send_fast(
+                            slot,
+                            api,
+                            timeout,
+                            tls,
+                            http2,
+                            new_connections,
+                            token.expose(),
+                        )
+                        .await
                     }
                     (None, None) => Err("transport".into()),
                 };
@@ -215,16 +225,17 @@ fn record_attempts(
 
 /// One attempt on the user's own connection, taken out of `slot` for the attempt.
 async fn send_fast(
-    slot: &Mutex<Option<Http1Client>>,
+    slot: &Mutex<Option<LeanClient>>,
     api: &ApiCall,
     timeout: Duration,
     tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+    http2: bool,
     new_connection: bool,
     token: &str,
 ) -> Result<u16, Cow<'static, str>> {
     let taken = slot.lock().ok().and_then(|mut s| s.take());
     // Only an attempt cancelled midway leaves the slot empty: start with a new connection.
-    let Some(mut c) = taken.or_else(|| Http1Client::for_api(api, timeout, Some(tls))) else {
+    let Some(mut c) = taken.or_else(|| LeanClient::for_api(api, timeout, Some(tls), http2)) else {
         return Err("transport".into());
     };
     let result = c.send(token).await;

@@ -6,6 +6,7 @@
 //! `http1`), our own histograms, no message per request.
 
 mod api;
+mod h2;
 mod http1;
 mod sign;
 mod token;
