@@ -37,7 +37,7 @@ type Body = Full<Bytes>;
 #[derive(Debug)]
 pub(crate) enum LeanClient {
     /// `http://`, or `https://` with ALPN `http/1.1`.
-    Http1(Http1Client),
+    Http1(Box<Http1Client>),
     /// `https://` with ALPN `h2`.
     H2(Box<H2Client>),
 }
@@ -54,7 +54,7 @@ impl LeanClient {
         if http2 {
             H2Client::for_api(api, timeout, tls?).map(|c| Self::H2(Box::new(c)))
         } else {
-            Http1Client::for_api(api, timeout, tls).map(Self::Http1)
+            Http1Client::for_api(api, timeout, tls).map(|c| Self::Http1(Box::new(c)))
         }
     }
 
@@ -62,7 +62,8 @@ impl LeanClient {
     pub(crate) async fn send(&mut self, token: &str) -> Result<u16, Cow<'static, str>> {
         match self {
             Self::Http1(c) => c.send(token).await,
-            Self::H2(c) => c.send(token).await,
+            // Boxed: hyper's h2 request future would make every caller's future large.
+            Self::H2(c) => Box::pin(c.send(token)).await,
         }
     }
 
