@@ -1,7 +1,8 @@
 //! The lean HTTP/2 client of the API scenarios, on a target with `http2: true` (issue 15).
-//! Each simulated user owns one TLS connection whose ALPN offers only `h2`, driven with
-//! `hyper::client::conn::http2` (the `h2` crate): no pool, no connector, no URL parsing per
-//! request. A user sends its requests one after the other as the scenario drives it, so its
+//! Each simulated user owns one TLS connection whose ALPN offers only `h2`, driven with the
+//! `h2` crate (hyper's own HTTP/2) inside the user's task: no pool, no connector, no URL
+//! parsing, and no connection task or task per request (hyper's h2 client spawns both), so
+//! no wake-up crosses tasks. A user sends its requests one after the other as the scenario drives it, so its
 //! connection carries one stream at a time (as `oha --http2 -p 1`, the default, does); what
 //! changes from HTTP/1.1 is the framing (HPACK, streams), not the concurrency.
 //!
@@ -11,26 +12,24 @@
 //! warning. [`LeanClient`] is the one place where a scenario picks HTTP/1.1 or HTTP/2.
 
 use std::borrow::Cow;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http2::SendRequest;
-use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Method, Request, Uri};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Uri};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 use url::{Host, Position};
 
 use super::http1::Http1Client;
 use crate::target::ApiCall;
-
-type Body = Full<Bytes>;
 
 /// A user's own connection for its API calls: HTTP/1.1, or HTTP/2 on a target with
 /// `http2: true`.
@@ -85,12 +84,9 @@ pub(crate) struct H2Client {
     connector: TlsConnector,
     /// The name sent as SNI and verified.
     name: ServerName<'static>,
-    method: Method,
-    /// Absolute form: HTTP/2 takes `:scheme` and `:authority` from it.
-    uri: Uri,
-    /// Every request's headers: `user-agent`, `accept`, the API's own, and an
-    /// `authorization` slot replaced per request.
-    headers: HeaderMap,
+    /// The request head without `authorization`: method, absolute URI (HTTP/2 takes
+    /// `:scheme` and `:authority` from it), `user-agent`, `accept` and the API's headers.
+    head: Request<()>,
     body: Bytes,
     timeout: Duration,
     /// The last token and its header value (a token serves many requests).
@@ -103,23 +99,39 @@ impl std::fmt::Debug for H2Client {
         f.debug_struct("H2Client")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("uri", &self.uri)
+            .field("uri", self.head.uri())
             .field("connected", &self.live.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// An open connection; dropping it stops the connection's task (and so closes it).
+type Conn = h2::client::Connection<TlsStream<TcpStream>, Bytes>;
+
+/// An open connection. Its I/O is polled in the user's own task alongside each exchange
+/// (no connection task, no task per request), as the HTTP/1.1 client does.
 struct Live {
-    sender: SendRequest<Body>,
-    task: JoinHandle<()>,
-    /// It has answered a request: a failure on it may be a close the server started.
+    sender: h2::client::SendRequest<Bytes>,
+    /// `None` once h2 has finished with it (closed by either side or failed).
+    conn: Option<Pin<Box<Conn>>>,
+    /// It has answered a request: a refusal on it may be a close the server started.
     reused: bool,
 }
 
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.task.abort();
+/// Why one exchange failed.
+enum Failure {
+    /// Before a response head arrived; `retry` when the server did not process the request
+    /// (GOAWAY, REFUSED_STREAM: RFC 9113 §8.7).
+    Request { retry: bool },
+    /// While reading the body.
+    Body,
+}
+
+impl Failure {
+    fn request(e: &h2::Error) -> Self {
+        tracing::debug!(error = %e, "h2 request failed");
+        Self::Request {
+            retry: e.is_go_away() || e.reason() == Some(h2::Reason::REFUSED_STREAM),
+        }
     }
 }
 
@@ -143,10 +155,26 @@ impl H2Client {
         let name = ServerName::try_from(host.clone()).ok()?;
         let port = url.port_or_known_default()?;
         let uri: Uri = url[..Position::AfterQuery].parse().ok()?;
-        let mut headers = HeaderMap::with_capacity(api.headers.len() + 3);
+        let mut head = Request::new(());
+        *head.method_mut() = api.method.clone();
+        *head.uri_mut() = uri;
+        let headers = head.headers_mut();
         for (k, v) in &api.headers {
             headers.append(k.clone(), v.clone());
         }
+        // Connection-specific headers are not HTTP/2's (RFC 9113 §8.2.2); `host` is
+        // `:authority`.
+        for h in [
+            header::CONNECTION,
+            header::TRANSFER_ENCODING,
+            header::UPGRADE,
+            header::TE,
+            header::HOST,
+        ] {
+            headers.remove(h);
+        }
+        headers.remove("keep-alive");
+        headers.remove("proxy-connection");
         headers
             .entry(header::USER_AGENT)
             .or_insert(HeaderValue::from_static(concat!(
@@ -156,15 +184,12 @@ impl H2Client {
         headers
             .entry(header::ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static(""));
         Some(Self {
             host,
             port,
             connector: TlsConnector::from(Arc::clone(tls)),
             name,
-            method: api.method.clone(),
-            uri,
-            headers,
+            head,
             body: api.body.clone().unwrap_or_default(),
             timeout,
             auth: None,
@@ -176,8 +201,8 @@ impl H2Client {
     /// body, within the timeout. Returns the status, or the failure kind: `connect`, `tls`,
     /// `no_h2`, `timeout`, `body` or `transport`.
     ///
-    /// A request refused on a reused connection before any answer (the server was closing
-    /// it) is sent once more on a new one.
+    /// A request the server refused unprocessed on a reused connection (GOAWAY,
+    /// REFUSED_STREAM) is sent once more on a new one.
     pub(crate) async fn send(&mut self, token: &str) -> Result<u16, Cow<'static, str>> {
         let Some(auth) = self.authorization(token) else {
             return Err("transport".into());
@@ -194,48 +219,66 @@ impl H2Client {
     async fn send_within(&mut self, auth: HeaderValue) -> Result<u16, Cow<'static, str>> {
         let mut retried = false;
         loop {
-            let mut req = Request::new(Full::new(self.body.clone()));
-            *req.method_mut() = self.method.clone();
-            *req.uri_mut() = self.uri.clone();
-            *req.headers_mut() = self.headers.clone();
+            let mut req = Request::new(());
+            *req.method_mut() = self.head.method().clone();
+            *req.uri_mut() = self.head.uri().clone();
+            *req.headers_mut() = self.head.headers().clone();
             req.headers_mut()
                 .insert(header::AUTHORIZATION, auth.clone());
+            let body = self.body.clone();
             let live = self.ready().await?;
             let reused = live.reused;
-            match live.sender.send_request(req).await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let mut body = resp.into_body();
-                    while let Some(frame) = body.frame().await {
-                        if frame.is_err() {
-                            self.live = None;
-                            return Err("body".into());
-                        }
-                    }
+            let Live { sender, conn, .. } = &mut *live;
+            let result = drive(conn, async {
+                let end = body.is_empty();
+                let (response, mut stream) = sender
+                    .send_request(req, end)
+                    .map_err(|e| Failure::request(&e))?;
+                if !end {
+                    stream
+                        .send_data(body, true)
+                        .map_err(|e| Failure::request(&e))?;
+                }
+                let resp = response.await.map_err(|e| Failure::request(&e))?;
+                let status = resp.status().as_u16();
+                let mut body = resp.into_body();
+                while let Some(chunk) = body.data().await {
+                    let chunk = chunk.map_err(|_| Failure::Body)?;
+                    let _ = body.flow_control().release_capacity(chunk.len());
+                }
+                Ok(status)
+            })
+            .await;
+            match result {
+                Ok(status) => {
                     live.reused = true;
                     return Ok(status);
                 }
-                Err(e) if reused && !retried && (e.is_canceled() || e.is_closed()) => {
-                    tracing::debug!(error = %e, "reused h2 connection closed before an answer; once more on a new one");
+                Err(Failure::Request { retry: true }) if reused && !retried => {
                     self.live = None;
                     retried = true;
                 }
-                Err(e) => {
-                    tracing::debug!(error = %e, "h2 request failed");
+                Err(Failure::Request { .. }) => {
                     self.live = None;
                     return Err("transport".into());
+                }
+                Err(Failure::Body) => {
+                    self.live = None;
+                    return Err("body".into());
                 }
             }
         }
     }
 
-    /// The open connection once it can take a request, after reconnecting if the server
-    /// has closed it.
+    /// The open connection once it can take a request, after reconnecting if it has
+    /// closed.
     async fn ready(&mut self) -> Result<&mut Live, Cow<'static, str>> {
-        if let Some(live) = &mut self.live
-            && (live.sender.is_closed() || live.sender.ready().await.is_err())
-        {
-            self.live = None;
+        if let Some(live) = &mut self.live {
+            let Live { sender, conn, .. } = live;
+            let ready = drive(conn, poll_fn(|cx| sender.poll_ready(cx))).await;
+            if ready.is_err() || conn.is_none() {
+                self.live = None;
+            }
         }
         if self.live.is_none() {
             self.live = Some(self.connect().await?);
@@ -280,21 +323,13 @@ impl H2Client {
             );
             return Err("no_h2".into());
         }
-        let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            .handshake(TokioIo::new(tls))
-            .await
-            .map_err(|e| {
-                tracing::debug!(error = %e, host, "h2 handshake failed");
-                Cow::Borrowed("connect")
-            })?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "h2 connection ended with an error");
-            }
-        });
+        let (sender, conn) = h2::client::handshake(tls).await.map_err(|e| {
+            tracing::debug!(error = %e, host, "h2 handshake failed");
+            Cow::Borrowed("connect")
+        })?;
         Ok(Live {
             sender,
-            task,
+            conn: Some(Box::pin(conn)),
             reused: false,
         })
     }
@@ -317,9 +352,34 @@ impl H2Client {
     }
 }
 
+/// Runs `fut`, polling the connection it needs alongside, in this task; once the connection
+/// is done (closed or failed) it is dropped, and `fut` sees the error.
+async fn drive<F: Future>(conn: &mut Option<Pin<Box<Conn>>>, fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        let Some(c) = conn.as_mut() else {
+            return Poll::Pending;
+        };
+        if let Poll::Ready(r) = c.as_mut().poll(cx) {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "h2 connection ended with an error");
+            }
+            *conn = None;
+        }
+        // The connection may have just delivered what `fut` waits for.
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use hyper::Method;
 
     fn api(url: &str) -> ApiCall {
         ApiCall {
@@ -345,7 +405,7 @@ mod tests {
         let https = api("https://example.invalid/a?x=1#frag");
         match LeanClient::for_api(&https, t, Some(&tls), true) {
             Some(LeanClient::H2(c)) => {
-                assert_eq!(c.uri.to_string(), "https://example.invalid/a?x=1");
+                assert_eq!(c.head.uri().to_string(), "https://example.invalid/a?x=1");
                 assert_eq!(c.port, 443);
             }
             other => panic!("want h2, got {other:?}"),
@@ -376,5 +436,70 @@ mod tests {
         .expect("https");
         assert_eq!(c.send("t").await, Err("connect".into()));
         assert!(c.live.is_none());
+    }
+
+    /// The sandbox's TLS connection counts `(http/1.1, h2)`, read over HTTP/1.1.
+    async fn tls_connections(base: &str, pem: &str) -> (u64, u64) {
+        let text = reqwest::Client::builder()
+            .http1_only()
+            .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("pem")])
+            .build()
+            .expect("client")
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        let count = |p: &str| -> u64 {
+            let prefix = format!("bearing_tls_connections_total{{protocol=\"{p}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix}"))
+        };
+        (count("http/1.1"), count("h2"))
+    }
+
+    // Against the sandbox over TLS: GETs and a POST with a body share one h2 connection
+    // (the sandbox answers 401 to the made-up token: an answer is what is tested);
+    // `disconnect` makes the next request open a new one.
+    #[tokio::test]
+    async fn one_connection_carries_every_request() {
+        let mut cfg = bearing_gateway::GatewayConfig::sandbox(Vec::new());
+        cfg.tls = Some(bearing_gateway::TlsConfig {
+            self_signed: true,
+            ..Default::default()
+        });
+        let gw = bearing_gateway::spawn(cfg).await.expect("sandbox");
+        let pem = gw.tls_certificate_pem.clone().expect("pem");
+        let dir = tempfile::tempdir().expect("tmp");
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, &pem).expect("ca");
+        let tls =
+            bearing_auth::token::TlsMaterial::load(&bearing_auth::token::TokenClientOptions {
+                ca_bundle: Some(ca),
+                ..Default::default()
+            })
+            .expect("tls")
+            .client_config(&[b"h2"], true);
+        let url = gw.api_url("inventory").expect("api");
+        let mut get = H2Client::for_api(&api(&url), Duration::from_secs(5), &tls).expect("h2");
+        for _ in 0..3 {
+            assert_eq!(get.send("t").await, Ok(401));
+        }
+        let mut post = api(&url);
+        post.method = Method::POST;
+        post.body = Some(Bytes::from_static(b"<inventory/>"));
+        let mut post = H2Client::for_api(&post, Duration::from_secs(5), &tls).expect("h2");
+        assert_eq!(post.send("t").await, Ok(401));
+        assert_eq!(tls_connections(&gw.base_url, &pem).await, (1, 2));
+        get.disconnect();
+        assert_eq!(get.send("t").await, Ok(401));
+        assert_eq!(tls_connections(&gw.base_url, &pem).await, (2, 3));
+        // Closed, so the graceful shutdown need not wait for them.
+        drop((get, post));
+        gw.shutdown().await;
     }
 }
