@@ -61,8 +61,7 @@ impl LeanClient {
     pub(crate) async fn send(&mut self, token: &str) -> Result<u16, Cow<'static, str>> {
         match self {
             Self::Http1(c) => c.send(token).await,
-            // Boxed: hyper's h2 request future would make every caller's future large.
-            Self::H2(c) => Box::pin(c.send(token)).await,
+            Self::H2(c) => c.send(token).await,
         }
     }
 
