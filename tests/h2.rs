@@ -1,8 +1,8 @@
 //! HTTP/2 end to end (issue 15): `bearing serve` over TLS offers ALPN `h2` and `http/1.1`;
 //! a target with `http2: true` reaches it over HTTP/2 for `token`, `call` and `load` (the
 //! sandbox's `bearing_tls_connections_total` counts connections by the protocol ALPN chose,
-//! so the tests see that every bearing connection was h2), HTTP/1.1 clients still get
-//! HTTP/1.1, a gateway without h2 gets a plain-language error, and `http2: true` on a plain
+//! so the tests see that every bearing connection was h2), bearing without `http2` and other
+//! HTTP/1.1 clients still get HTTP/1.1, a gateway without h2 gets a plain-language error, and `http2: true` on a plain
 //! http URL is bad input.
 
 use std::io::{BufRead as _, BufReader};
@@ -155,11 +155,20 @@ fn token_call_and_load_over_h2() {
     assert_eq!(h1, 3, "call opened an http/1.1 connection");
     assert!(h2 >= 2, "call: h2 connections {h2}");
 
+    // Without http2: HTTP/1.1, as before (the sandbox offers both).
     let plain = target(d, "plain.yaml", &server, "");
+    let out = run(&["token", "--target", &plain]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        tls_connections(&server, d),
+        (5, h2),
+        "plain token: http/1.1"
+    );
+
     let out = run(&["token", "--target", &plain, "--http2"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (h1, h2_after_flag) = tls_connections(&server, d);
-    assert_eq!(h1, 4, "--http2 token opened an http/1.1 connection");
+    assert_eq!(h1, 6, "--http2 token opened an http/1.1 connection");
     assert!(
         h2_after_flag > h2,
         "--http2: h2 connections {h2_after_flag}"
@@ -199,7 +208,7 @@ fn token_call_and_load_over_h2() {
         "{s:#}"
     );
     let (h1, h2) = tls_connections(&server, d);
-    assert_eq!(h1, 5, "load opened an http/1.1 connection");
+    assert_eq!(h1, 7, "load opened an http/1.1 connection");
     // Each of the 4 users: its own h2 connection for API calls (the lean client), and its
     // client's for tokens.
     assert!(

@@ -187,7 +187,8 @@ pub struct Target {
     #[serde(default)]
     pub assertion: AssertionSpec,
     /// Speak HTTP/2 to the gateway (issue 15): TLS ALPN offers only `h2`, so a gateway
-    /// without HTTP/2 fails with a plain message. Needs `https://` URLs. Defaults to false.
+    /// without HTTP/2 fails with a plain message. Needs `https://` URLs. Defaults to false:
+    /// HTTP/1.1 (ALPN `http/1.1`).
     #[serde(default)]
     pub http2: bool,
     /// The sandbox admin API base URL, when the target is a bearing sandbox.

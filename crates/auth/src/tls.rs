@@ -531,15 +531,14 @@ impl TlsMaterial {
         self.http2
     }
 
-    /// The builder with this TLS config (ALPN h2 and http/1.1, as reqwest offers; only h2
-    /// with `http2`, so a gateway without HTTP/2 fails the handshake instead of being
-    /// spoken to over HTTP/1.1).
+    /// The builder with this TLS config. ALPN offers `http/1.1` only, as the load
+    /// generator's own connections do, so token, call, conform and load speak one protocol
+    /// (and a TLS failure surfaces on the request, where it can be explained: over h2 a
+    /// client certificate refused after the TLS 1.3 handshake ends in hyper's connection
+    /// task as "channel closed"); only `h2` with `http2`, so a gateway without HTTP/2 fails
+    /// the handshake instead of being spoken to over HTTP/1.1.
     pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        let alpn: &[&[u8]] = if self.http2 {
-            &[b"h2"]
-        } else {
-            &[b"h2", b"http/1.1"]
-        };
+        let alpn: &[&[u8]] = if self.http2 { &[b"h2"] } else { &[b"http/1.1"] };
         let c = self.client_config(alpn, true);
         builder.tls_backend_preconfigured((*c).clone())
     }

@@ -62,7 +62,7 @@ pub struct TokenClientOptions {
     pub allow_http: bool,
     /// Require HTTP/2 (the target's `http2: true`): offer only `h2` in TLS ALPN and refuse
     /// an answer that came over another version. Needs an `https://` URL. Defaults to false
-    /// (`h2` and `http/1.1` offered, the gateway picks).
+    /// (HTTP/1.1: ALPN offers `http/1.1`).
     pub http2: bool,
 }
 
