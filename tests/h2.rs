@@ -174,39 +174,39 @@ fn token_call_and_load_over_h2() {
         "--http2: h2 connections {h2_after_flag}"
     );
 
-    let profile = d.join("h2-load.yaml");
-    std::fs::write(
-        &profile,
-        "name: h2\nduration: 1s\nusers: 4\nrate: 200/s\nthresholds: ['error_rate < 1%']\n\
-         scenarios:\n  - { name: api, kind: api }\n",
-    )
-    .expect("write profile");
-    let report = d.join("report");
-    let out = run(&[
-        "load",
-        profile.to_str().expect("utf-8"),
-        "--target",
-        &t,
-        "--threads",
-        "1",
-        "--quiet",
-        "--report-dir",
-        report.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let s: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(report.join("summary.json")).expect("summary"))
-            .expect("json");
-    let api = s["scenarios"]
-        .as_array()
-        .expect("scenarios")
-        .iter()
-        .find(|sc| sc["name"] == "api")
-        .expect("api scenario");
-    assert!(
-        api["phases"]["api"]["count"].as_u64().expect("count") >= 50,
-        "{s:#}"
-    );
+    // A 1 s load: the API scenario's count of calls, once it passed.
+    let load = |name: &str, scenario: &str, users: u32, rate: u32| -> u64 {
+        let profile = d.join(format!("{name}.yaml"));
+        std::fs::write(
+            &profile,
+            format!(
+                "name: {name}\nduration: 1s\nusers: {users}\nrate: {rate}/s\n\
+                 thresholds: ['error_rate < 1%']\nscenarios:\n  - {scenario}\n"
+            ),
+        )
+        .expect("write profile");
+        let report = d.join(format!("report-{name}"));
+        let out = run(&[
+            "load",
+            profile.to_str().expect("utf-8"),
+            "--target",
+            &t,
+            "--threads",
+            "1",
+            "--quiet",
+            "--report-dir",
+            report.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let s: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report.join("summary.json")).expect("summary"))
+                .expect("json");
+        s["scenarios"][0]["phases"]["api"]["count"]
+            .as_u64()
+            .expect("count")
+    };
+    let calls = load("keep-alive", "{ name: api, kind: api }", 4, 200);
+    assert!(calls >= 50, "keep-alive: {calls} calls");
     let (h1, h2) = tls_connections(&server, d);
     assert_eq!(h1, 7, "load opened an http/1.1 connection");
     // Each of the 4 users: its own h2 connection for API calls (the lean client), and its
@@ -214,6 +214,16 @@ fn token_call_and_load_over_h2() {
     assert!(
         h2 >= h2_after_flag + 8,
         "load: h2 connections {h2}, before {h2_after_flag}"
+    );
+
+    // `connection: new`: a new TCP + TLS + h2 connection per API call.
+    let calls = load("new", "{ name: api, kind: api, connection: new }", 2, 40);
+    assert!(calls >= 20, "connection: new: {calls} calls");
+    let (h1, h2_after_new) = tls_connections(&server, d);
+    assert_eq!(h1, 8, "connection: new opened an http/1.1 connection");
+    assert!(
+        h2_after_new >= h2 + calls,
+        "connection: new: h2 connections {h2_after_new}, before {h2}, calls {calls}"
     );
 }
 
