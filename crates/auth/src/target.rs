@@ -186,6 +186,11 @@ pub struct Target {
     /// Assertion options.
     #[serde(default)]
     pub assertion: AssertionSpec,
+    /// Speak HTTP/2 to the gateway (issue 15): TLS ALPN offers only `h2`, so a gateway
+    /// without HTTP/2 fails with a plain message. Needs `https://` URLs. Defaults to false:
+    /// HTTP/1.1 (ALPN `http/1.1`).
+    #[serde(default)]
+    pub http2: bool,
     /// The sandbox admin API base URL, when the target is a bearing sandbox.
     #[serde(default)]
     pub admin_url: Option<url::Url>,
@@ -389,6 +394,23 @@ impl Target {
                 )));
             }
         }
+        if self.http2 {
+            let plain = std::iter::once(("token_url".to_owned(), &self.token_url))
+                .chain(
+                    self.apis
+                        .iter()
+                        .map(|a| (format!("api {:?} url", a.name), &a.url)),
+                )
+                .find(|(_, u)| u.scheme() != "https");
+            if let Some((field, url)) = plain {
+                return Err(Error::Config(format!(
+                    "{origin}: http2: true needs https, but {field} is {}: HTTP/2 is chosen \
+                     by TLS ALPN and bearing does not speak h2c on plain http; use an \
+                     https:// URL or remove http2",
+                    crate::token::mask_url(url)
+                )));
+            }
+        }
         if let Some(pin) = &self.tls.pin_sha256 {
             crate::tls::CertificatePin::parse(pin)
                 .map_err(|e| Error::Config(format!("{origin}: tls.pin_sha256: {e}")))?;
@@ -423,6 +445,9 @@ impl Target {
         }
         if o.insecure {
             self.tls.insecure = true;
+        }
+        if o.http2 {
+            self.http2 = true;
         }
     }
 
@@ -532,6 +557,7 @@ impl Target {
                 .pin_sha256
                 .as_deref()
                 .and_then(|p| crate::tls::CertificatePin::parse(p).ok()),
+            http2: self.http2,
             ..Default::default()
         }
     }
@@ -636,6 +662,8 @@ pub struct TargetOverrides {
     /// `--insecure`: accept any server certificate (sets `tls.insecure`; `false` leaves the
     /// file's setting alone).
     pub insecure: bool,
+    /// `--http2`: require HTTP/2 (sets `http2`; `false` leaves the file's setting alone).
+    pub http2: bool,
 }
 
 /// A loaded identity: key, optional certificate, and the signer built from the target.

@@ -35,6 +35,7 @@ impl Target {
             apis: Vec::new(),
             tls: Default::default(),
             assertion: Default::default(),
+            http2: false,
             admin_url: None,
             admin_secret: None,
             identities: Vec::new(),

@@ -101,6 +101,9 @@ pub enum TlsFailure {
     PinMismatch,
     /// The server refused bearing's client certificate, or wanted one and got none.
     ClientCertificateRefused,
+    /// The server speaks none of the protocols offered in ALPN: with `http2: true` (only
+    /// `h2` offered), a gateway without HTTP/2.
+    NoHttp2,
     /// Anything else TLS.
     Other,
 }
@@ -160,6 +163,7 @@ fn classify(e: &rustls::Error) -> (TlsFailure, String) {
                 | A::CertificateRevoked
                 | A::UnsupportedCertificate
                 | A::AccessDenied => TlsFailure::ClientCertificateRefused,
+                A::NoApplicationProtocol => TlsFailure::NoHttp2,
                 _ => TlsFailure::Other,
             }
         }
@@ -247,6 +251,11 @@ pub fn explain_rustls(r: &rustls::Error, host: &str) -> (TlsFailure, String) {
             "{host} refused the TLS client certificate (or requires one and none was sent); \
              fix: set tls.client_cert and tls.client_key to a certificate the gateway's \
              client CA issued"
+        ),
+        TlsFailure::NoHttp2 => format!(
+            "{host} speaks none of the protocols bearing offered in TLS ALPN (with http2: \
+             true only h2 is offered): the gateway does not offer HTTP/2; fix: remove http2: \
+             true (--http2) from the target"
         ),
         TlsFailure::Other => format!("tls with {host} failed"),
     };
@@ -383,6 +392,8 @@ pub struct TlsMaterial {
     config: Arc<rustls::ClientConfig>,
     custom: bool,
     insecure: bool,
+    /// ALPN offers only `h2` ([`TokenClientOptions::http2`]).
+    http2: bool,
 }
 
 impl std::fmt::Debug for TlsMaterial {
@@ -390,6 +401,7 @@ impl std::fmt::Debug for TlsMaterial {
         f.debug_struct("TlsMaterial")
             .field("custom", &self.custom)
             .field("insecure", &self.insecure)
+            .field("http2", &self.http2)
             .field(
                 "client_identity",
                 &self.config.client_auth_cert_resolver.has_certs(),
@@ -485,8 +497,10 @@ impl TlsMaterial {
             custom: !roots.is_empty()
                 || options.client_cert.is_some()
                 || options.pin_sha256.is_some()
-                || options.danger_accept_invalid_certs,
+                || options.danger_accept_invalid_certs
+                || options.http2,
             insecure: options.danger_accept_invalid_certs && options.pin_sha256.is_none(),
+            http2: options.http2,
         })
     }
 
@@ -512,9 +526,20 @@ impl TlsMaterial {
         Arc::new(c)
     }
 
-    /// The builder with this TLS config (ALPN h2 and http/1.1, as reqwest offers).
+    /// Whether ALPN offers only `h2` (the target's `http2: true`).
+    pub fn is_http2(&self) -> bool {
+        self.http2
+    }
+
+    /// The builder with this TLS config. ALPN offers `http/1.1` only, as the load
+    /// generator's own connections do, so token, call, conform and load speak one protocol
+    /// (and a TLS failure surfaces on the request, where it can be explained: over h2 a
+    /// client certificate refused after the TLS 1.3 handshake ends in hyper's connection
+    /// task as "channel closed"); only `h2` with `http2`, so a gateway without HTTP/2 fails
+    /// the handshake instead of being spoken to over HTTP/1.1.
     pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
-        let c = self.client_config(&[b"h2", b"http/1.1"], true);
+        let alpn: &[&[u8]] = if self.http2 { &[b"h2"] } else { &[b"http/1.1"] };
+        let c = self.client_config(alpn, true);
         builder.tls_backend_preconfigured((*c).clone())
     }
 }
@@ -641,6 +666,11 @@ mod tests {
                 rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired),
                 TlsFailure::ClientCertificateRefused,
                 "tls.client_cert",
+            ),
+            (
+                rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol),
+                TlsFailure::NoHttp2,
+                "remove http2: true",
             ),
         ];
         for (e, class, fix) in cases {

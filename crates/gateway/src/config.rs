@@ -155,6 +155,9 @@ pub struct TlsConfig {
     /// Whether a client certificate is required (true) or optional (false) when
     /// `client_ca` is set.
     pub client_cert_required: bool,
+    /// Offer only HTTP/1.1 in ALPN (a gateway without HTTP/2). Defaults to false: `h2` and
+    /// `http/1.1` are offered and the client picks (issue 15).
+    pub http1_only: bool,
 }
 
 impl Default for GatewayConfig {

@@ -189,6 +189,7 @@ pub async fn start_with_fleet(
         ],
         tls: Default::default(),
         assertion: Default::default(),
+        http2: false,
         admin_url: Some(gateway.admin_url.parse()?),
         admin_secret: Some(gateway.admin_secret.clone()),
         identities: Vec::new(),

@@ -58,6 +58,8 @@ pub struct Metrics {
     faults: AtomicU64,
     token_latency: Histogram,
     api_latency: Histogram,
+    /// TLS connections by the protocol ALPN chose: `[http/1.1, h2]` (issue 15).
+    tls_connections: [AtomicU64; 2],
 }
 
 /// A JSON snapshot of the counters (`GET /admin/counters`).
@@ -121,6 +123,11 @@ impl Metrics {
                 .fetch_add(1, Ordering::Relaxed);
         }
         self.api_latency.observe(latency);
+    }
+
+    /// Counts an accepted TLS connection, by whether ALPN chose `h2`.
+    pub fn tls_connection(&self, h2: bool) {
+        self.tls_connections[usize::from(h2)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts an injected fault.
@@ -219,6 +226,17 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
+        out.push_str(
+            "# HELP bearing_tls_connections_total TLS connections by the protocol ALPN chose.\n\
+             # TYPE bearing_tls_connections_total counter\n",
+        );
+        for (protocol, n) in ["http/1.1", "h2"].iter().zip(&self.tls_connections) {
+            let n = n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "bearing_tls_connections_total{{protocol=\"{protocol}\"}} {n}"
+            );
+        }
         out.push_str("# HELP bearing_request_duration_seconds Time to handle a request.\n");
         out.push_str("# TYPE bearing_request_duration_seconds histogram\n");
         self.token_latency.render(
@@ -268,5 +286,9 @@ mod tests {
             )
         );
         assert!(text.contains("bearing_request_duration_seconds_count{route=\"api\"} 1"));
+        m.tls_connection(true);
+        let text = m.render(&s);
+        assert!(text.contains("bearing_tls_connections_total{protocol=\"h2\"} 1"));
+        assert!(text.contains("bearing_tls_connections_total{protocol=\"http/1.1\"} 0"));
     }
 }

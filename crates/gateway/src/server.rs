@@ -2,7 +2,8 @@
 //! command uses) and returns its URLs and a handle; [`serve`] runs it until a shutdown
 //! signal (`bearing serve`). The accept loop is our own (hyper + hyper-util) rather than
 //! `axum::serve`, for three things axum's does not offer: TLS, injected connection resets
-//! (TCP RST via `SO_LINGER 0`), and graceful shutdown of every open connection.
+//! (TCP RST via `SO_LINGER 0`), and graceful shutdown of every open connection. Over TLS
+//! the client picks HTTP/2 or HTTP/1.1 by ALPN (issue 15); plain http is HTTP/1.1.
 
 use std::future::Future;
 use std::io;
@@ -14,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -222,8 +223,9 @@ pub async fn spawn_with(config: GatewayConfig, mut opts: StateOptions) -> Result
         stop_rx.clone(),
     ));
     let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+    let loop_state = state.clone();
     let task = tokio::spawn(async move {
-        accept_loop(listener, app, acceptor, stop_rx).await;
+        accept_loop(listener, app, acceptor, loop_state, stop_rx).await;
         sweeper.abort();
     });
     let base_url = state.base_url().to_owned();
@@ -274,6 +276,7 @@ async fn accept_loop(
     listener: TcpListener,
     app: Router,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    state: AppState,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -305,6 +308,7 @@ async fn accept_loop(
             });
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let state = state.clone();
         tokio::spawn(async move {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -319,6 +323,8 @@ async fn accept_loop(
                 Some(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
                         Ok(Ok(tls_stream)) => {
+                            let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                            state.metrics().tls_connection(h2);
                             let certs =
                                 tls_stream.get_ref().1.peer_certificates().map(|c| {
                                     c.iter().map(|d| d.as_ref().to_vec()).collect::<Vec<_>>()
@@ -332,11 +338,16 @@ async fn accept_loop(
                                     req
                                 },
                             );
-                            let conn = builder.serve_connection(
-                                TokioIo::new(tls_stream),
-                                TowerToHyperService::new(svc),
-                            );
-                            watcher.watch(conn).await
+                            let io = TokioIo::new(tls_stream);
+                            let svc = TowerToHyperService::new(svc);
+                            if h2 {
+                                let conn =
+                                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                                        .serve_connection(io, svc);
+                                watcher.watch(conn).await
+                            } else {
+                                watcher.watch(builder.serve_connection(io, svc)).await
+                            }
                         }
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "tls handshake failed");

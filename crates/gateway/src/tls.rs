@@ -102,7 +102,12 @@ impl TlsSetup {
                 e => tls(format!("{files}: {e}")),
             }
         })?;
-        sc.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // h2 first: a client offering both gets HTTP/2 (RFC 7301 §3.2 lets the server pick).
+        sc.alpn_protocols = if t.http1_only {
+            vec![b"http/1.1".to_vec()]
+        } else {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        };
         Ok(Self {
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(sc)),
             generated_pem,

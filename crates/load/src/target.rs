@@ -76,6 +76,9 @@ pub struct LoadTarget {
     http1_tls: [Arc<tokio_rustls::rustls::ClientConfig>; 2],
     /// Server certificates go unchecked (`tls.insecure` without a pin).
     pub insecure: bool,
+    /// The target's `http2: true`: the lean connections (and the users' reqwest clients)
+    /// offer only ALPN `h2` (issue 15).
+    pub http2: bool,
 }
 
 impl LoadTarget {
@@ -92,9 +95,14 @@ impl LoadTarget {
             bearing_auth::token::check_plain_http(&a.url, target.tls.allow_http)?;
         }
         let tls = bearing_auth::token::TlsMaterial::load(&target.token_client_options())?;
+        let alpn: &[&[u8]] = if target.http2 {
+            &[b"h2"]
+        } else {
+            &[b"http/1.1"]
+        };
         let http1_tls = [
-            tls.client_config(&[b"http/1.1"], false),
-            tls.client_config(&[b"http/1.1"], true),
+            tls.client_config(alpn, false),
+            tls.client_config(alpn, true),
         ];
         let insecure = tls.is_insecure();
         let tls = (!tls.is_default()).then_some(tls);
@@ -155,6 +163,7 @@ impl LoadTarget {
             tls,
             http1_tls,
             insecure,
+            http2: target.http2,
         })
     }
 

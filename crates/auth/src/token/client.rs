@@ -60,6 +60,10 @@ pub struct TokenClientOptions {
     /// [`TokenClient::new`] refuses such a URL; loopback (`127.0.0.0/8`, `::1`,
     /// `localhost`) is always allowed. Defaults to false.
     pub allow_http: bool,
+    /// Require HTTP/2 (the target's `http2: true`): offer only `h2` in TLS ALPN and refuse
+    /// an answer that came over another version. Needs an `https://` URL. Defaults to false
+    /// (HTTP/1.1: ALPN offers `http/1.1`).
+    pub http2: bool,
 }
 
 impl Default for TokenClientOptions {
@@ -77,6 +81,7 @@ impl Default for TokenClientOptions {
             danger_accept_invalid_certs: false,
             pin_sha256: None,
             allow_http: false,
+            http2: false,
         }
     }
 }
@@ -118,6 +123,8 @@ struct Inner {
     url: Url,
     scope: Option<String>,
     max_body_bytes: usize,
+    /// Answers must come over HTTP/2 ([`TokenClientOptions::http2`]).
+    http2: bool,
 }
 
 impl TokenClient {
@@ -133,6 +140,13 @@ impl TokenClient {
         check_url(&token_url)?;
         refuse_url_credentials(&token_url, "token url")?;
         check_plain_http(&token_url, options.allow_http)?;
+        if options.http2 && token_url.scheme() != "https" {
+            return Err(Error::Config(format!(
+                "token url {}: http2 needs https (HTTP/2 is chosen by TLS ALPN; bearing does \
+                 not speak h2c on plain http)",
+                mask_url(&token_url)
+            )));
+        }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
@@ -150,12 +164,16 @@ impl TokenClient {
                 chain(&e)
             ))
         })?;
-        Ok(Self::from_http(
+        let mut client = Self::from_http(
             http,
             token_url,
             options.scope.clone(),
             options.max_body_bytes,
-        ))
+        );
+        if let Some(inner) = Arc::get_mut(&mut client.inner) {
+            inner.http2 = options.http2;
+        }
+        Ok(client)
     }
 
     /// A client over an existing reqwest client (its TLS and timeout settings apply).
@@ -171,6 +189,7 @@ impl TokenClient {
                 url: token_url,
                 scope,
                 max_body_bytes,
+                http2: false,
             }),
         }
     }
@@ -248,6 +267,20 @@ impl TokenClient {
             .send()
             .await
             .map_err(|e| http_error(url, &e))?;
+        if self.inner.http2 && resp.version() != reqwest::Version::HTTP_2 {
+            // A gateway that ignores ALPN: the TLS handshake succeeded without choosing a
+            // protocol and reqwest fell back to HTTP/1.1.
+            return Err(Error::Http {
+                url: url.to_string(),
+                reason: format!(
+                    "{} answered over {:?}, not HTTP/2: the gateway does not offer HTTP/2 \
+                     (ALPN h2); fix: remove http2: true (--http2) from the target",
+                    url.host_str().unwrap_or("the gateway"),
+                    resp.version()
+                ),
+                retryable: false,
+            });
+        }
         let status = resp.status().as_u16();
         let headers = std::mem::take(resp.headers_mut());
         let mut out = Vec::new();

@@ -38,6 +38,10 @@ pub struct TargetArgs {
     /// without --insecure-verdicts.
     #[arg(long)]
     pub insecure: bool,
+    /// Speak HTTP/2 to the gateway (http2: true in the target file): TLS ALPN offers only
+    /// h2, so a gateway without HTTP/2 fails with a plain message. Needs https URLs.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 impl TargetArgs {
@@ -67,6 +71,7 @@ impl TargetArgs {
             certificate: self.certificate.clone(),
             allow_http: self.allow_http,
             insecure: self.insecure,
+            http2: self.http2,
         }
     }
 
@@ -122,6 +127,10 @@ pub async fn target_or_sandbox(
         let sandbox = crate::sandbox::start(Default::default()).await?;
         let mut target = sandbox.target.clone();
         target.apply(&args.overrides());
+        if args.http2 {
+            // The embedded sandbox is plain http: refused, naming the field.
+            target.validate()?;
+        }
         warn_if_insecure(&target);
         Ok((target, Some(sandbox)))
     } else {

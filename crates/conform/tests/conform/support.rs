@@ -70,6 +70,7 @@ pub async fn sandbox_with(
         }],
         tls: Default::default(),
         assertion: Default::default(),
+        http2: false,
         admin_url: Some(gateway.admin_url.parse().expect("url")),
         admin_secret: Some(gateway.admin_secret.clone()),
         identities: Vec::new(),

@@ -463,7 +463,7 @@ fn build_attack(
             let client = own.flatten().unwrap_or_else(|| user.client.clone());
             Box::pin(async move {
                 if first {
-                    crate::scenario::run_user(sh, client).await;
+                    Box::pin(crate::scenario::run_user(sh, client)).await;
                 } else {
                     // Done; goose calls again until its exit message arrives (checked
                     // between transactions).

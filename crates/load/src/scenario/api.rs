@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use bearing_auth::SystemClock;
 use bearing_auth::token::{ManagerConfig, TokenClient, TokenManager};
 
-use super::http1::{Http1Client, Opened};
+use super::h2::LeanClient;
+use super::http1::Opened;
 use super::{
     Driver, ScenarioShared, record_opened, status_failure, transport_kind, until_hard_stop,
 };
@@ -77,8 +78,9 @@ pub(super) async fn run(
     let resumption = sh.spec.tls.is_none_or(|t| t.resumption);
     let tls = sh.target.http1_tls(resumption);
     let new_connections = sh.spec.connection == ConnectionPolicy::New;
-    let fast: Option<Mutex<Option<Http1Client>>> =
-        Http1Client::for_api(&api, sh.timeout, Some(tls)).map(|c| Mutex::new(Some(c)));
+    let http2 = sh.target.http2;
+    let fast: Option<Mutex<Option<LeanClient>>> =
+        LeanClient::for_api(&api, sh.timeout, Some(tls), http2).map(|c| Mutex::new(Some(c)));
     let attempts: Mutex<Vec<Attempt>> = Mutex::new(Vec::with_capacity(2));
     let mut recovered = false;
     while let Some(intended) = driver.next(sh, deadline).await {
@@ -115,9 +117,17 @@ pub(super) async fn run(
                         Err(e) => Err(transport_kind(&e)),
                     },
                     (None, Some(slot)) => {
-                        let token = token.expose();
-                        send_fast(slot, api, timeout, tls, new_connections, token, &mut opened)
-                            .await
+                        send_fast(
+                            slot,
+                            api,
+                            timeout,
+                            tls,
+                            http2,
+                            new_connections,
+                            token.expose(),
+                            &mut opened,
+                        )
+                        .await
                     }
                     (None, None) => Err("transport".into()),
                 };
@@ -232,18 +242,23 @@ fn record_attempts(
 
 /// One attempt on the user's own connection, taken out of `slot` for the attempt; the
 /// connections it opened go to `opened`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the per-request hot path: plain arguments, no struct built per call"
+)]
 async fn send_fast(
-    slot: &Mutex<Option<Http1Client>>,
+    slot: &Mutex<Option<LeanClient>>,
     api: &ApiCall,
     timeout: Duration,
     tls: &Arc<tokio_rustls::rustls::ClientConfig>,
+    http2: bool,
     new_connection: bool,
     token: &str,
     opened: &mut Vec<Opened>,
 ) -> Result<u16, Cow<'static, str>> {
     let taken = slot.lock().ok().and_then(|mut s| s.take());
     // Only an attempt cancelled midway leaves the slot empty: start with a new connection.
-    let Some(mut c) = taken.or_else(|| Http1Client::for_api(api, timeout, Some(tls))) else {
+    let Some(mut c) = taken.or_else(|| LeanClient::for_api(api, timeout, Some(tls), http2)) else {
         return Err("transport".into());
     };
     let result = c.send(token).await;

@@ -7,6 +7,7 @@
 //! request.
 
 mod api;
+mod h2;
 mod http1;
 mod sign;
 mod token;
@@ -352,7 +353,16 @@ pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
             token::run(&sh, partner, &client, &mut driver, &mut rec, deadline).await;
         }
         ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm => {
-            api::run(&sh, partner, &client, &mut driver, &mut rec, deadline).await;
+            // Boxed once per user: the lean clients make the loop's future large.
+            Box::pin(api::run(
+                &sh,
+                partner,
+                &client,
+                &mut driver,
+                &mut rec,
+                deadline,
+            ))
+            .await;
         }
     }
     rec.flush();

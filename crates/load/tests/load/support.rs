@@ -137,6 +137,7 @@ pub fn target(base: &str, key: PathBuf) -> Target {
         }],
         tls: Default::default(),
         assertion: Default::default(),
+        http2: false,
         admin_url: Some(format!("{base}/admin").parse().expect("url")),
         admin_secret: Some("s3cret".into()),
         identities: Vec::new(),
