@@ -5,82 +5,39 @@
 //! HTTP/1.1 clients still get HTTP/1.1, a gateway without h2 gets a plain-language error, and `http2: true` on a plain
 //! http URL is bad input.
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 
-const CLIENT: &str = "SampleConfId";
-
-fn bearing() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bearing"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BEARING_") {
-            c.env_remove(k);
-        }
-    }
-    c.env("NO_COLOR", "1");
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    bearing().args(args).output().expect("run bearing")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A `bearing serve --output json` child, killed on drop, with what it printed.
-struct Server {
-    child: Child,
-    info: serde_json::Value,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn get(&self, key: &str) -> String {
-        self.info[key].as_str().expect(key).to_owned()
-    }
-}
+use common::{CLIENT, Server, keygen, run, serve, stderr};
 
 /// `bearing serve --tls-self-signed` (plus `extra`) for a fresh identity in `dir`; its
 /// certificate is written to `dir/sandbox-ca.pem`.
 fn tls_sandbox(dir: &Path, extra: &[&str]) -> Server {
-    let d = dir.to_str().expect("utf-8");
-    let out = run(&["keygen", "--client-id", CLIENT, "--out", d]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let mut child = bearing()
-        .args(["serve", "--output", "json", "--listen", "127.0.0.1:0"])
-        .args(["--tls-self-signed", "--client"])
-        .arg(format!("{CLIENT}={d}/cert.pem"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn bearing serve");
-    let stdout = child.stdout.take().expect("stdout");
-    // The JSON document is printed once the server listens: reading it is the readiness poll.
-    let mut doc = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read line");
-        let end = line == "}";
-        doc.push_str(&line);
-        doc.push('\n');
-        if end {
-            break;
-        }
-    }
-    let info: serde_json::Value = serde_json::from_str(&doc).expect("serve printed JSON");
-    let server = Server { child, info };
-    let pem = server.get("tls_certificate_pem");
-    std::fs::write(dir.join("sandbox-ca.pem"), pem).expect("write ca");
+    keygen(dir, CLIENT);
+    let client = format!("{CLIENT}={}", dir.join("cert.pem").display());
+    let mut args = vec![
+        "--output",
+        "json",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-self-signed",
+        "--client",
+        &client,
+    ];
+    args.extend_from_slice(extra);
+    let server = serve(&args);
+    std::fs::write(
+        dir.join("sandbox-ca.pem"),
+        get(&server, "tls_certificate_pem"),
+    )
+    .expect("write ca");
     server
+}
+
+/// A string field of the server's JSON banner.
+fn get(server: &Server, key: &str) -> String {
+    server.info[key].as_str().expect(key).to_owned()
 }
 
 /// A target file for the sandbox, with `extra` lines, in `dir/name`.
@@ -91,8 +48,8 @@ fn target(dir: &Path, name: &str, server: &Server, extra: &str) -> String {
         format!(
             "token_url: {}\nclient_id: {CLIENT}\nprivate_key: private.pem\ncertificate: cert.pem\n\
              tls: {{ ca_bundle: sandbox-ca.pem }}\napis:\n  - {{ name: inventory, url: {} }}\n{extra}",
-            server.get("token_url"),
-            server.get("api_url"),
+            get(server, "token_url"),
+            get(server, "api_url"),
         ),
     )
     .expect("write target");
@@ -103,7 +60,7 @@ fn target(dir: &Path, name: &str, server: &Server, extra: &str) -> String {
 /// adds one http/1.1 connection).
 fn tls_connections(server: &Server, dir: &Path) -> (u64, u64) {
     let pem = std::fs::read(dir.join("sandbox-ca.pem")).expect("ca");
-    let url = format!("{}/metrics", server.get("base_url"));
+    let url = format!("{}/metrics", get(server, "base_url"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -149,7 +106,7 @@ fn token_call_and_load_over_h2() {
     let (h1, h2) = tls_connections(&server, d);
     assert_eq!((h1, h2), (2, 1), "token: one h2 connection");
 
-    let out = run(&["call", "--target", &t, "GET", &server.get("api_url")]);
+    let out = run(&["call", "--target", &t, "GET", &get(&server, "api_url")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let (h1, h2) = tls_connections(&server, d);
     assert_eq!(h1, 3, "call opened an http/1.1 connection");
@@ -201,9 +158,18 @@ fn token_call_and_load_over_h2() {
         let s: serde_json::Value =
             serde_json::from_slice(&std::fs::read(report.join("summary.json")).expect("summary"))
                 .expect("json");
-        s["scenarios"][0]["phases"]["api"]["count"]
-            .as_u64()
-            .expect("count")
+        let phases = &s["scenarios"][0]["phases"];
+        let calls = phases["api"]["count"].as_u64().expect("count");
+        // The h2 connections feed the connect and handshake phases as HTTP/1.1's do.
+        let handshakes = phases["handshake"]["count"].as_u64().unwrap_or(0);
+        assert!(handshakes >= 1, "{name}: no handshake phase: {phases}");
+        if name == "new" {
+            assert_eq!(
+                handshakes, calls,
+                "{name}: one handshake per call: {phases}"
+            );
+        }
+        calls
     };
     let calls = load("keep-alive", "{ name: api, kind: api }", 4, 200);
     assert!(calls >= 50, "keep-alive: {calls} calls");
