@@ -12,10 +12,9 @@
 //! warning. [`LeanClient`] is the one place where a scenario picks HTTP/1.1 or HTTP/2.
 
 use std::borrow::Cow;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,7 +27,7 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 use url::{Host, Position};
 
-use super::http1::{Http1Client, Opened};
+use super::http1::{BearerCache, Http1Client, Opened, drive};
 use crate::target::ApiCall;
 
 /// A user's own connection for its API calls: HTTP/1.1, or HTTP/2 on a target with
@@ -98,7 +97,7 @@ pub(crate) struct H2Client {
     body: Bytes,
     timeout: Duration,
     /// The last token and its header value (a token serves many requests).
-    auth: Option<(String, HeaderValue)>,
+    auth: BearerCache,
     live: Option<Live>,
     /// Connections opened since the caller last took them (see [`LeanClient::take_opened`]).
     opened: Vec<Opened>,
@@ -202,7 +201,7 @@ impl H2Client {
             head,
             body: api.body.clone().unwrap_or_default(),
             timeout,
-            auth: None,
+            auth: BearerCache::default(),
             live: None,
             opened: Vec::new(),
         })
@@ -215,7 +214,7 @@ impl H2Client {
     /// A request the server refused unprocessed on a reused connection (GOAWAY,
     /// REFUSED_STREAM) is sent once more on a new one.
     pub(crate) async fn send(&mut self, token: &str) -> Result<u16, Cow<'static, str>> {
-        let Some(auth) = self.authorization(token) else {
+        let Some(auth) = self.auth.header(token) else {
             return Err("transport".into());
         };
         match tokio::time::timeout(self.timeout, self.send_within(auth)).await {
@@ -361,41 +360,6 @@ impl H2Client {
     pub(crate) fn disconnect(&mut self) {
         self.live = None;
     }
-
-    fn authorization(&mut self, token: &str) -> Option<HeaderValue> {
-        if let Some((t, v)) = &self.auth
-            && t == token
-        {
-            return Some(v.clone());
-        }
-        let mut v = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
-        v.set_sensitive(true);
-        self.auth = Some((token.to_owned(), v.clone()));
-        Some(v)
-    }
-}
-
-/// Runs `fut`, polling the connection it needs alongside, in this task; once the connection
-/// is done (closed or failed) it is dropped, and `fut` sees the error.
-async fn drive<F: Future>(conn: &mut Option<Pin<Box<Conn>>>, fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    poll_fn(move |cx| {
-        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-            return Poll::Ready(out);
-        }
-        let Some(c) = conn.as_mut() else {
-            return Poll::Pending;
-        };
-        if let Poll::Ready(r) = c.as_mut().poll(cx) {
-            if let Err(e) = r {
-                tracing::debug!(error = %e, "h2 connection ended with an error");
-            }
-            *conn = None;
-        }
-        // The connection may have just delivered what `fut` waits for.
-        fut.as_mut().poll(cx)
-    })
-    .await
 }
 
 #[cfg(test)]

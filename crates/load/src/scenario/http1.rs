@@ -56,7 +56,7 @@ pub(crate) struct Http1Client {
     body: Bytes,
     timeout: Duration,
     /// The last token and its header value (a token serves many requests).
-    auth: Option<(String, HeaderValue)>,
+    auth: BearerCache,
     live: Option<Live>,
     /// Connections opened since the caller last took them (for the `connect` and
     /// `handshake` phases).
@@ -202,7 +202,7 @@ impl Http1Client {
             headers,
             body,
             timeout,
-            auth: None,
+            auth: BearerCache::default(),
             live: None,
             opened: Vec::new(),
             response: Vec::new(),
@@ -230,7 +230,7 @@ impl Http1Client {
     /// A request that fails on a reused connection before the server sent a byte (it had
     /// closed the connection as the request went out) is sent once more on a new one.
     pub(crate) async fn send(&mut self, token: &str) -> Result<u16, Cow<'static, str>> {
-        let Some(auth) = self.authorization(token) else {
+        let Some(auth) = self.auth.header(token) else {
             // reqwest reports an unusable header value as a builder error: `transport`.
             return Err("transport".into());
         };
@@ -331,16 +331,24 @@ impl Http1Client {
     pub(crate) fn disconnect(&mut self) {
         self.live = None;
     }
+}
 
-    fn authorization(&mut self, token: &str) -> Option<HeaderValue> {
-        if let Some((t, v)) = &self.auth
+/// The `Authorization: Bearer` value of the last token, marked sensitive: a token serves many
+/// requests, so its header is built once (shared by the HTTP/1.1 and h2 clients).
+#[derive(Default)]
+pub(super) struct BearerCache(Option<(String, HeaderValue)>);
+
+impl BearerCache {
+    /// The header value for `token`; `None` when the token is not a valid header value.
+    pub(super) fn header(&mut self, token: &str) -> Option<HeaderValue> {
+        if let Some((t, v)) = &self.0
             && t == token
         {
             return Some(v.clone());
         }
         let mut v = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
         v.set_sensitive(true);
-        self.auth = Some((token.to_owned(), v.clone()));
+        self.0 = Some((token.to_owned(), v.clone()));
         Some(v)
     }
 }
@@ -431,7 +439,10 @@ async fn connect(
 /// Runs `fut`, polling the connection it needs alongside, in this task. hyper hands a
 /// connection error to the pending request, so `fut` sees it; once the connection is done
 /// (closed or failed) it is dropped.
-async fn drive<F: Future>(conn: &mut Option<Pin<Box<Conn>>>, fut: F) -> F::Output {
+pub(super) async fn drive<C: Future, F: Future>(
+    conn: &mut Option<Pin<Box<C>>>,
+    fut: F,
+) -> F::Output {
     let mut fut = pin!(fut);
     poll_fn(move |cx| {
         if let Poll::Ready(out) = fut.as_mut().poll(cx) {
