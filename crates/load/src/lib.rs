@@ -20,6 +20,7 @@ pub mod barrier;
 pub mod capacity;
 pub mod error;
 pub mod fleet;
+mod kind;
 pub mod live;
 pub mod merge;
 pub mod pacer;
