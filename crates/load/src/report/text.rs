@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::LoadSummary;
-use crate::merge::{Judge, MergeInfo};
+use super::merged::{Judge, MergeInfo};
 use crate::threshold::fmt_us;
 
 /// The live progress line of a load run (shared with `bearing demo`).
