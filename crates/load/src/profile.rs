@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, Result};
 use crate::kind::KindOption;
 pub use crate::kind::ScenarioKind;
-use crate::threshold::Threshold;
+use crate::threshold::{ScopedThresholds, Threshold};
 
 /// Longest run a profile may ask for: every load loop is bounded in time.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -113,6 +113,17 @@ pub struct ScenarioSpec {
     /// `token`, `api`, `mixed`, `refresh-storm`: TLS options of those connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<ScenarioTls>,
+}
+
+impl ScopedThresholds for LoadProfile {
+    fn scoped_thresholds(&self) -> Vec<(&Threshold, &str)> {
+        let run = self.thresholds.iter().map(|t| (t, "run"));
+        let scenarios = self
+            .scenarios
+            .iter()
+            .flat_map(|s| s.thresholds.iter().map(move |t| (t, s.name.as_str())));
+        run.chain(scenarios).collect()
+    }
 }
 
 impl ScenarioSpec {

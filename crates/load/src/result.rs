@@ -171,7 +171,13 @@ impl RunResult {
 
     /// Evaluates every threshold of the run on its (merged) data, as a single run does.
     pub(crate) fn evaluate_thresholds(&mut self) {
-        let seconds = self.seconds();
+        self.evaluate_thresholds_over(self.seconds());
+    }
+
+    /// Evaluates every threshold of the run, rates over `seconds`: each scenario's on its
+    /// data (a threshold without a phase reads the kind's main phase), the run's on every
+    /// scenario's data merged.
+    pub(crate) fn evaluate_thresholds_over(&mut self, seconds: f64) {
         for s in &mut self.scenarios {
             let main = s.spec.kind.main_phase();
             s.thresholds = s

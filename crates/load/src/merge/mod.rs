@@ -199,7 +199,7 @@ pub fn merge_judged(dirs: &[PathBuf], judge: Judge) -> Result<Merged, MergeError
 ///
 /// # Errors
 /// [`Error::Io`] naming the file that could not be written.
-pub fn write(m: &Merged, out: &Path) -> crate::Result<Written> {
+pub fn write(m: &Merged, out: &Path) -> crate::error::Result<Written> {
     let mut w = report::write(&m.result, None, out)?;
     let p = out.join(SHARDS_FILE);
     let json = serde_json::to_vec_pretty(&m.info).map_err(|source| Error::Encode {

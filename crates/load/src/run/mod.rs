@@ -485,13 +485,6 @@ fn collect_results(
         let storm = kind
             .revokes_tokens
             .then(|| storm_info(sh, &window.token_series));
-        let stats = |p: Phase| phases[p as usize].stats(seconds);
-        let main = kind.main_phase;
-        let thresholds = spec
-            .thresholds
-            .iter()
-            .map(|t| t.evaluate(&stats(t.phase.unwrap_or(main)), &spec.name))
-            .collect();
         scenarios.push(ScenarioResult {
             users: sh.users.load(Ordering::Relaxed),
             target_rate: sh
@@ -509,12 +502,12 @@ fn collect_results(
             signing,
             tokens,
             storm,
-            thresholds,
+            thresholds: Vec::new(),
             spec,
         });
     }
     let mut result = RunResult {
-        profile: profile.clone(),
+        profile,
         profile_hash,
         shard: opts.shard,
         started_at,
@@ -528,17 +521,7 @@ fn collect_results(
         goose_overhead_ms,
         partners: fleet.report(),
     };
-    result.thresholds = profile
-        .thresholds
-        .iter()
-        .map(|t| {
-            let data = match t.phase {
-                Some(p) => result.merged(p),
-                None => result.merged_main(),
-            };
-            t.evaluate(&data.stats(seconds), "run")
-        })
-        .collect();
+    result.evaluate_thresholds_over(seconds);
     result
 }
 
