@@ -237,10 +237,9 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
         }
-        if let (true, Some(cps)) = (
-            sh.spec.kind.traits().paced_per_user,
-            sh.spec.calls_per_second,
-        ) {
+        if sh.spec.kind.traits().paced_per_user
+            && let Some(cps) = sh.spec.calls_per_second
+        {
             let gap = Duration::from_secs_f64(1.0 / cps);
             // Stagger users across one gap so they do not start in step. A user's schedule
             // starts when it arrives: under `ramp_users` a late user owes no calls from
