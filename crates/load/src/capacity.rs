@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::profile::{LoadProfile, Rate, ScenarioKind};
+use crate::profile::{LoadProfile, Rate};
 use crate::result::RunResult;
 use crate::run::{RunOptions, run};
 use crate::target::LoadTarget;
@@ -123,15 +123,15 @@ pub async fn find_capacity_with(
     opts: &RunOptions,
     on_step: Option<StepFn>,
 ) -> Result<(CapacityReport, RunResult)> {
-    if profile
+    if let Some(s) = profile
         .scenarios
         .iter()
-        .any(|s| s.kind == ScenarioKind::Mixed)
+        .find(|s| s.kind.traits().paced_per_user)
     {
-        return Err(Error::Profile(
-            "--find-capacity steps the arrival rate; mixed scenarios pace each user themselves"
-                .into(),
-        ));
+        return Err(Error::Profile(format!(
+            "--find-capacity steps the arrival rate; {} scenarios pace each user themselves",
+            s.kind.name()
+        )));
     }
     if opts.shard.is_some() {
         return Err(Error::Profile(

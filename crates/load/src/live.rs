@@ -217,7 +217,7 @@ impl Collector for State {
                 asked.push((vec![("scenario", sc.clone())], r.total_arrivals() / secs));
             }
             if matches!(main, Phase::Api) {
-                let ts = crate::run::token_stats(sh);
+                let ts = sh.token_stats();
                 let l = vec![("scenario", sc.clone())];
                 tokens[0].push((l.clone(), ts.token_requests));
                 tokens[1].push((l.clone(), ts.refreshes_ahead));

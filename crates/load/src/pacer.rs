@@ -52,11 +52,6 @@ impl Schedule {
         }
     }
 
-    /// Total length.
-    pub fn duration(&self) -> Duration {
-        Duration::from_secs_f64(self.segments.iter().map(|s| s.0).sum())
-    }
-
     /// Arrivals planned over the whole schedule.
     pub fn total_arrivals(&self) -> f64 {
         self.segments
@@ -66,6 +61,7 @@ impl Schedule {
     }
 
     /// The rate at `t` seconds.
+    #[cfg(test)]
     pub fn rate_at(&self, t: f64) -> f64 {
         let mut t0 = 0.0;
         for (d, a, b) in &self.segments {
@@ -113,7 +109,6 @@ pub struct Pacer {
     start: Instant,
     stop: Arc<AtomicBool>,
     released: AtomicU64,
-    finished: AtomicBool,
 }
 
 /// Permits added at the end so that no user waits forever (far more than any user count).
@@ -133,7 +128,6 @@ impl Pacer {
             start,
             stop: Arc::new(AtomicBool::new(false)),
             released: AtomicU64::new(0),
-            finished: AtomicBool::new(false),
         });
         let p = Arc::clone(&pacer);
         std::thread::Builder::new()
@@ -176,7 +170,6 @@ impl Pacer {
         // The end: enough permits for every waiting user to take one and find no ticket
         // left. (Closing the semaphore instead could lose a permit already handed to a
         // waiter that has not been polled yet.)
-        self.finished.store(true, Ordering::Release);
         self.permits.add_permits(END_PERMITS);
     }
 
@@ -194,18 +187,6 @@ impl Pacer {
         }
         let t = self.schedule.time_of(k)?;
         Some(self.start + Duration::from_secs_f64(t))
-    }
-
-    /// Arrivals handed out so far.
-    pub fn issued(&self) -> u64 {
-        self.next_ticket
-            .load(Ordering::Relaxed)
-            .min(self.released.load(Ordering::Acquire))
-    }
-
-    /// Whether every planned arrival has been released.
-    pub fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
     }
 
     /// Stops releasing; waiting users get `None`.

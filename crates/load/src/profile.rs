@@ -23,7 +23,9 @@ use bearing_auth::profile::{duration, opt_duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
-use crate::threshold::Threshold;
+use crate::kind::KindOption;
+pub use crate::kind::ScenarioKind;
+use crate::threshold::{ScopedThresholds, Threshold};
 
 /// Longest run a profile may ask for: every load loop is bounded in time.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -75,50 +77,6 @@ impl<'de> Deserialize<'de> for Rate {
     }
 }
 
-/// What a scenario does each iteration (issue 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ScenarioKind {
-    /// A fresh assertion and a token request per iteration: the token endpoint's capacity.
-    Token,
-    /// API calls with a token per user kept by the token manager.
-    Api,
-    /// A partner's traffic: one token per lifetime per user, `calls_per_second` API calls each.
-    Mixed,
-    /// API calls while every token is revoked at once mid-run (sandbox admin API).
-    RefreshStorm,
-    /// Signing alone, no network.
-    Sign,
-}
-
-impl ScenarioKind {
-    /// The phase whose figures a threshold without a phase reads.
-    pub fn main_phase(self) -> crate::stats::Phase {
-        use crate::stats::Phase;
-        match self {
-            Self::Token => Phase::Token,
-            Self::Sign => Phase::Sign,
-            Self::Api | Self::Mixed | Self::RefreshStorm => Phase::Api,
-        }
-    }
-
-    /// Name as written in profiles.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Token => "token",
-            Self::Api => "api",
-            Self::Mixed => "mixed",
-            Self::RefreshStorm => "refresh-storm",
-            Self::Sign => "sign",
-        }
-    }
-
-    /// Whether it sends requests.
-    pub fn uses_network(self) -> bool {
-        self != Self::Sign
-    }
-}
-
 /// One scenario of a profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +113,31 @@ pub struct ScenarioSpec {
     /// `token`, `api`, `mixed`, `refresh-storm`: TLS options of those connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<ScenarioTls>,
+}
+
+impl ScopedThresholds for LoadProfile {
+    fn scoped_thresholds(&self) -> Vec<(&Threshold, &str)> {
+        let run = self.thresholds.iter().map(|t| (t, "run"));
+        let scenarios = self
+            .scenarios
+            .iter()
+            .flat_map(|s| s.thresholds.iter().map(move |t| (t, s.name.as_str())));
+        run.chain(scenarios).collect()
+    }
+}
+
+impl ScenarioSpec {
+    /// Whether this scenario sets `option` (away from its default).
+    fn sets(&self, option: KindOption) -> bool {
+        match option {
+            KindOption::Api => self.api.is_some(),
+            KindOption::CallsPerSecond => self.calls_per_second.is_some(),
+            KindOption::RevokeAt => self.revoke_at.is_some(),
+            KindOption::Pool => self.pool.is_some(),
+            KindOption::Connection => self.connection != ConnectionPolicy::KeepAlive,
+            KindOption::Tls => self.tls.is_some(),
+        }
+    }
 }
 
 fn one() -> usize {
@@ -507,56 +490,31 @@ impl LoadProfile {
                 return Err(format!("{at}.weight: must be at least 1"));
             }
             let k = s.kind;
-            let only = |field: &str, set: bool, kinds: &str| {
-                if set {
-                    Err(format!(
-                        "{at}.{field}: only applies to {kinds} scenarios, not {}",
+            for option in KindOption::ALL {
+                if s.sets(option) && !k.reads(option) {
+                    return Err(format!(
+                        "{at}.{}: only applies to {} scenarios, not {}",
+                        option.field(),
+                        ScenarioKind::readers_of(option),
                         k.name()
-                    ))
-                } else {
-                    Ok(())
+                    ));
                 }
-            };
-            use ScenarioKind as K;
-            only(
-                "api",
-                s.api.is_some() && !matches!(k, K::Api | K::Mixed | K::RefreshStorm),
-                "api, mixed and refresh-storm",
-            )?;
-            only(
-                "calls_per_second",
-                s.calls_per_second.is_some() && k != K::Mixed,
-                "mixed",
-            )?;
-            only(
-                "revoke_at",
-                s.revoke_at.is_some() && k != K::RefreshStorm,
-                "refresh-storm",
-            )?;
-            only("pool", s.pool.is_some() && k != K::Token, "token")?;
-            only(
-                "connection",
-                s.connection != ConnectionPolicy::KeepAlive && k == K::Sign,
-                "token, api, mixed and refresh-storm",
-            )?;
-            only(
-                "tls",
-                s.tls.is_some() && k == K::Sign,
-                "token, api, mixed and refresh-storm",
-            )?;
-            if k == K::Mixed {
+            }
+            if k.traits().paced_per_user {
                 match s.calls_per_second {
                     Some(c) if c > 0.0 && c.is_finite() => {}
                     Some(c) => return Err(format!("{at}.calls_per_second: {c} must be > 0")),
                     None => {
                         return Err(format!(
-                            "{at}.calls_per_second: required for mixed scenarios"
+                            "{at}.calls_per_second: required for {} scenarios",
+                            k.name()
                         ));
                     }
                 }
                 if self.is_open() {
                     return Err(format!(
-                        "{at}: mixed scenarios pace each user themselves; remove rate/stages"
+                        "{at}: {} scenarios pace each user themselves; remove rate/stages",
+                        k.name()
                     ));
                 }
             }

@@ -138,13 +138,6 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// Whether the run passed: every threshold (run and scenarios) held and nothing in its
-    /// [`Verdict`](crate::verdict::Verdict) blocks it (every request failed, the default
-    /// error guard, an underrun).
-    pub fn passed(&self) -> bool {
-        crate::verdict::Verdict::of(self).passed
-    }
-
     /// Every threshold result.
     pub fn all_thresholds(&self) -> Vec<&ThresholdResult> {
         self.thresholds
@@ -174,5 +167,42 @@ impl RunResult {
             d.merge(&s.phases[s.spec.kind.main_phase() as usize]);
         }
         d
+    }
+
+    /// Evaluates every threshold of the run on its (merged) data, as a single run does.
+    pub(crate) fn evaluate_thresholds(&mut self) {
+        self.evaluate_thresholds_over(self.seconds());
+    }
+
+    /// Evaluates every threshold of the run, rates over `seconds`: each scenario's on its
+    /// data (a threshold without a phase reads the kind's main phase), the run's on every
+    /// scenario's data merged.
+    pub(crate) fn evaluate_thresholds_over(&mut self, seconds: f64) {
+        for s in &mut self.scenarios {
+            let main = s.spec.kind.main_phase();
+            s.thresholds = s
+                .spec
+                .thresholds
+                .iter()
+                .map(|t| {
+                    t.evaluate(
+                        &s.phase_stats(t.phase.unwrap_or(main), seconds),
+                        &s.spec.name,
+                    )
+                })
+                .collect();
+        }
+        self.thresholds = self
+            .profile
+            .thresholds
+            .iter()
+            .map(|t| {
+                let d = match t.phase {
+                    Some(p) => self.merged(p),
+                    None => self.merged_main(),
+                };
+                t.evaluate(&d.stats(seconds), "run")
+            })
+            .collect();
     }
 }

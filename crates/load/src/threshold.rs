@@ -261,15 +261,20 @@ fn threshold_id(expr: &str, scope: &str) -> String {
     format!("{expr} [{scope}]")
 }
 
+/// What holds thresholds in scopes: a load profile (its own, scope `run`, and each
+/// scenario's, scoped by its name). Here rather than a `LoadProfile` argument so thresholds
+/// do not import the profile that imports them.
+pub trait ScopedThresholds {
+    /// Every threshold with its scope.
+    fn scoped_thresholds(&self) -> Vec<(&Threshold, &str)>;
+}
+
 /// Every id `--expect-fail` may name for `profile`'s thresholds: each expression bare and
 /// with its scope (`run` for the profile's own, the scenario's name for a scenario's).
-pub fn ids(profile: &crate::LoadProfile) -> Vec<String> {
-    let run = profile.thresholds.iter().map(|t| (t, "run"));
-    let scenarios = profile
-        .scenarios
-        .iter()
-        .flat_map(|s| s.thresholds.iter().map(move |t| (t, s.name.as_str())));
-    run.chain(scenarios)
+pub fn ids(profile: &impl ScopedThresholds) -> Vec<String> {
+    profile
+        .scoped_thresholds()
+        .into_iter()
         .flat_map(|(t, scope)| [t.expr.clone(), threshold_id(&t.expr, scope)])
         .collect()
 }

@@ -177,6 +177,15 @@ impl Verdict {
     }
 }
 
+impl RunResult {
+    /// Whether the run passed: every threshold (run and scenarios) held and nothing in its
+    /// [`Verdict`] blocks it (every request failed, the default
+    /// error guard, an underrun).
+    pub fn passed(&self) -> bool {
+        Verdict::of(self).passed
+    }
+}
+
 /// Applies an `--expect-fail` list to `r`'s thresholds: an id whose thresholds all held
 /// passed, one with a missed threshold failed; `today` is `YYYY-MM-DD`.
 pub fn apply_expected(r: &RunResult, list: &ExpectList, today: &str) -> ExpectReport {

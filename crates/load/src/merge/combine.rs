@@ -349,7 +349,7 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
         // Per-partner tables are per shard (each shard's report has its own).
         partners: None,
     };
-    evaluate_thresholds(&mut result);
+    result.evaluate_thresholds();
     let overlap = super::overlap::judge(shards, &mut result, judge);
     let info = MergeInfo {
         schema: MERGE_SCHEMA_ID.into(),
@@ -365,37 +365,6 @@ pub(crate) fn combine(shards: &[Shard], judge: super::Judge) -> Result<Merged, I
         judged_on: judge,
     };
     Ok(Merged { result, info })
-}
-
-/// Evaluates every threshold of the run on its (merged) data, as a single run does.
-pub(crate) fn evaluate_thresholds(r: &mut RunResult) {
-    let seconds = r.seconds();
-    for s in &mut r.scenarios {
-        let main = s.spec.kind.main_phase();
-        s.thresholds = s
-            .spec
-            .thresholds
-            .iter()
-            .map(|t| {
-                t.evaluate(
-                    &s.phase_stats(t.phase.unwrap_or(main), seconds),
-                    &s.spec.name,
-                )
-            })
-            .collect();
-    }
-    r.thresholds = r
-        .profile
-        .thresholds
-        .iter()
-        .map(|t| {
-            let d = match t.phase {
-                Some(p) => r.merged(p),
-                None => r.merged_main(),
-            };
-            t.evaluate(&d.stats(seconds), "run")
-        })
-        .collect();
 }
 
 fn entry(s: &Shard) -> ShardEntry {

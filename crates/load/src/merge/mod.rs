@@ -31,18 +31,7 @@ use crate::error::Error;
 use crate::report::{self, Written};
 use crate::result::RunResult;
 
-pub use overlap::{Overlap, Ramp};
-
-/// What the merged thresholds are judged on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Judge {
-    /// The whole seconds when every shard ran (the default of `bearing report merge`).
-    #[default]
-    Overlap,
-    /// The whole merged run, ramp-in and ramp-out included (`--whole-run`).
-    WholeRun,
-}
+pub use crate::report::merged::{Judge, MergeInfo, Overlap, Ramp, ShardEntry};
 
 /// File written beside the merged report set, naming the shards it came from (schema in
 /// `schemas/load-merge.schema.json`).
@@ -156,46 +145,6 @@ impl MergeError {
     }
 }
 
-/// One shard, as merged (in [`SHARDS_FILE`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardEntry {
-    /// 0-based index.
-    pub index: u32,
-    /// Its report directory, as given.
-    pub dir: String,
-    /// When its measured window started (RFC 3339, UTC).
-    pub started_at: String,
-    /// Its measured window, s.
-    pub duration_s: f64,
-    /// Attempts it completed (every phase).
-    pub count: u64,
-    /// Failures among them.
-    pub errors: u64,
-    /// Its own threshold verdict, on its 1/N share (informative: the merged verdict decides).
-    pub passed: bool,
-}
-
-/// What [`SHARDS_FILE`] holds: where a merged report came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MergeInfo {
-    /// Always [`MERGE_SCHEMA_ID`].
-    pub schema: String,
-    /// The profile hash every shard reported.
-    pub profile_hash: String,
-    /// `N`.
-    pub shard_count: u32,
-    /// The shards, by index.
-    pub shards: Vec<ShardEntry>,
-    /// Latest shard start minus earliest, s (shards started by a scheduler drift apart).
-    pub start_skew_s: f64,
-    /// Whether every threshold held on the merged data.
-    pub passed: bool,
-    /// When all N shards ran (`None`: never at once for a whole second).
-    pub overlap: Option<Overlap>,
-    /// What the thresholds were judged on.
-    pub judged_on: Judge,
-}
-
 /// A merged run: a [`RunResult`] like a single run's (thresholds evaluated on the merged
 /// data), and where it came from.
 #[derive(Debug, Clone)]
@@ -250,7 +199,7 @@ pub fn merge_judged(dirs: &[PathBuf], judge: Judge) -> Result<Merged, MergeError
 ///
 /// # Errors
 /// [`Error::Io`] naming the file that could not be written.
-pub fn write(m: &Merged, out: &Path) -> crate::Result<Written> {
+pub fn write(m: &Merged, out: &Path) -> crate::error::Result<Written> {
     let mut w = report::write(&m.result, None, out)?;
     let p = out.join(SHARDS_FILE);
     let json = serde_json::to_vec_pretty(&m.info).map_err(|source| Error::Encode {

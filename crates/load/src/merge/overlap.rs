@@ -7,37 +7,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 use super::read::{Key, Shard};
+use super::{Overlap, Ramp};
 use crate::result::RunResult;
 use crate::stats::{Phase, PhaseData};
-
-/// Attempts outside the overlap window, on one side.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Ramp {
-    /// Whole seconds of data on that side.
-    pub seconds: u64,
-    /// Attempts of each scenario's main phase completed in them.
-    pub count: u64,
-}
-
-/// When all N shards ran.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Overlap {
-    /// Start of the window, s after the earliest shard's start.
-    pub start_s: f64,
-    /// End of the window, s after the earliest shard's start.
-    pub end_s: f64,
-    /// Whole wall-clock seconds inside the window (what thresholds are judged on).
-    pub seconds: u64,
-    /// Attempts of each scenario's main phase completed in those seconds.
-    pub count: u64,
-    /// Before the window: some shards had not started.
-    pub ramp_in: Ramp,
-    /// After the window: some shards had finished.
-    pub ramp_out: Ramp,
-}
 
 /// The part of a second a shard may miss at the window's edges, s.
 const EDGE: f64 = 0.1;
@@ -160,7 +133,7 @@ pub(crate) fn judge(
     }
     match found {
         Some((o, mut r)) => {
-            super::combine::evaluate_thresholds(&mut r);
+            r.evaluate_thresholds();
             merged.thresholds = r.thresholds;
             for (m, s) in merged.scenarios.iter_mut().zip(r.scenarios) {
                 m.thresholds = s.thresholds;

@@ -191,7 +191,7 @@ fn run_result(d: &ShardData, count: u32, hash: &str) -> RunResult {
         goose_overhead_ms: 1.0,
         partners: None,
     };
-    combine::evaluate_thresholds(&mut r);
+    r.evaluate_thresholds();
     r
 }
 

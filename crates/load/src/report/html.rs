@@ -10,7 +10,7 @@ use crate::result::RunResult;
 use crate::stats::Phase;
 use crate::threshold::fmt_us;
 
-pub use bearing_report::escape;
+use bearing_report::escape;
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}\
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}h3{font-size:15px}\

@@ -7,6 +7,7 @@
 pub mod hgrm;
 pub mod hlog;
 pub mod html;
+pub mod merged;
 pub mod summary;
 pub mod svg;
 pub mod text;

@@ -1,9 +1,9 @@
 //! Tiny inline-SVG line charts for `report.html`: no script, no external URL. Text goes
-//! through [`super::html::escape`].
+//! through [`bearing_report::escape`].
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+use bearing_report::escape;
 
 /// One line of a chart.
 #[derive(Debug, Clone)]

@@ -5,11 +5,11 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::LoadSummary;
-use crate::merge::{Judge, MergeInfo};
+use super::merged::{Judge, MergeInfo};
 use crate::threshold::fmt_us;
 
 /// The live progress line of a load run (shared with `bearing demo`).
-pub fn progress_line(p: &crate::Progress) -> String {
+pub fn progress_line(p: &crate::run::Progress) -> String {
     if let Some((done, total)) = p.preparing {
         return format!("{}: {done}/{total} ({:.0}/s)", p.label, p.rate);
     }

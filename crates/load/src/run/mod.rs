@@ -3,24 +3,29 @@
 //! goose is configured in code, never from argv, with no telnet/WebSocket controller, no
 //! dashboard and no per-request metrics (its per-request bookkeeping is what made stock goose
 //! 0.58× oha, reference/anchors.md); requests and timing are ours.
+//!
+//! [`run`] reads as its steps: check the target, plan the schedule, prepare signing (the
+//! single-core rate, the assertion pool), wait for the start barrier, share the scenarios'
+//! state, run the goose attack (`attack.rs`) with its side tasks, collect the results.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use goose::config::GooseConfiguration;
-use goose::prelude::{GooseAttack, Scenario, Transaction, TransactionFunction};
+use bearing_auth::AssertionPool;
+use goose::prelude::GooseAttack;
 
+mod attack;
 mod pool;
 mod storm;
 
+use attack::{build_attack, execute};
 use pool::{measure_single_core, signing_info, start_pool};
-pub(crate) use storm::token_stats;
 use storm::{revoke_later, sample_token_requests, storm_info, wait_open};
 
 use crate::error::{Error, Result};
 use crate::pacer::Schedule;
-use crate::profile::{LoadProfile, ScenarioKind};
+use crate::profile::LoadProfile;
 use crate::recorder::Collector;
 use crate::result::{RunResult, ScenarioResult};
 use crate::scenario::{Gate, ScenarioShared, StormState};
@@ -99,8 +104,7 @@ pub async fn run(
     let profile_hash = profile.hash_hex();
     // The fleet is the whole profile's; a shard keeps partners i, i+N, …
     let fleet_target = target.with_partners(profile.partner_count(), opts.shard)?;
-    let target = &fleet_target;
-    let fleet = Arc::new(crate::fleet::Fleet::new(target.partners()));
+    let fleet = Arc::new(crate::fleet::Fleet::new(fleet_target.partners()));
     let profile = match opts.shard {
         Some((i, n)) => profile.for_shard(i, n),
         None => profile.clone(),
@@ -109,48 +113,118 @@ pub async fn run(
         .label
         .clone()
         .unwrap_or_else(|| profile.display_name().to_owned());
-    let duration = profile.run_duration();
+    check_target(&profile, &fleet_target)?;
+    let target = Arc::new(fleet_target);
+    let plan = Plan::new(&profile);
+    let signing = prepare_signing(&profile, &target, &fleet, &plan, &label, opts).await?;
+    wait_for_start(opts, &profile_hash, plan.duration).await?;
+    let run = share_scenarios(&profile, &target, &fleet, &plan, signing.pool.as_ref());
+    if let Some(m) = &opts.metrics {
+        m.attach(crate::live::Sources {
+            collector: Arc::clone(&run.collector),
+            scenarios: run.shared.clone(),
+            pool: signing.pool.clone(),
+            gate: Arc::clone(&run.gate),
+            duration: plan.duration,
+        });
+    }
+    let attack = build_attack(&profile, &target, &run.shared, plan.timeout)?;
+    let window = attack_and_wait(attack, &profile, &run, &plan, &signing, &label, opts).await?;
+    Ok(collect_results(
+        profile,
+        profile_hash,
+        &target,
+        &fleet,
+        &plan,
+        &signing,
+        &run,
+        &window,
+        opts,
+    ))
+}
+
+/// Refuses a target that cannot serve a scenario: an API route for the kinds that call one,
+/// the admin API for the kinds that revoke tokens.
+fn check_target(profile: &LoadProfile, target: &LoadTarget) -> Result<()> {
     for s in &profile.scenarios {
-        if matches!(
-            s.kind,
-            ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm
-        ) {
+        let kind = s.kind.traits();
+        if kind.calls_api {
             target.api(s.api.as_deref())?;
         }
-        if s.kind == ScenarioKind::RefreshStorm && target.admin.is_none() {
+        if kind.revokes_tokens && target.admin.is_none() {
             return Err(Error::Target(format!(
                 "scenario {:?} revokes every token through the sandbox admin API; the target has no admin_url/admin_secret",
                 s.name
             )));
         }
     }
-    let target = Arc::new(target.clone());
-    let base_schedule = match (&profile.rate, profile.stages.is_empty()) {
-        (Some(r), _) => Some(Schedule::constant(r.0, duration)),
-        (None, false) => {
-            let st: Vec<_> = profile
-                .stages
-                .iter()
-                .map(|s| (s.duration, s.rate.0))
-                .collect();
-            Some(Schedule::stages(
-                profile.start_rate.map_or(0.0, |r| r.0),
-                &st,
-            ))
-        }
-        (None, true) => None,
-    };
-    let total_weight: usize = profile.scenarios.iter().map(|s| s.weight).sum();
-    let max_requests = profile.max_requests.unwrap_or(u64::MAX);
+    Ok(())
+}
 
-    // Signing capacity, measured before anything else loads the cores.
-    let token_scenarios: Vec<bool> = profile
+/// The run's shape, read once from the profile.
+struct Plan {
+    duration: Duration,
+    /// The whole run's arrival schedule (open model); each scenario gets its weight's share.
+    schedule: Option<Schedule>,
+    total_weight: usize,
+    max_requests: u64,
+    timeout: Duration,
+}
+
+impl Plan {
+    fn new(profile: &LoadProfile) -> Self {
+        let duration = profile.run_duration();
+        let schedule = match (&profile.rate, profile.stages.is_empty()) {
+            (Some(r), _) => Some(Schedule::constant(r.0, duration)),
+            (None, false) => {
+                let st: Vec<_> = profile
+                    .stages
+                    .iter()
+                    .map(|s| (s.duration, s.rate.0))
+                    .collect();
+                Some(Schedule::stages(
+                    profile.start_rate.map_or(0.0, |r| r.0),
+                    &st,
+                ))
+            }
+            (None, true) => None,
+        };
+        Self {
+            duration,
+            schedule,
+            total_weight: profile.scenarios.iter().map(|s| s.weight).sum(),
+            max_requests: profile.max_requests.unwrap_or(u64::MAX),
+            timeout: profile.timeout.unwrap_or(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// What the run knows about signing before it starts.
+struct Signing {
+    /// Assertions one core signs per second (0 when no scenario signs per iteration).
+    single_core_rate: f64,
+    pool: Option<Arc<AssertionPool>>,
+    /// Assertions minted before the window opened.
+    prefilled: u64,
+    minted_before: u64,
+}
+
+/// Measures the signing capacity (before anything else loads the cores) and fills the
+/// assertion pool, when a scenario signs per iteration.
+async fn prepare_signing(
+    profile: &LoadProfile,
+    target: &Arc<LoadTarget>,
+    fleet: &crate::fleet::Fleet,
+    plan: &Plan,
+    label: &str,
+    opts: &RunOptions,
+) -> Result<Signing> {
+    let single_core_rate = if profile
         .scenarios
         .iter()
-        .map(|s| s.kind == ScenarioKind::Token)
-        .collect();
-    let single_core_rate = if token_scenarios.iter().any(|t| *t) {
-        measure_single_core(&target)?
+        .any(|s| s.kind.traits().token_per_iteration)
+    {
+        measure_single_core(target)?
     } else {
         0.0
     };
@@ -159,140 +233,160 @@ pub async fn run(
         && profile
             .scenarios
             .iter()
-            .any(|s| s.kind == ScenarioKind::Token && s.pool != Some(false));
+            .any(|s| s.kind.takes_from_pool(s.pool));
     let (pool, prefilled) = if pooled {
-        let planned = base_schedule
+        let planned = plan
+            .schedule
             .as_ref()
             .map(|s| s.total_arrivals().ceil() as usize);
-        let (p, n) = start_pool(&profile, &target, planned, &label, opts.progress.as_ref()).await?;
+        let (p, n) = start_pool(profile, target, planned, label, opts.progress.as_ref()).await?;
         (Some(p), n)
     } else {
         (None, 0)
     };
     let minted_before = pool.as_ref().map_or(0, |p| p.stats().minted);
+    Ok(Signing {
+        single_core_rate,
+        pool,
+        prefilled,
+        minted_before,
+    })
+}
 
-    if let Some(start) = &opts.start {
-        let progress = opts.progress.clone();
-        crate::barrier::wait(start, opts.shard, &profile_hash, |ready, n| {
-            if let Some(cb) = &progress {
-                cb(&Progress {
-                    label: "waiting for the other shards".into(),
-                    elapsed: Duration::ZERO,
-                    duration,
-                    requests: 0,
-                    errors: 0,
-                    rate: 0.0,
-                    p99_us: None,
-                    preparing: Some((ready, n)),
-                });
-            }
-        })
-        .await?;
-    }
+/// Waits for the start barrier or the start instant of a sharded run, if any.
+async fn wait_for_start(opts: &RunOptions, profile_hash: &str, duration: Duration) -> Result<()> {
+    let Some(start) = &opts.start else {
+        return Ok(());
+    };
+    let progress = opts.progress.clone();
+    crate::barrier::wait(start, opts.shard, profile_hash, |ready, n| {
+        if let Some(cb) = &progress {
+            cb(&Progress {
+                label: "waiting for the other shards".into(),
+                elapsed: Duration::ZERO,
+                duration,
+                requests: 0,
+                errors: 0,
+                rate: 0.0,
+                p99_us: None,
+                preparing: Some((ready, n)),
+            });
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// The state the users of the run share: the collector, the gate and one
+/// [`ScenarioShared`] per scenario.
+struct Shared {
+    collector: Arc<Collector>,
+    gate: Arc<Gate>,
+    shared: Vec<Arc<ScenarioShared>>,
+}
+
+fn share_scenarios(
+    profile: &LoadProfile,
+    target: &Arc<LoadTarget>,
+    fleet: &Arc<crate::fleet::Fleet>,
+    plan: &Plan,
+    pool: Option<&Arc<AssertionPool>>,
+) -> Shared {
     let collector = Collector::new(profile.scenarios.len());
-    let gate = Gate::new(profile.users, profile.ramp_users.is_none(), duration);
-    let timeout = profile.timeout.unwrap_or(Duration::from_secs(30));
+    let gate = Gate::new(profile.users, profile.ramp_users.is_none(), plan.duration);
     let mut shared = Vec::new();
     for (i, s) in profile.scenarios.iter().enumerate() {
-        let share = s.weight as f64 / total_weight as f64;
+        let share = s.weight as f64 / plan.total_weight as f64;
         shared.push(Arc::new(ScenarioShared {
             index: i,
             spec: s.clone(),
-            target: Arc::clone(&target),
+            target: Arc::clone(target),
             api: target.api(s.api.as_deref()).ok().cloned(),
             collector: Arc::clone(&collector),
             gate: Arc::clone(&gate),
-            schedule: base_schedule.as_ref().map(|b| b.scaled(share)),
+            schedule: plan.schedule.as_ref().map(|b| b.scaled(share)),
             pacer: OnceLock::new(),
-            max_requests,
+            max_requests: plan.max_requests,
             started: AtomicU64::new(0),
             users: Default::default(),
-            fleet: Arc::clone(&fleet),
-            pool: if s.kind == ScenarioKind::Token && s.pool != Some(false) {
-                pool.clone()
+            fleet: Arc::clone(fleet),
+            pool: if s.kind.takes_from_pool(s.pool) {
+                pool.cloned()
             } else {
                 None
             },
             assertions_used: AtomicU64::new(0),
             managers: Mutex::new(Vec::new()),
             storm: StormState::default(),
-            timeout,
+            timeout: plan.timeout,
             resumed: AtomicU64::new(0),
         }));
     }
     gate.set_scenarios(shared.clone());
-    if let Some(m) = &opts.metrics {
-        m.attach(crate::live::Sources {
-            collector: Arc::clone(&collector),
-            scenarios: shared.clone(),
-            pool: pool.clone(),
-            gate: Arc::clone(&gate),
-            duration,
-        });
+    Shared {
+        collector,
+        gate,
+        shared,
     }
+}
 
-    let attack = build_attack(&profile, &target, &shared, timeout)?;
+/// When goose ran, and what the side tasks sampled meanwhile.
+struct Window {
+    goose_started: Instant,
+    goose_ended: Instant,
+    /// `(µs after t0, token requests so far)` samples of the API scenarios.
+    token_series: Vec<(u64, u64)>,
+}
+
+/// Runs the goose attack with its side tasks (progress, storm revocations, token-request
+/// samples), then stops the pacers, the side tasks and the pool.
+async fn attack_and_wait(
+    attack: GooseAttack,
+    profile: &LoadProfile,
+    run: &Shared,
+    plan: &Plan,
+    signing: &Signing,
+    label: &str,
+    opts: &RunOptions,
+) -> Result<Window> {
     let done = Arc::new(AtomicBool::new(false));
     let ticker = opts.progress.clone().map(|cb| {
         tokio::spawn(progress_loop(
             cb,
-            label.clone(),
-            Arc::clone(&gate),
-            Arc::clone(&collector),
-            duration,
+            label.to_owned(),
+            Arc::clone(&run.gate),
+            Arc::clone(&run.collector),
+            plan.duration,
             Arc::clone(&done),
-            main_phase(&profile),
+            main_phase(profile),
         ))
     });
     let token_series = Arc::new(Mutex::new(Vec::<(u64, u64)>::new()));
     let mut side_tasks = Vec::new();
-    for sh in shared
+    for sh in run
+        .shared
         .iter()
-        .filter(|s| s.spec.kind == ScenarioKind::RefreshStorm)
+        .filter(|s| s.spec.kind.traits().revokes_tokens)
     {
-        let revoke_at = sh.spec.revoke_at.unwrap_or(duration / 2);
+        let revoke_at = sh.spec.revoke_at.unwrap_or(plan.duration / 2);
         side_tasks.push(tokio::spawn(revoke_later(
             Arc::clone(sh),
             revoke_at,
             Arc::clone(&done),
         )));
     }
-    if shared
-        .iter()
-        .any(|s| s.spec.kind != ScenarioKind::Token && s.spec.kind != ScenarioKind::Sign)
-    {
+    if run.shared.iter().any(|s| s.spec.kind.traits().calls_api) {
         side_tasks.push(tokio::spawn(sample_token_requests(
-            shared.clone(),
+            run.shared.clone(),
             Arc::clone(&token_series),
             Arc::clone(&done),
         )));
     }
     let goose_started = Instant::now();
-    let executed = match opts.worker_threads {
-        // The users on a runtime of their own: on a small machine shared with the gateway,
-        // fewer generator threads mean fewer context switches (oha is fastest with one too).
-        Some(n) => {
-            let exec = async move { Box::pin(attack.execute()).await };
-            tokio::task::spawn_blocking(move || {
-                tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(n.max(1))
-                    .thread_name("bearing-load")
-                    .enable_all()
-                    .build()
-                    .map_err(|e| Error::Goose(format!("cannot start the load runtime: {e}")))
-                    .and_then(|rt| rt.block_on(exec).map_err(|e| Error::Goose(e.to_string())))
-            })
-            .await
-            .map_err(|e| Error::Goose(format!("the load runtime failed: {e}")))
-            .and_then(|r| r)
-        }
-        None => Box::pin(attack.execute())
-            .await
-            .map_err(|e| Error::Goose(e.to_string())),
-    };
+    let executed = execute(attack, opts.worker_threads).await;
     let goose_ended = Instant::now();
     done.store(true, Ordering::Release);
-    for s in &shared {
+    for s in &run.shared {
         s.stop();
     }
     for t in side_tasks {
@@ -301,59 +395,74 @@ pub async fn run(
     if let Some(t) = ticker {
         let _ = t.await;
     }
-    if let Some(p) = &pool {
+    if let Some(p) = &signing.pool {
         p.shutdown();
     }
     executed?;
+    let token_series = token_series.lock().map(|s| s.clone()).unwrap_or_default();
+    Ok(Window {
+        goose_started,
+        goose_ended,
+        token_series,
+    })
+}
 
-    let t0 = gate.t0.get().copied().unwrap_or(goose_started);
-    let collected = collector.finish();
+/// Turns what the users recorded into the run's results, thresholds evaluated.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the run's named parts, each built by one step of `run`"
+)]
+fn collect_results(
+    profile: LoadProfile,
+    profile_hash: String,
+    target: &LoadTarget,
+    fleet: &crate::fleet::Fleet,
+    plan: &Plan,
+    signing: &Signing,
+    run: &Shared,
+    window: &Window,
+    opts: &RunOptions,
+) -> RunResult {
+    let duration = plan.duration;
+    let t0 = run.gate.t0.get().copied().unwrap_or(window.goose_started);
+    let collected = run.collector.finish();
     // The measured window: from the gate opening to the last user's last completion (the
     // deadline plus the last answer, unless a request bound ended it earlier).
-    let elapsed = Duration::from_micros(gate.last_done_us.load(Ordering::Acquire))
+    let elapsed = Duration::from_micros(run.gate.last_done_us.load(Ordering::Acquire))
         .min(duration + crate::scenario::LATE_GRACE);
     let seconds = elapsed.as_secs_f64().max(1e-6);
-    let goose_overhead_ms = (goose_ended - goose_started)
+    let goose_overhead_ms = (window.goose_ended - window.goose_started)
         .saturating_sub(elapsed)
         .as_secs_f64()
         * 1e3;
-    let started_at = SystemTime::now() - goose_ended.saturating_duration_since(t0);
+    let started_at = SystemTime::now() - window.goose_ended.saturating_duration_since(t0);
     let start_offset = started_at
         .duration_since(SystemTime::UNIX_EPOCH + Duration::from_secs(collected.base_epoch_secs))
         .unwrap_or_default();
 
-    let series = token_series.lock().map(|s| s.clone()).unwrap_or_default();
     let mut scenarios = Vec::new();
-    for (i, sh) in shared.iter().enumerate() {
+    for (i, sh) in run.shared.iter().enumerate() {
         let phases = collected.totals[i].clone();
         let intervals = collected.intervals[i].clone();
-        let started = sh.started.load(Ordering::Relaxed).min(max_requests);
+        let started = sh.started.load(Ordering::Relaxed).min(plan.max_requests);
         let spec = sh.spec.clone();
-        let signing = (spec.kind == ScenarioKind::Token).then(|| {
+        let kind = spec.kind.traits();
+        let signing = kind.token_per_iteration.then(|| {
             signing_info(
                 sh,
                 &phases,
-                pool.as_deref(),
-                prefilled,
-                minted_before,
-                single_core_rate,
+                signing.pool.as_deref(),
+                signing.prefilled,
+                signing.minted_before,
+                signing.single_core_rate,
                 seconds,
                 &profile,
             )
         });
-        let tokens = matches!(
-            spec.kind,
-            ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm
-        )
-        .then(|| token_stats(sh));
-        let storm = (spec.kind == ScenarioKind::RefreshStorm).then(|| storm_info(sh, &series));
-        let stats = |p: Phase| phases[p as usize].stats(seconds);
-        let main = spec.kind.main_phase();
-        let thresholds = spec
-            .thresholds
-            .iter()
-            .map(|t| t.evaluate(&stats(t.phase.unwrap_or(main)), &spec.name))
-            .collect();
+        let tokens = kind.calls_api.then(|| sh.token_stats());
+        let storm = kind
+            .revokes_tokens
+            .then(|| storm_info(sh, &window.token_series));
         scenarios.push(ScenarioResult {
             users: sh.users.load(Ordering::Relaxed),
             target_rate: sh
@@ -363,7 +472,7 @@ pub async fn run(
             planned: sh
                 .schedule
                 .as_ref()
-                .map(|s| (s.total_arrivals().ceil() as u64).min(max_requests)),
+                .map(|s| (s.total_arrivals().ceil() as u64).min(plan.max_requests)),
             started,
             phases,
             resumed_handshakes: sh.resumed.load(Ordering::Relaxed),
@@ -371,12 +480,12 @@ pub async fn run(
             signing,
             tokens,
             storm,
-            thresholds,
+            thresholds: Vec::new(),
             spec,
         });
     }
     let mut result = RunResult {
-        profile: profile.clone(),
+        profile,
         profile_hash,
         shard: opts.shard,
         started_at,
@@ -390,95 +499,15 @@ pub async fn run(
         goose_overhead_ms,
         partners: fleet.report(),
     };
-    result.thresholds = profile
-        .thresholds
-        .iter()
-        .map(|t| {
-            let data = match t.phase {
-                Some(p) => result.merged(p),
-                None => result.merged_main(),
-            };
-            t.evaluate(&data.stats(seconds), "run")
-        })
-        .collect();
-    Ok(result)
+    result.evaluate_thresholds_over(seconds);
+    result
 }
-
-/// Marks a goose user whose loop has run.
-#[derive(Debug, Clone, Copy)]
-struct Ran;
 
 fn main_phase(profile: &LoadProfile) -> Phase {
     profile
         .scenarios
         .first()
         .map_or(Phase::Api, |s| s.kind.main_phase())
-}
-
-fn build_attack(
-    profile: &LoadProfile,
-    target: &LoadTarget,
-    shared: &[Arc<ScenarioShared>],
-    timeout: Duration,
-) -> Result<GooseAttack> {
-    let mut c = GooseConfiguration::default();
-    c.host = Some(target.base_url());
-    c.users = Some(profile.users);
-    match profile.ramp_users {
-        Some(r) if profile.users >= 2 => c.increase_time = Some(format!("{}", r.as_secs().max(1))),
-        // All users at once: goose starts `rate` users per second.
-        _ => c.increase_rate = Some(format!("{}", (profile.users * 100).max(1000))),
-    }
-    // goose's own clock only has to outlast the start: each user's first transaction runs our
-    // loop to our deadline, and goose waits for every user before it ends. (`iterations`
-    // would do too, but then goose prints "N users launched." to stdout.)
-    c.run_time = Some("1".into());
-    c.no_telnet = true;
-    c.no_autostart = false;
-    c.no_print_metrics = true;
-    c.no_error_summary = true;
-    // Per-request, per-transaction and per-scenario goose metrics are off: we time requests
-    // ourselves, and goose's bookkeeping is its bottleneck.
-    c.no_metrics = true;
-    c.no_gzip = true;
-    c.quiet = 1;
-    c.timeout = Some(format!("{}", timeout.as_secs_f64()));
-    let mut attack =
-        GooseAttack::initialize_with_config(c).map_err(|e| Error::Goose(e.to_string()))?;
-    // A target with its own CA bundle or mTLS identity gets one client per user built with
-    // it (goose's own client only knows the system roots). Built once here so a bad setting
-    // fails before the run.
-    target.user_client(timeout)?;
-    let target = Arc::new(target.clone());
-    for sh in shared {
-        let shc = Arc::clone(sh);
-        let target = Arc::clone(&target);
-        let f: TransactionFunction = Arc::new(move |user| {
-            let sh = Arc::clone(&shc);
-            let first = user.get_session_data::<Ran>().is_none();
-            if first {
-                user.set_session_data(Ran);
-            }
-            let own = first.then(|| target.user_client(timeout).ok().flatten());
-            let client = own.flatten().unwrap_or_else(|| user.client.clone());
-            Box::pin(async move {
-                if first {
-                    Box::pin(crate::scenario::run_user(sh, client)).await;
-                } else {
-                    // Done; goose calls again until its exit message arrives (checked
-                    // between transactions).
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Ok(())
-            })
-        });
-        let scenario = Scenario::new(&sh.spec.name)
-            .set_weight(sh.spec.weight)
-            .map_err(|e| Error::Goose(e.to_string()))?
-            .register_transaction(Transaction::new(f).set_name(&sh.spec.name));
-        attack = attack.register_scenario(scenario);
-    }
-    Ok(attack)
 }
 
 async fn progress_loop(

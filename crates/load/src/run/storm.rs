@@ -5,23 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::result::{StormInfo, TokenStats};
+use crate::result::StormInfo;
 use crate::scenario::{Gate, ScenarioShared};
-
-pub(crate) fn token_stats(sh: &ScenarioShared) -> TokenStats {
-    let mut t = TokenStats::default();
-    if let Ok(ms) = sh.managers.lock() {
-        for m in ms.iter() {
-            let s = m.stats();
-            t.token_requests += s.token_requests;
-            t.tokens_issued += s.tokens_issued;
-            t.refreshes_ahead += s.refreshes_ahead;
-            t.unauthorized_retries += s.unauthorized_retries;
-            t.failures += s.failures;
-        }
-    }
-    t
-}
 
 pub(super) fn storm_info(sh: &ScenarioShared, series: &[(u64, u64)]) -> StormInfo {
     let st = &sh.storm;

@@ -20,9 +20,11 @@ use std::time::{Duration, Instant};
 use bearing_auth::AssertionPool;
 use bearing_auth::token::TokenManager;
 
+use crate::kind::UserLoop;
 use crate::pacer::{Pacer, Schedule};
-use crate::profile::{ScenarioKind, ScenarioSpec};
+use crate::profile::ScenarioSpec;
 use crate::recorder::{AttemptOutcome, Collector};
+use crate::result::TokenStats;
 use crate::target::{ApiCall, LoadTarget};
 
 /// The grace after the deadline. Paced users may still start arrivals that were due before
@@ -195,6 +197,22 @@ impl ScenarioShared {
     pub(crate) fn us_since_t0(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.t0()).as_micros()).unwrap_or(u64::MAX)
     }
+
+    /// The token managers' counts, summed over this scenario's users.
+    pub(crate) fn token_stats(&self) -> TokenStats {
+        let mut t = TokenStats::default();
+        if let Ok(ms) = self.managers.lock() {
+            for m in ms.iter() {
+                let s = m.stats();
+                t.token_requests += s.token_requests;
+                t.tokens_issued += s.tokens_issued;
+                t.refreshes_ahead += s.refreshes_ahead;
+                t.unauthorized_retries += s.unauthorized_retries;
+                t.failures += s.failures;
+            }
+        }
+        t
+    }
 }
 
 /// How a user decides when to start its next attempt.
@@ -220,7 +238,9 @@ impl Driver {
                 tokio::task::yield_now().await;
             }
         }
-        if let (ScenarioKind::Mixed, Some(cps)) = (sh.spec.kind, sh.spec.calls_per_second) {
+        if sh.spec.kind.traits().paced_per_user
+            && let Some(cps) = sh.spec.calls_per_second
+        {
             let gap = Duration::from_secs_f64(1.0 / cps);
             // Stagger users across one gap so they do not start in step. A user's schedule
             // starts when it arrives: under `ramp_users` a late user owes no calls from
@@ -347,12 +367,12 @@ pub(crate) async fn run_user(sh: Arc<ScenarioShared>, client: reqwest::Client) {
     let mut driver = Driver::for_user(&sh, user).await;
     let mut rec = sh.collector.recorder(sh.index);
     let partner = sh.fleet.assign();
-    match sh.spec.kind {
-        ScenarioKind::Sign => sign::run(&sh, partner, &mut driver, &mut rec, deadline).await,
-        ScenarioKind::Token => {
+    match sh.spec.kind.traits().user_loop {
+        UserLoop::Sign => sign::run(&sh, partner, &mut driver, &mut rec, deadline).await,
+        UserLoop::Token => {
             token::run(&sh, partner, &client, &mut driver, &mut rec, deadline).await;
         }
-        ScenarioKind::Api | ScenarioKind::Mixed | ScenarioKind::RefreshStorm => {
+        UserLoop::Api => {
             // Boxed once per user: the lean clients make the loop's future large.
             Box::pin(api::run(
                 &sh,
