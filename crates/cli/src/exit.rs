@@ -50,6 +50,12 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if cause.downcast_ref::<CouldNotRun>().is_some() {
         return Some(Exit::CouldNotRun);
     }
+    if let Some(e) = cause.downcast_ref::<bearing_report::EvidenceError>() {
+        return Some(match e {
+            bearing_report::EvidenceError::Input(_) => Exit::BadInput,
+            bearing_report::EvidenceError::Report(_) => Exit::CouldNotRun,
+        });
+    }
     if let Some(e) = cause.downcast_ref::<bearing_auth::Error>() {
         return Some(auth_kind(e));
     }
@@ -68,6 +74,17 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             E::Auth(e) => Some(auth_kind(e)),
             E::Gateway(e) => Some(gateway_kind(e)),
             _ => Some(Exit::BadInput),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_load::SessionError>() {
+        use bearing_load::SessionError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Load(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            E::Metrics { .. } | E::Unreachable { .. } => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Target(_) | E::Write { .. } => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<bearing_load::Error>() {

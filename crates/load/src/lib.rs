@@ -13,6 +13,9 @@
 //!   default error guard, a generator-limited run), dropped and cancelled requests.
 //! - [`merge`]: `bearing report merge`, the shards of a sharded run merged exactly.
 //! - [`barrier`]: the start barrier of a sharded run; [`live`]: live Prometheus metrics.
+//! - [`LoadSession`]: the `bearing load` operation — [`LoadSettings`] in, profile, report
+//!   folder and bundle checked, run or capacity search, [`LoadFinished`] with the summary and
+//!   the [`LoadVerdict`]; typed [`SessionError`].
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
@@ -48,3 +51,9 @@ pub use verdict::Verdict;
 
 mod shards;
 pub use shards::{merged_json, out_is_a_shard, refused_json, wait_for_shards, write_refused};
+
+mod session;
+pub use session::{
+    LoadFinished, LoadObserver, LoadSession, LoadSettings, LoadVerdict, SessionError,
+    resolve_profile, serve_metrics,
+};

@@ -11,6 +11,8 @@
 //! - [`diff`]: what changed between two runs (conform/certify verdicts, load percentiles).
 //! - [`bundle`]: a report folder + SHA-256 manifest in one tar.gz, the manifest signed as a
 //!   JWS with the partner's key; verification against a certificate.
+//! - [`prepare_run`], [`expect_list`], [`EvidenceSettings`], [`EvidenceError`]: the evidence
+//!   steps of a run operation (conform, certify, load) before and after it runs.
 //!
 //! Each library crate keeps its own reporters (conform, certify, load); they build on this.
 //!
@@ -41,3 +43,8 @@ pub use bundle_text::{bundle_line, write_verification};
 
 mod staged;
 pub use staged::{BundleKey, StagedRun};
+
+mod evidence;
+pub use evidence::{
+    EvidenceError, EvidenceSettings, TOOL, expect_list, load_sign_key, prepare_run,
+};

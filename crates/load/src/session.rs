@@ -1,0 +1,326 @@
+//! The `bearing load` operation (issue 13: the CLI parses flags, the library does the work):
+//! [`LoadSettings`] in, a checked [`LoadSession`] (profile, `--expect-fail` list, report
+//! folder, bundle), the run or the capacity search, and a [`LoadFinished`] with the summary
+//! to print and the [`LoadVerdict`] the exit code follows. Progress goes to the caller's
+//! [`LoadObserver`]; errors are typed ([`SessionError`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bearing_auth::Target;
+use bearing_report::bundle::Manifest;
+use bearing_report::{EvidenceError, EvidenceSettings, ExpectList, StagedRun};
+
+use crate::capacity::StepFn;
+use crate::live::LiveMetrics;
+use crate::report::summary::Reach;
+use crate::{
+    CapacityReport, Error, LoadProfile, LoadSummary, LoadTarget, ProgressFn, RunOptions, RunResult,
+    report,
+};
+
+/// What `bearing load` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct LoadSettings {
+    /// A profile file, or a bundled profile's name.
+    pub profile: PathBuf,
+    /// The report folder (default: reports/<UTC timestamp>-<profile name>[-shardIofN]/).
+    pub report_dir: Option<PathBuf>,
+    /// Shard i of N.
+    pub shard: Option<(u32, u32)>,
+    /// Step the rate up until a threshold is missed.
+    pub find_capacity: bool,
+    /// Worker threads for the users.
+    pub threads: Option<usize>,
+    /// Replaces the profile's duration (and drops its stages).
+    pub duration: Option<Duration>,
+    /// Known deviations.
+    pub expect_fail: Option<PathBuf>,
+    /// How the clock starts (barrier or instant).
+    pub start: Option<crate::barrier::Start>,
+    /// Report folder and bundle.
+    pub evidence: EvidenceSettings,
+}
+
+/// Where a run's progress goes (the CLI draws it; the library never prints).
+#[derive(Clone, Default)]
+pub struct LoadObserver {
+    /// The live progress of a run.
+    pub progress: Option<ProgressFn>,
+    /// Each step of a capacity search.
+    pub on_step: Option<StepFn>,
+    /// Live Prometheus metrics ([`serve_metrics`]).
+    pub metrics: Option<Arc<LiveMetrics>>,
+}
+
+/// Why `bearing load` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bad input named by its flag or value: exit 2.
+    #[error("{0}")]
+    Input(String),
+    /// The profile, thresholds or run failed; its kind decides.
+    #[error(transparent)]
+    Load(Error),
+    /// The target could not be turned into a load target.
+    #[error("preparing the target")]
+    Target(#[source] Error),
+    /// The report folder, bundle or `--expect-fail` list.
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
+    /// `--metrics-listen` could not bind.
+    #[error("--metrics-listen {addr}: cannot listen")]
+    Metrics {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The report could not be written; the cause (load or evidence) follows.
+    #[error("writing the report into {}", dir.display())]
+    Write {
+        /// The report folder.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Every request failed to connect.
+    #[error(
+        "could not reach the gateway at {target}: all {requests} requests failed to connect (report in {})",
+        dir.display()
+    )]
+    Unreachable {
+        /// The target URL as the summary names it.
+        target: String,
+        /// The requests that failed.
+        requests: u64,
+        /// The report folder.
+        dir: PathBuf,
+    },
+}
+
+/// How a finished run is judged (the exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadVerdict {
+    /// Thresholds held (a capacity search: a knee was found).
+    Passed,
+    /// A threshold was missed.
+    Failed,
+    /// A shard missed a threshold on its share: informative, `bearing report merge` judges.
+    ShardInformative(u32, u32),
+}
+
+/// Binds `addr` and serves live metrics of the run there; returns them and the bound address.
+///
+/// # Errors
+/// [`SessionError::Metrics`] when the address cannot be bound.
+pub async fn serve_metrics(
+    addr: SocketAddr,
+    shard: Option<(u32, u32)>,
+) -> Result<(Arc<LiveMetrics>, SocketAddr), SessionError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| SessionError::Metrics { addr, source })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let live = LiveMetrics::new(shard);
+    tokio::spawn(Arc::clone(&live).serve(listener));
+    Ok((live, bound))
+}
+
+/// The profile named on the command line: a file, or a bundled profile's name.
+///
+/// # Errors
+/// Neither a file nor a bundled name (input), or the profile's own errors.
+pub fn resolve_profile(arg: &Path) -> Result<LoadProfile, SessionError> {
+    let name = arg.to_str().filter(|s| !s.contains(['/', '.']));
+    if !arg.exists()
+        && let Some(name) = name
+    {
+        return match LoadProfile::bundled(name) {
+            Some(p) => p.map_err(SessionError::Load),
+            None => Err(SessionError::Input(format!(
+                "no load profile {name:?}: not a file, nor a bundled profile ({})",
+                crate::profile::BUNDLED.map(|(n, _)| n).join(", ")
+            ))),
+        };
+    }
+    LoadProfile::from_file(arg).map_err(SessionError::Load)
+}
+
+/// A checked `bearing load`: nothing has run yet.
+#[derive(Debug)]
+pub struct LoadSession {
+    settings: LoadSettings,
+    profile: LoadProfile,
+    expect: Option<ExpectList>,
+    dir: PathBuf,
+    staged: StagedRun,
+}
+
+impl LoadSession {
+    /// Reads the profile, applies `duration`, checks the `--expect-fail` list, the report
+    /// folder, bundle and key (issue 21: before anything runs).
+    ///
+    /// # Errors
+    /// Bad profile, list, folder, bundle or key.
+    pub fn prepare(settings: LoadSettings) -> Result<Self, SessionError> {
+        let mut profile = resolve_profile(&settings.profile)?;
+        if let Some(d) = settings.duration {
+            profile.duration = Some(d);
+            profile.stages.clear();
+            profile.start_rate = None;
+            profile
+                .validate()
+                .map_err(|m| SessionError::Input(format!("--duration: {m}")))?;
+        }
+        let ids = crate::threshold::ids(&profile);
+        let expect = bearing_report::expect_list(
+            settings.expect_fail.as_deref(),
+            ids.iter().map(String::as_str),
+        )?;
+        let dir = match &settings.report_dir {
+            Some(d) => d.clone(),
+            None => {
+                let mut name = profile.display_name().to_owned();
+                if let Some((i, n)) = settings.shard {
+                    name.push_str(&format!("-shard{i}of{n}"));
+                }
+                report::default_dir(Path::new("reports"), &name, SystemTime::now())
+            }
+        };
+        let staged = bearing_report::prepare_run(Some(&dir), &settings.evidence)?;
+        Ok(Self {
+            settings,
+            profile,
+            expect,
+            dir,
+            staged,
+        })
+    }
+
+    /// The profile (after `duration`).
+    pub fn profile(&self) -> &LoadProfile {
+        &self.profile
+    }
+
+    /// Runs the profile (or the capacity search) against `target`.
+    ///
+    /// # Errors
+    /// The target cannot be used, the run could not start or failed.
+    pub async fn run(
+        &self,
+        target: &Target,
+        observer: LoadObserver,
+    ) -> Result<(RunResult, Option<CapacityReport>), SessionError> {
+        let s = &self.settings;
+        let load_target = LoadTarget::from_target(target, &crate::run::jti_prefix(s.shard))
+            .map_err(SessionError::Target)?;
+        let opts = RunOptions {
+            shard: s.shard,
+            worker_threads: s.threads,
+            start: s.start.clone(),
+            metrics: observer.metrics,
+            progress: observer.progress,
+            ..RunOptions::default()
+        };
+        let outcome = if s.find_capacity {
+            crate::capacity::find_capacity_with(
+                &self.profile,
+                &load_target,
+                &opts,
+                observer.on_step,
+            )
+            .await
+            .map(|(c, r)| (r, Some(c)))
+        } else {
+            Box::pin(crate::run(&self.profile, &load_target, &opts))
+                .await
+                .map(|r| (r, None))
+        };
+        outcome.map_err(SessionError::Load)
+    }
+
+    /// Judges the run and writes the report set; the summary is there to print whatever
+    /// happened to the files (issue 21: nothing lost).
+    pub fn finish(self, result: &RunResult, capacity: Option<CapacityReport>) -> LoadFinished {
+        let staged_dir = self.staged.path().unwrap_or(&self.dir).to_owned();
+        let expected = self
+            .expect
+            .as_ref()
+            .map(|l| crate::verdict::apply_expected(result, l, &bearing_report::expect::today()));
+        let judged = LoadSummary::judged(result, capacity, expected);
+        let write = |source: Box<dyn std::error::Error + Send + Sync>| SessionError::Write {
+            dir: self.dir.clone(),
+            source,
+        };
+        let (summary, finished) = match report::write_summary(result, judged.clone(), &staged_dir) {
+            Ok(w) => (
+                w.summary,
+                self.staged
+                    .finish(bearing_report::TOOL)
+                    .map_err(|e| write(Box::new(EvidenceError::from(e)))),
+            ),
+            Err(e) => (judged, Err(write(Box::new(e)))),
+        };
+        let (manifest, error) = match finished {
+            Ok((_, m)) => (m, None),
+            Err(e) => (None, Some(e)),
+        };
+        LoadFinished {
+            summary,
+            dir: self.dir,
+            manifest,
+            error,
+            shard: self.settings.shard,
+        }
+    }
+}
+
+/// A finished run: the summary to print, where it went, and the verdict.
+#[derive(Debug)]
+pub struct LoadFinished {
+    /// The judged summary.
+    pub summary: LoadSummary,
+    /// The report folder.
+    pub dir: PathBuf,
+    /// The bundle's manifest, when one was written.
+    pub manifest: Option<Manifest>,
+    error: Option<SessionError>,
+    shard: Option<(u32, u32)>,
+}
+
+impl LoadFinished {
+    /// The verdict the exit code follows.
+    ///
+    /// # Errors
+    /// The report could not be written, or nothing reached the gateway.
+    pub fn verdict(self) -> Result<LoadVerdict, SessionError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let s = &self.summary;
+        if let Reach::Unreachable(requests) = s.reach() {
+            return Err(SessionError::Unreachable {
+                target: s.target.clone(),
+                requests,
+                dir: self.dir,
+            });
+        }
+        // A capacity search passes when it found a knee (its report is the run at the knee).
+        let passed = match &s.capacity {
+            Some(c) => c.knee.is_some(),
+            None => s.passed,
+        };
+        // A shard's thresholds judge its 1/N share: only `bearing report merge` decides
+        // (exiting 1 would also make Kubernetes count the pod as failed, issue 8).
+        Ok(match (self.shard, passed, &s.capacity) {
+            (_, true, _) => LoadVerdict::Passed,
+            (Some((i, n)), false, None) => LoadVerdict::ShardInformative(i, n),
+            _ => LoadVerdict::Failed,
+        })
+    }
+}
