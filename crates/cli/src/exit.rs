@@ -76,8 +76,8 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::BadInput),
         };
     }
-    if let Some(e) = cause.downcast_ref::<bearing_load::SessionError>() {
-        use bearing_load::SessionError as E;
+    if let Some(e) = cause.downcast_ref::<bearing_load::LoadRunError>() {
+        use bearing_load::LoadRunError as E;
         return match e {
             E::Input(_) => Some(Exit::BadInput),
             E::Load(e) => kind(e),
@@ -96,6 +96,16 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             // `#[error(transparent)]`: the wrapped error is not a link of the chain.
             E::Auth(e) => Some(auth_kind(e)),
             _ => Some(Exit::CouldNotRun),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_conform::ConformRunError>() {
+        use bearing_conform::ConformRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Conform(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            // The cause, the next link of the chain, decides.
+            E::SecondTarget(..) | E::Write(_) => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<bearing_conform::Error>() {

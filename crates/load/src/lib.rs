@@ -15,7 +15,7 @@
 //! - [`barrier`]: the start barrier of a sharded run; [`live`]: live Prometheus metrics.
 //! - [`LoadSession`]: the `bearing load` operation — [`LoadSettings`] in, profile, report
 //!   folder and bundle checked, run or capacity search, [`LoadFinished`] with the summary and
-//!   the [`LoadVerdict`]; typed [`SessionError`].
+//!   the [`LoadVerdict`]; typed [`LoadRunError`].
 //!
 //! The library never prints: progress goes to a caller-supplied callback.
 
@@ -54,6 +54,6 @@ pub use shards::{merged_json, out_is_a_shard, refused_json, wait_for_shards, wri
 
 mod session;
 pub use session::{
-    LoadFinished, LoadObserver, LoadSession, LoadSettings, LoadVerdict, SessionError,
+    LoadFinished, LoadObserver, LoadRunError, LoadSession, LoadSettings, LoadVerdict,
     resolve_profile, serve_metrics,
 };

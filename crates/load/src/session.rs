@@ -2,7 +2,7 @@
 //! [`LoadSettings`] in, a checked [`LoadSession`] (profile, `--expect-fail` list, report
 //! folder, bundle), the run or the capacity search, and a [`LoadFinished`] with the summary
 //! to print and the [`LoadVerdict`] the exit code follows. Progress goes to the caller's
-//! [`LoadObserver`]; errors are typed ([`SessionError`]).
+//! [`LoadObserver`]; errors are typed ([`LoadRunError`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,7 +57,7 @@ pub struct LoadObserver {
 
 /// Why `bearing load` stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub enum LoadRunError {
     /// Bad input named by its flag or value: exit 2.
     #[error("{0}")]
     Input(String),
@@ -117,14 +117,14 @@ pub enum LoadVerdict {
 /// Binds `addr` and serves live metrics of the run there; returns them and the bound address.
 ///
 /// # Errors
-/// [`SessionError::Metrics`] when the address cannot be bound.
+/// [`LoadRunError::Metrics`] when the address cannot be bound.
 pub async fn serve_metrics(
     addr: SocketAddr,
     shard: Option<(u32, u32)>,
-) -> Result<(Arc<LiveMetrics>, SocketAddr), SessionError> {
+) -> Result<(Arc<LiveMetrics>, SocketAddr), LoadRunError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|source| SessionError::Metrics { addr, source })?;
+        .map_err(|source| LoadRunError::Metrics { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
     let live = LiveMetrics::new(shard);
     tokio::spawn(Arc::clone(&live).serve(listener));
@@ -135,20 +135,20 @@ pub async fn serve_metrics(
 ///
 /// # Errors
 /// Neither a file nor a bundled name (input), or the profile's own errors.
-pub fn resolve_profile(arg: &Path) -> Result<LoadProfile, SessionError> {
+pub fn resolve_profile(arg: &Path) -> Result<LoadProfile, LoadRunError> {
     let name = arg.to_str().filter(|s| !s.contains(['/', '.']));
     if !arg.exists()
         && let Some(name) = name
     {
         return match LoadProfile::bundled(name) {
-            Some(p) => p.map_err(SessionError::Load),
-            None => Err(SessionError::Input(format!(
+            Some(p) => p.map_err(LoadRunError::Load),
+            None => Err(LoadRunError::Input(format!(
                 "no load profile {name:?}: not a file, nor a bundled profile ({})",
                 crate::profile::BUNDLED.map(|(n, _)| n).join(", ")
             ))),
         };
     }
-    LoadProfile::from_file(arg).map_err(SessionError::Load)
+    LoadProfile::from_file(arg).map_err(LoadRunError::Load)
 }
 
 /// A checked `bearing load`: nothing has run yet.
@@ -167,7 +167,7 @@ impl LoadSession {
     ///
     /// # Errors
     /// Bad profile, list, folder, bundle or key.
-    pub fn prepare(settings: LoadSettings) -> Result<Self, SessionError> {
+    pub fn prepare(settings: LoadSettings) -> Result<Self, LoadRunError> {
         let mut profile = resolve_profile(&settings.profile)?;
         if let Some(d) = settings.duration {
             profile.duration = Some(d);
@@ -175,7 +175,7 @@ impl LoadSession {
             profile.start_rate = None;
             profile
                 .validate()
-                .map_err(|m| SessionError::Input(format!("--duration: {m}")))?;
+                .map_err(|m| LoadRunError::Input(format!("--duration: {m}")))?;
         }
         let ids = crate::threshold::ids(&profile);
         let expect = bearing_report::expect_list(
@@ -215,10 +215,10 @@ impl LoadSession {
         &self,
         target: &Target,
         observer: LoadObserver,
-    ) -> Result<(RunResult, Option<CapacityReport>), SessionError> {
+    ) -> Result<(RunResult, Option<CapacityReport>), LoadRunError> {
         let s = &self.settings;
         let load_target = LoadTarget::from_target(target, &crate::run::jti_prefix(s.shard))
-            .map_err(SessionError::Target)?;
+            .map_err(LoadRunError::Target)?;
         let opts = RunOptions {
             shard: s.shard,
             worker_threads: s.threads,
@@ -241,7 +241,7 @@ impl LoadSession {
                 .await
                 .map(|r| (r, None))
         };
-        outcome.map_err(SessionError::Load)
+        outcome.map_err(LoadRunError::Load)
     }
 
     /// Judges the run and writes the report set; the summary is there to print whatever
@@ -253,7 +253,7 @@ impl LoadSession {
             .as_ref()
             .map(|l| crate::verdict::apply_expected(result, l, &bearing_report::expect::today()));
         let judged = LoadSummary::judged(result, capacity, expected);
-        let write = |source: Box<dyn std::error::Error + Send + Sync>| SessionError::Write {
+        let write = |source: Box<dyn std::error::Error + Send + Sync>| LoadRunError::Write {
             dir: self.dir.clone(),
             source,
         };
@@ -289,7 +289,7 @@ pub struct LoadFinished {
     pub dir: PathBuf,
     /// The bundle's manifest, when one was written.
     pub manifest: Option<Manifest>,
-    error: Option<SessionError>,
+    error: Option<LoadRunError>,
     shard: Option<(u32, u32)>,
 }
 
@@ -298,13 +298,13 @@ impl LoadFinished {
     ///
     /// # Errors
     /// The report could not be written, or nothing reached the gateway.
-    pub fn verdict(self) -> Result<LoadVerdict, SessionError> {
+    pub fn verdict(self) -> Result<LoadVerdict, LoadRunError> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let s = &self.summary;
         if let Reach::Unreachable(requests) = s.reach() {
-            return Err(SessionError::Unreachable {
+            return Err(LoadRunError::Unreachable {
                 target: s.target.clone(),
                 requests,
                 dir: self.dir,
