@@ -116,6 +116,16 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::CouldNotRun),
         };
     }
+    if let Some(e) = cause.downcast_ref::<bearing_bench::BenchRunError>() {
+        use bearing_bench::BenchRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::Write(..) => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Bench(_) | E::Key(..) => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_demo::Error>() {
         // A step's own cause further down the chain decides the rest.
         if e.is_bad_input() {
