@@ -11,6 +11,8 @@
 //!   pass, fail or no-evidence, with evidence and the rule each comes from; unit-tested on
 //!   synthetic logs.
 //! - [`CertifySummary`] and [`report`]: terminal, `summary.json`, `report.html`, `junit.xml`.
+//! - [`run_certify`]: the whole `bearing certify` operation ([`CertifySettings`] in, a
+//!   [`CertifyFinished`] out, typed [`CertifyRunError`]).
 //!
 //! Everything above is re-exported here; the modules behind it are private but for
 //! [`report`] (the reporters, one per file).
@@ -56,3 +58,6 @@ pub use summary::{
     CertifySummary, ClientReport, Overall, PhaseInfo, PlanInfo, SCHEMA_VERSION, ScopeOutcome,
     Totals,
 };
+
+mod session;
+pub use session::{CertifyFinished, CertifyRunError, CertifySettings, run_certify};

@@ -132,6 +132,16 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             return Some(Exit::BadInput);
         }
     }
+    if let Some(e) = cause.downcast_ref::<bearing_certify::CertifyRunError>() {
+        use bearing_certify::CertifyRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Config(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            // The cause, the next link of the chain, decides.
+            E::Plan(_) | E::Start(_) | E::Write(..) => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_certify::Error>() {
         use bearing_certify::Error as E;
         return match e {

@@ -1,13 +1,12 @@
-//! Flags and steps shared by the runs that write a report folder (conform, certify, load):
-//! the folder checked before anything runs and written whole or not at all (issue 21,
-//! class 3), `--expect-fail FILE`, and `--bundle FILE` with `--sign-key` (issue 17).
+//! Flags shared by the runs that write a report folder (conform, certify, load): the folder
+//! and `--bundle FILE` with `--sign-key` (issue 17). The steps themselves (folder checked
+//! before anything runs, `--expect-fail`, bundle) are bearing-report's.
 
 use std::path::{Path, PathBuf};
 
 pub use bearing_report::TOOL;
 use bearing_report::bundle::Manifest;
-use bearing_report::expect::ExpectList;
-use bearing_report::{BundleKey, EvidenceError, EvidenceSettings, StagedRun};
+use bearing_report::{BundleKey, EvidenceError, EvidenceSettings};
 
 /// Flags for the report folder and the bundle of a run.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -52,45 +51,6 @@ pub fn report_error(e: bearing_report::Error) -> anyhow::Error {
 /// Unreadable key, unknown or unfitting algorithm (exit 2).
 pub fn load_sign_key(key: &Path, alg: Option<&str>) -> anyhow::Result<BundleKey> {
     Ok(bearing_report::load_sign_key(key, alg)?)
-}
-
-/// The report folder, bundle and key of a run, checked before anything runs (exit 2).
-#[derive(Debug)]
-pub struct Prepared(StagedRun);
-
-/// Checks the report folder, the bundle path and the key before anything runs (exit 2).
-///
-/// # Errors
-/// As [`bearing_report::prepare_run`].
-pub fn prepare(dir: Option<&Path>, a: &EvidenceArgs) -> anyhow::Result<Prepared> {
-    Ok(Prepared(bearing_report::prepare_run(dir, &a.settings())?))
-}
-
-impl Prepared {
-    /// Where the reporters write now (the staging folder).
-    pub fn path(&self) -> Option<&Path> {
-        self.0.path()
-    }
-
-    /// Moves the report folder into place and writes the bundle; returns the folder and
-    /// the manifest.
-    ///
-    /// # Errors
-    /// The rename or the bundle failed.
-    pub fn finish(self) -> anyhow::Result<(Option<PathBuf>, Option<Manifest>)> {
-        self.0.finish(TOOL).map_err(report_error)
-    }
-}
-
-/// Loads `--expect-fail FILE` and checks its ids against `known` (exit 2 on an unknown id).
-///
-/// # Errors
-/// Unreadable or malformed list, unknown id.
-pub fn expect_list<'a>(
-    file: Option<&Path>,
-    known: impl IntoIterator<Item = &'a str> + Clone,
-) -> anyhow::Result<Option<ExpectList>> {
-    Ok(bearing_report::expect_list(file, known)?)
 }
 
 /// One line saying where the bundle went and whether it is signed.
