@@ -17,6 +17,8 @@
 //! - [`GatewayProfile`] and its knobs ([`Leeway`], [`ReplayProtection`], [`SubPolicy`], …): what a
 //!   gateway should do, shared by the sandbox, conform and certify.
 //! - [`Clock`] ([`SystemClock`], [`ManualClock`]): injected time.
+//! - [`keygen`]: the `bearing keygen` operation ([`KeygenSettings`] in, the [`Keygen`]
+//!   written, typed [`KeygenError`]).
 //! - Secrets ([`AccessToken`], [`Assertion`], [`SecretBytes`]) redact themselves in
 //!   `Debug`/`Display`.
 //!
@@ -97,3 +99,6 @@ pub use token::{
     is_loopback, mask_url, refuse_url_credentials,
 };
 pub use yaml::YamlError;
+
+mod keygen;
+pub use keygen::{Keygen, KeygenError, KeygenSettings, keygen};

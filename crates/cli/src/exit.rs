@@ -62,6 +62,14 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
         return Some(gateway_kind(e));
     }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::KeygenError>() {
+        use bearing_auth::KeygenError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::File(_) | E::Io { .. } => Some(Exit::CouldNotRun),
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_auth::RequestError>() {
         return match e {
             bearing_auth::RequestError::Auth(e) => Some(auth_kind(e)),
