@@ -13,6 +13,8 @@
 //!   JWS with the partner's key; verification against a certificate.
 //! - [`prepare_run`], [`expect_list`], [`EvidenceSettings`], [`EvidenceError`]: the evidence
 //!   steps of a run operation (conform, certify, load) before and after it runs.
+//! - [`diff_runs`], [`bundle_folder`], [`verify_bundle`]: the `bearing report diff | bundle |
+//!   verify` operations.
 //!
 //! Each library crate keeps its own reporters (conform, certify, load); they build on this.
 //!
@@ -48,3 +50,6 @@ mod evidence;
 pub use evidence::{
     EvidenceError, EvidenceSettings, TOOL, expect_list, load_sign_key, prepare_run,
 };
+
+mod ops;
+pub use ops::{DiffSettings, bundle_folder, diff_runs, verify_bundle, write_diff_html};

@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-pub use bearing_report::TOOL;
+use bearing_report::EvidenceSettings;
 use bearing_report::bundle::Manifest;
-use bearing_report::{BundleKey, EvidenceError, EvidenceSettings};
 
 /// Flags for the report folder and the bundle of a run.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -38,19 +37,6 @@ impl EvidenceArgs {
             sign_alg: self.sign_alg.clone(),
         }
     }
-}
-
-/// A `bearing_report` error as the CLI sees it: bad input exits 2.
-pub fn report_error(e: bearing_report::Error) -> anyhow::Error {
-    EvidenceError::from(e).into()
-}
-
-/// Loads `--sign-key` and picks the algorithm (default from the key).
-///
-/// # Errors
-/// Unreadable key, unknown or unfitting algorithm (exit 2).
-pub fn load_sign_key(key: &Path, alg: Option<&str>) -> anyhow::Result<BundleKey> {
-    Ok(bearing_report::load_sign_key(key, alg)?)
 }
 
 /// One line saying where the bundle went and whether it is signed.
