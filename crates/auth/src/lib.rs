@@ -18,7 +18,8 @@
 //!   gateway should do, shared by the sandbox, conform and certify.
 //! - [`Clock`] ([`SystemClock`], [`ManualClock`]): injected time.
 //! - [`keygen`]: the `bearing keygen` operation ([`KeygenSettings`] in, the [`Keygen`]
-//!   written, typed [`KeygenError`]).
+//!   written, typed [`KeygenError`]); [`sign_assertion`] and [`call_api`]: `bearing sign`
+//!   and `bearing call` on a resolved target (typed [`PartnerError`]).
 //! - Secrets ([`AccessToken`], [`Assertion`], [`SecretBytes`]) redact themselves in
 //!   `Debug`/`Display`.
 //!
@@ -102,3 +103,8 @@ pub use yaml::YamlError;
 
 mod keygen;
 pub use keygen::{Keygen, KeygenError, KeygenSettings, keygen};
+
+mod partner_ops;
+pub use partner_ops::{
+    AssertionSettings, CallSettings, Called, PartnerError, call_api, parse_claim, sign_assertion,
+};

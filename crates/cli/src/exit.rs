@@ -62,6 +62,17 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
         return Some(gateway_kind(e));
     }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::PartnerError>() {
+        use bearing_auth::PartnerError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::Request(e) => kind(e),
+            E::Timeout { .. } => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Identity(_) | E::Call { .. } => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_auth::KeygenError>() {
         use bearing_auth::KeygenError as E;
         return match e {
