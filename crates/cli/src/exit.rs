@@ -101,9 +101,10 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             E::Input(_) => Some(Exit::BadInput),
             E::Load(e) => kind(e),
             E::Evidence(e) => kind(e),
+            E::MergeOverShard { .. } => Some(Exit::BadInput),
             E::Metrics { .. } | E::Unreachable { .. } => Some(Exit::CouldNotRun),
             // The cause, the next link of the chain, decides.
-            E::Target(_) | E::Write { .. } => None,
+            E::Target(_) | E::Write { .. } | E::MergeWrite(..) => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<bearing_load::Error>() {

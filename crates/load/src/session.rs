@@ -88,6 +88,17 @@ pub enum LoadRunError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `bearing report merge --out` is one of the shards.
+    #[error("--out {} is one of the shard directories: the merge would overwrite {}", .out.display(), .shard.display())]
+    MergeOverShard {
+        /// `--out`.
+        out: PathBuf,
+        /// The shard it would overwrite.
+        shard: PathBuf,
+    },
+    /// The merged report could not be written.
+    #[error("writing the merged report into {}", .0.display())]
+    MergeWrite(PathBuf, #[source] Error),
     /// Every request failed to connect.
     #[error(
         "could not reach the gateway at {target}: all {requests} requests failed to connect (report in {})",
@@ -323,4 +334,47 @@ impl LoadFinished {
             _ => LoadVerdict::Failed,
         })
     }
+}
+
+/// What `bearing report merge` got: the merged run and its written summary, or why the
+/// shards were refused (every issue).
+#[derive(Debug)]
+pub enum MergeOutcome {
+    /// Merged and written.
+    Merged(Box<crate::Merged>, Box<LoadSummary>),
+    /// Refused.
+    Refused(crate::MergeError),
+}
+
+/// `bearing report merge`: merges the shard reports in `dirs` into `out`, judging the
+/// thresholds on the overlap window or, with `whole_run`, on the whole run.
+///
+/// # Errors
+/// `out` is one of the shards; the merged report cannot be written.
+pub fn merge_shards(
+    dirs: &[PathBuf],
+    out: &Path,
+    whole_run: bool,
+) -> Result<MergeOutcome, LoadRunError> {
+    if let Some(d) = crate::out_is_a_shard(dirs, out) {
+        return Err(LoadRunError::MergeOverShard {
+            out: out.to_owned(),
+            shard: d.to_owned(),
+        });
+    }
+    let judge = if whole_run {
+        crate::merge::Judge::WholeRun
+    } else {
+        crate::merge::Judge::Overlap
+    };
+    let merged = match crate::merge::merge_judged(dirs, judge) {
+        Ok(m) => m,
+        Err(e) => return Ok(MergeOutcome::Refused(e)),
+    };
+    let written = crate::merge::write(&merged, out)
+        .map_err(|e| LoadRunError::MergeWrite(out.to_owned(), e))?;
+    Ok(MergeOutcome::Merged(
+        Box::new(merged),
+        Box::new(written.summary),
+    ))
 }
