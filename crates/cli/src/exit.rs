@@ -125,7 +125,8 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             E::Conform(e) => kind(e),
             E::Evidence(e) => kind(e),
             // The cause, the next link of the chain, decides.
-            E::SecondTarget(..) | E::Write(_) => None,
+            E::WriteFile(..) => Some(Exit::CouldNotRun),
+            E::SecondTarget(..) | E::Write(_) | E::ObservedProfile(_) => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<bearing_conform::Error>() {

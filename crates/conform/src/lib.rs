@@ -54,4 +54,6 @@ pub use profiles_report::{
 };
 
 mod session;
-pub use session::{ConformFinished, ConformRunError, ConformSession, ConformSettings};
+pub use session::{
+    ConformFinished, ConformRunError, ConformSession, ConformSettings, detect_profile,
+};

@@ -59,6 +59,12 @@ pub enum ConformRunError {
     /// The second target file.
     #[error("--second-target {}", .0.display())]
     SecondTarget(PathBuf, #[source] bearing_auth::Error),
+    /// The observed profile could not be serialised.
+    #[error("writing the observed profile")]
+    ObservedProfile(#[source] bearing_auth::Error),
+    /// A file could not be written.
+    #[error("writing {}", .0.display())]
+    WriteFile(PathBuf, #[source] std::io::Error),
     /// The reports could not be written; the cause follows.
     #[error("writing reports")]
     Write(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -298,4 +304,34 @@ impl ConformFinished {
             None => Ok(self.summary.judgement()),
         }
     }
+}
+
+/// `bearing profile detect`: probes `target` knob by knob (at most `max_probes` requests),
+/// ranks `shipped`, and writes the observed profile to `out` when given.
+///
+/// # Errors
+/// A target that cannot be probed; the observed profile cannot be written.
+pub async fn detect_profile(
+    target: &Target,
+    shipped: &[bearing_auth::shipped::Shipped],
+    max_probes: usize,
+    out: Option<&Path>,
+) -> Result<crate::Detection, ConformRunError> {
+    let profiles: Vec<GatewayProfile> = shipped.iter().map(|s| s.profile.clone()).collect();
+    let cfg = crate::DetectConfig {
+        max_probes,
+        ..crate::DetectConfig::default()
+    };
+    let d = crate::detect(target, &profiles, cfg).await.map_err(|e| {
+        if e.is_bad_input() {
+            ConformRunError::Input(e.to_string())
+        } else {
+            ConformRunError::Conform(e)
+        }
+    })?;
+    if let Some(path) = out {
+        let yaml = d.to_yaml().map_err(ConformRunError::ObservedProfile)?;
+        std::fs::write(path, yaml).map_err(|e| ConformRunError::WriteFile(path.to_owned(), e))?;
+    }
+    Ok(d)
 }
