@@ -55,5 +55,5 @@ pub use shards::{merged_json, out_is_a_shard, refused_json, wait_for_shards, wri
 mod session;
 pub use session::{
     LoadFinished, LoadObserver, LoadRunError, LoadSession, LoadSettings, LoadVerdict, MergeOutcome,
-    merge_shards, resolve_profile, serve_metrics,
+    capacity_step_line, merge_shards, resolve_profile, serve_metrics,
 };

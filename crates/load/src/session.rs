@@ -125,6 +125,19 @@ pub enum LoadVerdict {
     ShardInformative(u32, u32),
 }
 
+/// The stderr line of one step of a capacity search (`step 3 (bisection): 800/s → …`).
+pub fn capacity_step_line(i: usize, st: &crate::capacity::CapacityStep) -> String {
+    format!(
+        "step {i}{}: {:.0}/s → achieved {:.0}/s, p50 {}, p99 {}: {}",
+        if st.refine { " (bisection)" } else { "" },
+        st.rate,
+        st.achieved_rate,
+        crate::threshold::fmt_us(st.p50_us as f64),
+        crate::threshold::fmt_us(st.p99_us as f64),
+        if st.passed { "pass" } else { "FAIL" }
+    )
+}
+
 /// Binds `addr` and serves live metrics of the run there; returns them and the bound address.
 ///
 /// # Errors

@@ -166,15 +166,7 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let pb2 = pb.clone();
     observer.on_step = (!g.quiet).then(|| {
         Arc::new(move |i: usize, st: &bearing_load::capacity::CapacityStep| {
-            let line = format!(
-                "step {i}{}: {:.0}/s → achieved {:.0}/s, p50 {}, p99 {}: {}",
-                if st.refine { " (bisection)" } else { "" },
-                st.rate,
-                st.achieved_rate,
-                bearing_load::threshold::fmt_us(st.p50_us as f64),
-                bearing_load::threshold::fmt_us(st.p99_us as f64),
-                if st.passed { "pass" } else { "FAIL" }
-            );
+            let line = bearing_load::capacity_step_line(i, st);
             match &pb2 {
                 Some(pb) => pb.println(line),
                 None => eprintln!("{line}"),
