@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bearing_auth::{Keygen, KeygenSettings};
 
 use crate::exit::Exit;
-use crate::output::{Format, Global};
+use crate::output::Global;
 
 /// Flags of `bearing keygen`.
 #[derive(Debug, clap::Args)]
@@ -63,7 +63,6 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         days: a.days,
         force: a.force,
     })?;
-    let mut out = std::io::stdout().lock();
     match done {
         Keygen::Identity {
             client_id,
@@ -81,10 +80,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 cert_path: &cert_path,
                 cert: &cert,
             };
-            match g.output {
-                Format::Json => crate::output::print_json(&written.json())?,
-                Format::Text => written.write_text(&mut out)?,
-            }
+            crate::output::emit(g, || written.json(), |out| written.write_text(out))?;
         }
         Keygen::Fleet {
             alg,
@@ -99,10 +95,7 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
                 members: &members,
                 generated,
             };
-            match g.output {
-                Format::Json => crate::output::print_json(&written.json())?,
-                Format::Text => written.write_text(&mut out)?,
-            }
+            crate::output::emit(g, || written.json(), |out| written.write_text(out))?;
         }
     }
     Ok(Exit::Ok)

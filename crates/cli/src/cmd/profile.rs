@@ -117,20 +117,16 @@ fn list(markdown: bool, g: &Global) -> anyhow::Result<Exit> {
 
 fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
     let s = find(name, &load_shipped()?)?;
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::show_json(&s))?,
-        Format::Text => bearing_auth::write_show(&s, &mut std::io::stdout().lock())?,
-    }
+    let json = || bearing_auth::show_json(&s);
+    crate::output::emit(g, json, |out| bearing_auth::write_show(&s, out))?;
     Ok(Exit::Ok)
 }
 
 fn diff(a: &str, b: &str, g: &Global) -> anyhow::Result<Exit> {
     let all = load_shipped()?;
     let (sa, sb) = (find(a, &all)?, find(b, &all)?);
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::diff_json(&sa, &sb))?,
-        Format::Text => bearing_auth::write_diff(&sa, &sb, &mut std::io::stdout().lock())?,
-    }
+    let json = || bearing_auth::diff_json(&sa, &sb);
+    crate::output::emit(g, json, |out| bearing_auth::write_diff(&sa, &sb, out))?;
     Ok(Exit::Ok)
 }
 

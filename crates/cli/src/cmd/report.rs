@@ -100,17 +100,10 @@ fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
         MergeOutcome::Merged(m, s) => (m, s),
         MergeOutcome::Refused(e) => return refused(&e, g),
     };
-    match g.output {
-        Format::Json => {
-            crate::output::print_json(&bearing_load::merged_json(&a.out, &merged.info, &s))?;
-        }
-        Format::Text => bearing_load::report::text::write_merged(
-            &mut std::io::stdout().lock(),
-            &s,
-            &merged.info,
-            &a.out,
-        )?,
-    }
+    let json = || bearing_load::merged_json(&a.out, &merged.info, &s);
+    crate::output::emit(g, json, |o| {
+        bearing_load::report::text::write_merged(o, &s, &merged.info, &a.out)
+    })?;
     Ok(if s.passed { Exit::Ok } else { Exit::Failed })
 }
 

@@ -4,7 +4,7 @@
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::Exit;
-use crate::output::{Format, Global};
+use crate::output::Global;
 
 /// Flags of `bearing token`.
 #[derive(Debug, clap::Args)]
@@ -46,19 +46,10 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
     let resp = result?;
     let jti = assertion.jti();
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::token_response_json(
-            &resp,
-            &target.token_url,
-            jti,
-            a.show_token,
-        ))?,
-        Format::Text => bearing_auth::write_token_response(
-            &resp,
-            &target.token_url,
-            a.show_token,
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let (url, show) = (&target.token_url, a.show_token);
+    let json = || bearing_auth::token_response_json(&resp, url, jti, show);
+    crate::output::emit(g, json, |o| {
+        bearing_auth::write_token_response(&resp, url, show, o)
+    })?;
     Ok(Exit::Ok)
 }

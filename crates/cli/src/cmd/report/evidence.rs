@@ -131,17 +131,9 @@ pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
 /// Bad input: unreadable certificate, not a bundle (exit 2).
 pub fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
     let v = bearing_report::verify_bundle(&a.file, a.cert.as_deref())?;
-    match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "ok": v.is_ok(),
-            "verification": v,
-        }))?,
-        Format::Text => bearing_report::write_verification(
-            &v,
-            &a.file,
-            a.cert.as_deref(),
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let json = || serde_json::json!({ "ok": v.is_ok(), "verification": v });
+    crate::output::emit(g, json, |o| {
+        bearing_report::write_verification(&v, &a.file, a.cert.as_deref(), o)
+    })?;
     Ok(if v.is_ok() { Exit::Ok } else { Exit::Failed })
 }
