@@ -106,5 +106,6 @@ pub use keygen::{Keygen, KeygenError, KeygenSettings, keygen};
 
 mod partner_ops;
 pub use partner_ops::{
-    AssertionSettings, CallSettings, Called, PartnerError, call_api, parse_claim, sign_assertion,
+    AssertionSettings, CallSettings, Called, PartnerError, call_api, parse_claim, request_token,
+    sign_assertion,
 };

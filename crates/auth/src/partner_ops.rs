@@ -1,6 +1,6 @@
 //! The partner-side one-shot operations (issue 13: the CLI parses flags, the library does
 //! the work): `bearing sign` ([`sign_assertion`] with [`AssertionSettings`]) and `bearing
-//! call` ([`call_api`] with [`CallSettings`]). Each takes a resolved [`Target`] and returns
+//! call` ([`call_api`] with [`CallSettings`]), `bearing token` ([`request_token`]). Each takes a resolved [`Target`] and returns
 //! what the CLI prints; errors are typed ([`PartnerError`]).
 
 use std::time::Duration;
@@ -86,6 +86,27 @@ pub enum PartnerError {
         #[source]
         source: reqwest::Error,
     },
+}
+
+/// `bearing token`: one token request with the target's identity (`scope` overrides the
+/// target's), within `timeout`; returns the response and the assertion's `jti`.
+///
+/// # Errors
+/// An identity that does not load, a token client that cannot be built, the request failed.
+pub async fn request_token(
+    target: &Target,
+    scope: Option<&str>,
+    timeout: Duration,
+) -> Result<(crate::TokenResponse, Option<String>), crate::Error> {
+    let id = target.load_identity()?;
+    let mut opts = target.token_client_options();
+    opts.scope = scope.map(str::to_owned);
+    opts.request_timeout = timeout;
+    opts.connect_timeout = opts.connect_timeout.min(timeout);
+    let client = crate::TokenClient::new(target.token_url.clone(), &opts)?;
+    let assertion = id.signer.sign()?;
+    let resp = client.request_token(&assertion).await?;
+    Ok((resp, assertion.jti().map(str::to_owned)))
 }
 
 /// Parses `--claim NAME=VALUE`: JSON when it parses, else a string.

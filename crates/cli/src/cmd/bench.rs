@@ -173,12 +173,12 @@ fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
         report: a.report.clone(),
     };
     let doc = bearing_bench::run_verify(&settings, &progress(g))?;
-    match g.output {
-        Format::Json => crate::output::print_json(&serde_json::to_value(&doc)?)?,
-        Format::Text => {
-            bearing_bench::write_verify_text(&doc.algorithms, &mut std::io::stdout().lock())?;
-        }
-    }
+    let json = serde_json::to_value(&doc)?;
+    crate::output::emit(
+        g,
+        || json,
+        |o| bearing_bench::write_verify_text(&doc.algorithms, o),
+    )?;
     if let Some(path) = &a.report {
         eprintln!("report: {}", path.display());
     }

@@ -33,19 +33,12 @@ pub struct Args {
 /// Bad identity input (exit 2), or transport / token endpoint errors (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
-    let id = target.load_identity()?;
-    let mut opts = target.token_client_options();
-    opts.scope.clone_from(&a.scope);
-    opts.request_timeout = a.timeout;
-    opts.connect_timeout = opts.connect_timeout.min(a.timeout);
-    let client = bearing_auth::token::TokenClient::new(target.token_url.clone(), &opts)?;
-    let assertion = id.signer.sign()?;
-    let result = client.request_token(&assertion).await;
+    let result = bearing_auth::request_token(&target, a.scope.as_deref(), a.timeout).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let resp = result?;
-    let jti = assertion.jti();
+    let (resp, jti) = result?;
+    let jti = jti.as_deref();
     let (url, show) = (&target.token_url, a.show_token);
     let json = || bearing_auth::token_response_json(&resp, url, jti, show);
     crate::output::emit(g, json, |o| {
