@@ -37,13 +37,13 @@ pub enum Keygen {
         /// The algorithm.
         alg: Algorithm,
         /// The key (its kind is printed).
-        key: SigningKey,
+        key: Box<SigningKey>,
         /// `OUT/private.pem`.
         key_path: PathBuf,
         /// `OUT/cert.pem`.
         cert_path: PathBuf,
         /// The certificate.
-        cert: Certificate,
+        cert: Box<Certificate>,
     },
     /// A fleet.
     Fleet {
@@ -132,10 +132,10 @@ pub fn keygen(s: &KeygenSettings) -> Result<Keygen, KeygenError> {
     Ok(Keygen::Identity {
         client_id,
         alg,
-        key,
+        key: Box::new(key),
         key_path,
         cert_path,
-        cert,
+        cert: Box::new(cert),
     })
 }
 

@@ -73,7 +73,7 @@ pub enum PartnerError {
         /// The request's URL.
         url: String,
         /// The token endpoint.
-        token_url: url::Url,
+        token_url: String,
     },
     /// The API call failed in transport.
     #[error("calling {method} {url}")]
@@ -178,7 +178,7 @@ pub async fn call_api(target: &Target, s: &CallSettings) -> Result<Called, Partn
         timeout: s.timeout,
         method: req.method.to_string(),
         url: req.url.to_string(),
-        token_url: target.token_url.clone(),
+        token_url: target.token_url.to_string(),
     })??;
     let answer = outcome.response.map_err(|source| PartnerError::Call {
         method: req.method.to_string(),

@@ -137,7 +137,8 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (summary, others, dir) = (&done.summary, &done.others, done.dir.as_deref());
     match g.output {
         Format::Json => {
-            crate::output::print_json(&bearing_conform::runs_json(summary, others, dir, insecure)?)?
+            let v = bearing_conform::runs_json(summary, others, dir, insecure)?;
+            crate::output::print_json(&v)?;
         }
         Format::Text => {
             use std::io::Write as _;
