@@ -19,13 +19,13 @@
 //!
 //! ```no_run
 //! # async fn demo(cert: bearing_auth::Certificate) -> bearing_certify::Result<()> {
-//! use bearing_certify::{CertifyOptions, Certification, Plan, Summary};
+//! use bearing_certify::{CertifyOptions, Certification, CertifySummary, Plan};
 //! let config = bearing_gateway::GatewayConfig::sandbox(vec![("SampleConfId".into(), cert)]);
 //! let plan = Plan::builtin("smoke").expect("bundled");
 //! let cert = Certification::start(CertifyOptions::new(config, plan)).await?;
 //! println!("point the client at {}", cert.token_url());
 //! let recording = cert.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
-//! let summary = Summary::from_recording(&recording);
+//! let summary = CertifySummary::from_recording(&recording);
 //! bearing_certify::report::write_all(&summary, &recording.events, "reports/x-certify".as_ref())?;
 //! # Ok(()) }
 //! ```

@@ -138,22 +138,12 @@ pub async fn run_certify<F: Future<Output = ()>>(
         summary.apply_expected(l, &bearing_report::expect::today());
     }
     // Results are printed whatever happens to the files (issue 21: nothing lost).
-    let write =
-        |e: Box<dyn std::error::Error + Send + Sync>| CertifyRunError::Write(dir.clone(), e);
-    let written = match staged.path() {
-        Some(p) => crate::report::write_all(&summary, &recording.events, p).map(|_| ()),
-        None => Ok(()),
-    };
-    let finished = match written {
-        Ok(()) => staged
-            .finish(bearing_report::TOOL)
-            .map_err(|e| write(Box::new(EvidenceError::from(e)))),
-        Err(e) => Err(write(Box::new(e))),
-    };
-    let (dir, manifest, error) = match finished {
-        Ok((d, m)) => (d, m, None),
-        Err(e) => (None, None, Some(e)),
-    };
+    let done = bearing_report::finish_run(staged, |p| {
+        crate::report::write_all(&summary, &recording.events, p).map(|_| ())
+    });
+    let (manifest, error) = (done.manifest, done.error);
+    let error = error.map(|e| CertifyRunError::Write(dir, e));
+    let dir = done.dir;
     Ok(CertifyFinished {
         summary,
         dir,

@@ -251,24 +251,16 @@ impl ConformSession {
         let mut summary = summaries.remove(0);
         summary.continues = self.previous.map(|p| p.continues);
         let others = summaries;
-        let write = |e: Box<dyn std::error::Error + Send + Sync>| ConformRunError::Write(e);
-        let finished = match self.staged {
-            None => Ok((None, None)),
-            Some(staged) => match staged
-                .path()
-                .map(|p| crate::write_profile_reports(&summary, &others, p))
-                .transpose()
-            {
-                Ok(_) => staged
-                    .finish(bearing_report::TOOL)
-                    .map_err(|e| write(Box::new(EvidenceError::from(e)))),
-                Err(e) => Err(write(Box::new(e))),
-            },
-        };
-        let (dir, manifest, error) = match finished {
-            Ok((d, m)) => (d, m, None),
-            Err(e) => (None, None, Some(e)),
-        };
+        let done = self
+            .staged
+            .map(|st| {
+                bearing_report::finish_run(st, |p| {
+                    crate::write_profile_reports(&summary, &others, p)
+                })
+            })
+            .unwrap_or_default();
+        let (dir, manifest) = (done.dir, done.manifest);
+        let error = done.error.map(ConformRunError::Write);
         Ok(ConformFinished {
             summary,
             others,

@@ -271,29 +271,17 @@ impl LoadSession {
     /// Judges the run and writes the report set; the summary is there to print whatever
     /// happened to the files (issue 21: nothing lost).
     pub fn finish(self, result: &RunResult, capacity: Option<CapacityReport>) -> LoadFinished {
-        let staged_dir = self.staged.path().unwrap_or(&self.dir).to_owned();
         let expected = self
             .expect
             .as_ref()
             .map(|l| crate::verdict::apply_expected(result, l, &bearing_report::expect::today()));
-        let judged = LoadSummary::judged(result, capacity, expected);
-        let write = |source: Box<dyn std::error::Error + Send + Sync>| LoadRunError::Write {
-            dir: self.dir.clone(),
-            source,
-        };
-        let (summary, finished) = match report::write_summary(result, judged.clone(), &staged_dir) {
-            Ok(w) => (
-                w.summary,
-                self.staged
-                    .finish(bearing_report::TOOL)
-                    .map_err(|e| write(Box::new(EvidenceError::from(e)))),
-            ),
-            Err(e) => (judged, Err(write(Box::new(e)))),
-        };
-        let (manifest, error) = match finished {
-            Ok((_, m)) => (m, None),
-            Err(e) => (None, Some(e)),
-        };
+        let mut summary = LoadSummary::judged(result, capacity, expected);
+        let judged = summary.clone();
+        let done = bearing_report::finish_run(self.staged, |p| {
+            report::write_summary(result, judged, p).map(|w| summary = w.summary)
+        });
+        let (manifest, dir) = (done.manifest, self.dir.clone());
+        let error = done.error.map(|source| LoadRunError::Write { dir, source });
         LoadFinished {
             summary,
             dir: self.dir,

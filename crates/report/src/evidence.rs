@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bearing_auth::{Algorithm, SigningKey};
 
+use crate::bundle::Manifest;
 use crate::{BundleKey, Error, ExpectList, StagedRun};
 
 /// The bearing version that writes bundles.
@@ -102,4 +103,44 @@ pub fn expect_list<'a>(
     let l = ExpectList::load(f).map_err(bad)?;
     l.check_known(known).map_err(bad)?;
     Ok(Some(l))
+}
+
+/// A run's evidence at the end: the folder in place, the bundle's manifest, or why not.
+#[derive(Debug, Default)]
+pub struct FinishedRun {
+    /// The report folder, when written.
+    pub dir: Option<PathBuf>,
+    /// The bundle's manifest, when one was written.
+    pub manifest: Option<Manifest>,
+    /// What went wrong writing, moving or bundling (kept: the results are printed first).
+    pub error: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Lets `write` fill the staged folder, then moves it into place and writes the bundle. A
+/// failure of either is kept in [`FinishedRun::error`], so the caller prints the results
+/// whatever happened to the files (issue 21: nothing lost).
+pub fn finish_run<E>(staged: StagedRun, write: impl FnOnce(&Path) -> Result<(), E>) -> FinishedRun
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let written = match staged.path() {
+        Some(p) => write(p).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+        None => Ok(()),
+    };
+    let finished = written.and_then(|()| {
+        staged
+            .finish(TOOL)
+            .map_err(|e| Box::new(EvidenceError::from(e)) as _)
+    });
+    match finished {
+        Ok((dir, manifest)) => FinishedRun {
+            dir,
+            manifest,
+            error: None,
+        },
+        Err(e) => FinishedRun {
+            error: Some(e),
+            ..FinishedRun::default()
+        },
+    }
 }

@@ -48,7 +48,8 @@ pub use staged::{BundleKey, StagedRun};
 
 mod evidence;
 pub use evidence::{
-    EvidenceError, EvidenceSettings, TOOL, expect_list, load_sign_key, prepare_run,
+    EvidenceError, EvidenceSettings, FinishedRun, TOOL, expect_list, finish_run, load_sign_key,
+    prepare_run,
 };
 
 mod ops;
