@@ -17,6 +17,9 @@
 //! - [`GatewayProfile`] and its knobs ([`Leeway`], [`ReplayProtection`], [`SubPolicy`], …): what a
 //!   gateway should do, shared by the sandbox, conform and certify.
 //! - [`Clock`] ([`SystemClock`], [`ManualClock`]): injected time.
+//! - [`keygen`]: the `bearing keygen` operation ([`KeygenSettings`] in, the [`Keygen`]
+//!   written, typed [`KeygenError`]); [`sign_assertion`] and [`call_api`]: `bearing sign`
+//!   and `bearing call` on a resolved target (typed [`PartnerError`]).
 //! - Secrets ([`AccessToken`], [`Assertion`], [`SecretBytes`]) redact themselves in
 //!   `Debug`/`Display`.
 //!
@@ -97,3 +100,12 @@ pub use token::{
     is_loopback, mask_url, refuse_url_credentials,
 };
 pub use yaml::YamlError;
+
+mod keygen;
+pub use keygen::{Keygen, KeygenError, KeygenSettings, keygen};
+
+mod partner_ops;
+pub use partner_ops::{
+    AssertionSettings, CallSettings, Called, PartnerError, call_api, parse_claim, request_token,
+    sign_assertion,
+};

@@ -11,6 +11,8 @@
 //! - [`write_sign_html`], [`write_verify_html`]: the self-contained HTML reports with bars
 //!   per algorithm.
 //! - [`openssl_speed`], [`openssl_version`]: the reference, `openssl speed`, run beside.
+//! - [`run_sign`], [`run_verify`]: the `bearing bench sign|verify` operations ([`SignSettings`],
+//!   [`VerifySettings`] in, results out, typed [`BenchRunError`]).
 //!
 //! Every module is private; the names above and the types their signatures use are
 //! re-exported here.
@@ -108,3 +110,6 @@ pub(crate) fn median_by<T>(mut rounds: Vec<T>, rate: impl Fn(&T) -> f64) -> (T, 
 
 mod verify_all;
 pub use verify_all::{VerifyDocument, VerifyPlan, measure_verify_all};
+
+mod ops;
+pub use ops::{BenchRunError, SignSettings, VerifySettings, run_sign, run_verify, sign_config};

@@ -11,19 +11,21 @@
 //!   pass, fail or no-evidence, with evidence and the rule each comes from; unit-tested on
 //!   synthetic logs.
 //! - [`CertifySummary`] and [`report`]: terminal, `summary.json`, `report.html`, `junit.xml`.
+//! - [`run_certify`]: the whole `bearing certify` operation ([`CertifySettings`] in, a
+//!   [`CertifyFinished`] out, typed [`CertifyRunError`]).
 //!
 //! Everything above is re-exported here; the modules behind it are private but for
 //! [`report`] (the reporters, one per file).
 //!
 //! ```no_run
 //! # async fn demo(cert: bearing_auth::Certificate) -> bearing_certify::Result<()> {
-//! use bearing_certify::{CertifyOptions, Certification, Plan, Summary};
+//! use bearing_certify::{CertifyOptions, Certification, CertifySummary, Plan};
 //! let config = bearing_gateway::GatewayConfig::sandbox(vec![("SampleConfId".into(), cert)]);
 //! let plan = Plan::builtin("smoke").expect("bundled");
 //! let cert = Certification::start(CertifyOptions::new(config, plan)).await?;
 //! println!("point the client at {}", cert.token_url());
 //! let recording = cert.run(async { let _ = tokio::signal::ctrl_c().await; }).await;
-//! let summary = Summary::from_recording(&recording);
+//! let summary = CertifySummary::from_recording(&recording);
 //! bearing_certify::report::write_all(&summary, &recording.events, "reports/x-certify".as_ref())?;
 //! # Ok(()) }
 //! ```
@@ -56,3 +58,6 @@ pub use summary::{
     CertifySummary, ClientReport, Overall, PhaseInfo, PlanInfo, SCHEMA_VERSION, ScopeOutcome,
     Totals,
 };
+
+mod session;
+pub use session::{CertifyFinished, CertifyRunError, CertifySettings, run_certify};

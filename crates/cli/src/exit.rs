@@ -50,11 +50,36 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if cause.downcast_ref::<CouldNotRun>().is_some() {
         return Some(Exit::CouldNotRun);
     }
+    if let Some(e) = cause.downcast_ref::<bearing_report::EvidenceError>() {
+        return Some(match e {
+            bearing_report::EvidenceError::Input(_) => Exit::BadInput,
+            bearing_report::EvidenceError::Report(_) => Exit::CouldNotRun,
+        });
+    }
     if let Some(e) = cause.downcast_ref::<bearing_auth::Error>() {
         return Some(auth_kind(e));
     }
     if let Some(e) = cause.downcast_ref::<bearing_gateway::Error>() {
         return Some(gateway_kind(e));
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::PartnerError>() {
+        use bearing_auth::PartnerError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::Request(e) => kind(e),
+            E::Timeout { .. } => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Identity(_) | E::Call { .. } => None,
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_auth::KeygenError>() {
+        use bearing_auth::KeygenError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::File(_) | E::Io { .. } => Some(Exit::CouldNotRun),
+        };
     }
     if let Some(e) = cause.downcast_ref::<bearing_auth::RequestError>() {
         return match e {
@@ -70,6 +95,18 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::BadInput),
         };
     }
+    if let Some(e) = cause.downcast_ref::<bearing_load::LoadRunError>() {
+        use bearing_load::LoadRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Load(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            E::MergeOverShard { .. } => Some(Exit::BadInput),
+            E::Metrics { .. } | E::Unreachable { .. } => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Target(_) | E::Write { .. } | E::MergeWrite(..) => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_load::Error>() {
         use bearing_load::Error as E;
         return match e {
@@ -81,6 +118,17 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::CouldNotRun),
         };
     }
+    if let Some(e) = cause.downcast_ref::<bearing_conform::ConformRunError>() {
+        use bearing_conform::ConformRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Conform(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            // The cause, the next link of the chain, decides.
+            E::WriteFile(..) => Some(Exit::CouldNotRun),
+            E::SecondTarget(..) | E::Write(_) | E::ObservedProfile(_) => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_conform::Error>() {
         use bearing_conform::Error as E;
         return match e {
@@ -89,11 +137,31 @@ fn kind(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             _ => Some(Exit::CouldNotRun),
         };
     }
+    if let Some(e) = cause.downcast_ref::<bearing_bench::BenchRunError>() {
+        use bearing_bench::BenchRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Auth(e) => Some(auth_kind(e)),
+            E::Write(..) => Some(Exit::CouldNotRun),
+            // The cause, the next link of the chain, decides.
+            E::Bench(_) | E::Key(..) => None,
+        };
+    }
     if let Some(e) = cause.downcast_ref::<bearing_demo::Error>() {
         // A step's own cause further down the chain decides the rest.
         if e.is_bad_input() {
             return Some(Exit::BadInput);
         }
+    }
+    if let Some(e) = cause.downcast_ref::<bearing_certify::CertifyRunError>() {
+        use bearing_certify::CertifyRunError as E;
+        return match e {
+            E::Input(_) => Some(Exit::BadInput),
+            E::Config(e) => kind(e),
+            E::Evidence(e) => kind(e),
+            // The cause, the next link of the chain, decides.
+            E::Plan(_) | E::Start(_) | E::Write(..) => None,
+        };
     }
     if let Some(e) = cause.downcast_ref::<bearing_certify::Error>() {
         use bearing_certify::Error as E;

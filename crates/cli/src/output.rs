@@ -56,3 +56,18 @@ pub fn print_json(v: &serde_json::Value) -> anyhow::Result<()> {
     writeln!(out)?;
     Ok(())
 }
+
+/// Prints a result by `--output`: `json()` as pretty JSON, or `text` writing to stdout.
+///
+/// # Errors
+/// On a write error (a broken pipe is handled by the caller).
+pub fn emit(
+    g: &Global,
+    json: impl FnOnce() -> serde_json::Value,
+    text: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match g.output {
+        Format::Json => print_json(&json()),
+        Format::Text => Ok(text(&mut std::io::stdout().lock())?),
+    }
+}

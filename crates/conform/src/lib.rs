@@ -13,6 +13,9 @@
 //! - [`report`]: terminal table and progress, `summary.json`, `junit.xml`, `report.html`.
 //! - [`detect`]: `bearing profile detect` — probes a gateway knob by knob and ranks the
 //!   shipped profiles ([`Detection`]).
+//! - [`ConformSession`]: the `bearing conform` operation — [`ConformSettings`] in, suites,
+//!   lists, profiles and report folder checked, one run per profile, reports written, a
+//!   [`ConformFinished`] for the CLI to print; typed [`ConformRunError`].
 //!
 //! Inside (private): the assertion builder and its mutations (`jwt`), the `WWW-Authenticate`
 //! parser (`challenge`), the profile expressions and templates of the suites (`expr`,
@@ -48,4 +51,9 @@ pub use detect_report::write_detect_text;
 mod profiles_report;
 pub use profiles_report::{
     Judgement, profile_folder, run_profiles, runs_json, write_profile_reports, write_runs_text,
+};
+
+mod session;
+pub use session::{
+    ConformFinished, ConformRunError, ConformSession, ConformSettings, detect_profile,
 };

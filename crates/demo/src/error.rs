@@ -81,6 +81,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The bundled conformance suites do not load.
+    #[error("the bundled conformance suites")]
+    BundledSuites(#[source] bearing_conform::Error),
+    /// The built-in gateway profile does not resolve.
+    #[error("the built-in rfc-strict profile")]
+    BuiltinProfile(#[source] bearing_auth::Error),
+    /// The demo's report folder could not be created.
+    #[error("creating the report folder {}", .path.display())]
+    CreateOut {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded sandbox could not start.
+    #[error(transparent)]
+    Sandbox(#[from] bearing_gateway::embedded::SandboxError),
     /// A document could not be serialised.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

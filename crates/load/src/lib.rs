@@ -5,15 +5,17 @@
 //! ramps, thresholds, per-scenario options) is run by [`run`] against a [`LoadTarget`] on
 //! goose 0.19, which keeps user lifecycle and scheduling; every request and its timing are
 //! ours. API calls and the `token` scenario's token requests go over each user's own lean
-//! connection (hyper's HTTP/1.1 connection over plain TCP or tokio-rustls, no pool, no
-//! connector per request); only the token manager of the API scenarios sends its token
+//! connection (hyper's HTTP/1.1 connection over plain TCP or tokio-rustls, or an `h2`
+//! connection over TLS on a target with `http2: true`; no pool, no connector per request); only the token manager of the API scenarios sends its token
 //! requests with the user's `reqwest` client. Latencies go into our own µs HdrHistograms
 //! (3 significant figures) per phase and per user, merged without a lock per request, and
 //! open-model arrivals come from an even pacer with coordinated-omission correction. A
 //! scenario kind ([`ScenarioKind`]) is described once, in one table that the run loop,
 //! `--find-capacity` and profile validation ask; each kind's user loop is one module.
 //!
-//! The flat surface: [`run`] → [`RunResult`] (thresholds evaluated, [`Verdict`] on top);
+//! The flat surface: [`LoadSession`], the `bearing load` operation ([`LoadSettings`] in;
+//! profile, report folder and bundle checked; run or capacity search; [`LoadFinished`] with
+//! the summary and the [`LoadVerdict`]; typed [`LoadRunError`]); [`run`] → [`RunResult`] (thresholds evaluated, [`Verdict`] on top);
 //! [`find_capacity`] → [`CapacityReport`]; [`merge`] of a sharded run's report sets →
 //! [`Merged`]; the shard helpers ([`wait_for_shards`], [`merged_json`], …); the report set
 //! through [`report`]. Modules that stay public, because callers (the CLI, the demo,
@@ -74,3 +76,9 @@ pub use verdict::Verdict;
 
 mod shards;
 pub use shards::{merged_json, out_is_a_shard, refused_json, wait_for_shards, write_refused};
+
+mod session;
+pub use session::{
+    LoadFinished, LoadObserver, LoadRunError, LoadSession, LoadSettings, LoadVerdict, MergeOutcome,
+    capacity_step_line, merge_shards, resolve_profile, serve_metrics,
+};

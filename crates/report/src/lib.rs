@@ -11,6 +11,10 @@
 //! - [`diff`]: what changed between two runs (conform/certify verdicts, load percentiles).
 //! - [`bundle`]: a report folder + SHA-256 manifest in one tar.gz, the manifest signed as a
 //!   JWS with the partner's key; verification against a certificate.
+//! - [`prepare_run`], [`expect_list`], [`EvidenceSettings`], [`EvidenceError`]: the evidence
+//!   steps of a run operation (conform, certify, load) before and after it runs.
+//! - [`diff_runs`], [`bundle_folder`], [`verify_bundle`]: the `bearing report diff | bundle |
+//!   verify` operations.
 //!
 //! Each library crate keeps its own reporters (conform, certify, load); they build on this.
 //!
@@ -41,3 +45,12 @@ pub use bundle_text::{bundle_line, write_verification};
 
 mod staged;
 pub use staged::{BundleKey, StagedRun};
+
+mod evidence;
+pub use evidence::{
+    EvidenceError, EvidenceSettings, FinishedRun, TOOL, expect_list, finish_run, load_sign_key,
+    prepare_run,
+};
+
+mod ops;
+pub use ops::{DiffSettings, bundle_folder, diff_runs, verify_bundle, write_diff_html};

@@ -2,16 +2,12 @@
 //! `bench sign` (signing on 1..=N threads next to `openssl speed`) and `bench verify` (the
 //! sandbox's validation path next to openssl's verify/s, a breakdown and sizing figures).
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use bearing_auth::{Algorithm, SigningKey};
-use bearing_bench::{KeySharing, SignConfig};
+use bearing_bench::{SignSettings, VerifySettings};
 
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// Flags of `bearing bench`.
@@ -116,88 +112,34 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     }
 }
 
-fn parse_alg(s: &str) -> anyhow::Result<Algorithm> {
-    Ok(s.parse().map_err(|e| BadInput(format!("--alg: {e}")))?)
-}
-
-fn threads(t: Option<usize>) -> anyhow::Result<usize> {
-    let n = t.unwrap_or_else(bearing_bench::cores);
-    let n = bearing_bench::check_threads(n).map_err(|e| BadInput(e.to_string()))?;
-    if n > bearing_bench::cores() {
-        tracing::warn!(
-            threads = n,
-            cores = bearing_bench::cores(),
-            "more threads than cores: rates past the core count measure contention"
-        );
+impl SignArgs {
+    fn settings(&self) -> SignSettings {
+        SignSettings {
+            alg: self.alg.clone(),
+            key_bits: self.key_bits,
+            threads: self.threads,
+            duration: self.duration,
+            key: self.key.clone(),
+            openssl: !self.no_openssl,
+            rounds: self.rounds,
+            shared_key: self.shared_key,
+        }
     }
-    Ok(n)
 }
 
-fn load_key(a: &SignArgs, alg: Algorithm) -> anyhow::Result<(SigningKey, String)> {
-    let key = match &a.key {
-        Some(p) => SigningKey::from_file(p)
-            .with_context(|| format!("--key {}", p.display()))
-            .map(|k| (k, p.display().to_string()))?,
-        None => (
-            SigningKey::generate(alg, a.key_bits)?,
-            "generated".to_owned(),
-        ),
-    };
-    key.0.kind().check(alg)?;
-    Ok(key)
-}
-
-/// The engine's settings from the flags.
-fn sign_config(a: &SignArgs) -> anyhow::Result<SignConfig> {
-    let alg = parse_alg(&a.alg)?;
-    let threads = threads(a.threads)?;
-    bearing_bench::check_duration(a.duration).map_err(|e| BadInput(e.to_string()))?;
-    let (key, key_source) = load_key(a, alg)?;
-    Ok(SignConfig {
-        alg,
-        key: Arc::new(key),
-        key_source,
-        threads,
-        duration: a.duration,
-        rounds: a.rounds,
-        openssl: !a.no_openssl,
-        sharing: if a.shared_key {
-            KeySharing::Shared
-        } else {
-            KeySharing::PerThread
-        },
-    })
-}
-
-/// Runs the signing benchmark described by `a`.
-///
-/// # Errors
-/// Bad flags or key (exit 2), a signing failure.
-fn measure_sign(
-    a: &SignArgs,
-    progress: &dyn Fn(&str),
-) -> anyhow::Result<bearing_bench::SignMeasured> {
-    let c = sign_config(a)?;
-    bearing_bench::measure_sign(&c, progress).map_err(bench_error)
-}
-
-/// Bad settings of the engine exit 2 like bad flags.
-fn bench_error(e: bearing_bench::Error) -> anyhow::Error {
-    if e.is_bad_input() {
-        BadInput(e.to_string()).into()
-    } else {
-        e.into()
+/// Progress lines on stderr unless `--quiet`.
+fn progress(g: &Global) -> impl Fn(&str) {
+    let quiet = g.quiet;
+    move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
     }
 }
 
 fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
     let format = if a.json { Format::Json } else { g.output };
-    let progress = !g.quiet;
-    let measured = measure_sign(a, &|line: &str| {
-        if progress {
-            eprintln!("{line}");
-        }
-    })?;
+    let measured = bearing_bench::run_sign(&a.settings(), &progress(g))?;
     if let Some(why) = measured.openssl_skipped.as_ref().filter(|_| !a.no_openssl) {
         tracing::warn!("{why}: no hardware reference");
     }
@@ -220,52 +162,23 @@ fn run_sign(a: &SignArgs, g: &Global) -> anyhow::Result<Exit> {
 }
 
 fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
-    let algs = a
-        .alg
-        .iter()
-        .map(|s| parse_alg(s.trim()))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if algs.is_empty() {
-        return Err(BadInput("--alg: name at least one algorithm".into()).into());
-    }
-    let threads = threads(a.threads)?;
-    bearing_bench::check_duration(a.duration).map_err(|e| BadInput(e.to_string()))?;
-    if !(a.grants_per_sec.is_finite() && a.grants_per_sec > 0.0) {
-        return Err(BadInput("--grants-per-sec must be a positive number".into()).into());
-    }
-    let quiet = g.quiet;
-    let progress = |line: &str| {
-        if !quiet {
-            eprintln!("{line}");
-        }
-    };
-    let plan = bearing_bench::VerifyPlan {
-        algs,
+    let settings = VerifySettings {
+        algs: a.alg.clone(),
         key_bits: a.key_bits,
-        threads,
+        threads: a.threads,
         duration: a.duration,
         rounds: a.rounds,
         openssl: !a.no_openssl,
         grants_per_sec: a.grants_per_sec,
+        report: a.report.clone(),
     };
-    let reports = bearing_bench::measure_verify_all(&plan, &progress).map_err(bench_error)?;
-    if let Some(path) = &a.report {
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
-        );
-        bearing_bench::write_verify_html(&reports, &mut w)
-            .and_then(|()| w.flush())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    let doc = bearing_bench::VerifyDocument {
-        algorithms: reports,
-    };
-    match g.output {
-        Format::Json => crate::output::print_json(&serde_json::to_value(&doc)?)?,
-        Format::Text => {
-            bearing_bench::write_verify_text(&doc.algorithms, &mut std::io::stdout().lock())?;
-        }
-    }
+    let doc = bearing_bench::run_verify(&settings, &progress(g))?;
+    let json = serde_json::to_value(&doc)?;
+    crate::output::emit(
+        g,
+        || json,
+        |o| bearing_bench::write_verify_text(&doc.algorithms, o),
+    )?;
     if let Some(path) = &a.report {
         eprintln!("report: {}", path.display());
     }
@@ -301,8 +214,8 @@ mod tests {
             &["--threads", "100000"],
             &["--duration", "0s"],
         ] {
-            let e = sign_config(&args(bad)).expect_err("bad input");
-            assert_eq!(crate::exit::classify(&e), Exit::BadInput, "{bad:?}");
+            let e = bearing_bench::sign_config(&args(bad).settings()).expect_err("bad input");
+            assert_eq!(crate::exit::classify(&e.into()), Exit::BadInput, "{bad:?}");
         }
     }
 }

@@ -1,8 +1,7 @@
 //! `bearing call`: calls a protected API with a managed token — fetched, cached, refreshed
 //! ahead of expiry, and renewed once (new assertion, new `jti`) after a 401.
 
-use anyhow::Context as _;
-use bearing_auth::ApiRequest;
+use bearing_auth::CallSettings;
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::{BadInput, Exit};
@@ -51,47 +50,29 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         return Err(BadInput("--timeout: must be more than 0s".into()).into());
     }
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
-    let req = ApiRequest::build(
-        &target,
-        a.api.as_deref(),
-        a.method.as_deref().zip(a.url.as_ref()),
-        a.data.as_deref(),
-        &a.headers,
-    )?;
-    let mut opts = target.token_client_options();
-    opts.request_timeout = a.timeout;
-    opts.connect_timeout = opts.connect_timeout.min(a.timeout);
-    let manager = target.token_manager_with(&opts)?;
-    let call = bearing_auth::send_api_request(&manager, &req);
-    // One deadline over everything: a gateway that accepts connections and never answers
-    // must not hold the command for retries × request timeout.
-    let outcome = tokio::time::timeout(a.timeout, call).await;
-    let stats = manager.stats();
+    let settings = CallSettings {
+        api: a.api.clone(),
+        method_url: a.method.clone().zip(a.url.clone()),
+        data: a.data.clone(),
+        headers: a.headers.clone(),
+        timeout: a.timeout,
+    };
+    let called = bearing_auth::call_api(&target, &settings).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let outcome = outcome.map_err(|_| {
-        anyhow::anyhow!(
-            "no answer within {} ({} {}, or its token endpoint {})",
-            humantime::format_duration(a.timeout),
-            req.method,
-            req.url,
-            target.token_url
-        )
-    })??;
-    let answer = outcome
-        .response
-        .with_context(|| format!("calling {} {}", req.method, req.url))?;
+    let c = called?;
+    let answer = &c.answer;
     match g.output {
         Format::Json => crate::output::print_json(&bearing_auth::answer_json(
-            &req,
-            &answer,
-            outcome.retried,
-            stats.token_requests,
+            &c.request,
+            answer,
+            c.retried,
+            c.token_requests,
         ))?,
         Format::Text => {
-            bearing_auth::write_answer(&answer, a.include, &mut std::io::stdout().lock())?;
-            if outcome.retried {
+            bearing_auth::write_answer(answer, a.include, &mut std::io::stdout().lock())?;
+            if c.retried {
                 tracing::warn!(
                     "the API answered 401; a new token was fetched and the call retried once"
                 );

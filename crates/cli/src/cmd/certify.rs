@@ -7,16 +7,13 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use bearing_certify::report;
-use bearing_certify::{Certification, CertifyOptions, CertifySummary, Mark, Plan};
-use bearing_gateway::GatewayConfig;
+use bearing_certify::CertifySettings;
 
 use crate::cmd::evidence;
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// Flags of `bearing certify`.
@@ -60,107 +57,55 @@ pub struct Args {
     pub evidence: crate::cmd::evidence::EvidenceArgs,
 }
 
-fn config_from(a: &Args) -> anyhow::Result<GatewayConfig> {
-    Ok(bearing_gateway::certify_config(
-        a.listen,
-        a.profile.as_deref(),
-        &a.clients,
-        &a.client_scopes,
-    )?)
-}
-
 /// Runs `bearing certify`.
 ///
 /// # Errors
 /// Bad flags, certificate or plan (exit 2); a gateway that cannot start (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    if a.duration.is_some_and(|d| d.is_zero()) {
-        return Err(BadInput("--duration: must be more than 0s".into()).into());
-    }
-    let config = config_from(&a)?;
-    let plan = Plan::resolve(&a.plan).context("--plan")?;
-    let expect = evidence::expect_list(
-        a.expect_fail.as_deref(),
-        bearing_certify::catalog()
-            .iter()
-            .map(|c| c.id)
-            .collect::<Vec<_>>(),
-    )?;
-    // The report folder, bundle and key are checked before the gateway starts (issue 21).
-    let dir = a
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| report::default_dir(Path::new("reports"), std::time::SystemTime::now()));
-    let prepared = evidence::prepare(Some(&dir), &a.evidence)?;
+    let settings = CertifySettings {
+        listen: a.listen,
+        clients: a.clients.clone(),
+        client_scopes: a.client_scopes.clone(),
+        profile: a.profile.clone(),
+        plan: a.plan.clone(),
+        report_dir: a.report_dir.clone(),
+        duration: a.duration,
+        expect_fail: a.expect_fail.clone(),
+        evidence: a.evidence.settings(),
+    };
     let text = g.output == Format::Text;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Mark>();
-    let mut opts = CertifyOptions::new(config, plan);
-    opts.duration = a.duration;
-    opts.progress = Some(tx);
-    let run = Certification::start(opts)
-        .await
-        .context("starting the certification gateway")?;
-    // Handlers are installed before the banner says "press ctrl-c", so no signal is lost.
-    let stop = stop_signal();
-    let lines = bearing_certify::banner_lines(&run);
-    if text {
-        let mut out = std::io::stdout().lock();
-        for l in &lines {
-            writeln!(out, "{l}")?;
-        }
-        out.flush()?;
-    } else {
-        for l in &lines {
-            eprintln!("{l}");
-        }
-    }
-    let printer = tokio::spawn(async move {
-        let mut lines = bearing_certify::MarkLines::default();
-        while let Some(m) = rx.recv().await {
-            for l in lines.push(&m).into_iter().filter(|_| text) {
-                println!("{l}");
+    // The banner goes to stdout in text mode (stderr otherwise); progress lines only in text.
+    let lines = move |lines: Vec<String>, banner: bool| {
+        if text {
+            let mut out = std::io::stdout().lock();
+            for l in &lines {
+                let _ = writeln!(out, "{l}");
+            }
+            let _ = out.flush();
+        } else if banner {
+            for l in &lines {
+                eprintln!("{l}");
             }
         }
-    });
-    let recording = run.run(stop).await;
-    let _ = printer.await;
-    let mut summary = CertifySummary::from_recording(&recording);
-    if let Some(l) = &expect {
-        summary.apply_expected(l, &bearing_report::expect::today());
-    }
-    // Results are printed whatever happens to the files (issue 21: nothing lost).
-    let written = match prepared.path() {
-        Some(p) => report::write_all(&summary, &recording.events, p).map(|_| ()),
-        None => Ok(()),
     };
-    let finished = match written {
-        Ok(()) => prepared.finish(),
-        Err(e) => Err(anyhow::Error::new(e)),
-    };
-    let (final_dir, manifest) = match &finished {
-        Ok((d, m)) => (d.clone(), m.clone()),
-        Err(_) => (None, None),
-    };
+    let done = bearing_certify::run_certify(&settings, stop_signal, lines).await?;
+    let (summary, final_dir) = (&done.summary, done.dir.as_deref());
     match g.output {
         Format::Json => {
-            let v = bearing_certify::summary_json(&summary, final_dir.as_deref())?;
+            let v = bearing_certify::summary_json(summary, final_dir)?;
             crate::output::print_json(&v)?;
         }
         Format::Text => {
             let mut out = std::io::stdout().lock();
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            bearing_certify::write_run_text(&summary, color, final_dir.as_deref(), &mut out)?;
-            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
-                writeln!(
-                    out,
-                    "{}",
-                    evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
-                )?;
+            bearing_certify::write_run_text(summary, color, final_dir, &mut out)?;
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &done.manifest) {
+                let signed = a.evidence.sign_key.is_some();
+                writeln!(out, "{}", evidence::bundle_line(b, m, signed))?;
             }
         }
     }
-    finished.with_context(|| format!("writing the reports into {}", dir.display()))?;
-    Ok(if summary.is_certified_with_expected() {
+    Ok(if done.certified()? {
         Exit::Ok
     } else {
         Exit::Failed

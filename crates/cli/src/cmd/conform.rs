@@ -7,14 +7,12 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use bearing_auth::{GatewayProfile, Target};
 use bearing_conform::report::terminal::{Progress, TableOptions};
-use bearing_conform::{RunConfig, report};
+use bearing_conform::{ConformSession, ConformSettings};
 
 use crate::cmd::common::TargetArgs;
 use crate::cmd::evidence;
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// The embedded sandbox's token lifetime when it is judged; the expectation profile carries
@@ -86,18 +84,6 @@ pub struct Args {
     pub insecure_verdicts: bool,
 }
 
-fn conform_error(e: bearing_conform::Error) -> anyhow::Error {
-    // Kept whole: `exit::classify` reads its kind, and `{:#}` prints its cause once.
-    anyhow::Error::new(e)
-}
-
-/// The gateway profile `name`; `origin` names where it was given (`--profile`, or the
-/// target file's `profile:` field).
-fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<GatewayProfile> {
-    GatewayProfile::resolve(name)
-        .map_err(|e| anyhow::Error::new(BadInput(format!("{origin}: {e}"))))
-}
-
 /// Runs `bearing conform`.
 ///
 /// # Errors
@@ -105,160 +91,55 @@ fn resolve_profile(name: &str, origin: &str) -> anyhow::Result<GatewayProfile> {
 /// written (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     // Bad input stops everything before any request is made.
-    let mut suites = bearing_conform::load_suites(&a.suites).map_err(conform_error)?;
-    let expect = evidence::expect_list(
-        a.expect_fail.as_deref(),
-        suites
-            .iter()
-            .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
-            .collect::<Vec<_>>(),
-    )?;
-    let previous = match &a.rerun_failed {
-        Some(p) => {
-            let prev = bearing_report::Previous::load(p).map_err(evidence::report_error)?;
-            for s in &mut suites {
-                s.cases.retain(|c| prev.continues.cases.contains(&c.id));
-            }
-            Some(prev)
-        }
-        None => None,
-    };
-    let second = match &a.second_target {
-        Some(p) => {
-            Some(Target::from_file(p).with_context(|| format!("--second-target {}", p.display()))?)
-        }
-        None => None,
-    };
-    let (target, profile, sandbox) = if a.target.is_empty() {
-        let name = a
-            .profile
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "rfc-strict".into());
-        let mut profile = resolve_profile(&name, "--profile")?;
-        profile.access_token_lifetime = SANDBOX_TOKEN_LIFETIME;
+    let mut session = ConformSession::prepare(ConformSettings {
+        suites: a.suites.clone(),
+        profiles: a.profile.clone(),
+        report_dir: a.report_dir.clone(),
+        no_report: a.no_report,
+        second_target: a.second_target.clone(),
+        only: a.only.clone(),
+        concurrency: usize::from(a.concurrency),
+        expect_fail: a.expect_fail.clone(),
+        rerun_failed: a.rerun_failed.clone(),
+        evidence: a.evidence.settings(),
+        insecure_verdicts: a.insecure_verdicts,
+        sandbox_token_lifetime: SANDBOX_TOKEN_LIFETIME,
+    })?;
+    let (target, sandbox) = if a.target.is_empty() {
+        session.judge(None)?;
         let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
-            profile: Some(name),
+            profile: Some(session.sandbox_profile()),
             token_lifetime: Some(SANDBOX_TOKEN_LIFETIME),
         })
         .await?;
-        (sandbox.target.clone(), profile, Some(sandbox))
+        (sandbox.target.clone(), Some(sandbox))
     } else {
         let target = a.target.resolve()?;
-        let origin = match (a.profile.first(), &target.origin) {
-            (None, Some(file)) if target.profile.is_some() => {
-                format!("{}: profile", file.display())
-            }
-            _ => "--profile".to_owned(),
-        };
-        if target.tls.insecure && target.tls.pin_sha256.is_none() && !a.insecure_verdicts {
-            return Err(BadInput(
-                "conform gives verdicts about a gateway; with --insecure (tls.insecure) \
-                 bearing cannot tell it is talking to that gateway: set tls.pin_sha256 or \
-                 tls.ca_bundle instead, or pass --insecure-verdicts to insist"
-                    .into(),
-            )
-            .into());
-        }
-        let name = a
-            .profile
-            .first()
-            .cloned()
-            .or_else(|| target.profile.clone())
-            .unwrap_or_else(|| "rfc-strict".into());
-        (target, resolve_profile(&name, &origin)?, None)
+        session.judge(Some(&target))?;
+        (target, None)
     };
-    // The other profiles (informative): the sandbox's shortened token lifetime is bearing's
-    // own setting, not the gateway's, so it is carried over to them as well.
-    let mut others = Vec::new();
-    for name in a.profile.iter().skip(1) {
-        let mut p = resolve_profile(name, "--profile")?;
-        if sandbox.is_some() {
-            p.access_token_lifetime = SANDBOX_TOKEN_LIFETIME;
-        }
-        others.push(p);
-    }
-    if previous.is_some() && !others.is_empty() {
-        return Err(
-            BadInput("--rerun-failed takes one --profile (the run it continues)".into()).into(),
-        );
-    }
-    if let Some(prev) = &previous {
-        let names: Vec<String> = suites.iter().map(|s| s.suite.clone()).collect();
-        prev.check_same(&names, &profile.name)
-            .map_err(evidence::report_error)?;
-    }
-    // The report folder, bundle and key are checked before any request too (issue 21).
-    let report_dir = (!a.no_report).then(|| {
-        a.report_dir.clone().unwrap_or_else(|| {
-            report::default_dir(
-                std::path::Path::new("reports"),
-                std::time::SystemTime::now(),
-            )
-        })
-    });
-    let prepared = evidence::prepare(report_dir.as_deref(), &a.evidence)?;
     let show_progress = !g.quiet && std::io::stderr().is_terminal();
-    let config = RunConfig {
-        concurrency: usize::from(a.concurrency),
-        only: a.only.clone(),
-        ..RunConfig::default()
-    };
     let insecure = target.tls.insecure && target.tls.pin_sha256.is_none();
-    // One run per profile, the judged one first, against the same target.
-    let result = bearing_conform::run_profiles(
-        &suites,
-        &target,
-        second.as_ref(),
-        std::iter::once(profile).chain(others).collect(),
-        &config,
-        || {
+    let result = session
+        .run(&target, || {
             Progress::new(if show_progress {
                 indicatif::ProgressDrawTarget::stderr()
             } else {
                 indicatif::ProgressDrawTarget::hidden()
             })
-        },
-    )
-    .await;
+        })
+        .await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let mut summaries = result.map_err(conform_error)?;
-    if summaries.first().is_none_or(|s| s.cases.is_empty()) {
-        return Err(BadInput("no case matches the suites and --case filters given".into()).into());
-    }
-    if let Some(l) = &expect {
-        for s in &mut summaries {
-            s.apply_expected(l, &bearing_report::expect::today());
-        }
-    }
-    let mut summaries = summaries.into_iter();
-    let Some(mut summary) = summaries.next() else {
-        unreachable!("checked above")
-    };
-    let others: Vec<_> = summaries.collect();
-    summary.continues = previous.map(|p| p.continues);
     // Results are printed whatever happens to the files (issue 21: nothing lost).
-    let written = prepared
-        .path()
-        .map(|p| bearing_conform::write_profile_reports(&summary, &others, p))
-        .transpose();
-    let finished = match written {
-        Ok(_) => prepared.finish().map_err(|e| e.context("writing reports")),
-        Err(e) => Err(anyhow::Error::new(e).context("writing reports")),
-    };
-    let (dir, manifest) = match &finished {
-        Ok((d, m)) => (d.clone(), m.clone()),
-        Err(_) => (None, None),
-    };
+    let done = session.finish(result?)?;
+    let (summary, others, dir) = (&done.summary, &done.others, done.dir.as_deref());
     match g.output {
-        Format::Json => crate::output::print_json(&bearing_conform::runs_json(
-            &summary,
-            &others,
-            dir.as_deref(),
-            insecure,
-        )?)?,
+        Format::Json => {
+            let v = bearing_conform::runs_json(summary, others, dir, insecure)?;
+            crate::output::print_json(&v)?;
+        }
         Format::Text => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -266,22 +147,16 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
             if insecure {
                 writeln!(out, "{}", crate::cmd::common::INSECURE_WARNING)?;
             }
-            let options = TableOptions {
-                color,
-                all_cases: a.all,
-            };
-            bearing_conform::write_runs_text(&summary, &others, options, dir.as_deref(), &mut out)?;
-            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
-                writeln!(
-                    out,
-                    "{}",
-                    evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
-                )?;
+            let all_cases = a.all;
+            let options = TableOptions { color, all_cases };
+            bearing_conform::write_runs_text(summary, others, options, dir, &mut out)?;
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &done.manifest) {
+                let signed = a.evidence.sign_key.is_some();
+                writeln!(out, "{}", evidence::bundle_line(b, m, signed))?;
             }
         }
     }
-    finished?;
-    Ok(match summary.judgement() {
+    Ok(match done.judgement()? {
         bearing_conform::Judgement::Passed => Exit::Ok,
         bearing_conform::Judgement::Failed => Exit::Failed,
         bearing_conform::Judgement::CouldNotRun => Exit::CouldNotRun,

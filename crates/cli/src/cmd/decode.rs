@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use bearing_auth::{Certificate, Clock as _, DecodedJwt, SystemClock};
 
 use crate::exit::{BadInput, Exit};
-use crate::output::{Format, Global};
+use crate::output::Global;
 
 /// Flags of `bearing decode`.
 #[derive(Debug, clap::Args)]
@@ -45,15 +45,11 @@ pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
         None => None,
     };
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::decoded_json(&d, &verified))?,
-        Format::Text => bearing_auth::write_decoded(
-            &d,
-            &verified,
-            SystemClock.now_secs(),
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let now = SystemClock.now_secs();
+    let json = || bearing_auth::decoded_json(&d, &verified);
+    crate::output::emit(g, json, |o| {
+        bearing_auth::write_decoded(&d, &verified, now, o)
+    })?;
     Ok(match verified {
         Some(Err(_)) => Exit::Failed,
         _ => Exit::Ok,

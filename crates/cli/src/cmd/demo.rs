@@ -6,16 +6,14 @@
 //! step is bounded in time. Exits 0 when every conformance case passed and every load
 //! threshold held, 1 otherwise, 2 on bad flags, 3 when a step could not run.
 //!
-//! The steps, the summary and its text and HTML live in bearing-demo; this module holds the
-//! flags, the progress display on stderr and the exit code.
+//! The operation ([`bearing_demo::run_demo`]), the summary and its text and HTML live in
+//! bearing-demo; this module holds the flags, the progress display on stderr and the exit code.
 
 use std::io::IsTerminal as _;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use bearing_demo::GATEWAY_PROFILE;
+use bearing_demo::DemoStep as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::exit::Exit;
@@ -53,7 +51,6 @@ pub struct Args {
 struct Ui {
     quiet: bool,
     live: bool,
-    steps: usize,
 }
 
 /// One step's progress.
@@ -66,17 +63,20 @@ struct StepUi {
 }
 
 impl Ui {
-    fn new(g: &Global, steps: usize) -> Self {
+    fn new(g: &Global) -> Self {
         Self {
             quiet: g.quiet,
             live: !g.quiet && std::io::stderr().is_terminal(),
-            steps,
         }
     }
+}
+
+impl bearing_demo::DemoUi for Ui {
+    type Step = StepUi;
 
     /// Starts step `n` (1-based); `len` gives it a bar of that length instead of a spinner.
-    fn step(&self, n: usize, name: &str, what: &str, len: Option<u64>) -> StepUi {
-        let label = format!("[{n}/{}] {name}", self.steps);
+    fn step(&self, n: usize, of: usize, name: &str, what: &str, len: Option<u64>) -> StepUi {
+        let label = format!("[{n}/{of}] {name}");
         let bar = self.live.then(|| {
             let (bar, template) = match len {
                 Some(l) => (
@@ -109,7 +109,7 @@ impl Ui {
     }
 }
 
-impl StepUi {
+impl bearing_demo::DemoStep for StepUi {
     fn message(&self, m: String) {
         if let Some(b) = &self.bar {
             b.set_message(m);
@@ -153,58 +153,15 @@ impl bearing_conform::Observer for StepUi {
 /// Bad flags (exit 2); the sandbox, a step or the reports could not run or be written
 /// (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    bearing_demo::check_duration("--duration", a.duration)?;
-    bearing_demo::check_duration("--bench-duration", a.bench_duration)?;
-    let profile = bearing_demo::load_profile(a.duration)?;
-    let suites = bearing_conform::bundled().context("the bundled conformance suites")?;
-    let started_at = SystemTime::now();
-    let clock = Instant::now();
-    let out = a.out.clone().unwrap_or_else(|| {
-        bearing_load::report::default_dir(Path::new("reports"), "demo", started_at)
-    });
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("creating the report folder {}", out.display()))?;
-    let ui = Ui::new(g, if a.no_bench { 2 } else { 3 });
-
-    // One sandbox for conformance and load; it behaves by the profile conformance expects.
-    let mut expect = bearing_auth::GatewayProfile::resolve(GATEWAY_PROFILE)
-        .context("the built-in rfc-strict profile")?;
-    expect.access_token_lifetime = crate::cmd::conform::SANDBOX_TOKEN_LIFETIME;
-    let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
-        profile: Some(GATEWAY_PROFILE.into()),
-        token_lifetime: Some(crate::cmd::conform::SANDBOX_TOKEN_LIFETIME),
-    })
-    .await?;
-    let address = sandbox.gateway.local_addr.to_string();
-    let target = sandbox.target.clone();
-    let networked = async {
-        let conform = run_conform(&ui, &suites, target.clone(), expect, &out).await?;
-        let load = run_load(&ui, &profile, &target, &out).await?;
-        anyhow::Ok((conform, load))
-    }
-    .await;
-    sandbox.shutdown().await;
-    let (conform, load) = networked?;
-
-    // The benchmark runs after the sandbox stopped, on a quiet machine.
-    let bench = if a.no_bench {
-        None
-    } else {
-        Some(run_bench(&ui, &a, &out).await?)
-    };
-
-    let summary = bearing_demo::summarize(&bearing_demo::Ran {
+    let settings = bearing_demo::DemoSettings {
+        duration: a.duration,
+        bench_duration: a.bench_duration,
+        out: a.out.clone(),
+        bench: !a.no_bench,
+        openssl: !a.no_openssl,
         tool: concat!("bearing ", env!("CARGO_PKG_VERSION")),
-        started_at,
-        wall: clock.elapsed(),
-        address: &address,
-        client_id: crate::sandbox::CLIENT_ID,
-        out: &out,
-        conform: &conform,
-        load: &load,
-        bench: bench.as_ref(),
-    });
-    bearing_demo::write_reports(&summary, &out)?;
+    };
+    let summary = bearing_demo::run_demo(&settings, &Ui::new(g)).await?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::to_value(&summary)?)?,
         Format::Text => {
@@ -224,81 +181,4 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     } else {
         Exit::Failed
     })
-}
-
-async fn run_conform(
-    ui: &Ui,
-    suites: &[bearing_conform::Suite],
-    target: bearing_auth::Target,
-    profile: bearing_auth::GatewayProfile,
-    out: &Path,
-) -> anyhow::Result<bearing_conform::RunSummary> {
-    let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let step = ui.step(
-        1,
-        "conformance",
-        &format!("{cases} cases of {} bundled suites", suites.len()),
-        u64::try_from(cases).ok(),
-    );
-    let summary =
-        bearing_demo::conform_step(suites, target, profile, out, Arc::new(step.clone())).await?;
-    let n = &summary.counts;
-    step.done(&format!(
-        "{} passed, {} failed, {} skipped",
-        n.pass, n.fail, n.skip
-    ));
-    Ok(summary)
-}
-
-async fn run_load(
-    ui: &Ui,
-    profile: &bearing_load::LoadProfile,
-    target: &bearing_auth::Target,
-    out: &Path,
-) -> anyhow::Result<bearing_load::LoadSummary> {
-    let step = ui.step(
-        2,
-        "load",
-        &format!(
-            "profile {}, {}",
-            profile.display_name(),
-            humantime::format_duration(profile.run_duration())
-        ),
-        None,
-    );
-    let s = step.clone();
-    let progress = Arc::new(move |p: &bearing_load::Progress| {
-        s.message(bearing_load::report::text::progress_line(p));
-    });
-    let summary = bearing_demo::load_step(profile, target, out, progress).await?;
-    step.done(if summary.passed {
-        "every threshold held"
-    } else {
-        "a threshold was missed"
-    });
-    Ok(summary)
-}
-
-async fn run_bench(ui: &Ui, a: &Args, out: &Path) -> anyhow::Result<bearing_bench::SignMeasured> {
-    let step = ui.step(
-        3,
-        "signing",
-        &format!(
-            "RS256, 1 thread, {}",
-            humantime::format_duration(a.bench_duration)
-        ),
-        None,
-    );
-    let s = step.clone();
-    let measured = bearing_demo::bench_step(a.bench_duration, !a.no_openssl, out, move |line| {
-        s.message(line.trim_start_matches("bench sign: ").to_owned());
-    })
-    .await?;
-    let rate = measured
-        .report
-        .steps
-        .first()
-        .map_or(0.0, |s| s.assertions_per_sec);
-    step.done(&format!("{rate:.0} assertions/s"));
-    Ok(measured)
 }

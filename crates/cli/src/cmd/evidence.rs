@@ -1,19 +1,11 @@
-//! Flags and steps shared by the runs that write a report folder (conform, certify, load):
-//! the folder checked before anything runs and written whole or not at all (issue 21,
-//! class 3), `--expect-fail FILE`, and `--bundle FILE` with `--sign-key` (issue 17).
+//! Flags shared by the runs that write a report folder (conform, certify, load): the folder
+//! and `--bundle FILE` with `--sign-key` (issue 17). The steps themselves (folder checked
+//! before anything runs, `--expect-fail`, bundle) are bearing-report's.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use bearing_auth::{Algorithm, SigningKey};
+use bearing_report::EvidenceSettings;
 use bearing_report::bundle::Manifest;
-use bearing_report::expect::ExpectList;
-use bearing_report::{BundleKey, StagedRun};
-
-use crate::exit::BadInput;
-
-/// The bearing version that writes bundles.
-pub const TOOL: &str = concat!("bearing ", env!("CARGO_PKG_VERSION"));
 
 /// Flags for the report folder and the bundle of a run.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -35,87 +27,16 @@ pub struct EvidenceArgs {
     pub sign_alg: Option<String>,
 }
 
-/// A `bearing_report` error as the CLI sees it: bad input exits 2.
-pub fn report_error(e: bearing_report::Error) -> anyhow::Error {
-    if e.is_bad_input() {
-        BadInput(e.to_string()).into()
-    } else {
-        e.into()
+impl EvidenceArgs {
+    /// The library's settings for these flags.
+    pub fn settings(&self) -> EvidenceSettings {
+        EvidenceSettings {
+            force: self.force,
+            bundle: self.bundle.clone(),
+            sign_key: self.sign_key.clone(),
+            sign_alg: self.sign_alg.clone(),
+        }
     }
-}
-
-/// Loads `--sign-key` and picks the algorithm (default from the key).
-///
-/// # Errors
-/// Unreadable key, unknown or unfitting algorithm (exit 2).
-pub fn load_sign_key(key: &Path, alg: Option<&str>) -> anyhow::Result<BundleKey> {
-    let k = SigningKey::from_file(key).map_err(|e| BadInput(format!("--sign-key: {e}")))?;
-    let alg = match alg {
-        Some(a) => a
-            .parse::<Algorithm>()
-            .map_err(|e| BadInput(format!("--sign-alg: {e}")))?,
-        None => k.kind().default_algorithm(),
-    };
-    k.kind()
-        .check(alg)
-        .map_err(|e| BadInput(format!("--sign-alg {alg}: {e}")))?;
-    Ok(BundleKey {
-        key: Arc::new(k),
-        alg,
-    })
-}
-
-/// The report folder, bundle and key of a run, checked before anything runs (exit 2).
-#[derive(Debug)]
-pub struct Prepared(StagedRun);
-
-/// Checks the report folder, the bundle path and the key before anything runs (exit 2).
-///
-/// # Errors
-/// A folder that is a file, not empty (without --force), or not writable; a bundle file
-/// that exists or cannot be written; an unusable key.
-pub fn prepare(dir: Option<&Path>, a: &EvidenceArgs) -> anyhow::Result<Prepared> {
-    let key = match &a.sign_key {
-        Some(k) => Some(load_sign_key(k, a.sign_alg.as_deref())?),
-        None => None,
-    };
-    if a.bundle.is_some() && dir.is_none() {
-        return Err(BadInput("--bundle needs a report folder (drop --no-report)".into()).into());
-    }
-    let staged =
-        StagedRun::prepare(dir, a.force, a.bundle.as_deref(), key).map_err(report_error)?;
-    Ok(Prepared(staged))
-}
-
-impl Prepared {
-    /// Where the reporters write now (the staging folder).
-    pub fn path(&self) -> Option<&Path> {
-        self.0.path()
-    }
-
-    /// Moves the report folder into place and writes the bundle; returns the folder and
-    /// the manifest.
-    ///
-    /// # Errors
-    /// The rename or the bundle failed.
-    pub fn finish(self) -> anyhow::Result<(Option<PathBuf>, Option<Manifest>)> {
-        self.0.finish(TOOL).map_err(report_error)
-    }
-}
-
-/// Loads `--expect-fail FILE` and checks its ids against `known` (exit 2 on an unknown id).
-///
-/// # Errors
-/// Unreadable or malformed list, unknown id.
-pub fn expect_list<'a>(
-    file: Option<&Path>,
-    known: impl IntoIterator<Item = &'a str> + Clone,
-) -> anyhow::Result<Option<ExpectList>> {
-    let Some(f) = file else { return Ok(None) };
-    let l = ExpectList::load(f).map_err(|e| BadInput(format!("--expect-fail: {e}")))?;
-    l.check_known(known)
-        .map_err(|e| BadInput(format!("--expect-fail: {e}")))?;
-    Ok(Some(l))
 }
 
 /// One line saying where the bundle went and whether it is signed.

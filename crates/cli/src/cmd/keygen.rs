@@ -3,11 +3,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use bearing_auth::{Algorithm, Certificate, SigningKey};
+use bearing_auth::{Keygen, KeygenSettings};
 
-use crate::exit::{BadInput, Exit};
-use crate::output::{Format, Global};
+use crate::exit::Exit;
+use crate::output::Global;
 
 /// Flags of `bearing keygen`.
 #[derive(Debug, clap::Args)]
@@ -55,92 +54,49 @@ const MAX_DAYS: i64 = 36_500;
 /// # Errors
 /// Bad flags, existing files without `--force`, or write failures.
 pub fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    let alg: Algorithm = a.alg.parse().map_err(|e| BadInput(format!("--alg: {e}")))?;
-    if let Some(n) = a.fleet {
-        return fleet(&a, alg, n as usize, g);
-    }
-    let client_id = a.client_id.clone().unwrap_or_default();
-    if client_id.trim().is_empty() {
-        return Err(BadInput("--client-id is empty".into()).into());
-    }
-    let key = SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
-    let cert = Certificate::self_signed(&key, &client_id, a.days)?;
-    if a.out.exists() && !a.out.is_dir() {
-        return Err(BadInput(format!(
-            "--out {}: is a file; give a folder to write private.pem and cert.pem into",
-            a.out.display()
-        ))
-        .into());
-    }
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let key_path = a.out.join("private.pem");
-    let cert_path = a.out.join("cert.pem");
-    for p in [&key_path, &cert_path] {
-        if p.exists() && !a.force {
-            return Err(
-                BadInput(format!("{} exists; use --force to overwrite", p.display())).into(),
-            );
+    let done = bearing_auth::keygen(&KeygenSettings {
+        client_id: a.client_id.clone(),
+        fleet: a.fleet,
+        out: a.out.clone(),
+        alg: a.alg.clone(),
+        key_bits: a.key_bits,
+        days: a.days,
+        force: a.force,
+    })?;
+    match done {
+        Keygen::Identity {
+            client_id,
+            alg,
+            key,
+            key_path,
+            cert_path,
+            cert,
+        } => {
+            let written = bearing_auth::WrittenIdentity {
+                client_id: &client_id,
+                alg,
+                kind: key.kind(),
+                key_path: &key_path,
+                cert_path: &cert_path,
+                cert: &cert,
+            };
+            crate::output::emit(g, || written.json(), |out| written.write_text(out))?;
         }
-    }
-    bearing_auth::write_private_key(&key_path, key.to_pkcs8_pem().as_bytes())?;
-    std::fs::write(&cert_path, cert.to_pem())
-        .with_context(|| format!("writing {}", cert_path.display()))?;
-    let written = bearing_auth::WrittenIdentity {
-        client_id: &client_id,
-        alg,
-        kind: key.kind(),
-        key_path: &key_path,
-        cert_path: &cert_path,
-        cert: &cert,
-    };
-    match g.output {
-        Format::Json => crate::output::print_json(&written.json())?,
-        Format::Text => written.write_text(&mut std::io::stdout().lock())?,
-    }
-    Ok(Exit::Ok)
-}
-
-/// `--fleet N`: N identities under `--out`, and the certificates file.
-fn fleet(a: &Args, alg: Algorithm, n: usize, g: &Global) -> anyhow::Result<Exit> {
-    let prefix = a.client_id.as_deref().unwrap_or("partner");
-    if prefix.trim().is_empty() || prefix.contains(['/', '\\']) {
-        return Err(BadInput(format!(
-            "--client-id {prefix:?}: a fleet prefix must be non-empty, without slashes"
-        ))
-        .into());
-    }
-    if a.out.exists() && !a.out.is_dir() {
-        return Err(BadInput(format!(
-            "--out {}: is a file; give a folder",
-            a.out.display()
-        ))
-        .into());
-    }
-    let list = a.out.join("certificates.txt");
-    if list.exists() && !a.force {
-        return Err(BadInput(format!(
-            "{} exists; use --force to overwrite",
-            list.display()
-        ))
-        .into());
-    }
-    // Checked before generating: a bad --key-bits fails once, not N times.
-    SigningKey::generate(alg, a.key_bits).map_err(|e| BadInput(e.to_string()))?;
-    let started = std::time::Instant::now();
-    let members = bearing_auth::generate_fleet(n, prefix, alg, a.key_bits, a.days)?;
-    let generated = started.elapsed();
-    bearing_auth::write_fleet(&a.out, &members)?;
-    let list = bearing_auth::write_fleet_list(&a.out, &members)?;
-    let written = bearing_auth::WrittenFleet {
-        alg,
-        dir: &a.out,
-        list: &list,
-        members: &members,
-        generated,
-    };
-    match g.output {
-        Format::Json => crate::output::print_json(&written.json())?,
-        Format::Text => written.write_text(&mut std::io::stdout().lock())?,
+        Keygen::Fleet {
+            alg,
+            list,
+            members,
+            generated,
+        } => {
+            let written = bearing_auth::WrittenFleet {
+                alg,
+                dir: &a.out,
+                list: &list,
+                members: &members,
+                generated,
+            };
+            crate::output::emit(g, || written.json(), |out| written.write_text(out))?;
+        }
     }
     Ok(Exit::Ok)
 }

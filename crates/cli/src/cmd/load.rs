@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context as _;
-use bearing_load::{LoadProfile, LoadTarget, RunOptions, report};
+use bearing_load::{LoadObserver, LoadSession, LoadSettings, LoadVerdict, report};
 
 use crate::cmd::common::TargetArgs;
-use crate::exit::{BadInput, CouldNotRun, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// Flags of `bearing load`.
@@ -119,200 +118,96 @@ fn progress_bar(g: &Global) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-fn bad_profile(e: bearing_load::Error) -> anyhow::Error {
-    match e {
-        bearing_load::Error::Auth(e) => e.into(),
-        other => other.into(),
-    }
-}
-
-/// The profile named on the command line: a file, or a bundled profile's name.
-fn load_profile(arg: &std::path::Path) -> anyhow::Result<LoadProfile> {
-    let name = arg.to_str().filter(|s| !s.contains(['/', '.']));
-    if !arg.exists()
-        && let Some(name) = name
-    {
-        return match LoadProfile::bundled(name) {
-            Some(p) => p.map_err(bad_profile),
-            None => Err(BadInput(format!(
-                "no load profile {name:?}: not a file, nor a bundled profile ({})",
-                bearing_load::profile::BUNDLED.map(|(n, _)| n).join(", ")
-            ))
-            .into()),
-        };
-    }
-    LoadProfile::from_file(arg).map_err(bad_profile)
-}
-
 /// Runs `bearing load`.
 ///
 /// # Errors
 /// Bad profile or target (exit 2); the run could not start or reach the gateway (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
-    let mut profile = load_profile(&a.profile)?;
-    if let Some(d) = a.duration {
-        profile.duration = Some(d);
-        profile.stages.clear();
-        profile.start_rate = None;
-        profile
-            .validate()
-            .map_err(|m| BadInput(format!("--duration: {m}")))?;
-    }
-    let threshold_ids = bearing_load::threshold::ids(&profile);
-    let expect = crate::cmd::evidence::expect_list(
-        a.expect_fail.as_deref(),
-        threshold_ids.iter().map(String::as_str),
-    )?;
-    // The report folder, bundle and key are checked before anything runs (issue 21).
-    let dir = match &a.report_dir {
-        Some(d) => d.clone(),
-        None => {
-            let mut name = profile.display_name().to_owned();
-            if let Some((i, n)) = a.shard {
-                name.push_str(&format!("-shard{i}of{n}"));
-            }
-            report::default_dir(std::path::Path::new("reports"), &name, SystemTime::now())
-        }
-    };
-    let prepared = crate::cmd::evidence::prepare(Some(&dir), &a.evidence)?;
-    let (target, sandbox) = if a.target.is_empty() && profile.partner_count() > 1 {
+    let session = LoadSession::prepare(LoadSettings {
+        profile: a.profile.clone(),
+        report_dir: a.report_dir.clone(),
+        shard: a.shard,
+        find_capacity: a.find_capacity,
+        threads: a.threads,
+        duration: a.duration,
+        expect_fail: a.expect_fail.clone(),
+        start: match (&a.barrier_dir, a.start_at) {
+            (Some(dir), _) => Some(bearing_load::barrier::Start::Barrier {
+                dir: dir.clone(),
+                timeout: a.barrier_timeout,
+                margin: Duration::from_secs(2),
+            }),
+            (None, Some(t)) => Some(bearing_load::barrier::Start::At(t)),
+            (None, None) => None,
+        },
+        evidence: a.evidence.settings(),
+    })?;
+    let (target, sandbox) = if a.target.is_empty() && session.profile().partner_count() > 1 {
         // The fleet is generated and registered with the embedded sandbox.
-        let sb =
-            crate::sandbox::start_with_fleet(Default::default(), profile.partner_count()).await?;
+        let n = session.profile().partner_count();
+        let sb = crate::sandbox::start_with_fleet(Default::default(), n).await?;
         (sb.target.clone(), Some(sb))
     } else {
         crate::cmd::common::target_or_sandbox(&a.target).await?
     };
-    let load_target = LoadTarget::from_target(&target, &bearing_load::run::jti_prefix(a.shard))
-        .map_err(bad_profile)
-        .context("preparing the target")?;
     let pb = progress_bar(g);
-    let mut opts = RunOptions {
-        shard: a.shard,
-        worker_threads: a.threads,
-        ..RunOptions::default()
-    };
-    opts.start = match (&a.barrier_dir, a.start_at) {
-        (Some(dir), _) => Some(bearing_load::barrier::Start::Barrier {
-            dir: dir.clone(),
-            timeout: a.barrier_timeout,
-            margin: Duration::from_secs(2),
-        }),
-        (None, Some(t)) => Some(bearing_load::barrier::Start::At(t)),
-        (None, None) => None,
-    };
+    let mut observer = LoadObserver::default();
     if let Some(addr) = a.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("--metrics-listen {addr}: cannot listen"))?;
-        let bound = listener.local_addr().unwrap_or(addr);
+        let (live, bound) = bearing_load::serve_metrics(addr, a.shard).await?;
         eprintln!("metrics: http://{bound}/metrics");
-        let live = bearing_load::live::LiveMetrics::new(a.shard);
-        tokio::spawn(std::sync::Arc::clone(&live).serve(listener));
-        opts.metrics = Some(live);
+        observer.metrics = Some(live);
     }
-    if let Some(pb) = &pb {
-        let pb = pb.clone();
-        opts.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
+    if let Some(pb) = pb.clone() {
+        observer.progress = Some(Arc::new(move |p: &bearing_load::Progress| {
             pb.set_message(report::text::progress_line(p));
         }));
     }
-    let outcome = if a.find_capacity {
-        // One line per step on stderr (the progress of a search that takes minutes).
-        let on_step: Option<bearing_load::capacity::StepFn> = (!g.quiet).then(|| {
-            let pb = pb.clone();
-            Arc::new(move |i: usize, st: &bearing_load::capacity::CapacityStep| {
-                let line = format!(
-                    "step {i}{}: {:.0}/s → achieved {:.0}/s, p50 {}, p99 {}: {}",
-                    if st.refine { " (bisection)" } else { "" },
-                    st.rate,
-                    st.achieved_rate,
-                    bearing_load::threshold::fmt_us(st.p50_us as f64),
-                    bearing_load::threshold::fmt_us(st.p99_us as f64),
-                    if st.passed { "pass" } else { "FAIL" }
-                );
-                match &pb {
-                    Some(pb) => pb.println(line),
-                    None => eprintln!("{line}"),
-                }
-            }) as bearing_load::capacity::StepFn
-        });
-        bearing_load::capacity::find_capacity_with(&profile, &load_target, &opts, on_step)
-            .await
-            .map(|(c, r)| (r, Some(c)))
-    } else {
-        Box::pin(bearing_load::run(&profile, &load_target, &opts))
-            .await
-            .map(|r| (r, None))
-    };
+    // One line per step of a capacity search on stderr (a search takes minutes).
+    let pb2 = pb.clone();
+    observer.on_step = (!g.quiet).then(|| {
+        Arc::new(move |i: usize, st: &bearing_load::capacity::CapacityStep| {
+            let line = bearing_load::capacity_step_line(i, st);
+            match &pb2 {
+                Some(pb) => pb.println(line),
+                None => eprintln!("{line}"),
+            }
+        }) as bearing_load::capacity::StepFn
+    });
+    let outcome = session.run(&target, observer).await;
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let (result, capacity) = outcome.map_err(bad_profile)?;
+    let (result, capacity) = outcome?;
     // Results are printed whatever happens to the files (issue 21: nothing lost).
-    let staged = prepared.path().unwrap_or(&dir).to_owned();
-    let expected = expect.as_ref().map(|l| {
-        bearing_load::verdict::apply_expected(&result, l, &bearing_report::expect::today())
-    });
-    let judged = report::LoadSummary::judged(&result, capacity, expected);
-    let s = match report::write_summary(&result, judged.clone(), &staged) {
-        Ok(w) => Ok(w.summary),
-        Err(e) => Err((judged, e)),
-    };
-    let (s, write_error) = match s {
-        Ok(s) => (s, None),
-        Err((s, e)) => (s, Some(e)),
-    };
-    let finished = match write_error {
-        None => prepared.finish(),
-        Some(e) => Err(anyhow::Error::new(e)),
-    };
-    let manifest = finished.as_ref().ok().and_then(|(_, m)| m.clone());
-    let s = &s;
+    let done = session.finish(&result, capacity);
+    let (s, dir) = (&done.summary, &done.dir);
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "report_dir": dir.display().to_string(),
             "summary": s,
         }))?,
         Format::Text => {
-            report::text::write_run(&mut std::io::stdout().lock(), s, &dir)?;
-            if let (Some(b), Some(m)) = (&a.evidence.bundle, &manifest) {
-                println!(
-                    "{}",
-                    crate::cmd::evidence::bundle_line(b, m, a.evidence.sign_key.is_some())
-                );
+            report::text::write_run(&mut std::io::stdout().lock(), s, dir)?;
+            if let (Some(b), Some(m)) = (&a.evidence.bundle, &done.manifest) {
+                let signed = a.evidence.sign_key.is_some();
+                println!("{}", crate::cmd::evidence::bundle_line(b, m, signed));
             }
         }
     }
-    finished.with_context(|| format!("writing the report into {}", dir.display()))?;
-    // Nothing got through at all: the gateway was not reachable.
-    if let report::summary::Reach::Unreachable(n) = s.reach() {
-        return Err(CouldNotRun(format!(
-            "could not reach the gateway at {}: all {n} requests failed to connect (report in {})",
-            s.target,
-            dir.display()
-        ))
-        .into());
-    }
-    // A capacity search passes when it found a knee (its report is the run at the knee).
-    let passed = match &s.capacity {
-        Some(c) => c.knee.is_some(),
-        None => s.passed,
-    };
-    // A shard's thresholds judge its 1/N share (`rate >= 1000/s` fails on every shard of a
-    // passing 3-shard run): only `bearing report merge` decides. Exiting 1 here would also
-    // make Kubernetes count the pod as failed (issue 8).
-    if let (Some((i, n)), false, None) = (a.shard, passed, &s.capacity) {
-        if !g.quiet {
-            eprintln!(
-                "note: shard {i}/{n}: thresholds on this shard's share are informative; \
-                 `bearing report merge` evaluates them on the whole run"
-            );
+    Ok(match done.verdict()? {
+        LoadVerdict::Passed => Exit::Ok,
+        LoadVerdict::Failed => Exit::Failed,
+        LoadVerdict::ShardInformative(i, n) => {
+            if !g.quiet {
+                eprintln!(
+                    "note: shard {i}/{n}: thresholds on this shard's share are informative; \
+                     `bearing report merge` evaluates them on the whole run"
+                );
+            }
+            Exit::Ok
         }
-        return Ok(Exit::Ok);
-    }
-    Ok(if passed { Exit::Ok } else { Exit::Failed })
+    })
 }

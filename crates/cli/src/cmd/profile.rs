@@ -6,10 +6,8 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use bearing_auth::GatewayProfile;
 use bearing_auth::shipped::{self, Shipped};
-use bearing_conform::{DetectConfig, detect};
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::{BadInput, Exit};
@@ -119,26 +117,21 @@ fn list(markdown: bool, g: &Global) -> anyhow::Result<Exit> {
 
 fn show(name: &str, g: &Global) -> anyhow::Result<Exit> {
     let s = find(name, &load_shipped()?)?;
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::show_json(&s))?,
-        Format::Text => bearing_auth::write_show(&s, &mut std::io::stdout().lock())?,
-    }
+    let json = || bearing_auth::show_json(&s);
+    crate::output::emit(g, json, |out| bearing_auth::write_show(&s, out))?;
     Ok(Exit::Ok)
 }
 
 fn diff(a: &str, b: &str, g: &Global) -> anyhow::Result<Exit> {
     let all = load_shipped()?;
     let (sa, sb) = (find(a, &all)?, find(b, &all)?);
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::diff_json(&sa, &sb))?,
-        Format::Text => bearing_auth::write_diff(&sa, &sb, &mut std::io::stdout().lock())?,
-    }
+    let json = || bearing_auth::diff_json(&sa, &sb);
+    crate::output::emit(g, json, |out| bearing_auth::write_diff(&sa, &sb, out))?;
     Ok(Exit::Ok)
 }
 
 async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
     let all = load_shipped()?;
-    let profiles: Vec<GatewayProfile> = all.iter().map(|s| s.profile.clone()).collect();
     let (target, sandbox) = if a.target.is_empty() {
         let p = GatewayProfile::resolve(&a.profile)
             .map_err(|e| anyhow::Error::new(BadInput(format!("--profile: {e}"))))?;
@@ -151,25 +144,12 @@ async fn run_detect(a: DetectArgs, g: &Global) -> anyhow::Result<Exit> {
     } else {
         (a.target.resolve()?, None)
     };
-    let cfg = DetectConfig {
-        max_probes: usize::from(a.max_probes),
-        ..DetectConfig::default()
-    };
-    let result = detect(&target, &profiles, cfg).await;
+    let probes = usize::from(a.max_probes);
+    let result = bearing_conform::detect_profile(&target, &all, probes, a.out.as_deref()).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let d = result.map_err(|e| {
-        if e.is_bad_input() {
-            anyhow::Error::new(BadInput(e.to_string()))
-        } else {
-            anyhow::Error::new(e)
-        }
-    })?;
-    if let Some(path) = &a.out {
-        let yaml = d.to_yaml().context("writing the observed profile")?;
-        std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?;
-    }
+    let d = result?;
     if g.output == Format::Json {
         let mut v = serde_json::to_value(&d)?;
         if let (Some(p), Some(obj)) = (&a.out, v.as_object_mut()) {

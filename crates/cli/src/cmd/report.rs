@@ -10,10 +10,9 @@ mod evidence;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use bearing_load::merge;
+use bearing_load::{MergeOutcome, merge};
 
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// Flags of `bearing report`.
@@ -97,37 +96,14 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
 }
 
 fn run_merge(a: &MergeArgs, g: &Global) -> anyhow::Result<Exit> {
-    if let Some(d) = bearing_load::out_is_a_shard(&a.dirs, &a.out) {
-        return Err(BadInput(format!(
-            "--out {} is one of the shard directories: the merge would overwrite {}",
-            a.out.display(),
-            d.display()
-        ))
-        .into());
-    }
-    let judge = if a.whole_run {
-        merge::Judge::WholeRun
-    } else {
-        merge::Judge::Overlap
+    let (merged, s) = match bearing_load::merge_shards(&a.dirs, &a.out, a.whole_run)? {
+        MergeOutcome::Merged(m, s) => (m, s),
+        MergeOutcome::Refused(e) => return refused(&e, g),
     };
-    let merged = match merge::merge_judged(&a.dirs, judge) {
-        Ok(m) => m,
-        Err(e) => return refused(&e, g),
-    };
-    let written = merge::write(&merged, &a.out)
-        .with_context(|| format!("writing the merged report into {}", a.out.display()))?;
-    let s = &written.summary;
-    match g.output {
-        Format::Json => {
-            crate::output::print_json(&bearing_load::merged_json(&a.out, &merged.info, s))?;
-        }
-        Format::Text => bearing_load::report::text::write_merged(
-            &mut std::io::stdout().lock(),
-            s,
-            &merged.info,
-            &a.out,
-        )?,
-    }
+    let json = || bearing_load::merged_json(&a.out, &merged.info, &s);
+    crate::output::emit(g, json, |o| {
+        bearing_load::report::text::write_merged(o, &s, &merged.info, &a.out)
+    })?;
     Ok(if s.passed { Exit::Ok } else { Exit::Failed })
 }
 

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use bearing_gateway::{GatewayConfig, ServeSettings};
 
 use crate::exit::Exit;
-use crate::output::{Format, Global};
+use crate::output::Global;
 
 /// Flags of `bearing serve`.
 #[derive(Debug, clap::Args)]
@@ -104,16 +104,10 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let gw = bearing_gateway::spawn(config)
         .await
         .context("starting the gateway")?;
-    match g.output {
-        Format::Json => {
-            crate::output::print_json(&bearing_gateway::serve_json(&gw, supplied_secret))?;
-        }
-        Format::Text => bearing_gateway::write_serve_banner(
-            &gw,
-            supplied_secret,
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let json = || bearing_gateway::serve_json(&gw, supplied_secret);
+    crate::output::emit(g, json, |o| {
+        bearing_gateway::write_serve_banner(&gw, supplied_secret, o)
+    })?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     gw.shutdown().await;

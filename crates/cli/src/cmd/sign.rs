@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
+use bearing_auth::AssertionSettings;
 
 use crate::cmd::common::TargetArgs;
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
 
 /// Flags of `bearing sign`.
@@ -34,17 +34,6 @@ pub struct Args {
 }
 
 /// Parses `name=value`, the value as JSON when valid, else as a string.
-pub fn parse_claim(s: &str) -> Result<(String, serde_json::Value), BadInput> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| BadInput(format!("--claim {s:?}: expected NAME=VALUE")))?;
-    if k.is_empty() {
-        return Err(BadInput(format!("--claim {s:?}: empty name")));
-    }
-    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
-    Ok((k.to_owned(), value))
-}
-
 /// Runs `bearing sign`.
 ///
 /// # Errors
@@ -70,34 +59,23 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     } else {
         (a.target.resolve()?, None)
     };
-    if let Some(ttl) = a.ttl {
-        t.assertion.ttl = ttl;
-    }
-    if let Some(alg) = &a.alg {
-        t.assertion.alg = Some(alg.parse().map_err(|e| BadInput(format!("--alg: {e}")))?);
-    }
-    if let Some(s) = &a.sub {
-        t.assertion.subject = Some(s.clone());
-    }
-    for c in &a.claims {
-        let (k, v) = parse_claim(c)?;
-        if k == "scope" {
-            t.assertion.scope = v.as_str().map(str::to_owned);
-        } else {
-            t.assertion.claims.insert(k, v);
-        }
-    }
-    let id = t.load_identity().context("loading the partner identity")?;
-    let assertion = id.signer.sign()?;
+    let settings = AssertionSettings {
+        ttl: a.ttl,
+        alg: a.alg.clone(),
+        sub: a.sub.clone(),
+        claims: a.claims.clone(),
+    };
+    let signed = bearing_auth::sign_assertion(&mut t, &settings);
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
+    let (assertion, alg) = signed?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "assertion": assertion.expose(),
             "jti": assertion.jti(),
             "exp": assertion.exp(),
-            "alg": id.signer.algorithm().as_str(),
+            "alg": alg.as_str(),
         }))?,
         Format::Text => {
             use std::io::Write as _;
@@ -105,25 +83,4 @@ pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Values that are JSON stay JSON; anything else is a string; a missing '=' is bad input.
-    #[test]
-    fn claims_parse() {
-        assert_eq!(parse_claim("n=5").expect("ok").1, serde_json::json!(5));
-        assert_eq!(
-            parse_claim("s=read write").expect("ok").1,
-            serde_json::json!("read write")
-        );
-        assert_eq!(
-            parse_claim("a=[1,2]").expect("ok").1,
-            serde_json::json!([1, 2])
-        );
-        assert!(parse_claim("novalue").is_err());
-        assert!(parse_claim("=x").is_err());
-    }
 }

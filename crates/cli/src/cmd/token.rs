@@ -4,7 +4,7 @@
 
 use crate::cmd::common::TargetArgs;
 use crate::exit::Exit;
-use crate::output::{Format, Global};
+use crate::output::Global;
 
 /// Flags of `bearing token`.
 #[derive(Debug, clap::Args)]
@@ -33,32 +33,16 @@ pub struct Args {
 /// Bad identity input (exit 2), or transport / token endpoint errors (exit 3).
 pub async fn run(a: Args, g: &Global) -> anyhow::Result<Exit> {
     let (target, sandbox) = crate::cmd::common::target_or_sandbox(&a.target).await?;
-    let id = target.load_identity()?;
-    let mut opts = target.token_client_options();
-    opts.scope.clone_from(&a.scope);
-    opts.request_timeout = a.timeout;
-    opts.connect_timeout = opts.connect_timeout.min(a.timeout);
-    let client = bearing_auth::token::TokenClient::new(target.token_url.clone(), &opts)?;
-    let assertion = id.signer.sign()?;
-    let result = client.request_token(&assertion).await;
+    let result = bearing_auth::request_token(&target, a.scope.as_deref(), a.timeout).await;
     if let Some(s) = sandbox {
         s.shutdown().await;
     }
-    let resp = result?;
-    let jti = assertion.jti();
-    match g.output {
-        Format::Json => crate::output::print_json(&bearing_auth::token_response_json(
-            &resp,
-            &target.token_url,
-            jti,
-            a.show_token,
-        ))?,
-        Format::Text => bearing_auth::write_token_response(
-            &resp,
-            &target.token_url,
-            a.show_token,
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let (resp, jti) = result?;
+    let jti = jti.as_deref();
+    let (url, show) = (&target.token_url, a.show_token);
+    let json = || bearing_auth::token_response_json(&resp, url, jti, show);
+    crate::output::emit(g, json, |o| {
+        bearing_auth::write_token_response(&resp, url, show, o)
+    })?;
     Ok(Exit::Ok)
 }

@@ -4,14 +4,10 @@
 
 use std::path::PathBuf;
 
-use bearing_auth::Certificate;
-use bearing_report::bundle;
-use bearing_report::diff::{self, Tolerance};
+use bearing_report::diff;
 
-use crate::cmd::evidence::{TOOL, load_sign_key, report_error};
-use crate::exit::{BadInput, Exit};
+use crate::exit::Exit;
 use crate::output::{Format, Global};
-use bearing_report::BundleKey;
 
 /// Flags of `bearing report diff`.
 #[derive(Debug, clap::Args)]
@@ -86,29 +82,19 @@ pub struct VerifyArgs {
 /// # Errors
 /// Bad input (exit 2); the HTML page cannot be written (exit 3).
 pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
-    if !(a.tolerance >= 0.0 && a.error_tolerance >= 0.0) {
-        return Err(BadInput("--tolerance and --error-tolerance must be 0 or more".into()).into());
-    }
-    if let Some(h) = &a.html {
-        bearing_report::check_new_file(h, "--html").map_err(report_error)?;
-    }
-    let d = diff::diff(
-        &a.old,
-        &a.new,
-        Tolerance {
-            percent: a.tolerance,
-            error_points: a.error_tolerance,
-        },
-    )
-    .map_err(report_error)?;
+    let d = bearing_report::diff_runs(&bearing_report::DiffSettings {
+        old: a.old.clone(),
+        new: a.new.clone(),
+        tolerance: a.tolerance,
+        error_tolerance: a.error_tolerance,
+        html: a.html.clone(),
+    })?;
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::to_value(&d)?)?,
         Format::Text => diff::write_text(&mut std::io::stdout().lock(), &d)?,
     }
     if let Some(h) = &a.html {
-        let mut page = Vec::new();
-        diff::write_html(&mut page, &d)?;
-        bearing_report::write_atomic(h, &page).map_err(report_error)?;
+        bearing_report::write_diff_html(&d, h)?;
         if g.output == Format::Text {
             println!("html: {}", h.display());
         }
@@ -125,22 +111,16 @@ pub fn run_diff(a: &DiffArgs, g: &Global) -> anyhow::Result<Exit> {
 /// # Errors
 /// Bad input (exit 2); the bundle cannot be written (exit 3).
 pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
-    let sign = match &a.sign_key {
-        Some(k) => Some(load_sign_key(k, a.sign_alg.as_deref())?),
-        None => None,
-    };
-    let signer = sign.as_ref().map(BundleKey::signer);
-    let m = bundle::create(&a.dir, &a.out, signer.as_ref(), TOOL).map_err(report_error)?;
+    let key = a.sign_key.as_deref().map(|k| (k, a.sign_alg.as_deref()));
+    let m = bearing_report::bundle_folder(&a.dir, &a.out, key)?;
+    let signed = a.sign_key.is_some();
     match g.output {
         Format::Json => crate::output::print_json(&serde_json::json!({
             "bundle": a.out.display().to_string(),
-            "signed": sign.is_some(),
+            "signed": signed,
             "manifest": m,
         }))?,
-        Format::Text => println!(
-            "{}",
-            crate::cmd::evidence::bundle_line(&a.out, &m, sign.is_some())
-        ),
+        Format::Text => println!("{}", bearing_report::bundle_line(&a.out, &m, signed)),
     }
     Ok(Exit::Ok)
 }
@@ -150,22 +130,10 @@ pub fn run_bundle(a: &BundleArgs, g: &Global) -> anyhow::Result<Exit> {
 /// # Errors
 /// Bad input: unreadable certificate, not a bundle (exit 2).
 pub fn run_verify(a: &VerifyArgs, g: &Global) -> anyhow::Result<Exit> {
-    let cert = match &a.cert {
-        Some(c) => Some(Certificate::from_file(c).map_err(|e| BadInput(format!("--cert: {e}")))?),
-        None => None,
-    };
-    let v = bundle::verify(&a.file, cert.as_ref()).map_err(report_error)?;
-    match g.output {
-        Format::Json => crate::output::print_json(&serde_json::json!({
-            "ok": v.is_ok(),
-            "verification": v,
-        }))?,
-        Format::Text => bearing_report::write_verification(
-            &v,
-            &a.file,
-            a.cert.as_deref(),
-            &mut std::io::stdout().lock(),
-        )?,
-    }
+    let v = bearing_report::verify_bundle(&a.file, a.cert.as_deref())?;
+    let json = || serde_json::json!({ "ok": v.is_ok(), "verification": v });
+    crate::output::emit(g, json, |o| {
+        bearing_report::write_verification(&v, &a.file, a.cert.as_deref(), o)
+    })?;
     Ok(if v.is_ok() { Exit::Ok } else { Exit::Failed })
 }
