@@ -315,35 +315,6 @@ impl GatewayProfile {
         }
     }
 
-    /// A built-in or shipped profile by name (`rfc-strict`, `apigee`, `interop`, `keycloak`, …).
-    pub fn builtin(name: &str) -> Option<Self> {
-        match name {
-            "rfc-strict" => Some(Self::rfc_strict()),
-            "apigee" => Some(Self::apigee()),
-            "interop" => Some(Self::interop()),
-            // The other shipped profiles (scenarios/profiles/*.yaml, embedded at build time).
-            _ => crate::shipped::by_name(name),
-        }
-    }
-
-    /// A built-in profile by name, or else a YAML file at that path.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when it is neither a built-in name nor a readable, valid file.
-    pub fn resolve(name_or_path: &str) -> Result<Self> {
-        if let Some(p) = Self::builtin(name_or_path) {
-            return Ok(p);
-        }
-        let path = Path::new(name_or_path);
-        if path.exists() {
-            return Self::from_file(path);
-        }
-        Err(Error::Config(format!(
-            "unknown profile \"{name_or_path}\": not one of {} nor a file",
-            crate::shipped::names().join(", ")
-        )))
-    }
-
     /// Loads a profile from a YAML file.
     ///
     /// # Errors

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::profile::GatewayProfile;
@@ -318,6 +319,39 @@ pub fn markdown_table(profiles: &[Shipped]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Finding a gateway profile by name lives with the shipped profiles (the profile type knows
+/// nothing of where profiles come from).
+impl GatewayProfile {
+    /// A built-in or shipped profile by name (`rfc-strict`, `apigee`, `interop`, `keycloak`, …).
+    pub fn builtin(name: &str) -> Option<Self> {
+        match name {
+            "rfc-strict" => Some(Self::rfc_strict()),
+            "apigee" => Some(Self::apigee()),
+            "interop" => Some(Self::interop()),
+            // The other shipped profiles (scenarios/profiles/*.yaml, embedded at build time).
+            _ => by_name(name),
+        }
+    }
+
+    /// A built-in profile by name, or else a YAML file at that path.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when it is neither a built-in name nor a readable, valid file.
+    pub fn resolve(name_or_path: &str) -> Result<Self> {
+        if let Some(p) = Self::builtin(name_or_path) {
+            return Ok(p);
+        }
+        let path = Path::new(name_or_path);
+        if path.exists() {
+            return Self::from_file(path);
+        }
+        Err(Error::Config(format!(
+            "unknown profile \"{name_or_path}\": not one of {} nor a file",
+            names().join(", ")
+        )))
+    }
 }
 
 #[cfg(test)]

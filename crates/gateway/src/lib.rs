@@ -32,6 +32,7 @@
 
 mod clock;
 mod config;
+mod conn;
 mod error;
 mod fault;
 mod jws;
@@ -51,6 +52,7 @@ pub use config::{
     ApiConfig, ApiResponse, ClientConfig, DEFAULT_API_PATH, DEFAULT_MAX_BODY, GatewayConfig,
     TOKEN_PATH, TlsConfig,
 };
+pub use conn::{ConnControl, PeerAddr};
 pub use error::{Error, Result};
 pub use fault::{FaultSpec, Faults, LatencyDistribution};
 pub use jws::{CompactJws, JwsError, MAX_COMPACT_LEN, parse_compact, strict_object};
@@ -59,7 +61,7 @@ pub use observer::{EventKind, EventOutcome, GatewayEvent};
 pub use registry::{Client, RegisteredCert, Registry};
 pub use replay::ReplayStore;
 pub use routes::router;
-pub use server::{ConnControl, GatewayHandle, PeerAddr, RunningGateway, serve, spawn, spawn_with};
+pub use server::{GatewayHandle, RunningGateway, serve, spawn, spawn_with};
 pub use state::{AppState, StateOptions};
 
 /// The embedded sandbox every `bearing` command starts when given no target: this gateway on

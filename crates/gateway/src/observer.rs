@@ -109,7 +109,7 @@ impl GatewayEvent {
     pub fn peer_of(parts: &http::request::Parts) -> Option<String> {
         parts
             .extensions
-            .get::<crate::server::PeerAddr>()
+            .get::<crate::conn::PeerAddr>()
             .map(|p| p.0.to_string())
     }
 

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 use crate::config::{GatewayConfig, TOKEN_PATH};
+use crate::conn::{ConnControl, PeerAddr};
 use crate::error::{Error, Result};
 use crate::routes::router;
 use crate::state::{AppState, StateOptions};
@@ -34,24 +35,6 @@ use crate::tls::TlsSetup;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for open connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Per-connection control handed to handlers as a request extension: lets a fault reset the
-/// connection this request came on.
-#[derive(Debug, Clone, Default)]
-pub struct ConnControl {
-    reset: Arc<AtomicBool>,
-}
-
-impl ConnControl {
-    /// Asks the server to reset (TCP RST) this connection instead of answering.
-    pub fn request_reset(&self) {
-        self.reset.store(true, Ordering::SeqCst);
-    }
-}
-
-/// The peer's address, as a request extension.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// A TCP stream that fails its next write, with `SO_LINGER 0`, once a reset is requested:
 /// hyper then drops the connection and the kernel sends RST instead of FIN.

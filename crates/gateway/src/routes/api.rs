@@ -61,7 +61,7 @@ pub(super) async fn call(State(st): State<AppState>, idx: usize, req: Request) -
     if let Some(r) = apply_faults(
         &st,
         &api.name,
-        parts.extensions.get::<crate::server::ConnControl>(),
+        parts.extensions.get::<crate::conn::ConnControl>(),
     )
     .await
     {

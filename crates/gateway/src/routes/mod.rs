@@ -133,7 +133,7 @@ impl IntoResponse for crate::error::Error {
 pub(crate) async fn apply_faults(
     st: &AppState,
     route: &str,
-    conn: Option<&crate::server::ConnControl>,
+    conn: Option<&crate::conn::ConnControl>,
 ) -> Option<Response> {
     let outcome = st.faults().apply(route).await?;
     st.metrics().fault();

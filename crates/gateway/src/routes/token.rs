@@ -95,7 +95,7 @@ pub(super) async fn token(State(st): State<AppState>, req: Request) -> Response 
     if let Some(r) = apply_faults(
         &st,
         "token",
-        parts.extensions.get::<crate::server::ConnControl>(),
+        parts.extensions.get::<crate::conn::ConnControl>(),
     )
     .await
     {
