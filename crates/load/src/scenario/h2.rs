@@ -184,15 +184,7 @@ impl H2Client {
         }
         headers.remove("keep-alive");
         headers.remove("proxy-connection");
-        headers
-            .entry(header::USER_AGENT)
-            .or_insert(HeaderValue::from_static(concat!(
-                "bearing/",
-                env!("CARGO_PKG_VERSION")
-            )));
-        headers
-            .entry(header::ACCEPT)
-            .or_insert(HeaderValue::from_static("*/*"));
+        super::http1::default_headers(headers);
         Some(Self {
             host,
             port,

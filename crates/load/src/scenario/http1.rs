@@ -184,15 +184,7 @@ impl Http1Client {
             headers.append(k.clone(), v.clone());
         }
         headers.entry(header::HOST).or_insert(authority);
-        headers
-            .entry(header::USER_AGENT)
-            .or_insert(HeaderValue::from_static(concat!(
-                "bearing/",
-                env!("CARGO_PKG_VERSION")
-            )));
-        headers
-            .entry(header::ACCEPT)
-            .or_insert(HeaderValue::from_static("*/*"));
+        default_headers(&mut headers);
         Some(Self {
             host,
             port,
@@ -351,6 +343,20 @@ impl BearerCache {
         self.0 = Some((token.to_owned(), v.clone()));
         Some(v)
     }
+}
+
+/// The `user-agent` and `accept` every lean request carries unless the API sets them (shared
+/// by the HTTP/1.1 and h2 clients).
+pub(super) fn default_headers(headers: &mut HeaderMap) {
+    headers
+        .entry(header::USER_AGENT)
+        .or_insert(HeaderValue::from_static(concat!(
+            "bearing/",
+            env!("CARGO_PKG_VERSION")
+        )));
+    headers
+        .entry(header::ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
 }
 
 /// The most bytes of a kept response body (token responses are a few hundred bytes).
