@@ -114,7 +114,7 @@ pub(super) async fn run(
         let body = form.form_body(&assertion);
         drop(assertion);
         let started = Instant::now();
-        if let Some(c) = &mut lean {
+        let (outcome, done) = if let Some(c) = &mut lean {
             let outcome = until_hard_stop(deadline, async {
                 let r = c.post(body.into()).await;
                 match r {
@@ -136,46 +136,40 @@ pub(super) async fn run(
             if new_connections {
                 c.disconnect();
             }
-            rec.record(Phase::Token, intended, started, done, &outcome);
-            sh.fleet.record(
-                partner,
-                intended,
-                done,
-                matches!(outcome, AttemptOutcome::Ok(_)),
-            );
-            continue;
-        }
-        let exchange = async {
-            let sent = client
-                .post(sh.target.token_url.clone())
-                .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
-                .header(ACCEPT, "application/json")
-                .timeout(sh.timeout)
-                .body(body)
-                .send()
-                .await;
-            match sent {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match resp.bytes().await {
-                        Ok(b) if status == 200 => issued(&b),
-                        Ok(_) => status_failure(status),
-                        Err(e) => AttemptOutcome::Failed {
-                            kind: transport_kind(&e),
-                            status: Some(status),
-                        },
+            (outcome, done)
+        } else {
+            let exchange = async {
+                let sent = client
+                    .post(sh.target.token_url.clone())
+                    .header(CONTENT_TYPE, FORM_CONTENT_TYPE)
+                    .header(ACCEPT, "application/json")
+                    .timeout(sh.timeout)
+                    .body(body)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        match resp.bytes().await {
+                            Ok(b) if status == 200 => issued(&b),
+                            Ok(_) => status_failure(status),
+                            Err(e) => AttemptOutcome::Failed {
+                                kind: transport_kind(&e),
+                                status: Some(status),
+                            },
+                        }
                     }
+                    Err(e) => AttemptOutcome::Failed {
+                        kind: transport_kind(&e),
+                        status: None,
+                    },
                 }
-                Err(e) => AttemptOutcome::Failed {
-                    kind: transport_kind(&e),
-                    status: None,
-                },
-            }
+            };
+            let outcome = until_hard_stop(deadline, exchange)
+                .await
+                .unwrap_or_else(cancelled);
+            (outcome, Instant::now())
         };
-        let outcome = until_hard_stop(deadline, exchange)
-            .await
-            .unwrap_or_else(cancelled);
-        let done = Instant::now();
         rec.record(Phase::Token, intended, started, done, &outcome);
         sh.fleet.record(
             partner,
